@@ -1,0 +1,97 @@
+//! The one error of the domain and of the services above it.
+//!
+//! Storage turns its failures into [`Error::Internal`] (or a conflict it recognises); each HTTP
+//! surface renders an `Error` into its own body in one place. A variant's doc names the status
+//! the native API gives it.
+
+use std::fmt;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which 409 this is; the native API's `error` code is [`Conflict::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    MemberExists,
+    NameTaken,
+    LastOwner,
+    HasSubgroups,
+    /// Anything else already there: a username, an email, an external id, a pending request.
+    Other,
+}
+
+impl Conflict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::MemberExists => "member_exists",
+            Conflict::NameTaken => "name_taken",
+            Conflict::LastOwner => "last_owner",
+            Conflict::HasSubgroups => "has_subgroups",
+            Conflict::Other => "conflict",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// 400 `invalid_request`: the request cannot be read (bad JSON, wrong type, unknown field).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 400 `invalid_filter`.
+    #[error("{message}")]
+    InvalidFilter { message: String, position: usize },
+    /// 401 `unauthenticated`.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 403 `permission_denied`.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// 404 `not_found`; the text names the kind of thing.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409 with the conflict's code.
+    #[error("{message}")]
+    Conflict { kind: Conflict, message: String },
+    /// 410 `invitation_expired`.
+    #[error("{0}")]
+    Gone(String),
+    /// 412 `precondition_failed`.
+    #[error("the resource has changed since it was read (version {current})")]
+    PreconditionFailed { current: i64 },
+    /// 413 `payload_too_large`.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 422 `validation_failed`, naming the field.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    /// 422 `group_full`.
+    #[error("Group has reached maximum member limit")]
+    GroupFull { max_members: i64, current_members: i64 },
+    /// 422 `cycle`.
+    #[error("a group cannot be moved under itself or its descendants")]
+    Cycle,
+    /// 500 `internal`: logged with detail, answered without it.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn conflict(kind: Conflict, message: impl fmt::Display) -> Self {
+        Error::Conflict { kind, message: message.to_string() }
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn denied(message: impl Into<String>) -> Self {
+        Error::PermissionDenied(message.into())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidRequest(message.into())
+    }
+
+    pub fn internal(message: impl fmt::Display) -> Self {
+        Error::Internal(message.to_string())
+    }
+}

@@ -1,0 +1,24 @@
+//! Cohort's domain core: what the product's things are and the rules they obey.
+//!
+//! Nothing here knows about HTTP or SQL. Surfaces parse callers' input into these types,
+//! services ask [`policy`] who may do what, and storage keeps the records.
+//!
+//! - [`id`]: prefixed, time-ordered ids (`grp_…`, `usr_…`).
+//! - [`time`]: instants and their RFC 3339 form.
+//! - [`error`]: the one error every layer above speaks.
+//! - [`model`]: users, spaces, groups, memberships, keys, audit events.
+//! - [`input`]: validated values made from callers' input (names, roles, permissions).
+//! - [`auth`]: who is calling (principal) and what their scopes allow.
+//! - [`policy`]: who may do what to a group.
+//! - [`page`]: page arithmetic shared by every list.
+
+pub mod auth;
+pub mod error;
+pub mod id;
+pub mod input;
+pub mod model;
+pub mod page;
+pub mod policy;
+pub mod time;
+
+pub use error::{Error, Result};

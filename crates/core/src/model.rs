@@ -1,0 +1,205 @@
+//! The records Cohort keeps, as the services hand them to surfaces.
+
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// A user's standing on the whole site.
+    SiteRole { Admin = "admin", User = "user" }
+);
+text_enum!(GroupType { Team = "team", Department = "department", Project = "project", Custom = "custom" });
+text_enum!(Visibility { Public = "public", Private = "private" });
+text_enum!(MemberStatus { Active = "active", Pending = "pending", Suspended = "suspended" });
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub num: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub site_role: SiteRole,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub moderators: Vec<String>,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSettings {
+    pub allow_join_requests: bool,
+    pub require_approval: bool,
+    pub max_members: Option<i64>,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings { allow_join_requests: true, require_approval: false, max_members: None }
+    }
+}
+
+/// One collection a group grants access to (seed 001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionGrant {
+    pub id: String,
+    pub read_only: bool,
+    pub hide_passwords: bool,
+    pub manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub num: i64,
+    pub space_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub group_type: GroupType,
+    pub visibility: Visibility,
+    pub external_id: Option<String>,
+    pub access_all: bool,
+    pub settings: GroupSettings,
+    pub permissions: Vec<String>,
+    pub collections: Vec<CollectionGrant>,
+    pub inherit_permissions: bool,
+    pub inherit_members: bool,
+    pub member_count: i64,
+    pub owner_count: i64,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
+    pub updated_at: Millis,
+    pub updated_by: Option<String>,
+    pub version: i64,
+}
+
+/// The editable part of a group: what a create or a replace sets in full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDraft {
+    pub name: String,
+    pub description: Option<String>,
+    pub group_type: GroupType,
+    pub visibility: Visibility,
+    pub external_id: Option<String>,
+    pub access_all: bool,
+    pub settings: GroupSettings,
+    pub permissions: Vec<String>,
+    pub collections: Vec<CollectionGrant>,
+    pub inherit_permissions: bool,
+    pub inherit_members: bool,
+}
+
+impl GroupDraft {
+    pub fn of(group: &Group) -> Self {
+        GroupDraft {
+            name: group.name.clone(),
+            description: group.description.clone(),
+            group_type: group.group_type,
+            visibility: group.visibility,
+            external_id: group.external_id.clone(),
+            access_all: group.access_all,
+            settings: group.settings.clone(),
+            permissions: group.permissions.clone(),
+            collections: group.collections.clone(),
+            inherit_permissions: group.inherit_permissions,
+            inherit_members: group.inherit_members,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub id: String,
+    pub group_id: String,
+    pub user_id: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub status: MemberStatus,
+    pub joined_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub last_active: Option<Millis>,
+    pub added_by: Option<String>,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+impl Membership {
+    /// Active and not expired at `now`: the membership counts.
+    pub fn is_effective(&self, now: Millis) -> bool {
+        self.status == MemberStatus::Active && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// A membership together with the user it belongs to, as member lists show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub membership: Membership,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub owner_user_id: Option<String>,
+    pub space_id: Option<String>,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
+    pub expires_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: Millis,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub group_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
