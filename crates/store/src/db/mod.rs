@@ -1,0 +1,172 @@
+//! One database handle for SQLite and PostgreSQL: connections, transactions, and queries
+//! written once with `?` placeholders.
+
+mod pg;
+mod sqlite;
+mod value;
+
+pub use value::{FromValue, Row, Value};
+
+use crate::StoreError;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(Arc<sqlite::Sqlite>),
+    Postgres(Arc<pg::Pg>),
+}
+
+/// A connection: a reader, or the writer inside a [`Tx`].
+pub enum Conn {
+    SqliteWriter(tokio::sync::OwnedMutexGuard<rusqlite::Connection>),
+    SqliteReader(sqlite::Reader),
+    Postgres(deadpool_postgres::Object),
+}
+
+impl Db {
+    /// Opens the SQLite file at `path` (created if missing).
+    pub fn sqlite(path: &Path) -> Result<Self, StoreError> {
+        Ok(Db::Sqlite(Arc::new(sqlite::Sqlite::open(path)?)))
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://…`).
+    pub fn postgres(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections)?)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn read(&self) -> Result<Conn, StoreError> {
+        Ok(match self {
+            Db::Sqlite(s) => Conn::SqliteReader(s.reader().await?),
+            Db::Postgres(p) => Conn::Postgres(p.get().await?),
+        })
+    }
+
+    /// Begins a write transaction. On SQLite it holds the one writer; on PostgreSQL it runs
+    /// at READ COMMITTED, and rules rely on conditional updates and row locks.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let conn = match self {
+            Db::Sqlite(s) => {
+                let guard = s.writer().await;
+                guard.execute_batch("BEGIN IMMEDIATE")?;
+                Conn::SqliteWriter(guard)
+            }
+            Db::Postgres(p) => {
+                let client = p.get().await?;
+                client.batch_execute("BEGIN").await?;
+                Conn::Postgres(client)
+            }
+        };
+        Ok(Tx { conn: Some(conn) })
+    }
+}
+
+impl Conn {
+    pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Conn::SqliteWriter(c) => sqlite::query(c, sql, params),
+            Conn::SqliteReader(r) => sqlite::query(r.conn()?, sql, params),
+            Conn::Postgres(c) => pg::query(c, sql, params).await,
+        }
+    }
+
+    pub async fn query_opt(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    pub async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
+        self.query_opt(sql, params).await?.ok_or_else(|| StoreError::Decode("expected one row".into()))
+    }
+
+    /// Runs a statement; answers the number of rows it changed.
+    pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        match self {
+            Conn::SqliteWriter(c) => sqlite::execute(c, sql, params),
+            Conn::SqliteReader(r) => sqlite::execute(r.conn()?, sql, params),
+            Conn::Postgres(c) => pg::execute(c, sql, params).await,
+        }
+    }
+
+    /// Runs several statements without parameters (migrations).
+    pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Conn::SqliteWriter(c) => Ok(c.execute_batch(sql)?),
+            Conn::SqliteReader(r) => Ok(r.conn()?.execute_batch(sql)?),
+            Conn::Postgres(c) => Ok(c.batch_execute(sql).await?),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::SqliteWriter(_) | Conn::SqliteReader(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// A write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    conn: Option<Conn>,
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        match self.conn.take() {
+            Some(Conn::SqliteWriter(c)) => {
+                if let Err(e) = c.execute_batch("COMMIT") {
+                    let _ = c.execute_batch("ROLLBACK");
+                    return Err(e.into());
+                }
+                Ok(())
+            }
+            Some(Conn::Postgres(c)) => Ok(c.batch_execute("COMMIT").await?),
+            _ => Err(StoreError::Other("transaction already finished".into())),
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        // `conn` is only taken by `commit`, which consumes the transaction.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("transaction used after commit"),
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        match self.conn.take() {
+            Some(Conn::SqliteWriter(c)) => {
+                let _ = c.execute_batch("ROLLBACK");
+            }
+            Some(Conn::Postgres(c)) => {
+                // The connection returns to the pool only after the rollback has run.
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(async move {
+                        let _ = c.batch_execute("ROLLBACK").await;
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! PostgreSQL: a connection pool. Queries are written once with `?` placeholders and
+//! numbered here for PostgreSQL.
+
+use super::{Row, Value};
+use crate::StoreError;
+use bytes::BytesMut;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::error::Error as StdError;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+pub struct Pg {
+    pool: Pool,
+}
+
+impl Pg {
+    pub fn connect(url: &str, max_size: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+        let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(max_size).build().map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(Pg { pool })
+    }
+
+    pub async fn get(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Other(format!("database connection: {e}")))
+    }
+}
+
+/// `?` → `$1, $2, …`, leaving quoted text alone.
+pub fn number_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut in_quote = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                in_quote = !in_quote;
+                out.push(c);
+            }
+            '?' if !in_quote => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                _ => i.to_string().to_sql(ty, out),
+            },
+            Value::Real(f) => match *ty {
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                Type::FLOAT8 => f.to_sql(ty, out),
+                _ => f.to_string().to_sql(ty, out),
+            },
+            Value::Text(s) => s.as_str().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    let mut values = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into())),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into())),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into())),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
+            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(v.into())),
+            _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        };
+        values.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row(values))
+}
+
+fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+pub async fn query(client: &Object, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    let stmt = client.prepare_cached(&number_placeholders(sql)).await?;
+    let rows = client.query(&stmt, &as_params(params)).await?;
+    rows.iter().map(read_row).collect()
+}
+
+pub async fn execute(client: &Object, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    let stmt = client.prepare_cached(&number_placeholders(sql)).await?;
+    Ok(client.execute(&stmt, &as_params(params)).await?)
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            if *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+                return StoreError::Unique(format!("{} {}", db.constraint().unwrap_or_default(), db.message()));
+            }
+            if *code == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+            {
+                return StoreError::Busy(db.message().to_string());
+            }
+            return StoreError::Other(format!("{}: {}", db.code().code(), db.message()));
+        }
+        StoreError::Other(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_placeholders;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes() {
+        assert_eq!(number_placeholders("SELECT ? WHERE a = '?' AND b = ?"), "SELECT $1 WHERE a = '?' AND b = $2");
+    }
+}

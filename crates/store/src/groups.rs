@@ -1,0 +1,283 @@
+//! Groups, their permissions and collection grants, and the counters their rules rest on.
+
+use crate::db::{Conn, Row, Value};
+use crate::{StoreError, json_list, like_pattern, page_of, params};
+use cohort_core::input::name_key;
+use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
+use cohort_core::page::{Page, PageRequest};
+use std::collections::HashMap;
+
+pub const COLS: &str = "g.id, g.num, g.space_id, g.parent_id, g.name, g.description, g.type, g.visibility, g.external_id, g.access_all, \
+    g.allow_join_requests, g.require_approval, g.max_members, g.inherit_permissions, g.inherit_members, g.active_members, g.owner_count, \
+    g.created_at, g.created_by, g.updated_at, g.updated_by, g.version";
+pub const NCOLS: usize = 22;
+
+/// Decodes [`COLS`] from column `at` on; permissions and collections are loaded apart.
+pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
+    Ok(Group {
+        id: r.get(at)?,
+        num: r.get(at + 1)?,
+        space_id: r.get(at + 2)?,
+        parent_id: r.get(at + 3)?,
+        name: r.get(at + 4)?,
+        description: r.get(at + 5)?,
+        group_type: GroupType::parse(&r.get::<String>(at + 6)?).unwrap_or(GroupType::Custom),
+        visibility: Visibility::parse(&r.get::<String>(at + 7)?).unwrap_or(Visibility::Private),
+        external_id: r.get(at + 8)?,
+        access_all: r.get(at + 9)?,
+        settings: GroupSettings {
+            allow_join_requests: r.get(at + 10)?,
+            require_approval: r.get(at + 11)?,
+            max_members: r.get(at + 12)?,
+        },
+        permissions: Vec::new(),
+        collections: Vec::new(),
+        inherit_permissions: r.get(at + 13)?,
+        inherit_members: r.get(at + 14)?,
+        member_count: r.get(at + 15)?,
+        owner_count: r.get(at + 16)?,
+        created_at: r.get(at + 17)?,
+        created_by: r.get(at + 18)?,
+        updated_at: r.get(at + 19)?,
+        updated_by: r.get(at + 20)?,
+        version: r.get(at + 21)?,
+    })
+}
+
+/// Fills in permissions and collections for `groups` with one query each.
+pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut perms: HashMap<String, Vec<String>> = HashMap::new();
+    let mut cols: HashMap<String, Vec<CollectionGrant>> = HashMap::new();
+    let ids: Vec<Value> = groups.iter().map(|g| Value::from(&g.id)).collect();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        for r in c.query(&format!("SELECT group_id, permission FROM group_permissions WHERE group_id IN ({marks}) ORDER BY group_id, position"), chunk).await? {
+            perms.entry(r.get(0)?).or_default().push(r.get(1)?);
+        }
+        for r in c
+            .query(
+                &format!("SELECT group_id, collection_id, read_only, hide_passwords, manage FROM group_collections WHERE group_id IN ({marks}) ORDER BY group_id, position"),
+                chunk,
+            )
+            .await?
+        {
+            cols.entry(r.get(0)?).or_default().push(CollectionGrant { id: r.get(1)?, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? });
+        }
+    }
+    for g in groups {
+        g.permissions = perms.remove(&g.id).unwrap_or_default();
+        g.collections = cols.remove(&g.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
+    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
+        return Ok(None);
+    };
+    let mut g = [from_row(&row, 0)?];
+    load_details(c, &mut g).await?;
+    let [g] = g;
+    Ok(Some(g))
+}
+
+/// The group with the caller's effective membership (role, extra permissions) and whether
+/// the caller moderates its space. Permissions and collections are not loaded.
+pub struct AccessRow {
+    pub group: Group,
+    pub role: Option<String>,
+    pub member_permissions: Vec<String>,
+    pub space_moderator: bool,
+}
+
+pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
+         FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
+         WHERE g.id = ?"
+    );
+    let user = user_id.unwrap_or("");
+    let Some(r) = c.query_opt(&sql, &params![user, user, now, id]).await? else { return Ok(None) };
+    Ok(Some(AccessRow {
+        group: from_row(&r, 0)?,
+        role: r.get(NCOLS)?,
+        member_permissions: r.get::<Option<String>>(NCOLS + 1)?.map(|s| json_list(&s)).unwrap_or_default(),
+        space_moderator: r.get::<i64>(NCOLS + 2)? > 0,
+    }))
+}
+
+async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
+    c.execute("DELETE FROM group_permissions WHERE group_id = ?", &params![g.id.as_str()]).await?;
+    for (i, p) in g.permissions.iter().enumerate() {
+        c.execute("INSERT INTO group_permissions (group_id, permission, position) VALUES (?, ?, ?)", &params![g.id.as_str(), p.as_str(), i as i64])
+            .await?;
+    }
+    c.execute("DELETE FROM group_collections WHERE group_id = ?", &params![g.id.as_str()]).await?;
+    for (i, col) in g.collections.iter().enumerate() {
+        c.execute(
+            "INSERT INTO group_collections (group_id, collection_id, read_only, hide_passwords, manage, position) VALUES (?, ?, ?, ?, ?, ?)",
+            &params![g.id.as_str(), col.id.as_str(), col.read_only, col.hide_passwords, col.manage, i as i64],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert(c: &Conn, g: &Group, depth: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO groups (id, num, space_id, parent_id, parent_key, name, name_key, description, type, visibility, external_id, access_all, \
+         allow_join_requests, require_approval, max_members, inherit_permissions, inherit_members, active_members, owner_count, depth, \
+         created_at, created_by, updated_at, updated_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?)",
+        &params![
+            g.id.as_str(), g.num, g.space_id.as_str(), g.parent_id.clone(), g.parent_id.clone().unwrap_or_default(), g.name.as_str(),
+            name_key(&g.name), g.description.clone(), g.group_type.as_str(), g.visibility.as_str(), g.external_id.clone(), g.access_all,
+            g.settings.allow_join_requests, g.settings.require_approval, g.settings.max_members, g.inherit_permissions, g.inherit_members,
+            depth, g.created_at, g.created_by.clone(), g.updated_at, g.updated_by.clone(), g.version
+        ],
+    )
+    .await?;
+    write_details(c, g).await
+}
+
+/// Writes the editable fields of `g` if the stored version is still `expected_version`;
+/// answers whether it did. Member counters are left alone.
+pub async fn update(c: &Conn, g: &Group, expected_version: i64) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "UPDATE groups SET name = ?, name_key = ?, description = ?, type = ?, visibility = ?, external_id = ?, access_all = ?, \
+             allow_join_requests = ?, require_approval = ?, max_members = ?, inherit_permissions = ?, inherit_members = ?, \
+             updated_at = ?, updated_by = ?, version = ? WHERE id = ? AND version = ?",
+            &params![
+                g.name.as_str(), name_key(&g.name), g.description.clone(), g.group_type.as_str(), g.visibility.as_str(), g.external_id.clone(),
+                g.access_all, g.settings.allow_join_requests, g.settings.require_approval, g.settings.max_members, g.inherit_permissions,
+                g.inherit_members, g.updated_at, g.updated_by.clone(), g.version, g.id.as_str(), expected_version
+            ],
+        )
+        .await?;
+    if n == 1 {
+        write_details(c, g).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Deletes the group (its memberships, permissions and grants go with it); answers how many
+/// memberships it had.
+pub async fn delete(c: &Conn, id: &str) -> Result<i64, StoreError> {
+    let members: i64 = c.query_one("SELECT COUNT(*) FROM memberships WHERE group_id = ?", &params![id]).await?.get(0)?;
+    c.execute("DELETE FROM groups WHERE id = ?", &params![id]).await?;
+    Ok(members)
+}
+
+pub async fn child_ids(c: &Conn, id: &str) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT id FROM groups WHERE parent_id = ? ORDER BY created_at, id", &params![id]).await?.iter().map(|r| r.get(0)).collect()
+}
+
+/// Takes a seat if the group has one free: the `max_members` rule, safe under concurrency.
+pub async fn take_seat(c: &Conn, id: &str) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "UPDATE groups SET active_members = active_members + 1 WHERE id = ? AND (max_members IS NULL OR active_members < max_members)",
+            &params![id],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn free_seat(c: &Conn, id: &str) -> Result<(), StoreError> {
+    c.execute("UPDATE groups SET active_members = active_members - 1 WHERE id = ? AND active_members > 0", &params![id]).await?;
+    Ok(())
+}
+
+pub async fn add_owner(c: &Conn, id: &str) -> Result<(), StoreError> {
+    c.execute("UPDATE groups SET owner_count = owner_count + 1 WHERE id = ?", &params![id]).await?;
+    Ok(())
+}
+
+/// Gives up one active owner unless it is the last: the `last_owner` rule.
+pub async fn drop_owner(c: &Conn, id: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1", &params![id]).await? == 1)
+}
+
+/// Current `(active_members, max_members)`.
+pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError> {
+    let r = c.query_one("SELECT active_members, max_members FROM groups WHERE id = ?", &params![id]).await?;
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+/// Who is listing: `None` sees every group; a user sees public groups, groups they belong
+/// to, and groups of spaces they moderate.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupQuery {
+    pub viewer: Option<Viewer>,
+    pub space_id: Option<String>,
+    /// `Some(None)`: top-level groups only.
+    pub parent_id: Option<Option<String>>,
+    pub group_type: Option<GroupType>,
+    pub visibility: Option<Visibility>,
+    /// Groups this user is an active member of.
+    pub member: Option<String>,
+    pub search: Option<String>,
+}
+
+pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Group>, StoreError> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(v) = &q.viewer {
+        clauses.push(
+            "(g.visibility = 'public' \
+              OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = g.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
+              OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?))",
+        );
+        args.extend(params![v.user_id.as_str(), v.now, v.user_id.as_str()]);
+    }
+    if let Some(s) = &q.space_id {
+        clauses.push("g.space_id = ?");
+        args.push(s.into());
+    }
+    match &q.parent_id {
+        Some(Some(p)) => {
+            clauses.push("g.parent_id = ?");
+            args.push(p.into());
+        }
+        Some(None) => clauses.push("g.parent_id IS NULL"),
+        None => {}
+    }
+    if let Some(t) = q.group_type {
+        clauses.push("g.type = ?");
+        args.push(t.as_str().into());
+    }
+    if let Some(v) = q.visibility {
+        clauses.push("g.visibility = ?");
+        args.push(v.as_str().into());
+    }
+    if let Some(m) = &q.member {
+        clauses.push("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')");
+        args.push(m.into());
+    }
+    if let Some(s) = &q.search {
+        let p = like_pattern(s);
+        clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
+        args.extend(params![p.as_str(), p.as_str()]);
+    }
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total = if page.with_total {
+        Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?)
+    } else {
+        None
+    };
+    args.push((page.limit + 1).into());
+    args.push(page.offset().into());
+    let rows = c.query(&format!("SELECT {COLS} FROM groups g {where_sql} ORDER BY g.created_at, g.id LIMIT ? OFFSET ?"), &args).await?;
+    let mut out = page_of(rows, page, total, |r| from_row(r, 0))?;
+    load_details(c, &mut out.items).await?;
+    Ok(out)
+}

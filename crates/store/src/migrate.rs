@@ -1,0 +1,82 @@
+//! Paired migrations: every step has a SQLite and a PostgreSQL file of the same name, listed
+//! once in [`MIGRATIONS`]; a test checks that the two folders hold the same names.
+
+use crate::db::{Backend, Db};
+use crate::{StoreError, params};
+use cohort_core::time;
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init")];
+
+/// Applies what is missing; safe to run from several processes at once.
+pub async fn run(db: &Db) -> Result<usize, StoreError> {
+    let tx = db.begin().await?;
+    if tx.backend() == Backend::Postgres {
+        // Instances starting together take turns; the lock ends with the transaction.
+        tx.batch("SELECT pg_advisory_xact_lock(7206147)").await?;
+    }
+    tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        .await?;
+    let applied: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<Result<_, _>>()?;
+    let mut count = 0;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let sql = match tx.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        tx.batch(sql).await?;
+        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
+            .await?;
+        count += 1;
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use std::collections::BTreeSet;
+
+    fn names(dir: &str) -> BTreeSet<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+        std::fs::read_dir(path)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn migrations_are_paired_and_listed() {
+        let sqlite = names("sqlite");
+        let postgres = names("postgres");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres, "every migration needs a SQLite and a PostgreSQL file of the same name");
+        let listed: BTreeSet<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        assert_eq!(listed, sqlite, "every migration file must be listed in MIGRATIONS");
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "versions count up from 1");
+        }
+    }
+}

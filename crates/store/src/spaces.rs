@@ -1,0 +1,94 @@
+//! Spaces and their moderators: the SQL.
+
+use crate::db::{Conn, Row};
+use crate::{StoreError, page_of, params};
+use cohort_core::model::Space;
+use cohort_core::page::{Page, PageRequest};
+
+const COLS: &str = "id, name, description, created_at, created_by, updated_at, version";
+
+fn from_row(r: &Row) -> Result<Space, StoreError> {
+    Ok(Space {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        moderators: Vec::new(),
+        created_at: r.get(3)?,
+        created_by: r.get(4)?,
+        updated_at: r.get(5)?,
+        version: r.get(6)?,
+    })
+}
+
+async fn moderators(c: &Conn, space_id: &str) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT user_id FROM space_moderators WHERE space_id = ? ORDER BY user_id", &params![space_id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
+    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM spaces WHERE id = ?"), &params![id]).await? else {
+        return Ok(None);
+    };
+    let mut space = from_row(&row)?;
+    space.moderators = moderators(c, id).await?;
+    Ok(Some(space))
+}
+
+/// The space named `name` (case-insensitive), e.g. `default`.
+pub async fn id_by_name(c: &Conn, name: &str) -> Result<Option<String>, StoreError> {
+    c.query_opt("SELECT id FROM spaces WHERE name_key = ?", &params![name.to_lowercase()]).await?.map(|r| r.get(0)).transpose()
+}
+
+pub async fn insert(c: &Conn, s: &Space) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO spaces (id, name, name_key, description, created_at, created_by, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        &params![s.id.as_str(), s.name.as_str(), s.name.to_lowercase(), s.description.clone(), s.created_at, s.created_by.clone(), s.updated_at, s.version],
+    )
+    .await?;
+    set_moderators(c, &s.id, &s.moderators).await
+}
+
+pub async fn update(c: &Conn, s: &Space) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE spaces SET name = ?, name_key = ?, description = ?, updated_at = ?, version = ? WHERE id = ?",
+        &params![s.name.as_str(), s.name.to_lowercase(), s.description.clone(), s.updated_at, s.version, s.id.as_str()],
+    )
+    .await?;
+    set_moderators(c, &s.id, &s.moderators).await
+}
+
+async fn set_moderators(c: &Conn, space_id: &str, users: &[String]) -> Result<(), StoreError> {
+    c.execute("DELETE FROM space_moderators WHERE space_id = ?", &params![space_id]).await?;
+    for u in users {
+        c.execute("INSERT INTO space_moderators (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", &params![space_id, u.as_str()]).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
+    c.execute("DELETE FROM spaces WHERE id = ?", &params![id]).await
+}
+
+pub async fn group_count(c: &Conn, id: &str) -> Result<i64, StoreError> {
+    c.query_one("SELECT COUNT(*) FROM groups WHERE space_id = ?", &params![id]).await?.get(0)
+}
+
+pub async fn is_moderator(c: &Conn, space_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?", &params![space_id, user_id]).await?.is_some())
+}
+
+pub async fn list(c: &Conn, page: PageRequest) -> Result<Page<Space>, StoreError> {
+    let total: i64 = c.query_one("SELECT COUNT(*) FROM spaces", &[]).await?.get(0)?;
+    let rows = c
+        .query(&format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"), &params![page.limit + 1, page.offset()])
+        .await?;
+    let mut out = page_of(rows, page, Some(total), from_row)?;
+    for s in &mut out.items {
+        s.moderators = moderators(c, &s.id).await?;
+    }
+    Ok(out)
+}
+
