@@ -1,1 +1,125 @@
-//! placeholder
+//! Cohort's services. Each command opens one transaction, loads what it needs through the
+//! store, asks the core's policy and rules, applies the change with its audit event, and
+//! commits. Surfaces call these and nothing below them.
+//!
+//! - [`auth`]: who a secret belongs to; login, logout, tokens.
+//! - [`users`], [`spaces`], [`keys`]: the site's records.
+//! - [`groups`], [`members`]: groups and memberships.
+//! - [`audit`]: the trail of changes.
+
+pub mod audit;
+pub mod auth;
+pub mod groups;
+pub mod keys;
+pub mod members;
+mod secrets;
+pub mod spaces;
+pub mod users;
+
+pub use cohort_core::{Error, Result};
+pub use cohort_store::Db;
+
+use cohort_core::model::AuditEvent;
+use cohort_core::{auth::Principal, id, time};
+use cohort_store::{StoreError, Tx};
+
+/// How long a token from `POST /auth/token` lives.
+pub const TOKEN_TTL: time::Millis = 7 * time::DAY;
+
+/// The application: a database handle and the services over it. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    db: Db,
+}
+
+impl App {
+    /// Opens the service over `db`, applying any missing migrations first.
+    pub async fn open(db: Db) -> Result<App> {
+        cohort_store::migrate::run(&db).await?;
+        Ok(App { db })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    async fn begin(&self) -> Result<Tx> {
+        Ok(self.db.begin().await?)
+    }
+
+    async fn read(&self) -> Result<cohort_store::Conn> {
+        Ok(self.db.read().await?)
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.read().await?.query("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}
+
+/// What an audited change is about.
+pub(crate) struct Change<'a> {
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub group_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new(action: &'a str, target_type: &'a str, target_id: &'a str) -> Self {
+        Change { action, target_type, target_id, group_id: None, user_id: None, before: None, after: None }
+    }
+
+    pub fn group(mut self, id: &'a str) -> Self {
+        self.group_id = Some(id);
+        self
+    }
+
+    pub fn user(mut self, id: &'a str) -> Self {
+        self.user_id = Some(id);
+        self
+    }
+
+    pub fn before(mut self, v: serde_json::Value) -> Self {
+        self.before = Some(v);
+        self
+    }
+
+    pub fn after(mut self, v: serde_json::Value) -> Self {
+        self.after = Some(v);
+        self
+    }
+
+    /// Writes the audit event and the change-log row inside the caller's transaction.
+    pub async fn record(self, tx: &cohort_store::Conn, p: &Principal) -> Result<i64> {
+        let event = AuditEvent {
+            id: id::new(id::Kind::Event),
+            at: time::now(),
+            actor_id: p.actor_id(),
+            action: self.action.to_string(),
+            target_type: self.target_type.to_string(),
+            target_id: self.target_id.to_string(),
+            group_id: self.group_id.map(str::to_string),
+            before: self.before,
+            after: self.after,
+        };
+        Ok(cohort_store::audit::record(tx, &event, self.user_id).await?)
+    }
+}
+
+/// Checks `If-Match` against the current version: 412 when they differ.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
+    match expected {
+        Some(v) if v != current => Err(Error::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
+/// Maps a unique violation to the conflict `kind` when it came from `index`.
+pub(crate) fn unique_as(e: StoreError, index: &str, kind: cohort_core::error::Conflict, message: &str) -> Error {
+    if e.is_unique_on(index) { Error::conflict(kind, message) } else { e.into() }
+}

@@ -9,11 +9,13 @@
 //! - [`model`]: users, spaces, groups, memberships, keys, audit events.
 //! - [`input`]: validated values made from callers' input (names, roles, permissions).
 //! - [`auth`]: who is calling (principal) and what their scopes allow.
+//! - [`group`]: the rules of a group's own fields (create, replace, merge).
 //! - [`policy`]: who may do what to a group.
 //! - [`page`]: page arithmetic shared by every list.
 
 pub mod auth;
 pub mod error;
+pub mod group;
 pub mod id;
 pub mod input;
 pub mod model;

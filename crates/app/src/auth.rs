@@ -1,0 +1,115 @@
+//! Authentication: turning a secret into a [`Principal`], logging in and out, and tokens.
+
+use crate::secrets::{digest, new_secret, verify_password};
+use crate::{App, Change, TOKEN_TTL};
+use cohort_core::auth::{Caller, Principal, Scope, Scopes};
+use cohort_core::model::User;
+use cohort_core::{Error, Result, id, time};
+use cohort_store::{keys, users};
+
+/// API keys start with this; anything else is taken for a user token.
+pub const KEY_PREFIX: &str = "ck_";
+pub const TOKEN_PREFIX: &str = "ct_";
+
+/// A token handed to a user, shown once.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: time::Millis,
+    pub user: User,
+}
+
+fn unauthenticated() -> Error {
+    Error::Unauthenticated("missing, expired or unknown credentials".into())
+}
+
+impl App {
+    /// Who holds `secret` (a user token or an API key); 401 when nobody does.
+    pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
+        let secret = secret.trim();
+        if secret.is_empty() || secret.len() > 200 {
+            return Err(unauthenticated());
+        }
+        let c = self.read().await?;
+        let now = time::now();
+        let hash = digest(secret);
+        if secret.starts_with(KEY_PREFIX) {
+            let (key, owner) = keys::key_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
+            let scopes = Scopes::parse_list(&key.scopes).map_err(|_| unauthenticated())?;
+            let user = match (key.owner_user_id, owner) {
+                (None, _) => None,
+                (Some(_), Some(u)) if u.active => Some(Caller { id: u.id, site_role: u.site_role }),
+                _ => return Err(unauthenticated()),
+            };
+            return Ok(Principal { user, scopes, key_id: Some(key.id), token_id: None, space_id: key.space_id });
+        }
+        let (token_id, user) = keys::token_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
+        if !user.active {
+            return Err(unauthenticated());
+        }
+        Ok(Principal {
+            user: Some(Caller { id: user.id, site_role: user.site_role }),
+            scopes: Scopes::session(),
+            key_id: None,
+            token_id: Some(token_id),
+            space_id: None,
+        })
+    }
+
+    /// Exchanges a username or email and a password for a token.
+    pub async fn login(&self, login: &str, password: &str) -> Result<IssuedToken> {
+        let found = users::by_login(&self.read().await?, login).await?;
+        let (user, hash) = match found {
+            Some((u, h)) => (Some(u), h),
+            None => (None, None),
+        };
+        let ok = verify_password(password.to_string(), hash).await;
+        match user {
+            Some(u) if ok && u.active => {
+                let actor = Principal {
+                    user: Some(Caller { id: u.id.clone(), site_role: u.site_role }),
+                    scopes: Scopes::session(),
+                    key_id: None,
+                    token_id: None,
+                    space_id: None,
+                };
+                self.issue_token(&actor, u, "auth.login").await
+            }
+            _ => Err(Error::Unauthenticated("wrong login or password".into())),
+        }
+    }
+
+    /// An administrator mints a token for `user_id`.
+    pub async fn mint_token(&self, p: &Principal, user_id: &str) -> Result<IssuedToken> {
+        p.require_superuser(Scope::UsersWrite)?;
+        let user = users::get(&self.read().await?, user_id).await?.ok_or(Error::NotFound("user"))?;
+        if !user.active {
+            return Err(Error::validation("user_id", "the user is not active"));
+        }
+        self.issue_token(p, user, "auth.token_minted").await
+    }
+
+    async fn issue_token(&self, actor: &Principal, user: User, action: &str) -> Result<IssuedToken> {
+        let token = new_secret(TOKEN_PREFIX)?;
+        let now = time::now();
+        let expires_at = now + TOKEN_TTL;
+        let token_id = id::new(id::Kind::Token);
+        let tx = self.begin().await?;
+        keys::insert_token(&tx, &token_id, &digest(&token), &user.id, now, expires_at).await?;
+        Change::new(action, "token", &token_id).user(&user.id).record(&tx, actor).await?;
+        tx.commit().await?;
+        Ok(IssuedToken { token, expires_at, user })
+    }
+
+    /// Revokes the token the caller used.
+    pub async fn logout(&self, p: &Principal) -> Result<()> {
+        let Some(token_id) = &p.token_id else {
+            return Err(Error::invalid("logout ends a user token; API keys are revoked with DELETE /api/v1/api-keys/{id}"));
+        };
+        let tx = self.begin().await?;
+        keys::revoke_token(&tx, token_id, time::now()).await?;
+        Change::new("auth.logout", "token", token_id).record(&tx, p).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

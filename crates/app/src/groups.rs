@@ -1,0 +1,295 @@
+//! Groups: create, read, list, change, delete.
+
+use crate::{App, Change, check_version};
+use cohort_core::auth::{Principal, Scope};
+use cohort_core::error::Conflict;
+use cohort_core::group::{GroupInput, GroupPatch, MAX_DEPTH};
+use cohort_core::model::{Group, GroupDraft, MemberStatus, Membership};
+use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::{self, Action, GroupContext, Role};
+use cohort_core::{Error, Result, id, time};
+use cohort_store::groups::{self, GroupQuery, Viewer};
+use cohort_store::{Conn, StoreError, audit, members, spaces};
+
+/// A group as loaded for a decision, with the caller's place in it.
+pub(crate) struct Loaded {
+    pub group: Group,
+    pub ctx: GroupContext,
+}
+
+/// Resolves a role slug of a group; built-in roles for now.
+pub(crate) fn role(slug: &str) -> Result<Role> {
+    Role::builtin(slug).ok_or_else(|| Error::validation("role", format!("unknown role {slug:?}; known: owner, admin, moderator, member")))
+}
+
+/// Loads group `id` and the caller's standing; 404 if it does not exist.
+pub(crate) async fn load(c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
+    let row = groups::access(c, id, p.user_id(), time::now()).await?.ok_or(Error::NotFound("group"))?;
+    let role = row.role.as_deref().map(role).transpose().unwrap_or(None);
+    let ctx = GroupContext {
+        visibility: row.group.visibility,
+        space_moderator: row.space_moderator,
+        role,
+        member_permissions: row.member_permissions,
+    };
+    Ok(Loaded { group: row.group, ctx })
+}
+
+/// Loads and authorizes in one step.
+pub(crate) async fn load_for(c: &Conn, p: &Principal, id: &str, action: Action<'_>) -> Result<Loaded> {
+    let loaded = load(c, p, id).await?;
+    policy::authorize(p, &loaded.ctx, action)?;
+    Ok(loaded)
+}
+
+fn snapshot(d: &GroupDraft) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.name, "description": d.description, "type": d.group_type.as_str(), "visibility": d.visibility.as_str(),
+        "external_id": d.external_id, "access_all": d.access_all, "settings": d.settings, "permissions": d.permissions,
+        "collections": d.collections, "inherit_permissions": d.inherit_permissions, "inherit_members": d.inherit_members,
+    })
+}
+
+fn group_conflict(e: StoreError) -> Error {
+    if e.is_unique_on("name_key") {
+        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
+    } else if e.is_unique_on("external_id") {
+        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
+    } else {
+        e.into()
+    }
+}
+
+fn apply_draft(g: &mut Group, d: GroupDraft) {
+    g.name = d.name;
+    g.description = d.description;
+    g.group_type = d.group_type;
+    g.visibility = d.visibility;
+    g.external_id = d.external_id;
+    g.access_all = d.access_all;
+    g.settings = d.settings;
+    g.permissions = d.permissions;
+    g.collections = d.collections;
+    g.inherit_permissions = d.inherit_permissions;
+    g.inherit_members = d.inherit_members;
+}
+
+/// What a list of groups is narrowed by.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub space_id: Option<String>,
+    pub parent_id: Option<Option<String>>,
+    pub group_type: Option<cohort_core::model::GroupType>,
+    pub visibility: Option<cohort_core::model::Visibility>,
+    pub member: Option<String>,
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deleted {
+    pub group_id: String,
+    pub members_removed: i64,
+}
+
+impl App {
+    /// Creates a group; a user creating it becomes its owner.
+    pub async fn create_group(&self, p: &Principal, space_id: Option<String>, parent_id: Option<String>, input: GroupInput) -> Result<Group> {
+        p.require(Scope::GroupsWrite)?;
+        if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) {
+            return Err(Error::denied("this key cannot create groups"));
+        }
+        let draft = input.into_draft()?;
+        let tx = self.begin().await?;
+        let (space_id, depth) = match &parent_id {
+            Some(pid) => {
+                let parent = load_for(&tx, p, pid, Action::ManageSettings).await?;
+                if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
+                    return Err(Error::validation("space_id", "a subgroup lives in its parent's space"));
+                }
+                let depth = depth_of(&tx, pid).await? + 1;
+                if depth >= MAX_DEPTH {
+                    return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
+                }
+                (parent.group.space_id, depth)
+            }
+            None => {
+                let sid = space_id.unwrap_or_else(|| crate::spaces::DEFAULT_SPACE.to_string());
+                if spaces::get(&tx, &sid).await?.is_none() {
+                    return Err(Error::validation("space_id", format!("no space {sid}")));
+                }
+                (sid, 0)
+            }
+        };
+        let now = time::now();
+        let mut group = Group {
+            id: id::new(id::Kind::Group),
+            num: audit::next_counter(&tx, "groups").await?,
+            space_id,
+            parent_id,
+            name: String::new(),
+            description: None,
+            group_type: draft.group_type,
+            visibility: draft.visibility,
+            external_id: None,
+            access_all: false,
+            settings: draft.settings.clone(),
+            permissions: vec![],
+            collections: vec![],
+            inherit_permissions: false,
+            inherit_members: false,
+            member_count: 0,
+            owner_count: 0,
+            created_at: now,
+            created_by: p.actor_id(),
+            updated_at: now,
+            updated_by: p.actor_id(),
+            version: 1,
+        };
+        let after = snapshot(&draft);
+        apply_draft(&mut group, draft);
+        groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
+        Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
+        if let Some(uid) = p.user_id() {
+            let m = Membership {
+                id: id::new(id::Kind::Membership),
+                group_id: group.id.clone(),
+                user_id: uid.to_string(),
+                role: "owner".into(),
+                permissions: vec![],
+                status: MemberStatus::Active,
+                joined_at: now,
+                expires_at: None,
+                last_active: None,
+                added_by: Some(uid.to_string()),
+                updated_at: now,
+                version: 1,
+            };
+            groups::take_seat(&tx, &group.id).await?;
+            groups::add_owner(&tx, &group.id).await?;
+            members::insert(&tx, &m).await?;
+            Change::new("member.added", "membership", &m.id).group(&group.id).user(uid).after(serde_json::json!({"role": "owner"})).record(&tx, p).await?;
+            group.member_count = 1;
+            group.owner_count = 1;
+        }
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    pub async fn get_group(&self, p: &Principal, id: &str) -> Result<Group> {
+        let c = self.read().await?;
+        let mut loaded = [load_for(&c, p, id, Action::Read).await?.group];
+        groups::load_details(&c, &mut loaded).await?;
+        let [g] = loaded;
+        Ok(g)
+    }
+
+    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, page: PageRequest) -> Result<Page<Group>> {
+        p.require(Scope::GroupsRead)?;
+        let viewer = if p.is_superuser(Scope::GroupsRead) {
+            None
+        } else {
+            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list groups"))?;
+            Some(Viewer { user_id: uid.to_string(), now: time::now() })
+        };
+        let q = GroupQuery {
+            viewer,
+            space_id: f.space_id,
+            parent_id: f.parent_id,
+            group_type: f.group_type,
+            visibility: f.visibility,
+            member: f.member,
+            search: f.search,
+        };
+        Ok(groups::list(&self.read().await?, &q, page).await?)
+    }
+
+    /// Merges `patch` into the group (PATCH).
+    pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
+        self.change_group(p, id, if_match, |d| patch.apply(d)).await
+    }
+
+    /// Replaces the group's editable fields (PUT).
+    pub async fn replace_group(&self, p: &Principal, id: &str, input: GroupInput, if_match: Option<i64>) -> Result<Group> {
+        self.change_group(p, id, if_match, |_| input.into_draft()).await
+    }
+
+    async fn change_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        if_match: Option<i64>,
+        change: impl FnOnce(GroupDraft) -> Result<GroupDraft>,
+    ) -> Result<Group> {
+        let tx = self.begin().await?;
+        let mut g = load_for(&tx, p, id, Action::ManageSettings).await?.group;
+        let mut one = [g];
+        groups::load_details(&tx, &mut one).await?;
+        [g] = one;
+        check_version(if_match, g.version)?;
+        let before = GroupDraft::of(&g);
+        let draft = change(before.clone())?;
+        let after = snapshot(&draft);
+        let expected = g.version;
+        apply_draft(&mut g, draft);
+        g.version += 1;
+        g.updated_at = time::now();
+        g.updated_by = p.actor_id();
+        if !groups::update(&tx, &g, expected).await.map_err(group_conflict)? {
+            return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
+        }
+        Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(&tx, p).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Deletes a group; with `cascade` its whole subtree, else 409 `has_subgroups` if it has any.
+    pub async fn delete_group(&self, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
+        let tx = self.begin().await?;
+        let removed = self.delete_in(&tx, p, id, cascade, if_match).await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn delete_in(&self, tx: &Conn, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
+        let g = load_for(tx, p, id, Action::Delete).await?.group;
+        check_version(if_match, g.version)?;
+        let mut order = vec![id.to_string()];
+        let mut i = 0;
+        while i < order.len() {
+            let children = groups::child_ids(tx, &order[i]).await?;
+            if !children.is_empty() && !cascade {
+                return Err(Error::conflict(Conflict::HasSubgroups, "the group has subgroups; delete them first or pass cascade=true"));
+            }
+            order.extend(children);
+            i += 1;
+        }
+        let mut members_removed = 0;
+        for gid in order.iter().rev() {
+            members_removed += groups::delete(tx, gid).await?;
+            Change::new("group.deleted", "group", gid).group(gid).record(tx, p).await?;
+        }
+        Ok(Deleted { group_id: id.to_string(), members_removed })
+    }
+
+    /// Deletes each group it may; answers one result per id, in order.
+    pub async fn bulk_delete_groups(&self, p: &Principal, ids: &[String], cascade: bool) -> Result<Vec<(String, Result<Deleted>)>> {
+        if ids.len() > 1000 {
+            return Err(Error::validation("ids", "at most 1000 ids"));
+        }
+        let tx = self.begin().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r = self.delete_in(&tx, p, id, cascade, None).await;
+            if let Err(Error::Internal(_)) = r {
+                return Err(r.err().unwrap_or_else(|| Error::internal("bulk delete")));
+            }
+            out.push((id.clone(), r));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
+    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &cohort_store::params![id]).await?.get(0)?)
+}

@@ -1,0 +1,294 @@
+//! Memberships: add (one or many), read, change role/permissions/status, remove, join, leave.
+//!
+//! Two rules live in counters on the group row, changed by conditional updates in the same
+//! transaction as the membership (see `cohort_store::groups`): `max_members` (a seat per
+//! active member) and `last_owner` (a count of active owners).
+
+use crate::groups::{load, load_for, role};
+use crate::{App, Change, check_version};
+use cohort_core::auth::Principal;
+use cohort_core::error::Conflict;
+use cohort_core::model::{Member, MemberStatus, Membership, User, Visibility};
+use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::{self, Action, Role};
+use cohort_core::{Error, Result, id, input, time};
+use cohort_store::members::MemberQuery;
+use cohort_store::{Conn, groups, members, users};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewMember {
+    pub user_id: String,
+    pub role: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub status: Option<MemberStatus>,
+    pub expires_at: Option<time::Millis>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub role: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub status: Option<MemberStatus>,
+    pub expires_at: Option<Option<time::Millis>>,
+}
+
+/// How one item of a bulk add went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkOutcome {
+    Added(Membership),
+    Exists,
+    Failed(Error),
+}
+
+/// The result of removing a membership.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removed {
+    pub group_id: String,
+    pub user_id: String,
+    pub removed_at: time::Millis,
+}
+
+fn snapshot(m: &Membership) -> serde_json::Value {
+    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
+}
+
+/// Takes a seat or answers `group_full` with the group's numbers.
+async fn take_seat(c: &Conn, group_id: &str) -> Result<()> {
+    if groups::take_seat(c, group_id).await? {
+        return Ok(());
+    }
+    let (current, max) = groups::seats(c, group_id).await?;
+    Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current })
+}
+
+/// Moves the group's counters from one state of a membership to another.
+async fn shift_counters(c: &Conn, group_id: &str, before: Option<(&str, MemberStatus)>, after: Option<(&str, MemberStatus)>) -> Result<()> {
+    let active = |s: Option<(&str, MemberStatus)>| s.is_some_and(|(_, st)| st == MemberStatus::Active);
+    let owner = |s: Option<(&str, MemberStatus)>| s.is_some_and(|(r, st)| st == MemberStatus::Active && r == "owner");
+    if owner(before) && !owner(after) && !groups::drop_owner(c, group_id).await? {
+        return Err(Error::conflict(Conflict::LastOwner, "the group must keep at least one active owner"));
+    }
+    if active(before) && !active(after) {
+        groups::free_seat(c, group_id).await?;
+    }
+    if !active(before) && active(after) {
+        take_seat(c, group_id).await?;
+    }
+    if !owner(before) && owner(after) {
+        groups::add_owner(c, group_id).await?;
+    }
+    Ok(())
+}
+
+fn validate_expiry(t: Option<time::Millis>) -> Result<Option<time::Millis>> {
+    match t {
+        Some(t) if t <= time::now() => Err(Error::validation("expires_at", "must be in the future")),
+        other => Ok(other),
+    }
+}
+
+impl App {
+    /// Adds one member (201), or refuses: `member_exists`, `group_full`, 403, 404.
+    pub async fn add_member(&self, p: &Principal, group_id: &str, new: NewMember) -> Result<Membership> {
+        let tx = self.begin().await?;
+        let m = self.add_in(&tx, p, group_id, new, None).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    async fn add_in(&self, c: &Conn, p: &Principal, group_id: &str, new: NewMember, loaded: Option<&crate::groups::Loaded>) -> Result<Membership> {
+        let owned;
+        let loaded = match loaded {
+            Some(l) => l,
+            None => {
+                owned = load(c, p, group_id).await?;
+                &owned
+            }
+        };
+        let r = role(new.role.as_deref().unwrap_or("member"))?;
+        policy::authorize(p, &loaded.ctx, Action::AddMember { role: &r })?;
+        let permissions = input::permissions(new.permissions.unwrap_or_default())?;
+        policy::may_grant_permissions(p, &loaded.ctx, &permissions)?;
+        let expires_at = validate_expiry(new.expires_at)?;
+        if users::get(c, &new.user_id).await?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
+        if members::get(c, group_id, &new.user_id).await?.is_some() {
+            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
+        }
+        let status = new.status.unwrap_or(MemberStatus::Active);
+        shift_counters(c, group_id, None, Some((&r.slug, status))).await?;
+        let now = time::now();
+        let m = Membership {
+            id: id::new(id::Kind::Membership),
+            group_id: group_id.to_string(),
+            user_id: new.user_id.clone(),
+            role: r.slug.clone(),
+            permissions,
+            status,
+            joined_at: now,
+            expires_at,
+            last_active: None,
+            added_by: p.actor_id(),
+            updated_at: now,
+            version: 1,
+        };
+        members::insert(c, &m).await.map_err(|e| {
+            if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
+                Error::conflict(Conflict::MemberExists, "User is already a member of this group")
+            } else {
+                e.into()
+            }
+        })?;
+        Change::new("member.added", "membership", &m.id).group(group_id).user(&m.user_id).after(snapshot(&m)).record(c, p).await?;
+        Ok(m)
+    }
+
+    /// Adds many members in one transaction; each item reports its own outcome.
+    pub async fn bulk_add_members(&self, p: &Principal, group_id: &str, items: Vec<NewMember>) -> Result<Vec<(String, BulkOutcome)>> {
+        if items.len() > 10_000 {
+            return Err(Error::validation("members", "at most 10000 members in one request"));
+        }
+        let tx = self.begin().await?;
+        let loaded = load(&tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        let ids: Vec<String> = items.iter().map(|i| i.user_id.clone()).collect();
+        let present = members::existing_users(&tx, group_id, &ids).await?;
+        let known = users::existing(&tx, &ids).await?;
+        let mut out = Vec::with_capacity(items.len());
+        let mut seen = std::collections::HashSet::new();
+        for item in items {
+            let uid = item.user_id.clone();
+            if present.contains(&uid) || !seen.insert(uid.clone()) {
+                out.push((uid, BulkOutcome::Exists));
+                continue;
+            }
+            if !known.contains(&uid) {
+                out.push((uid, BulkOutcome::Failed(Error::NotFound("user"))));
+                continue;
+            }
+            match self.add_in(&tx, p, group_id, item, Some(&loaded)).await {
+                Ok(m) => out.push((uid, BulkOutcome::Added(m))),
+                Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                Err(e) => out.push((uid, BulkOutcome::Failed(e))),
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn get_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Member> {
+        let c = self.read().await?;
+        load_for(&c, p, group_id, Action::Read).await?;
+        members::get_member(&c, group_id, user_id).await?.ok_or(Error::NotFound("member"))
+    }
+
+    pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>> {
+        let c = self.read().await?;
+        load_for(&c, p, group_id, Action::Read).await?;
+        Ok(members::list(&c, group_id, q, page).await?)
+    }
+
+    pub async fn group_users(&self, p: &Principal, group_id: &str, page: PageRequest) -> Result<Page<User>> {
+        let c = self.read().await?;
+        load_for(&c, p, group_id, Action::Read).await?;
+        Ok(members::users(&c, group_id, page).await?)
+    }
+
+    /// Changes a member's role, permissions, status or expiry.
+    pub async fn update_member(&self, p: &Principal, group_id: &str, user_id: &str, patch: MemberPatch, if_match: Option<i64>) -> Result<Membership> {
+        let tx = self.begin().await?;
+        let loaded = load(&tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        let before = members::get(&tx, group_id, user_id).await?.ok_or(Error::NotFound("member"))?;
+        check_version(if_match, before.version)?;
+        let from = role(&before.role).unwrap_or_else(|_| Role::builtin("member").unwrap_or_else(|| unreachable!()));
+        let to = match &patch.role {
+            Some(slug) => role(slug)?,
+            None => from.clone(),
+        };
+        policy::authorize(p, &loaded.ctx, Action::ChangeMember { from: &from, to: &to })?;
+        let mut m = before.clone();
+        if let Some(perms) = patch.permissions {
+            let perms = input::permissions(perms)?;
+            policy::may_grant_permissions(p, &loaded.ctx, &perms)?;
+            m.permissions = perms;
+        }
+        if let Some(s) = patch.status {
+            m.status = s;
+        }
+        if let Some(t) = patch.expires_at {
+            m.expires_at = validate_expiry(t)?;
+        }
+        m.role = to.slug.clone();
+        shift_counters(&tx, group_id, Some((&before.role, before.status)), Some((&m.role, m.status))).await?;
+        m.updated_at = time::now();
+        m.version += 1;
+        members::update(&tx, &m).await?;
+        Change::new("member.updated", "membership", &m.id).group(group_id).user(user_id).before(snapshot(&before)).after(snapshot(&m)).record(&tx, p).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    /// Removes a member; a member may remove themself (leave).
+    pub async fn remove_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Removed> {
+        let tx = self.begin().await?;
+        let loaded = load(&tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        let m = members::get(&tx, group_id, user_id).await?.ok_or(Error::NotFound("member"))?;
+        if p.user_id() != Some(user_id) {
+            let r = role(&m.role).unwrap_or_else(|_| Role::builtin("owner").unwrap_or_else(|| unreachable!()));
+            policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
+        } else {
+            p.require(cohort_core::auth::Scope::GroupsWrite)?;
+        }
+        shift_counters(&tx, group_id, Some((&m.role, m.status)), None).await?;
+        members::delete(&tx, &m.id).await?;
+        let removed_at = time::now();
+        Change::new("member.removed", "membership", &m.id).group(group_id).user(user_id).before(snapshot(&m)).record(&tx, p).await?;
+        tx.commit().await?;
+        Ok(Removed { group_id: group_id.to_string(), user_id: user_id.to_string(), removed_at })
+    }
+
+    /// The caller leaves the group.
+    pub async fn leave_group(&self, p: &Principal, group_id: &str) -> Result<Removed> {
+        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can leave a group"))?.to_string();
+        self.remove_member(p, group_id, &uid).await
+    }
+
+    /// The caller joins a public group that needs no approval.
+    pub async fn join_group(&self, p: &Principal, group_id: &str) -> Result<Membership> {
+        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can join a group"))?.to_string();
+        p.require(cohort_core::auth::Scope::GroupsWrite)?;
+        let tx = self.begin().await?;
+        let loaded = load(&tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        if members::get(&tx, group_id, &uid).await?.is_some() {
+            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
+        }
+        let g = &loaded.group;
+        if g.visibility != Visibility::Public || g.settings.require_approval {
+            return Err(Error::denied("this group needs approval to join; file a join request"));
+        }
+        shift_counters(&tx, group_id, None, Some(("member", MemberStatus::Active))).await?;
+        let now = time::now();
+        let m = Membership {
+            id: id::new(id::Kind::Membership),
+            group_id: group_id.to_string(),
+            user_id: uid.clone(),
+            role: "member".into(),
+            permissions: vec![],
+            status: MemberStatus::Active,
+            joined_at: now,
+            expires_at: None,
+            last_active: None,
+            added_by: Some(uid.clone()),
+            updated_at: now,
+            version: 1,
+        };
+        members::insert(&tx, &m).await?;
+        Change::new("member.joined", "membership", &m.id).group(group_id).user(&uid).after(snapshot(&m)).record(&tx, p).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+}

@@ -1,0 +1,86 @@
+//! Secrets: Argon2id for passwords, SHA-256 digests for high-entropy keys and tokens.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use cohort_core::{Error, Result};
+use sha2::{Digest, Sha256};
+
+const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// A new secret: `prefix` and 32 random bytes in base32.
+pub fn new_secret(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("random: {e}")))?;
+    let mut out = String::with_capacity(prefix.len() + 52);
+    out.push_str(prefix);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    Ok(out)
+}
+
+/// The stored form of a key or token.
+pub fn digest(secret: &str) -> String {
+    let hash = Sha256::digest(secret.as_bytes());
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| Error::internal(format!("random: {e}")))?;
+        let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal)
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+/// A fixed hash verified when a login names nobody, so timing does not tell who exists.
+const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0pVxGl4j5JJmOSsi8gIYZcm0SXG1gAoHEUpUcxBdxmQ";
+
+/// Checks a password against a stored hash (or the dummy) on a blocking thread.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY.to_string());
+        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_and_distinct() {
+        let a = new_secret("ck_").unwrap_or_default();
+        let b = new_secret("ck_").unwrap_or_default();
+        assert_eq!(a.len(), 3 + 52);
+        assert_ne!(a, b);
+        assert_eq!(digest("x").len(), 64);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify() {
+        let h = hash_password("correct horse".into()).await.unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), Some(h.clone())).await);
+        assert!(!verify_password("wrong horse".into(), Some(h)).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+}
