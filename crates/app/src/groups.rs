@@ -19,12 +19,19 @@ pub(crate) struct Loaded {
 
 /// Resolves a role slug of a group; built-in roles for now.
 pub(crate) fn role(slug: &str) -> Result<Role> {
-    Role::builtin(slug).ok_or_else(|| Error::validation("role", format!("unknown role {slug:?}; known: owner, admin, moderator, member")))
+    Role::builtin(slug).ok_or_else(|| {
+        Error::validation(
+            "role",
+            format!("unknown role {slug:?}; known: owner, admin, moderator, member"),
+        )
+    })
 }
 
 /// Loads group `id` and the caller's standing; 404 if it does not exist.
 pub(crate) async fn load(c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
-    let row = groups::access(c, id, p.user_id(), time::now()).await?.ok_or(Error::NotFound("group"))?;
+    let row = groups::access(c, id, p.user_id(), time::now())
+        .await?
+        .ok_or(Error::NotFound("group"))?;
     let role = row.role.as_deref().map(role).transpose().unwrap_or(None);
     let ctx = GroupContext {
         visibility: row.group.visibility,
@@ -32,11 +39,19 @@ pub(crate) async fn load(c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
         role,
         member_permissions: row.member_permissions,
     };
-    Ok(Loaded { group: row.group, ctx })
+    Ok(Loaded {
+        group: row.group,
+        ctx,
+    })
 }
 
 /// Loads and authorizes in one step.
-pub(crate) async fn load_for(c: &Conn, p: &Principal, id: &str, action: Action<'_>) -> Result<Loaded> {
+pub(crate) async fn load_for(
+    c: &Conn,
+    p: &Principal,
+    id: &str,
+    action: Action<'_>,
+) -> Result<Loaded> {
     let loaded = load(c, p, id).await?;
     policy::authorize(p, &loaded.ctx, action)?;
     Ok(loaded)
@@ -52,9 +67,15 @@ fn snapshot(d: &GroupDraft) -> serde_json::Value {
 
 fn group_conflict(e: StoreError) -> Error {
     if e.is_unique_on("name_key") {
-        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
+        Error::conflict(
+            Conflict::NameTaken,
+            "a group with that name already exists here",
+        )
     } else if e.is_unique_on("external_id") {
-        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
+        Error::conflict(
+            Conflict::Other,
+            "a group with that external_id already exists in this space",
+        )
     } else {
         e.into()
     }
@@ -93,7 +114,13 @@ pub struct Deleted {
 
 impl App {
     /// Creates a group; a user creating it becomes its owner.
-    pub async fn create_group(&self, p: &Principal, space_id: Option<String>, parent_id: Option<String>, input: GroupInput) -> Result<Group> {
+    pub async fn create_group(
+        &self,
+        p: &Principal,
+        space_id: Option<String>,
+        parent_id: Option<String>,
+        input: GroupInput,
+    ) -> Result<Group> {
         p.require(Scope::GroupsWrite)?;
         if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) {
             return Err(Error::denied("this key cannot create groups"));
@@ -103,12 +130,21 @@ impl App {
         let (space_id, depth) = match &parent_id {
             Some(pid) => {
                 let parent = load_for(&tx, p, pid, Action::ManageSettings).await?;
-                if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
-                    return Err(Error::validation("space_id", "a subgroup lives in its parent's space"));
+                if space_id
+                    .as_ref()
+                    .is_some_and(|s| *s != parent.group.space_id)
+                {
+                    return Err(Error::validation(
+                        "space_id",
+                        "a subgroup lives in its parent's space",
+                    ));
                 }
                 let depth = depth_of(&tx, pid).await? + 1;
                 if depth >= MAX_DEPTH {
-                    return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
+                    return Err(Error::validation(
+                        "parent_id",
+                        format!("groups nest at most {MAX_DEPTH} deep"),
+                    ));
                 }
                 (parent.group.space_id, depth)
             }
@@ -147,8 +183,14 @@ impl App {
         };
         let after = snapshot(&draft);
         apply_draft(&mut group, draft);
-        groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
-        Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
+        groups::insert(&tx, &group, depth)
+            .await
+            .map_err(group_conflict)?;
+        Change::new("group.created", "group", &group.id)
+            .group(&group.id)
+            .after(after)
+            .record(&tx, p)
+            .await?;
         if let Some(uid) = p.user_id() {
             let m = Membership {
                 id: id::new(id::Kind::Membership),
@@ -167,7 +209,12 @@ impl App {
             groups::take_seat(&tx, &group.id).await?;
             groups::add_owner(&tx, &group.id).await?;
             members::insert(&tx, &m).await?;
-            Change::new("member.added", "membership", &m.id).group(&group.id).user(uid).after(serde_json::json!({"role": "owner"})).record(&tx, p).await?;
+            Change::new("member.added", "membership", &m.id)
+                .group(&group.id)
+                .user(uid)
+                .after(serde_json::json!({"role": "owner"}))
+                .record(&tx, p)
+                .await?;
             group.member_count = 1;
             group.owner_count = 1;
         }
@@ -183,13 +230,23 @@ impl App {
         Ok(g)
     }
 
-    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, page: PageRequest) -> Result<Page<Group>> {
+    pub async fn list_groups(
+        &self,
+        p: &Principal,
+        f: GroupFilter,
+        page: PageRequest,
+    ) -> Result<Page<Group>> {
         p.require(Scope::GroupsRead)?;
         let viewer = if p.is_superuser(Scope::GroupsRead) {
             None
         } else {
-            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list groups"))?;
-            Some(Viewer { user_id: uid.to_string(), now: time::now() })
+            let uid = p
+                .user_id()
+                .ok_or_else(|| Error::denied("this key cannot list groups"))?;
+            Some(Viewer {
+                user_id: uid.to_string(),
+                now: time::now(),
+            })
         };
         let q = GroupQuery {
             viewer,
@@ -204,13 +261,26 @@ impl App {
     }
 
     /// Merges `patch` into the group (PATCH).
-    pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
+    pub async fn update_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        patch: GroupPatch,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
         self.change_group(p, id, if_match, |d| patch.apply(d)).await
     }
 
     /// Replaces the group's editable fields (PUT).
-    pub async fn replace_group(&self, p: &Principal, id: &str, input: GroupInput, if_match: Option<i64>) -> Result<Group> {
-        self.change_group(p, id, if_match, |_| input.into_draft()).await
+    pub async fn replace_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        input: GroupInput,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
+        self.change_group(p, id, if_match, |_| input.into_draft())
+            .await
     }
 
     async fn change_group(
@@ -234,23 +304,47 @@ impl App {
         g.version += 1;
         g.updated_at = time::now();
         g.updated_by = p.actor_id();
-        if !groups::update(&tx, &g, expected).await.map_err(group_conflict)? {
-            return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
+        if !groups::update(&tx, &g, expected)
+            .await
+            .map_err(group_conflict)?
+        {
+            return Err(Error::conflict(
+                Conflict::Other,
+                "the group changed while this update ran; read it again and retry",
+            ));
         }
-        Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(&tx, p).await?;
+        Change::new("group.updated", "group", id)
+            .group(id)
+            .before(snapshot(&before))
+            .after(after)
+            .record(&tx, p)
+            .await?;
         tx.commit().await?;
         Ok(g)
     }
 
     /// Deletes a group; with `cascade` its whole subtree, else 409 `has_subgroups` if it has any.
-    pub async fn delete_group(&self, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
+    pub async fn delete_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        cascade: bool,
+        if_match: Option<i64>,
+    ) -> Result<Deleted> {
         let tx = self.begin().await?;
         let removed = self.delete_in(&tx, p, id, cascade, if_match).await?;
         tx.commit().await?;
         Ok(removed)
     }
 
-    async fn delete_in(&self, tx: &Conn, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
+    async fn delete_in(
+        &self,
+        tx: &Conn,
+        p: &Principal,
+        id: &str,
+        cascade: bool,
+        if_match: Option<i64>,
+    ) -> Result<Deleted> {
         let g = load_for(tx, p, id, Action::Delete).await?.group;
         check_version(if_match, g.version)?;
         let mut order = vec![id.to_string()];
@@ -258,7 +352,10 @@ impl App {
         while i < order.len() {
             let children = groups::child_ids(tx, &order[i]).await?;
             if !children.is_empty() && !cascade {
-                return Err(Error::conflict(Conflict::HasSubgroups, "the group has subgroups; delete them first or pass cascade=true"));
+                return Err(Error::conflict(
+                    Conflict::HasSubgroups,
+                    "the group has subgroups; delete them first or pass cascade=true",
+                ));
             }
             order.extend(children);
             i += 1;
@@ -266,13 +363,24 @@ impl App {
         let mut members_removed = 0;
         for gid in order.iter().rev() {
             members_removed += groups::delete(tx, gid).await?;
-            Change::new("group.deleted", "group", gid).group(gid).record(tx, p).await?;
+            Change::new("group.deleted", "group", gid)
+                .group(gid)
+                .record(tx, p)
+                .await?;
         }
-        Ok(Deleted { group_id: id.to_string(), members_removed })
+        Ok(Deleted {
+            group_id: id.to_string(),
+            members_removed,
+        })
     }
 
     /// Deletes each group it may; answers one result per id, in order.
-    pub async fn bulk_delete_groups(&self, p: &Principal, ids: &[String], cascade: bool) -> Result<Vec<(String, Result<Deleted>)>> {
+    pub async fn bulk_delete_groups(
+        &self,
+        p: &Principal,
+        ids: &[String],
+        cascade: bool,
+    ) -> Result<Vec<(String, Result<Deleted>)>> {
         if ids.len() > 1000 {
             return Err(Error::validation("ids", "at most 1000 ids"));
         }
@@ -291,5 +399,10 @@ impl App {
 }
 
 async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
-    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &cohort_store::params![id]).await?.get(0)?)
+    Ok(c.query_one(
+        "SELECT depth FROM groups WHERE id = ?",
+        &cohort_store::params![id],
+    )
+    .await?
+    .get(0)?)
 }

@@ -71,7 +71,15 @@ pub(crate) struct Change<'a> {
 
 impl<'a> Change<'a> {
     pub fn new(action: &'a str, target_type: &'a str, target_id: &'a str) -> Self {
-        Change { action, target_type, target_id, group_id: None, user_id: None, before: None, after: None }
+        Change {
+            action,
+            target_type,
+            target_id,
+            group_id: None,
+            user_id: None,
+            before: None,
+            after: None,
+        }
     }
 
     pub fn group(mut self, id: &'a str) -> Self {
@@ -120,6 +128,15 @@ pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
 }
 
 /// Maps a unique violation to the conflict `kind` when it came from `index`.
-pub(crate) fn unique_as(e: StoreError, index: &str, kind: cohort_core::error::Conflict, message: &str) -> Error {
-    if e.is_unique_on(index) { Error::conflict(kind, message) } else { e.into() }
+pub(crate) fn unique_as(
+    e: StoreError,
+    index: &str,
+    kind: cohort_core::error::Conflict,
+    message: &str,
+) -> Error {
+    if e.is_unique_on(index) {
+        Error::conflict(kind, message)
+    } else {
+        e.into()
+    }
 }

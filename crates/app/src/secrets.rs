@@ -1,7 +1,7 @@
 //! Secrets: Argon2id for passwords, SHA-256 digests for high-entropy keys and tokens.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use cohort_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
@@ -41,7 +41,10 @@ pub async fn hash_password(password: String) -> Result<String> {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| Error::internal(format!("random: {e}")))?;
         let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal)
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(Error::internal)
     })
     .await
     .map_err(Error::internal)?
@@ -55,8 +58,13 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY.to_string());
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && known
     })
     .await
     .unwrap_or(false)
@@ -77,7 +85,9 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_verify() {
-        let h = hash_password("correct horse".into()).await.unwrap_or_default();
+        let h = hash_password("correct horse".into())
+            .await
+            .unwrap_or_default();
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("correct horse".into(), Some(h.clone())).await);
         assert!(!verify_password("wrong horse".into(), Some(h)).await);

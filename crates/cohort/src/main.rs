@@ -1,1 +1,249 @@
-fn main() {}
+//! The `cohort` binary: `serve`, `migrate`, `keys create`, `users create`.
+//!
+//! Every command opens the same database the server uses (the SQLite file under
+//! `--data-dir`, or `--database-url`), so it works while a server runs.
+
+use clap::{Args, Parser, Subcommand};
+use cohort_app::App;
+use cohort_app::keys::NewKey;
+use cohort_app::users::NewUser;
+use cohort_core::auth::Principal;
+use cohort_core::model::SiteRole;
+use cohort_store::Db;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cohort",
+    version,
+    about = "Groups, memberships and permissions as a service"
+)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// Where the embedded SQLite database lives.
+    #[arg(
+        long,
+        env = "COHORT_DATA_DIR",
+        default_value = "./cohort-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
+    #[arg(long, env = "COHORT_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// PostgreSQL connections per process.
+    #[arg(
+        long,
+        env = "COHORT_DB_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    db_connections: usize,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "COHORT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (and nothing else) on stdout.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma list: groups:read, groups:write, users:read, users:write, scim, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// The user the key acts as; without it the key is a site key.
+        #[arg(long)]
+        user: Option<String>,
+        /// The space a `scim` key is bound to.
+        #[arg(long)]
+        space: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user and print it as JSON.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// The password; also read from COHORT_PASSWORD.
+        #[arg(long, env = "COHORT_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Make the user a site administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+impl DbArgs {
+    fn open(&self) -> Result<Db, String> {
+        match self.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Db::postgres(url, self.db_connections).map_err(|e| e.to_string())
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                Db::sqlite(std::path::Path::new(path)).map_err(|e| e.to_string())
+            }
+            Some(other) => Err(format!(
+                "unsupported database url {other:?}: use postgres://… or sqlite:PATH"
+            )),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
+                Db::sqlite(&self.data_dir.join("cohort.db")).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let db = cli.db.open()?;
+    let app = App::open(db)
+        .await
+        .map_err(|e| format!("opening the database: {e:?}"))?;
+    match cli.command {
+        Command::Migrate => {
+            eprintln!("migrations applied");
+        }
+        Command::Serve { listen } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| format!("listening on {listen}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            println!("cohort listening on http://{addr}");
+            tracing::info!(%addr, "listening");
+            cohort_http::serve(listener, app, shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Keys(KeysCommand::Create {
+            name,
+            scopes,
+            user,
+            space,
+        }) => {
+            let new = NewKey {
+                name,
+                scopes,
+                owner_user_id: user,
+                space_id: space,
+                expires_at: None,
+            };
+            let (_, secret) = app
+                .create_key(&Principal::system(), new)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{secret}");
+        }
+        Command::Users(UsersCommand::Create {
+            username,
+            email,
+            full_name,
+            password,
+            admin,
+        }) => {
+            let new = NewUser {
+                username,
+                email,
+                full_name,
+                password,
+                site_role: Some(if admin {
+                    SiteRole::Admin
+                } else {
+                    SiteRole::User
+                }),
+                ..NewUser::default()
+            };
+            let u = app
+                .create_user(&Principal::system(), new)
+                .await
+                .map_err(|e| e.to_string())?;
+            let out = serde_json::json!({"id": u.id, "username": u.username, "email": u.email, "site_role": u.site_role.as_str()});
+            println!("{out}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG")
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cohort: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cohort: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,48 @@
-//! placeholder
+//! Cohort's HTTP surfaces. Each surface parses its callers' shapes into service calls and
+//! renders the results in its own shapes; none decides who may do what.
+//!
+//! - [`error`]: the native error body, rendered from the core error in one place.
+//! - [`extract`]: request pieces every surface shares (credentials, JSON bodies, queries,
+//!   `If-Match`).
+//! - [`native`]: the native API under `/api/v1`.
+//! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
+
+pub mod error;
+pub mod extract;
+pub mod native;
+pub mod ops;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use cohort_app::App;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// The largest request body accepted (413 past it).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole service as one router.
+pub fn router(app: App) -> Router {
+    let (api, openapi) = native::router().split_for_parts();
+    api.merge(ops::router(openapi))
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::no_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+/// The OpenAPI document of the native API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    native::router().split_for_parts().1
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -75,7 +75,13 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
-    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
+    let Some(row) = c
+        .query_opt(
+            &format!("SELECT {COLS} FROM groups g WHERE g.id = ?"),
+            &params![id],
+        )
+        .await?
+    else {
         return Ok(None);
     };
     let mut g = [from_row(&row, 0)?];
@@ -93,29 +99,50 @@ pub struct AccessRow {
     pub space_moderator: bool,
 }
 
-pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
+pub async fn access(
+    c: &Conn,
+    id: &str,
+    user_id: Option<&str>,
+    now: i64,
+) -> Result<Option<AccessRow>, StoreError> {
     let sql = format!(
         "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
          FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
          WHERE g.id = ?"
     );
     let user = user_id.unwrap_or("");
-    let Some(r) = c.query_opt(&sql, &params![user, user, now, id]).await? else { return Ok(None) };
+    let Some(r) = c.query_opt(&sql, &params![user, user, now, id]).await? else {
+        return Ok(None);
+    };
     Ok(Some(AccessRow {
         group: from_row(&r, 0)?,
         role: r.get(NCOLS)?,
-        member_permissions: r.get::<Option<String>>(NCOLS + 1)?.map(|s| json_list(&s)).unwrap_or_default(),
+        member_permissions: r
+            .get::<Option<String>>(NCOLS + 1)?
+            .map(|s| json_list(&s))
+            .unwrap_or_default(),
         space_moderator: r.get::<i64>(NCOLS + 2)? > 0,
     }))
 }
 
 async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
-    c.execute("DELETE FROM group_permissions WHERE group_id = ?", &params![g.id.as_str()]).await?;
+    c.execute(
+        "DELETE FROM group_permissions WHERE group_id = ?",
+        &params![g.id.as_str()],
+    )
+    .await?;
     for (i, p) in g.permissions.iter().enumerate() {
-        c.execute("INSERT INTO group_permissions (group_id, permission, position) VALUES (?, ?, ?)", &params![g.id.as_str(), p.as_str(), i as i64])
-            .await?;
+        c.execute(
+            "INSERT INTO group_permissions (group_id, permission, position) VALUES (?, ?, ?)",
+            &params![g.id.as_str(), p.as_str(), i as i64],
+        )
+        .await?;
     }
-    c.execute("DELETE FROM group_collections WHERE group_id = ?", &params![g.id.as_str()]).await?;
+    c.execute(
+        "DELETE FROM group_collections WHERE group_id = ?",
+        &params![g.id.as_str()],
+    )
+    .await?;
     for (i, col) in g.collections.iter().enumerate() {
         c.execute(
             "INSERT INTO group_collections (group_id, collection_id, read_only, hide_passwords, manage, position) VALUES (?, ?, ?, ?, ?, ?)",
@@ -166,13 +193,27 @@ pub async fn update(c: &Conn, g: &Group, expected_version: i64) -> Result<bool, 
 /// Deletes the group (its memberships, permissions and grants go with it); answers how many
 /// memberships it had.
 pub async fn delete(c: &Conn, id: &str) -> Result<i64, StoreError> {
-    let members: i64 = c.query_one("SELECT COUNT(*) FROM memberships WHERE group_id = ?", &params![id]).await?.get(0)?;
-    c.execute("DELETE FROM groups WHERE id = ?", &params![id]).await?;
+    let members: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM memberships WHERE group_id = ?",
+            &params![id],
+        )
+        .await?
+        .get(0)?;
+    c.execute("DELETE FROM groups WHERE id = ?", &params![id])
+        .await?;
     Ok(members)
 }
 
 pub async fn child_ids(c: &Conn, id: &str) -> Result<Vec<String>, StoreError> {
-    c.query("SELECT id FROM groups WHERE parent_id = ? ORDER BY created_at, id", &params![id]).await?.iter().map(|r| r.get(0)).collect()
+    c.query(
+        "SELECT id FROM groups WHERE parent_id = ? ORDER BY created_at, id",
+        &params![id],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 /// Takes a seat if the group has one free: the `max_members` rule, safe under concurrency.
@@ -187,23 +228,41 @@ pub async fn take_seat(c: &Conn, id: &str) -> Result<bool, StoreError> {
 }
 
 pub async fn free_seat(c: &Conn, id: &str) -> Result<(), StoreError> {
-    c.execute("UPDATE groups SET active_members = active_members - 1 WHERE id = ? AND active_members > 0", &params![id]).await?;
+    c.execute(
+        "UPDATE groups SET active_members = active_members - 1 WHERE id = ? AND active_members > 0",
+        &params![id],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn add_owner(c: &Conn, id: &str) -> Result<(), StoreError> {
-    c.execute("UPDATE groups SET owner_count = owner_count + 1 WHERE id = ?", &params![id]).await?;
+    c.execute(
+        "UPDATE groups SET owner_count = owner_count + 1 WHERE id = ?",
+        &params![id],
+    )
+    .await?;
     Ok(())
 }
 
 /// Gives up one active owner unless it is the last: the `last_owner` rule.
 pub async fn drop_owner(c: &Conn, id: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1", &params![id]).await? == 1)
+    Ok(c.execute(
+        "UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1",
+        &params![id],
+    )
+    .await?
+        == 1)
 }
 
 /// Current `(active_members, max_members)`.
 pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError> {
-    let r = c.query_one("SELECT active_members, max_members FROM groups WHERE id = ?", &params![id]).await?;
+    let r = c
+        .query_one(
+            "SELECT active_members, max_members FROM groups WHERE id = ?",
+            &params![id],
+        )
+        .await?;
     Ok((r.get(0)?, r.get(1)?))
 }
 
@@ -268,9 +327,17 @@ pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Gr
         clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
         args.extend(params![p.as_str(), p.as_str()]);
     }
-    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
     let total = if page.with_total {
-        Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?)
+        Some(
+            c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args)
+                .await?
+                .get(0)?,
+        )
     } else {
         None
     };

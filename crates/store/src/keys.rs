@@ -34,13 +34,19 @@ pub async fn insert_key(c: &Conn, k: &ApiKey, hash: &str) -> Result<(), StoreErr
 }
 
 /// A live key by the hash of its secret, with its owner when it has one.
-pub async fn key_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(ApiKey, Option<User>)>, StoreError> {
+pub async fn key_by_hash(
+    c: &Conn,
+    hash: &str,
+    now: i64,
+) -> Result<Option<(ApiKey, Option<User>)>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLS}, {} FROM api_keys k LEFT JOIN users u ON u.id = k.owner_user_id \
          WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
         crate::users::COLS
     );
-    let Some(r) = c.query_opt(&sql, &params![hash, now]).await? else { return Ok(None) };
+    let Some(r) = c.query_opt(&sql, &params![hash, now]).await? else {
+        return Ok(None);
+    };
     let key = key_from_row(&r)?;
     let owner = match r.get::<Option<String>>(10)? {
         Some(_) => Some(crate::users::from_row(&r, 10)?),
@@ -50,10 +56,13 @@ pub async fn key_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(ApiKe
 }
 
 pub async fn get_key(c: &Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
-    c.query_opt(&format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.id = ? AND k.revoked_at IS NULL"), &params![id])
-        .await?
-        .map(|r| key_from_row(&r))
-        .transpose()
+    c.query_opt(
+        &format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.id = ? AND k.revoked_at IS NULL"),
+        &params![id],
+    )
+    .await?
+    .map(|r| key_from_row(&r))
+    .transpose()
 }
 
 /// Live keys, newest first; only `owner`'s when given.
@@ -69,10 +78,21 @@ pub async fn list_keys(c: &Conn, owner: Option<&str>) -> Result<Vec<ApiKey>, Sto
 }
 
 pub async fn revoke_key(c: &Conn, id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &params![now, id]).await
+    c.execute(
+        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        &params![now, id],
+    )
+    .await
 }
 
-pub async fn insert_token(c: &Conn, id: &str, hash: &str, user_id: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+pub async fn insert_token(
+    c: &Conn,
+    id: &str,
+    hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO auth_tokens (id, token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
         &params![id, hash, user_id, now, expires_at],
@@ -82,19 +102,33 @@ pub async fn insert_token(c: &Conn, id: &str, hash: &str, user_id: &str, now: i6
 }
 
 /// A live token's id and user by the hash of its secret.
-pub async fn token_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(String, User)>, StoreError> {
+pub async fn token_by_hash(
+    c: &Conn,
+    hash: &str,
+    now: i64,
+) -> Result<Option<(String, User)>, StoreError> {
     let sql = format!(
         "SELECT t.id, {} FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?",
         crate::users::COLS
     );
-    let Some(r) = c.query_opt(&sql, &params![hash, now]).await? else { return Ok(None) };
+    let Some(r) = c.query_opt(&sql, &params![hash, now]).await? else {
+        return Ok(None);
+    };
     Ok(Some((r.get(0)?, crate::users::from_row(&r, 1)?)))
 }
 
 pub async fn revoke_token(c: &Conn, id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &params![now, id]).await
+    c.execute(
+        "UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        &params![now, id],
+    )
+    .await
 }
 
 pub async fn revoke_user_tokens(c: &Conn, user_id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", &params![now, user_id]).await
+    c.execute(
+        "UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        &params![now, user_id],
+    )
+    .await
 }

@@ -65,7 +65,13 @@ pub fn page_of<T>(
     let has_more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
     let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(cohort_core::page::Page { items, total, page: page.page, limit: page.limit, has_more })
+    Ok(cohort_core::page::Page {
+        items,
+        total,
+        page: page.page,
+        limit: page.limit,
+        has_more,
+    })
 }
 
 /// `%term%` for a case-insensitive LIKE, with the wildcards in `term` escaped (`ESCAPE '\'`).

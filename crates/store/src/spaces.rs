@@ -21,15 +21,24 @@ fn from_row(r: &Row) -> Result<Space, StoreError> {
 }
 
 async fn moderators(c: &Conn, space_id: &str) -> Result<Vec<String>, StoreError> {
-    c.query("SELECT user_id FROM space_moderators WHERE space_id = ? ORDER BY user_id", &params![space_id])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    c.query(
+        "SELECT user_id FROM space_moderators WHERE space_id = ? ORDER BY user_id",
+        &params![space_id],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
-    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM spaces WHERE id = ?"), &params![id]).await? else {
+    let Some(row) = c
+        .query_opt(
+            &format!("SELECT {COLS} FROM spaces WHERE id = ?"),
+            &params![id],
+        )
+        .await?
+    else {
         return Ok(None);
     };
     let mut space = from_row(&row)?;
@@ -39,7 +48,13 @@ pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
 
 /// The space named `name` (case-insensitive), e.g. `default`.
 pub async fn id_by_name(c: &Conn, name: &str) -> Result<Option<String>, StoreError> {
-    c.query_opt("SELECT id FROM spaces WHERE name_key = ?", &params![name.to_lowercase()]).await?.map(|r| r.get(0)).transpose()
+    c.query_opt(
+        "SELECT id FROM spaces WHERE name_key = ?",
+        &params![name.to_lowercase()],
+    )
+    .await?
+    .map(|r| r.get(0))
+    .transpose()
 }
 
 pub async fn insert(c: &Conn, s: &Space) -> Result<(), StoreError> {
@@ -61,29 +76,54 @@ pub async fn update(c: &Conn, s: &Space) -> Result<(), StoreError> {
 }
 
 async fn set_moderators(c: &Conn, space_id: &str, users: &[String]) -> Result<(), StoreError> {
-    c.execute("DELETE FROM space_moderators WHERE space_id = ?", &params![space_id]).await?;
+    c.execute(
+        "DELETE FROM space_moderators WHERE space_id = ?",
+        &params![space_id],
+    )
+    .await?;
     for u in users {
-        c.execute("INSERT INTO space_moderators (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", &params![space_id, u.as_str()]).await?;
+        c.execute(
+            "INSERT INTO space_moderators (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            &params![space_id, u.as_str()],
+        )
+        .await?;
     }
     Ok(())
 }
 
 pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM spaces WHERE id = ?", &params![id]).await
+    c.execute("DELETE FROM spaces WHERE id = ?", &params![id])
+        .await
 }
 
 pub async fn group_count(c: &Conn, id: &str) -> Result<i64, StoreError> {
-    c.query_one("SELECT COUNT(*) FROM groups WHERE space_id = ?", &params![id]).await?.get(0)
+    c.query_one(
+        "SELECT COUNT(*) FROM groups WHERE space_id = ?",
+        &params![id],
+    )
+    .await?
+    .get(0)
 }
 
 pub async fn is_moderator(c: &Conn, space_id: &str, user_id: &str) -> Result<bool, StoreError> {
-    Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?", &params![space_id, user_id]).await?.is_some())
+    Ok(c.query_opt(
+        "SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?",
+        &params![space_id, user_id],
+    )
+    .await?
+    .is_some())
 }
 
 pub async fn list(c: &Conn, page: PageRequest) -> Result<Page<Space>, StoreError> {
-    let total: i64 = c.query_one("SELECT COUNT(*) FROM spaces", &[]).await?.get(0)?;
+    let total: i64 = c
+        .query_one("SELECT COUNT(*) FROM spaces", &[])
+        .await?
+        .get(0)?;
     let rows = c
-        .query(&format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"), &params![page.limit + 1, page.offset()])
+        .query(
+            &format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"),
+            &params![page.limit + 1, page.offset()],
+        )
         .await?;
     let mut out = page_of(rows, page, Some(total), from_row)?;
     for s in &mut out.items {
@@ -91,4 +131,3 @@ pub async fn list(c: &Conn, page: PageRequest) -> Result<Page<Space>, StoreError
     }
     Ok(out)
 }
-

@@ -26,7 +26,7 @@ pub enum Db {
 
 /// A connection: a reader, or the writer inside a [`Tx`].
 pub enum Conn {
-    SqliteWriter(tokio::sync::OwnedMutexGuard<rusqlite::Connection>),
+    SqliteWriter(tokio::sync::OwnedMutexGuard<sqlite::Shared>),
     SqliteReader(sqlite::Reader),
     Postgres(deadpool_postgres::Object),
 }
@@ -39,7 +39,10 @@ impl Db {
 
     /// Connects to PostgreSQL at `url` (`postgres://…`).
     pub fn postgres(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections)?)))
+        Ok(Db::Postgres(Arc::new(pg::Pg::connect(
+            url,
+            max_connections,
+        )?)))
     }
 
     pub fn backend(&self) -> Backend {
@@ -63,7 +66,7 @@ impl Db {
         let conn = match self {
             Db::Sqlite(s) => {
                 let guard = s.writer().await;
-                guard.execute_batch("BEGIN IMMEDIATE")?;
+                guard.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
                 Conn::SqliteWriter(guard)
             }
             Db::Postgres(p) => {
@@ -79,8 +82,8 @@ impl Db {
 impl Conn {
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         match self {
-            Conn::SqliteWriter(c) => sqlite::query(c, sql, params),
-            Conn::SqliteReader(r) => sqlite::query(r.conn()?, sql, params),
+            Conn::SqliteWriter(c) => c.with(|c| sqlite::query(c, sql, params)),
+            Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::query(c, sql, params)),
             Conn::Postgres(c) => pg::query(c, sql, params).await,
         }
     }
@@ -90,14 +93,16 @@ impl Conn {
     }
 
     pub async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
-        self.query_opt(sql, params).await?.ok_or_else(|| StoreError::Decode("expected one row".into()))
+        self.query_opt(sql, params)
+            .await?
+            .ok_or_else(|| StoreError::Decode("expected one row".into()))
     }
 
     /// Runs a statement; answers the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         match self {
-            Conn::SqliteWriter(c) => sqlite::execute(c, sql, params),
-            Conn::SqliteReader(r) => sqlite::execute(r.conn()?, sql, params),
+            Conn::SqliteWriter(c) => c.with(|c| sqlite::execute(c, sql, params)),
+            Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::execute(c, sql, params)),
             Conn::Postgres(c) => pg::execute(c, sql, params).await,
         }
     }
@@ -105,8 +110,8 @@ impl Conn {
     /// Runs several statements without parameters (migrations).
     pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match self {
-            Conn::SqliteWriter(c) => Ok(c.execute_batch(sql)?),
-            Conn::SqliteReader(r) => Ok(r.conn()?.execute_batch(sql)?),
+            Conn::SqliteWriter(c) => c.with(|c| Ok(c.execute_batch(sql)?)),
+            Conn::SqliteReader(r) => r.conn()?.with(|c| Ok(c.execute_batch(sql)?)),
             Conn::Postgres(c) => Ok(c.batch_execute(sql).await?),
         }
     }
@@ -127,13 +132,13 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(mut self) -> Result<(), StoreError> {
         match self.conn.take() {
-            Some(Conn::SqliteWriter(c)) => {
+            Some(Conn::SqliteWriter(c)) => c.with(|c| {
                 if let Err(e) = c.execute_batch("COMMIT") {
                     let _ = c.execute_batch("ROLLBACK");
                     return Err(e.into());
                 }
                 Ok(())
-            }
+            }),
             Some(Conn::Postgres(c)) => Ok(c.batch_execute("COMMIT").await?),
             _ => Err(StoreError::Other("transaction already finished".into())),
         }
@@ -156,7 +161,7 @@ impl Drop for Tx {
     fn drop(&mut self) {
         match self.conn.take() {
             Some(Conn::SqliteWriter(c)) => {
-                let _ = c.execute_batch("ROLLBACK");
+                let _ = c.with(|c| Ok(c.execute_batch("ROLLBACK")?));
             }
             Some(Conn::Postgres(c)) => {
                 // The connection returns to the pool only after the rollback has run.

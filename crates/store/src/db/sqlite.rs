@@ -11,9 +11,26 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 const READERS: usize = 8;
 
+/// A connection that can be shared by reference across `await`s (rusqlite's is not `Sync`);
+/// only one task uses it at a time, so the lock is never contended.
+pub struct Shared(Mutex<Connection>);
+
+impl Shared {
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let guard = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Other("sqlite connection poisoned".into()))?;
+        f(&guard)
+    }
+}
+
 pub struct Sqlite {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Arc<tokio::sync::Mutex<Shared>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_slots: Arc<Semaphore>,
 }
@@ -32,7 +49,9 @@ impl rusqlite::ToSql for Value {
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch(
@@ -47,43 +66,60 @@ impl Sqlite {
         let writer = open(path)?;
         Ok(Sqlite {
             path: path.to_path_buf(),
-            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writer: Arc::new(tokio::sync::Mutex::new(Shared(Mutex::new(writer)))),
             readers: Arc::new(Mutex::new(Vec::new())),
             reader_slots: Arc::new(Semaphore::new(READERS)),
         })
     }
 
-    pub async fn writer(&self) -> OwnedMutexGuard<Connection> {
+    pub async fn writer(&self) -> OwnedMutexGuard<Shared> {
         self.writer.clone().lock_owned().await
     }
 
     pub async fn reader(&self) -> Result<Reader, StoreError> {
-        let permit = self.reader_slots.clone().acquire_owned().await.map_err(|e| StoreError::Other(e.to_string()))?;
-        let pooled = self.readers.lock().map_err(|e| StoreError::Other(e.to_string()))?.pop();
+        let permit = self
+            .reader_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|e| StoreError::Other(e.to_string()))?
+            .pop();
         let conn = match pooled {
             Some(c) => c,
             None => open(&self.path)?,
         };
-        Ok(Reader { conn: Some(conn), home: self.readers.clone(), _permit: permit })
+        Ok(Reader {
+            conn: Some(Shared(Mutex::new(conn))),
+            home: self.readers.clone(),
+            _permit: permit,
+        })
     }
 }
 
 /// A reader connection borrowed from the pool; it goes back on drop.
 pub struct Reader {
-    conn: Option<Connection>,
+    conn: Option<Shared>,
     home: Arc<Mutex<Vec<Connection>>>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Reader {
-    pub fn conn(&self) -> Result<&Connection, StoreError> {
-        self.conn.as_ref().ok_or_else(|| StoreError::Other("reader already returned".into()))
+    pub fn conn(&self) -> Result<&Shared, StoreError> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("reader already returned".into()))
     }
 }
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if let (Some(conn), Ok(mut home)) = (self.conn.take(), self.home.lock()) {
+        if let Some(Shared(conn)) = self.conn.take()
+            && let (Ok(conn), Ok(mut home)) = (conn.into_inner(), self.home.lock())
+        {
             home.push(conn);
         }
     }
@@ -123,11 +159,17 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if let rusqlite::Error::SqliteFailure(code, msg) = &e {
             if code.code == rusqlite::ErrorCode::ConstraintViolation
-                && matches!(code.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+                && matches!(
+                    code.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
             {
                 return StoreError::Unique(msg.clone().unwrap_or_default());
             }
-            if code.code == rusqlite::ErrorCode::DatabaseBusy || code.code == rusqlite::ErrorCode::DatabaseLocked {
+            if code.code == rusqlite::ErrorCode::DatabaseBusy
+                || code.code == rusqlite::ErrorCode::DatabaseLocked
+            {
                 return StoreError::Busy(e.to_string());
             }
         }

@@ -1,0 +1,153 @@
+//! Request pieces shared by every surface, each refusing bad input with a core error.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cohort_app::App;
+use cohort_core::Error;
+use cohort_core::auth::Principal;
+use serde::de::DeserializeOwned;
+
+/// The secret a request carries: `Authorization: Bearer …`, a bare `Authorization` value
+/// (as the PocketBase SDK sends it), or `X-API-Key`.
+pub fn credential(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        let token = match v.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => v,
+        };
+        if !token.is_empty() {
+            return Some(token);
+        }
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The authenticated caller; 401 without valid credentials.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let secret = credential(&parts.headers)
+            .ok_or_else(|| Error::Unauthenticated("authentication required".into()))?;
+        Ok(Auth(app.authenticate(secret).await?))
+    }
+}
+
+/// A JSON body read whatever its content type, with errors that name the field.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge(format!(
+                    "the body is larger than {} bytes",
+                    crate::BODY_LIMIT
+                ))
+            } else {
+                Error::invalid(format!("could not read the body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// Parses JSON with the path of the offending field in the message.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid("a JSON body is required").into());
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
+        ApiError(Error::invalid(format!("invalid JSON body: {msg}")))
+    })
+}
+
+/// Query parameters; a bad value is 400 `invalid_request`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        parse_query(q).map(Query)
+    }
+}
+
+/// Parses a query string into `T`.
+pub fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| Error::invalid("bad query string"))?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| ApiError(Error::invalid(format!("invalid query: {}", e.body_text()))))
+}
+
+/// Path parameters; a bad value is 404.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|_| ApiError(Error::NotFound("resource")))
+    }
+}
+
+/// `If-Match`: the version the caller read. `*` or no header accepts any version; a value that
+/// is not one of our ETags can never match.
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(raw) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let raw = raw.to_str().unwrap_or("").trim();
+        if raw == "*" {
+            return Ok(IfMatch(None));
+        }
+        let v = raw.trim_start_matches("W/").trim_matches('"');
+        Ok(IfMatch(Some(v.parse().unwrap_or(-1))))
+    }
+}
+
+/// A response with `ETag: "<version>"`.
+pub fn with_etag(version: i64, status: StatusCode, body: impl IntoResponse) -> Response {
+    let mut res = (status, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}

@@ -1,0 +1,495 @@
+//! `/groups`: create, read, list, change, replace, delete, bulk delete.
+
+use super::schema::{self, PageMeta, PageParams, meta, nullable, ts};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use cohort_app::App;
+use cohort_app::groups::{Deleted, GroupFilter};
+use cohort_core::group::{GroupInput, GroupPatch};
+use cohort_core::model::{CollectionGrant, Group, GroupType, Visibility};
+use cohort_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(bulk_delete))
+        .routes(routes!(get, patch, put, delete))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Settings {
+    pub allow_join_requests: bool,
+    pub require_approval: bool,
+    /// At least 1, or null for no limit.
+    pub max_members: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Collection {
+    pub id: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub hide_passwords: bool,
+    #[serde(default)]
+    pub manage: bool,
+}
+
+impl From<Collection> for CollectionGrant {
+    fn from(c: Collection) -> Self {
+        CollectionGrant {
+            id: c.id,
+            read_only: c.read_only,
+            hide_passwords: c.hide_passwords,
+            manage: c.manage,
+        }
+    }
+}
+
+/// A group as the native API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupOut {
+    pub id: String,
+    pub group_id: String,
+    /// The space's id.
+    pub space: String,
+    pub space_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = schema::GroupType)]
+    pub group_type: String,
+    #[schema(value_type = schema::Visibility)]
+    pub visibility: String,
+    pub is_public: bool,
+    pub external_id: Option<String>,
+    pub access_all: bool,
+    pub settings: Settings,
+    pub permissions: Vec<String>,
+    pub collections: Vec<Collection>,
+    pub inherit_permissions: bool,
+    pub inherit_members: bool,
+    /// Active direct members.
+    pub member_count: i64,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub updated_at: String,
+    pub updated_by: Option<String>,
+    pub version: i64,
+}
+
+impl From<Group> for GroupOut {
+    fn from(g: Group) -> Self {
+        GroupOut {
+            group_id: g.id.clone(),
+            id: g.id,
+            space: g.space_id.clone(),
+            space_id: g.space_id,
+            parent_id: g.parent_id,
+            name: g.name,
+            description: g.description,
+            group_type: g.group_type.as_str().into(),
+            visibility: g.visibility.as_str().into(),
+            is_public: g.visibility == Visibility::Public,
+            external_id: g.external_id,
+            access_all: g.access_all,
+            settings: Settings {
+                allow_join_requests: g.settings.allow_join_requests,
+                require_approval: g.settings.require_approval,
+                max_members: g.settings.max_members,
+            },
+            permissions: g.permissions,
+            collections: g
+                .collections
+                .into_iter()
+                .map(|c| Collection {
+                    id: c.id,
+                    read_only: c.read_only,
+                    hide_passwords: c.hide_passwords,
+                    manage: c.manage,
+                })
+                .collect(),
+            inherit_permissions: g.inherit_permissions,
+            inherit_members: g.inherit_members,
+            member_count: g.member_count,
+            created_at: ts(g.created_at),
+            created_by: g.created_by,
+            updated_at: ts(g.updated_at),
+            updated_by: g.updated_by,
+            version: g.version,
+        }
+    }
+}
+
+fn respond(g: Group, status: StatusCode) -> Response {
+    with_etag(g.version, status, Json(GroupOut::from(g)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsIn {
+    pub allow_join_requests: Option<bool>,
+    pub require_approval: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub max_members: Option<Option<i64>>,
+}
+
+/// The body of a create (POST) or a replace (PUT).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupWrite {
+    /// 1-200 characters, unique (case-insensitive) among siblings in a space.
+    #[schema(example = "Engineering Team")]
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<schema::GroupType>)]
+    pub group_type: Option<GroupType>,
+    #[schema(value_type = Option<schema::Visibility>)]
+    pub visibility: Option<Visibility>,
+    /// Mirror of `visibility`; `visibility` wins when both are sent.
+    pub is_public: Option<bool>,
+    /// The space id (default: the `default` space).
+    pub space: Option<String>,
+    pub space_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub external_id: Option<String>,
+    pub access_all: Option<bool>,
+    pub settings: Option<SettingsIn>,
+    pub permissions: Option<Vec<String>>,
+    pub collections: Option<Vec<Collection>>,
+    pub inherit_permissions: Option<bool>,
+    pub inherit_members: Option<bool>,
+}
+
+fn visibility(v: Option<Visibility>, is_public: Option<bool>) -> Option<Visibility> {
+    v.or(is_public.map(|p| {
+        if p {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        }
+    }))
+}
+
+impl GroupWrite {
+    fn space(&self) -> Result<Option<String>> {
+        match (&self.space, &self.space_id) {
+            (Some(a), Some(b)) if a != b => {
+                Err(Error::validation("space_id", "space and space_id differ"))
+            }
+            (a, b) => Ok(a.clone().or(b.clone())),
+        }
+    }
+
+    fn into_input(self) -> GroupInput {
+        let settings = self.settings.unwrap_or_default();
+        GroupInput {
+            name: self.name,
+            description: self.description,
+            group_type: self.group_type,
+            visibility: visibility(self.visibility, self.is_public),
+            external_id: self.external_id,
+            access_all: self.access_all,
+            allow_join_requests: settings.allow_join_requests,
+            require_approval: settings.require_approval,
+            max_members: settings.max_members.flatten(),
+            permissions: self.permissions,
+            collections: self
+                .collections
+                .map(|c| c.into_iter().map(Into::into).collect()),
+            inherit_permissions: self.inherit_permissions,
+            inherit_members: self.inherit_members,
+        }
+    }
+}
+
+/// A merge: absent fields stay; `settings` merges key by key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<schema::GroupType>)]
+    pub group_type: Option<GroupType>,
+    #[schema(value_type = Option<schema::Visibility>)]
+    pub visibility: Option<Visibility>,
+    pub is_public: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    pub access_all: Option<bool>,
+    pub settings: Option<SettingsIn>,
+    pub permissions: Option<Vec<String>>,
+    pub collections: Option<Vec<Collection>>,
+    pub inherit_permissions: Option<bool>,
+    pub inherit_members: Option<bool>,
+}
+
+impl From<GroupUpdate> for GroupPatch {
+    fn from(b: GroupUpdate) -> Self {
+        let settings = b.settings.unwrap_or_default();
+        GroupPatch {
+            name: b.name,
+            description: b.description,
+            group_type: b.group_type,
+            visibility: visibility(b.visibility, b.is_public),
+            external_id: b.external_id,
+            access_all: b.access_all,
+            allow_join_requests: settings.allow_join_requests,
+            require_approval: settings.require_approval,
+            max_members: settings.max_members,
+            permissions: b.permissions,
+            collections: b
+                .collections
+                .map(|c| c.into_iter().map(Into::into).collect()),
+            inherit_permissions: b.inherit_permissions,
+            inherit_members: b.inherit_members,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupList {
+    pub groups: Vec<GroupOut>,
+    #[serde(flatten)]
+    pub page: PageMeta,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupListParams {
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<schema::GroupType>)]
+    pub group_type: Option<GroupType>,
+    #[param(value_type = Option<schema::Visibility>)]
+    pub visibility: Option<Visibility>,
+    /// Groups this user id is an active member of.
+    pub member: Option<String>,
+    /// Case-insensitive match in name and description.
+    pub search: Option<String>,
+    /// Space id.
+    pub space: Option<String>,
+    /// Parent group id.
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// Delete the whole subtree.
+    pub cascade: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupDeleted {
+    pub deleted: bool,
+    pub group_id: String,
+    pub members_removed: i64,
+}
+
+impl From<Deleted> for GroupDeleted {
+    fn from(d: Deleted) -> Self {
+        GroupDeleted {
+            deleted: true,
+            group_id: d.group_id,
+            members_removed: d.members_removed,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDelete {
+    pub ids: Vec<String>,
+    #[serde(default)]
+    pub cascade: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkDeleteItem {
+    pub group_id: String,
+    pub deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members_removed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkDeleted {
+    pub deleted: i64,
+    pub failed: i64,
+    pub results: Vec<BulkDeleteItem>,
+}
+
+/// Create a group; the creating user becomes its owner.
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body = GroupWrite,
+    responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(b): Body<GroupWrite>,
+) -> ApiResult<Response> {
+    let space = b.space()?;
+    let parent = b.parent_id.clone();
+    let g = app.create_group(&p, space, parent, b.into_input()).await?;
+    Ok(respond(g, StatusCode::CREATED))
+}
+
+/// List the groups the caller can see, in every space.
+#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams),
+    responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<GroupListParams>,
+    Query(pp): Query<PageParams>,
+) -> ApiResult<Json<GroupList>> {
+    let f = GroupFilter {
+        space_id: q.space,
+        parent_id: q.parent.map(Some),
+        group_type: q.group_type,
+        visibility: q.visibility,
+        member: q.member,
+        search: q.search.filter(|s| !s.is_empty()),
+    };
+    let page = app.list_groups(&p, f, pp.request()?).await?;
+    let meta = meta(&page);
+    Ok(Json(GroupList {
+        groups: page.items.into_iter().map(GroupOut::from).collect(),
+        page: meta,
+    }))
+}
+
+/// Get a group; private groups are 404 to those who cannot see them.
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id")),
+    responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(respond(app.get_group(&p, &id).await?, StatusCode::OK))
+}
+
+/// Merge changes into a group.
+#[utoipa::path(patch, path = "/groups/{id}", tag = "groups", request_body = GroupUpdate,
+    params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
+    responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<GroupUpdate>,
+) -> ApiResult<Response> {
+    Ok(respond(
+        app.update_group(&p, &id, b.into(), v).await?,
+        StatusCode::OK,
+    ))
+}
+
+/// Replace a group's fields; what is left out returns to its default.
+#[utoipa::path(put, path = "/groups/{id}", tag = "groups", request_body = GroupWrite,
+    params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
+    responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<GroupWrite>,
+) -> ApiResult<Response> {
+    let current = app.get_group(&p, &id).await?;
+    if b.space()?.is_some_and(|s| s != current.space_id) {
+        return Err(Error::validation("space_id", "a group cannot change space").into());
+    }
+    if b.parent_id
+        .as_ref()
+        .is_some_and(|pid| Some(pid) != current.parent_id.as_ref())
+    {
+        return Err(
+            Error::validation("parent_id", "move a group with POST /groups/{id}/move").into(),
+        );
+    }
+    Ok(respond(
+        app.replace_group(&p, &id, b.into_input(), v).await?,
+        StatusCode::OK,
+    ))
+}
+
+/// Delete a group (owners, space moderators, administrators).
+#[utoipa::path(delete, path = "/groups/{id}", tag = "groups",
+    params(("id" = String, Path, description = "Group id"), DeleteParams, ("If-Match" = Option<String>, Header, description = "ETag from a read")),
+    responses((status = 200, body = GroupDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
+async fn delete(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Query(q): Query<DeleteParams>,
+) -> ApiResult<Json<GroupDeleted>> {
+    Ok(Json(
+        app.delete_group(&p, &id, q.cascade.unwrap_or(false), v)
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete several groups; each id reports its own result.
+#[utoipa::path(post, path = "/groups/bulk-delete", tag = "groups", request_body = BulkDelete,
+    responses((status = 200, body = BulkDeleted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn bulk_delete(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(b): Body<BulkDelete>,
+) -> ApiResult<Json<BulkDeleted>> {
+    let results = app.bulk_delete_groups(&p, &b.ids, b.cascade).await?;
+    let mut out = BulkDeleted {
+        deleted: 0,
+        failed: 0,
+        results: Vec::with_capacity(results.len()),
+    };
+    for (id, r) in results {
+        match r {
+            Ok(d) => {
+                out.deleted += 1;
+                out.results.push(BulkDeleteItem {
+                    group_id: id,
+                    deleted: true,
+                    members_removed: Some(d.members_removed),
+                    error: None,
+                    message: None,
+                });
+            }
+            Err(e) => {
+                out.failed += 1;
+                let (_, code, _) = crate::error::parts(&e);
+                out.results.push(BulkDeleteItem {
+                    group_id: id,
+                    deleted: false,
+                    members_removed: None,
+                    error: Some(code.into()),
+                    message: Some(e.to_string()),
+                });
+            }
+        }
+    }
+    Ok(Json(out))
+}

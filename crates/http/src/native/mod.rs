@@ -1,0 +1,64 @@
+//! The native API, `/api/v1`: seed 003's shapes plus the fields of SPEC §1.
+
+mod audit;
+mod auth;
+mod groups;
+mod keys;
+mod members;
+pub mod schema;
+mod spaces;
+mod users;
+
+use cohort_app::App;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cohort", description = "Groups, memberships and permissions as a service.", license(name = "Apache-2.0")),
+    modifiers(&Security),
+    security(("bearer" = []), ("api_key" = [])),
+    tags(
+        (name = "auth", description = "Tokens: log in, log out, mint"),
+        (name = "users", description = "Users"),
+        (name = "spaces", description = "Spaces (tenants) and their moderators"),
+        (name = "groups", description = "Groups"),
+        (name = "members", description = "Memberships"),
+        (name = "api-keys", description = "API keys with scopes"),
+        (name = "audit", description = "The audit trail"),
+        (name = "ops", description = "Health and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+/// The native routes with their OpenAPI document.
+pub fn router() -> OpenApiRouter<App> {
+    let v1 = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(spaces::router())
+        .merge(groups::router())
+        .merge(members::router())
+        .merge(keys::router())
+        .merge(audit::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(crate::ops::health_router())
+}

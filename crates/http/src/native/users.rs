@@ -1,0 +1,223 @@
+//! `/users`: the site's users.
+
+use super::schema::{PageMeta, PageParams, SiteRole, meta, nullable, ts};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use cohort_app::App;
+use cohort_app::users::{NewUser, UserPatch};
+use cohort_core::model::{self, User};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(me))
+        .routes(routes!(get, patch, delete))
+}
+
+/// A user as the native API shows it; secrets never appear.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub external_id: Option<String>,
+    pub active: bool,
+    #[schema(value_type = SiteRole)]
+    pub site_role: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        UserOut {
+            user_id: u.id.clone(),
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            full_name: u.full_name,
+            avatar_url: u.avatar_url,
+            external_id: u.external_id,
+            active: u.active,
+            site_role: u.site_role.as_str().to_string(),
+            created_at: ts(u.created_at),
+            updated_at: ts(u.updated_at),
+            version: u.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    #[schema(example = "johndoe")]
+    pub username: String,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub avatar_url: Option<String>,
+    /// 8 to 1024 characters; stored as an Argon2id hash.
+    pub password: Option<String>,
+    #[schema(value_type = Option<SiteRole>)]
+    pub site_role: Option<model::SiteRole>,
+    pub external_id: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub username: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+    pub password: Option<String>,
+    #[schema(value_type = Option<SiteRole>)]
+    pub site_role: Option<model::SiteRole>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserOut>,
+    #[serde(flatten)]
+    pub page: PageMeta,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Case-insensitive match on username, email and full name.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDeleted {
+    pub deleted: bool,
+    pub user_id: String,
+}
+
+/// Create a user (site administrators or `users:write` site keys).
+#[utoipa::path(post, path = "/users", tag = "users", request_body = UserCreate,
+    responses((status = 201, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Body(b): Body<UserCreate>,
+) -> ApiResult<Response> {
+    let new = NewUser {
+        username: b.username,
+        email: b.email,
+        full_name: b.full_name,
+        avatar_url: b.avatar_url,
+        password: b.password,
+        site_role: b.site_role,
+        external_id: b.external_id,
+        active: b.active,
+    };
+    let u = app.create_user(&p, new).await?;
+    Ok(with_etag(
+        u.version,
+        StatusCode::CREATED,
+        Json(UserOut::from(u)),
+    ))
+}
+
+/// List users.
+#[utoipa::path(get, path = "/users", tag = "users", params(UserListParams, PageParams),
+    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<UserListParams>,
+    Query(pp): Query<PageParams>,
+) -> ApiResult<Json<UserList>> {
+    let page = app
+        .list_users(
+            &p,
+            q.search.as_deref().filter(|s| !s.is_empty()),
+            pp.request()?,
+        )
+        .await?;
+    let meta = meta(&page);
+    Ok(Json(UserList {
+        users: page.items.into_iter().map(UserOut::from).collect(),
+        page: meta,
+    }))
+}
+
+/// The caller's own user.
+#[utoipa::path(get, path = "/users/me", tag = "users",
+    responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn me(State(app): State<App>, Auth(p): Auth) -> ApiResult<Response> {
+    let u = app.me(&p).await?;
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+}
+
+/// Get a user.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    let u = app.get_user(&p, &id).await?;
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+}
+
+/// Change a user: themself (profile and password) or an administrator (everything).
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UserUpdate,
+    params(("id" = String, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
+    responses((status = 200, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<UserUpdate>,
+) -> ApiResult<Response> {
+    let patch = UserPatch {
+        username: b.username,
+        email: b.email,
+        full_name: b.full_name,
+        avatar_url: b.avatar_url,
+        password: b.password,
+        site_role: b.site_role,
+        external_id: b.external_id,
+        active: b.active,
+    };
+    let u = app.update_user(&p, &id, patch, v).await?;
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+}
+
+/// Delete a user and their memberships.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserDeleted>> {
+    app.delete_user(&p, &id).await?;
+    Ok(Json(UserDeleted {
+        deleted: true,
+        user_id: id,
+    }))
+}

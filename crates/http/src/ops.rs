@@ -1,0 +1,45 @@
+//! Operations: `/healthz`, `/readyz`, `/api/openapi.json`, `/docs`.
+
+use crate::error::{ApiResult, ErrorBody};
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use cohort_app::App;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+pub fn health_router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The OpenAPI document and the interactive docs (assets built into the binary).
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<App> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", security(()), responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", security(()), responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+async fn readyz(State(app): State<App>) -> ApiResult<Json<Health>> {
+    app.ready().await?;
+    Ok(Json(Health {
+        status: "ready".into(),
+    }))
+}
