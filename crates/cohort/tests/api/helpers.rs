@@ -1,0 +1,323 @@
+//! The test kit: a server per test on a fresh database, and a small client.
+
+use cohort_app::App;
+use cohort_app::keys::NewKey;
+use cohort_core::auth::Principal;
+use cohort_store::Db;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Declares a story that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! story {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::helpers::TestApp::spawn_postgres().await else {
+                    eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+                    return;
+                };
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{}_{n}", std::process::id(), t % 1_000_000_000)
+}
+
+/// A fresh PostgreSQL database on the server `COHORT_TEST_DATABASE_URL` names; its URL.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let base = std::env::var("COHORT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let name = unique("cohort_t");
+    let admin = Db::postgres(&base, 1).expect("postgres url");
+    admin
+        .read()
+        .await
+        .expect("connect to postgres")
+        .batch(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let (head, _) = base.rsplit_once('/').expect("url with a database name");
+    let tail = base
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Some(format!("{head}/{name}{tail}"))
+}
+
+/// A server on a random port over a fresh database, with an `admin`-scoped site key.
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    pub admin_key: String,
+    pub app: App,
+    pub data_dir: Option<PathBuf>,
+    client: reqwest::Client,
+}
+
+/// A user of the tests and the token they call with.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+}
+
+/// A response: status, headers and JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts a native error body with this status and code.
+    #[track_caller]
+    pub fn error(self, status: u16, code: &str) -> Value {
+        let body = self.expect(status);
+        assert_eq!(body["error"], code, "unexpected error code: {body}");
+        assert!(
+            body["message"].is_string(),
+            "error bodies carry a message: {body}"
+        );
+        body
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("cohort-test"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let db = Db::sqlite(&dir.join("cohort.db")).expect("sqlite");
+                Self::start(db, Backend::Sqlite, Some(dir)).await
+            }
+            Backend::Postgres => Self::spawn_postgres()
+                .await
+                .expect("COHORT_TEST_DATABASE_URL"),
+        }
+    }
+
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        let url = fresh_postgres_url().await?;
+        Some(Self::spawn_on(&url).await)
+    }
+
+    /// A server over the PostgreSQL database at `url`.
+    pub async fn spawn_on(url: &str) -> TestApp {
+        let db = Db::postgres(url, 8).expect("postgres");
+        Self::start(db, Backend::Postgres, None).await
+    }
+
+    async fn start(db: Db, backend: Backend, data_dir: Option<PathBuf>) -> TestApp {
+        let app = App::open(db).await.expect("open app");
+        let new = NewKey {
+            name: "test-admin".into(),
+            scopes: vec!["admin".into()],
+            ..NewKey::default()
+        };
+        let (_, admin_key) = app
+            .create_key(&Principal::system(), new)
+            .await
+            .expect("admin key");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let served = app.clone();
+        tokio::spawn(async move {
+            let _ = cohort_http::serve(listener, served, std::future::pending()).await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            backend,
+            admin_key,
+            app,
+            data_dir,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request with an optional bearer credential and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        self.call_with(method, path, auth, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Res {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(a) = auth {
+            req = req.bearer_auth(a);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body.filter(|b| !b.is_null()) {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends raw bytes as the body.
+    pub async fn raw(&self, method: Method, path: &str, auth: &str, body: Vec<u8>) -> Res {
+        let res = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(auth)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = serde_json::from_slice(&res.bytes().await.expect("body")).unwrap_or(Value::Null);
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, auth: &str) -> Res {
+        self.call(Method::GET, path, Some(auth), None).await
+    }
+
+    pub async fn post(&self, path: &str, auth: &str, body: Value) -> Res {
+        self.call(Method::POST, path, Some(auth), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, auth: &str, body: Value) -> Res {
+        self.call(Method::PATCH, path, Some(auth), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, auth: &str, body: Value) -> Res {
+        self.call(Method::PUT, path, Some(auth), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, auth: &str) -> Res {
+        self.call(Method::DELETE, path, Some(auth), None).await
+    }
+
+    /// Creates a user through the API and mints them a token.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let body = json!({"username": username, "email": format!("{username}@example.com"), "full_name": username.to_uppercase()});
+        let u = self
+            .post("/api/v1/users", &self.admin_key, body)
+            .await
+            .expect(201);
+        let id = u["id"].as_str().expect("user id").to_string();
+        let t = self
+            .post(
+                &format!("/api/v1/users/{id}/tokens"),
+                &self.admin_key,
+                Value::Null,
+            )
+            .await
+            .expect(201);
+        TestUser {
+            id,
+            token: t["token"].as_str().expect("token").into(),
+        }
+    }
+
+    /// Creates a group as `owner` with extra fields; answers its id.
+    pub async fn group(&self, owner: &TestUser, name: &str, extra: Value) -> String {
+        let mut body = json!({"name": name});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let g = self
+            .post("/api/v1/groups", &owner.token, body)
+            .await
+            .expect(201);
+        g["id"].as_str().expect("group id").to_string()
+    }
+
+    /// Adds `user` to `group` with `role`, as the admin key.
+    pub async fn add(&self, group: &str, user: &TestUser, role: &str) {
+        self.post(
+            &format!("/api/v1/groups/{group}/members"),
+            &self.admin_key,
+            json!({"user_id": user.id, "role": role}),
+        )
+        .await
+        .expect(201);
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The HTTP story of Cohort: every test starts the real server on port 0 over a fresh
+//! database and speaks HTTP to it. Each story runs on SQLite, and on PostgreSQL when
+//! `COHORT_TEST_DATABASE_URL` names a server (a fresh database is made per test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod authz;
+mod concurrency;
+mod errors;
+mod groups;
+mod members;
+mod openapi;
+mod seed003;
+mod spaces_users;
