@@ -103,7 +103,7 @@ impl App {
     }
 
     pub async fn me(&self, p: &Principal) -> Result<User> {
-        let id = p.user_id().ok_or_else(|| Error::NotFound("user"))?;
+        let id = p.user_id().ok_or(Error::NotFound("user"))?;
         users::get(&self.read().await?, id)
             .await?
             .ok_or(Error::NotFound("user"))

@@ -23,7 +23,7 @@ impl PageRequest {
     ) -> Result<Self> {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(default_limit);
-        if page < 1 || page > 1_000_000_000 {
+        if !(1..=1_000_000_000).contains(&page) {
             return Err(Error::invalid("page must be a whole number from 1"));
         }
         if !(1..=max_limit).contains(&limit) {

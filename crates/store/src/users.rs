@@ -96,7 +96,7 @@ pub async fn list(
             let p = like_pattern(s);
             (
                 "WHERE u.username_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\'",
-                params![p.as_str(), p.as_str(), p.as_str()],
+                params![p.as_str(), p.as_str(), p.as_str()].to_vec(),
             )
         }
         None => ("", vec![]),

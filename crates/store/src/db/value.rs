@@ -51,8 +51,8 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// Builds a parameter list: `params![id, name, now]`.
 #[macro_export]
 macro_rules! params {
-    () => { Vec::<$crate::Value>::new() };
-    ($($v:expr),+ $(,)?) => { vec![$($crate::Value::from($v)),+] };
+    () => { [] as [$crate::Value; 0] };
+    ($($v:expr),+ $(,)?) => { [$($crate::Value::from($v)),+] };
 }
 
 /// One result row.
