@@ -9,12 +9,7 @@ pub use cohort_store::audit::AuditQuery;
 
 impl App {
     /// Site administrators read the whole trail.
-    pub async fn audit(
-        &self,
-        p: &Principal,
-        q: &AuditQuery,
-        page: PageRequest,
-    ) -> Result<Page<AuditEvent>> {
+    pub async fn audit(&self, p: &Principal, q: &AuditQuery, page: PageRequest) -> Result<Page<AuditEvent>> {
         p.require_superuser(Scope::Admin)?;
         Ok(cohort_store::audit::list(&self.read().await?, q, page).await?)
     }

@@ -34,37 +34,21 @@ impl App {
         let now = time::now();
         let hash = digest(secret);
         if secret.starts_with(KEY_PREFIX) {
-            let (key, owner) = keys::key_by_hash(&c, &hash, now)
-                .await?
-                .ok_or_else(unauthenticated)?;
+            let (key, owner) = keys::key_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
             let scopes = Scopes::parse_list(&key.scopes).map_err(|_| unauthenticated())?;
             let user = match (key.owner_user_id, owner) {
                 (None, _) => None,
-                (Some(_), Some(u)) if u.active => Some(Caller {
-                    id: u.id,
-                    site_role: u.site_role,
-                }),
+                (Some(_), Some(u)) if u.active => Some(Caller { id: u.id, site_role: u.site_role }),
                 _ => return Err(unauthenticated()),
             };
-            return Ok(Principal {
-                user,
-                scopes,
-                key_id: Some(key.id),
-                token_id: None,
-                space_id: key.space_id,
-            });
+            return Ok(Principal { user, scopes, key_id: Some(key.id), token_id: None, space_id: key.space_id });
         }
-        let (token_id, user) = keys::token_by_hash(&c, &hash, now)
-            .await?
-            .ok_or_else(unauthenticated)?;
+        let (token_id, user) = keys::token_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
         if !user.active {
             return Err(unauthenticated());
         }
         Ok(Principal {
-            user: Some(Caller {
-                id: user.id,
-                site_role: user.site_role,
-            }),
+            user: Some(Caller { id: user.id, site_role: user.site_role }),
             scopes: Scopes::session(),
             key_id: None,
             token_id: Some(token_id),
@@ -83,10 +67,7 @@ impl App {
         match user {
             Some(u) if ok && u.active => {
                 let actor = Principal {
-                    user: Some(Caller {
-                        id: u.id.clone(),
-                        site_role: u.site_role,
-                    }),
+                    user: Some(Caller { id: u.id.clone(), site_role: u.site_role }),
                     scopes: Scopes::session(),
                     key_id: None,
                     token_id: None,
@@ -101,52 +82,34 @@ impl App {
     /// An administrator mints a token for `user_id`.
     pub async fn mint_token(&self, p: &Principal, user_id: &str) -> Result<IssuedToken> {
         p.require_superuser(Scope::UsersWrite)?;
-        let user = users::get(&self.read().await?, user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = users::get(&self.read().await?, user_id).await?.ok_or(Error::NotFound("user"))?;
         if !user.active {
             return Err(Error::validation("user_id", "the user is not active"));
         }
         self.issue_token(p, user, "auth.token_minted").await
     }
 
-    async fn issue_token(
-        &self,
-        actor: &Principal,
-        user: User,
-        action: &str,
-    ) -> Result<IssuedToken> {
+    async fn issue_token(&self, actor: &Principal, user: User, action: &str) -> Result<IssuedToken> {
         let token = new_secret(TOKEN_PREFIX)?;
         let now = time::now();
         let expires_at = now + TOKEN_TTL;
         let token_id = id::new(id::Kind::Token);
         let tx = self.begin().await?;
         keys::insert_token(&tx, &token_id, &digest(&token), &user.id, now, expires_at).await?;
-        Change::new(action, "token", &token_id)
-            .user(&user.id)
-            .record(&tx, actor)
-            .await?;
-        tx.commit().await?;
-        Ok(IssuedToken {
-            token,
-            expires_at,
-            user,
-        })
+        Change::new(action, "token", &token_id).user(&user.id).record(&tx, actor).await?;
+        self.commit(tx).await?;
+        Ok(IssuedToken { token, expires_at, user })
     }
 
     /// Revokes the token the caller used.
     pub async fn logout(&self, p: &Principal) -> Result<()> {
         let Some(token_id) = &p.token_id else {
-            return Err(Error::invalid(
-                "logout ends a user token; API keys are revoked with DELETE /api/v1/api-keys/{id}",
-            ));
+            return Err(Error::invalid("logout ends a user token; API keys are revoked with DELETE /api/v1/api-keys/{id}"));
         };
         let tx = self.begin().await?;
         keys::revoke_token(&tx, token_id, time::now()).await?;
-        Change::new("auth.logout", "token", token_id)
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("auth.logout", "token", token_id).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

@@ -17,44 +17,47 @@ pub(crate) struct Loaded {
     pub ctx: GroupContext,
 }
 
-/// Resolves a role slug of a group; built-in roles for now.
-pub(crate) fn role(slug: &str) -> Result<Role> {
-    Role::builtin(slug).ok_or_else(|| {
-        Error::validation(
-            "role",
-            format!("unknown role {slug:?}; known: owner, admin, moderator, member"),
-        )
+/// Resolves a role slug of a group: a built-in role or one of the group's custom roles.
+pub(crate) async fn role(c: &Conn, group_id: &str, slug: &str) -> Result<Role> {
+    if let Some(r) = Role::builtin(slug) {
+        return Ok(r);
+    }
+    cohort_store::roles::get(c, group_id, slug).await?.ok_or_else(|| {
+        Error::validation("role", format!("unknown role {slug:?}; the group has owner, admin, moderator, member and its custom roles"))
     })
 }
 
-/// Loads group `id` and the caller's standing; 404 if it does not exist.
-pub(crate) async fn load(c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
-    let row = groups::access(c, id, p.user_id(), time::now())
-        .await?
-        .ok_or(Error::NotFound("group"))?;
-    let role = row.role.as_deref().map(role).transpose().unwrap_or(None);
-    let ctx = GroupContext {
-        visibility: row.group.visibility,
-        space_moderator: row.space_moderator,
-        role,
-        member_permissions: row.member_permissions,
-    };
-    Ok(Loaded {
-        group: row.group,
-        ctx,
-    })
-}
+impl App {
+    /// Loads group `id` and the caller's standing: their direct membership from the
+    /// database, else a membership inherited down the tree from the access index.
+    pub(crate) async fn load(&self, c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
+        let now = time::now();
+        let row = groups::access(c, id, p.user_id(), now).await?.ok_or(Error::NotFound("group"))?;
+        let mut slug = row.role;
+        if slug.is_none()
+            && let Some(uid) = p.user_id()
+        {
+            slug = self.index().read(|idx| idx.effective_role(uid, id, now)).map(|e| e.role);
+        }
+        let role = match slug {
+            Some(s) => role(c, id, &s).await.ok(),
+            None => None,
+        };
+        let ctx = GroupContext {
+            visibility: row.group.visibility,
+            space_moderator: row.space_moderator,
+            role,
+            member_permissions: row.member_permissions,
+        };
+        Ok(Loaded { group: row.group, ctx })
+    }
 
-/// Loads and authorizes in one step.
-pub(crate) async fn load_for(
-    c: &Conn,
-    p: &Principal,
-    id: &str,
-    action: Action<'_>,
-) -> Result<Loaded> {
-    let loaded = load(c, p, id).await?;
-    policy::authorize(p, &loaded.ctx, action)?;
-    Ok(loaded)
+    /// Loads and authorizes in one step.
+    pub(crate) async fn load_for(&self, c: &Conn, p: &Principal, id: &str, action: Action<'_>) -> Result<Loaded> {
+        let loaded = self.load(c, p, id).await?;
+        policy::authorize(p, &loaded.ctx, action)?;
+        Ok(loaded)
+    }
 }
 
 fn snapshot(d: &GroupDraft) -> serde_json::Value {
@@ -67,15 +70,9 @@ fn snapshot(d: &GroupDraft) -> serde_json::Value {
 
 fn group_conflict(e: StoreError) -> Error {
     if e.is_unique_on("name_key") {
-        Error::conflict(
-            Conflict::NameTaken,
-            "a group with that name already exists here",
-        )
+        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
     } else if e.is_unique_on("external_id") {
-        Error::conflict(
-            Conflict::Other,
-            "a group with that external_id already exists in this space",
-        )
+        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
     } else {
         e.into()
     }
@@ -129,22 +126,13 @@ impl App {
         let tx = self.begin().await?;
         let (space_id, depth) = match &parent_id {
             Some(pid) => {
-                let parent = load_for(&tx, p, pid, Action::ManageSettings).await?;
-                if space_id
-                    .as_ref()
-                    .is_some_and(|s| *s != parent.group.space_id)
-                {
-                    return Err(Error::validation(
-                        "space_id",
-                        "a subgroup lives in its parent's space",
-                    ));
+                let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?;
+                if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
+                    return Err(Error::validation("space_id", "a subgroup lives in its parent's space"));
                 }
                 let depth = depth_of(&tx, pid).await? + 1;
                 if depth >= MAX_DEPTH {
-                    return Err(Error::validation(
-                        "parent_id",
-                        format!("groups nest at most {MAX_DEPTH} deep"),
-                    ));
+                    return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
                 }
                 (parent.group.space_id, depth)
             }
@@ -183,14 +171,8 @@ impl App {
         };
         let after = snapshot(&draft);
         apply_draft(&mut group, draft);
-        groups::insert(&tx, &group, depth)
-            .await
-            .map_err(group_conflict)?;
-        Change::new("group.created", "group", &group.id)
-            .group(&group.id)
-            .after(after)
-            .record(&tx, p)
-            .await?;
+        groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
+        Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
         if let Some(uid) = p.user_id() {
             let m = Membership {
                 id: id::new(id::Kind::Membership),
@@ -206,8 +188,7 @@ impl App {
                 updated_at: now,
                 version: 1,
             };
-            groups::take_seat(&tx, &group.id).await?;
-            groups::add_owner(&tx, &group.id).await?;
+            crate::members::shift_counters(&tx, &group.id, uid, None, Some(("owner", MemberStatus::Active))).await?;
             members::insert(&tx, &m).await?;
             Change::new("member.added", "membership", &m.id)
                 .group(&group.id)
@@ -218,35 +199,25 @@ impl App {
             group.member_count = 1;
             group.owner_count = 1;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(group)
     }
 
     pub async fn get_group(&self, p: &Principal, id: &str) -> Result<Group> {
         let c = self.read().await?;
-        let mut loaded = [load_for(&c, p, id, Action::Read).await?.group];
+        let mut loaded = [self.load_for(&c, p, id, Action::Read).await?.group];
         groups::load_details(&c, &mut loaded).await?;
         let [g] = loaded;
         Ok(g)
     }
 
-    pub async fn list_groups(
-        &self,
-        p: &Principal,
-        f: GroupFilter,
-        page: PageRequest,
-    ) -> Result<Page<Group>> {
+    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, page: PageRequest) -> Result<Page<Group>> {
         p.require(Scope::GroupsRead)?;
         let viewer = if p.is_superuser(Scope::GroupsRead) {
             None
         } else {
-            let uid = p
-                .user_id()
-                .ok_or_else(|| Error::denied("this key cannot list groups"))?;
-            Some(Viewer {
-                user_id: uid.to_string(),
-                now: time::now(),
-            })
+            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list groups"))?;
+            Some(Viewer { user_id: uid.to_string(), now: time::now() })
         };
         let q = GroupQuery {
             viewer,
@@ -261,26 +232,13 @@ impl App {
     }
 
     /// Merges `patch` into the group (PATCH).
-    pub async fn update_group(
-        &self,
-        p: &Principal,
-        id: &str,
-        patch: GroupPatch,
-        if_match: Option<i64>,
-    ) -> Result<Group> {
+    pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
         self.change_group(p, id, if_match, |d| patch.apply(d)).await
     }
 
     /// Replaces the group's editable fields (PUT).
-    pub async fn replace_group(
-        &self,
-        p: &Principal,
-        id: &str,
-        input: GroupInput,
-        if_match: Option<i64>,
-    ) -> Result<Group> {
-        self.change_group(p, id, if_match, |_| input.into_draft())
-            .await
+    pub async fn replace_group(&self, p: &Principal, id: &str, input: GroupInput, if_match: Option<i64>) -> Result<Group> {
+        self.change_group(p, id, if_match, |_| input.into_draft()).await
     }
 
     async fn change_group(
@@ -291,7 +249,7 @@ impl App {
         change: impl FnOnce(GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let tx = self.begin().await?;
-        let mut g = load_for(&tx, p, id, Action::ManageSettings).await?.group;
+        let mut g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
         let mut one = [g];
         groups::load_details(&tx, &mut one).await?;
         [g] = one;
@@ -304,58 +262,31 @@ impl App {
         g.version += 1;
         g.updated_at = time::now();
         g.updated_by = p.actor_id();
-        if !groups::update(&tx, &g, expected)
-            .await
-            .map_err(group_conflict)?
-        {
-            return Err(Error::conflict(
-                Conflict::Other,
-                "the group changed while this update ran; read it again and retry",
-            ));
+        if !groups::update(&tx, &g, expected).await.map_err(group_conflict)? {
+            return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
         }
-        Change::new("group.updated", "group", id)
-            .group(id)
-            .before(snapshot(&before))
-            .after(after)
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(g)
     }
 
     /// Deletes a group; with `cascade` its whole subtree, else 409 `has_subgroups` if it has any.
-    pub async fn delete_group(
-        &self,
-        p: &Principal,
-        id: &str,
-        cascade: bool,
-        if_match: Option<i64>,
-    ) -> Result<Deleted> {
+    pub async fn delete_group(&self, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
         let tx = self.begin().await?;
         let removed = self.delete_in(&tx, p, id, cascade, if_match).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(removed)
     }
 
-    async fn delete_in(
-        &self,
-        tx: &Conn,
-        p: &Principal,
-        id: &str,
-        cascade: bool,
-        if_match: Option<i64>,
-    ) -> Result<Deleted> {
-        let g = load_for(tx, p, id, Action::Delete).await?.group;
+    async fn delete_in(&self, tx: &Conn, p: &Principal, id: &str, cascade: bool, if_match: Option<i64>) -> Result<Deleted> {
+        let g = self.load_for(tx, p, id, Action::Delete).await?.group;
         check_version(if_match, g.version)?;
         let mut order = vec![id.to_string()];
         let mut i = 0;
         while i < order.len() {
             let children = groups::child_ids(tx, &order[i]).await?;
             if !children.is_empty() && !cascade {
-                return Err(Error::conflict(
-                    Conflict::HasSubgroups,
-                    "the group has subgroups; delete them first or pass cascade=true",
-                ));
+                return Err(Error::conflict(Conflict::HasSubgroups, "the group has subgroups; delete them first or pass cascade=true"));
             }
             order.extend(children);
             i += 1;
@@ -363,24 +294,13 @@ impl App {
         let mut members_removed = 0;
         for gid in order.iter().rev() {
             members_removed += groups::delete(tx, gid).await?;
-            Change::new("group.deleted", "group", gid)
-                .group(gid)
-                .record(tx, p)
-                .await?;
+            Change::new("group.deleted", "group", gid).group(gid).record(tx, p).await?;
         }
-        Ok(Deleted {
-            group_id: id.to_string(),
-            members_removed,
-        })
+        Ok(Deleted { group_id: id.to_string(), members_removed })
     }
 
     /// Deletes each group it may; answers one result per id, in order.
-    pub async fn bulk_delete_groups(
-        &self,
-        p: &Principal,
-        ids: &[String],
-        cascade: bool,
-    ) -> Result<Vec<(String, Result<Deleted>)>> {
+    pub async fn bulk_delete_groups(&self, p: &Principal, ids: &[String], cascade: bool) -> Result<Vec<(String, Result<Deleted>)>> {
         if ids.len() > 1000 {
             return Err(Error::validation("ids", "at most 1000 ids"));
         }
@@ -393,16 +313,11 @@ impl App {
             }
             out.push((id.clone(), r));
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(out)
     }
 }
 
 async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
-    Ok(c.query_one(
-        "SELECT depth FROM groups WHERE id = ?",
-        &cohort_store::params![id],
-    )
-    .await?
-    .get(0)?)
+    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &cohort_store::params![id]).await?.get(0)?)
 }

@@ -28,23 +28,15 @@ impl App {
             (Some(o), _) if superuser => Some(o.clone()),
             (Some(o), Some(me)) if o == me => Some(o.clone()),
             (Some(_), _) => {
-                return Err(Error::denied(
-                    "only a site administrator may create keys for other users",
-                ));
+                return Err(Error::denied("only a site administrator may create keys for other users"));
             }
             (None, _) if superuser => None,
             (None, Some(me)) => Some(me.to_string()),
             (None, None) => {
-                return Err(Error::denied(
-                    "only a site administrator may create site keys",
-                ));
+                return Err(Error::denied("only a site administrator may create site keys"));
             }
         };
-        if !superuser
-            && (scopes.contains(Scope::Admin)
-                || scopes.contains(Scope::Scim)
-                || !p.scopes.covers(scopes))
-        {
+        if !superuser && (scopes.contains(Scope::Admin) || scopes.contains(Scope::Scim) || !p.scopes.covers(scopes)) {
             return Err(Error::denied("nobody grants a scope they do not hold"));
         }
         if scopes.contains(Scope::Scim) && new.space_id.is_none() {
@@ -84,7 +76,7 @@ impl App {
             .after(serde_json::json!({"name": key.name, "scopes": key.scopes, "owner_user_id": key.owner_user_id}))
             .record(&tx, p)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((key, secret))
     }
 
@@ -94,27 +86,21 @@ impl App {
         if p.is_superuser(Scope::Admin) {
             Ok(keys::list_keys(&c, None).await?)
         } else {
-            let me = p
-                .user_id()
-                .ok_or_else(|| Error::denied("a site key cannot list keys"))?;
+            let me = p.user_id().ok_or_else(|| Error::denied("a site key cannot list keys"))?;
             Ok(keys::list_keys(&c, Some(me)).await?)
         }
     }
 
     pub async fn revoke_key(&self, p: &Principal, key_id: &str) -> Result<()> {
         let tx = self.begin().await?;
-        let key = keys::get_key(&tx, key_id)
-            .await?
-            .ok_or(Error::NotFound("api key"))?;
+        let key = keys::get_key(&tx, key_id).await?.ok_or(Error::NotFound("api key"))?;
         let own = key.owner_user_id.is_some() && key.owner_user_id.as_deref() == p.user_id();
         if !own && !p.is_superuser(Scope::Admin) {
             return Err(Error::NotFound("api key"));
         }
         keys::revoke_key(&tx, key_id, time::now()).await?;
-        Change::new("api_key.revoked", "api_key", key_id)
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("api_key.revoked", "api_key", key_id).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

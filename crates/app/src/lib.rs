@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod auth;
 pub mod groups;
+pub mod index;
 pub mod keys;
 pub mod members;
 mod secrets;
@@ -30,13 +31,47 @@ pub const TOKEN_TTL: time::Millis = 7 * time::DAY;
 #[derive(Clone)]
 pub struct App {
     db: Db,
+    index: std::sync::Arc<index::Index>,
 }
 
 impl App {
-    /// Opens the service over `db`, applying any missing migrations first.
+    /// Opens the service over `db`, applying any missing migrations first and building the
+    /// access index.
     pub async fn open(db: Db) -> Result<App> {
         cohort_store::migrate::run(&db).await?;
-        Ok(App { db })
+        let index = std::sync::Arc::new(index::Index::build(&db).await?);
+        Ok(App { db, index })
+    }
+
+    pub fn index(&self) -> &index::Index {
+        &self.index
+    }
+
+    /// Commits `tx`, then brings the access index up to date with it; answers the revision.
+    async fn commit(&self, tx: Tx) -> Result<i64> {
+        tx.commit().await?;
+        self.sync().await
+    }
+
+    /// Applies changes other processes made (and any of ours not yet applied).
+    pub async fn sync(&self) -> Result<i64> {
+        self.index.catch_up(&self.db).await
+    }
+
+    /// Background work for a serving process: follow other instances' changes and sweep
+    /// expired memberships. Runs until the process ends.
+    pub fn start_background(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.sync().await {
+                    tracing::warn!(error = %e, "following the change log");
+                }
+            }
+        });
     }
 
     pub fn db(&self) -> &Db {
@@ -71,15 +106,7 @@ pub(crate) struct Change<'a> {
 
 impl<'a> Change<'a> {
     pub fn new(action: &'a str, target_type: &'a str, target_id: &'a str) -> Self {
-        Change {
-            action,
-            target_type,
-            target_id,
-            group_id: None,
-            user_id: None,
-            before: None,
-            after: None,
-        }
+        Change { action, target_type, target_id, group_id: None, user_id: None, before: None, after: None }
     }
 
     pub fn group(mut self, id: &'a str) -> Self {
@@ -128,15 +155,6 @@ pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
 }
 
 /// Maps a unique violation to the conflict `kind` when it came from `index`.
-pub(crate) fn unique_as(
-    e: StoreError,
-    index: &str,
-    kind: cohort_core::error::Conflict,
-    message: &str,
-) -> Error {
-    if e.is_unique_on(index) {
-        Error::conflict(kind, message)
-    } else {
-        e.into()
-    }
+pub(crate) fn unique_as(e: StoreError, index: &str, kind: cohort_core::error::Conflict, message: &str) -> Error {
+    if e.is_unique_on(index) { Error::conflict(kind, message) } else { e.into() }
 }

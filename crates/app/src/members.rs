@@ -4,7 +4,7 @@
 //! transaction as the membership (see `cohort_store::groups`): `max_members` (a seat per
 //! active member) and `last_owner` (a count of active owners).
 
-use crate::groups::{load, load_for, role};
+use crate::groups::role;
 use crate::{App, Change, check_version};
 use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
@@ -55,40 +55,33 @@ fn snapshot(m: &Membership) -> serde_json::Value {
 }
 
 /// Takes a seat or answers `group_full` with the group's numbers.
-async fn take_seat(c: &Conn, group_id: &str) -> Result<()> {
+pub(crate) async fn take_seat(c: &Conn, group_id: &str) -> Result<()> {
     if groups::take_seat(c, group_id).await? {
         return Ok(());
     }
     let (current, max) = groups::seats(c, group_id).await?;
-    Err(Error::GroupFull {
-        max_members: max.unwrap_or(current),
-        current_members: current,
-    })
+    Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current })
 }
 
-/// Moves the group's counters from one state of a membership to another.
-async fn shift_counters(
-    c: &Conn,
-    group_id: &str,
-    before: Option<(&str, MemberStatus)>,
-    after: Option<(&str, MemberStatus)>,
-) -> Result<()> {
-    let active =
-        |s: Option<(&str, MemberStatus)>| s.is_some_and(|(_, st)| st == MemberStatus::Active);
-    let owner = |s: Option<(&str, MemberStatus)>| {
-        s.is_some_and(|(r, st)| st == MemberStatus::Active && r == "owner")
-    };
+/// One side of a membership change: its role and status, or nothing.
+type State<'a> = Option<(&'a str, MemberStatus)>;
+
+/// Moves the group's counters (and the membership history) from one state of a user's
+/// membership to another: the `max_members` and `last_owner` rules live here.
+pub(crate) async fn shift_counters(c: &Conn, group_id: &str, user_id: &str, before: State<'_>, after: State<'_>) -> Result<()> {
+    let active = |s: State<'_>| s.is_some_and(|(_, st)| st == MemberStatus::Active);
+    let owner = |s: State<'_>| s.is_some_and(|(r, st)| st == MemberStatus::Active && r == "owner");
     if owner(before) && !owner(after) && !groups::drop_owner(c, group_id).await? {
-        return Err(Error::conflict(
-            Conflict::LastOwner,
-            "the group must keep at least one active owner",
-        ));
+        return Err(Error::conflict(Conflict::LastOwner, "the group must keep at least one active owner"));
     }
+    let now = time::now();
     if active(before) && !active(after) {
         groups::free_seat(c, group_id).await?;
+        members::history_close(c, group_id, user_id, now).await?;
     }
     if !active(before) && active(after) {
         take_seat(c, group_id).await?;
+        members::history_open(c, &id::new(id::Kind::Membership), group_id, user_id, now).await?;
     }
     if !owner(before) && owner(after) {
         groups::add_owner(c, group_id).await?;
@@ -96,26 +89,24 @@ async fn shift_counters(
     Ok(())
 }
 
+/// A role slug that no longer resolves (its custom role was removed): it grants nothing.
+fn orphan_role(slug: &str) -> Role {
+    Role { slug: slug.to_string(), name: slug.to_string(), caps: cohort_core::policy::Caps::default(), builtin: false }
+}
+
 fn validate_expiry(t: Option<time::Millis>) -> Result<Option<time::Millis>> {
     match t {
-        Some(t) if t <= time::now() => {
-            Err(Error::validation("expires_at", "must be in the future"))
-        }
+        Some(t) if t <= time::now() => Err(Error::validation("expires_at", "must be in the future")),
         other => Ok(other),
     }
 }
 
 impl App {
     /// Adds one member (201), or refuses: `member_exists`, `group_full`, 403, 404.
-    pub async fn add_member(
-        &self,
-        p: &Principal,
-        group_id: &str,
-        new: NewMember,
-    ) -> Result<Membership> {
+    pub async fn add_member(&self, p: &Principal, group_id: &str, new: NewMember) -> Result<Membership> {
         let tx = self.begin().await?;
         let m = self.add_in(&tx, p, group_id, new, None).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(m)
     }
 
@@ -131,11 +122,11 @@ impl App {
         let loaded = match loaded {
             Some(l) => l,
             None => {
-                owned = load(c, p, group_id).await?;
+                owned = self.load(c, p, group_id).await?;
                 &owned
             }
         };
-        let r = role(new.role.as_deref().unwrap_or("member"))?;
+        let r = role(c, group_id, new.role.as_deref().unwrap_or("member")).await?;
         policy::authorize(p, &loaded.ctx, Action::AddMember { role: &r })?;
         let permissions = input::permissions(new.permissions.unwrap_or_default())?;
         policy::may_grant_permissions(p, &loaded.ctx, &permissions)?;
@@ -144,13 +135,10 @@ impl App {
             return Err(Error::NotFound("user"));
         }
         if members::get(c, group_id, &new.user_id).await?.is_some() {
-            return Err(Error::conflict(
-                Conflict::MemberExists,
-                "User is already a member of this group",
-            ));
+            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
         }
         let status = new.status.unwrap_or(MemberStatus::Active);
-        shift_counters(c, group_id, None, Some((&r.slug, status))).await?;
+        shift_counters(c, group_id, &new.user_id, None, Some((&r.slug, status))).await?;
         let now = time::now();
         let m = Membership {
             id: id::new(id::Kind::Membership),
@@ -168,40 +156,24 @@ impl App {
         };
         members::insert(c, &m).await.map_err(|e| {
             if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
-                Error::conflict(
-                    Conflict::MemberExists,
-                    "User is already a member of this group",
-                )
+                Error::conflict(Conflict::MemberExists, "User is already a member of this group")
             } else {
                 e.into()
             }
         })?;
         let mut after = snapshot(&m);
         after["notify"] = new.notify.into();
-        Change::new("member.added", "membership", &m.id)
-            .group(group_id)
-            .user(&m.user_id)
-            .after(after)
-            .record(c, p)
-            .await?;
+        Change::new("member.added", "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
         Ok(m)
     }
 
     /// Adds many members in one transaction; each item reports its own outcome.
-    pub async fn bulk_add_members(
-        &self,
-        p: &Principal,
-        group_id: &str,
-        items: Vec<NewMember>,
-    ) -> Result<Vec<(String, BulkOutcome)>> {
+    pub async fn bulk_add_members(&self, p: &Principal, group_id: &str, items: Vec<NewMember>) -> Result<Vec<(String, BulkOutcome)>> {
         if items.len() > 10_000 {
-            return Err(Error::validation(
-                "members",
-                "at most 10000 members in one request",
-            ));
+            return Err(Error::validation("members", "at most 10000 members in one request"));
         }
         let tx = self.begin().await?;
-        let loaded = load(&tx, p, group_id).await?;
+        let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
         let ids: Vec<String> = items.iter().map(|i| i.user_id.clone()).collect();
         let present = members::existing_users(&tx, group_id, &ids).await?;
@@ -224,38 +196,25 @@ impl App {
                 Err(e) => out.push((uid, BulkOutcome::Failed(e))),
             }
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(out)
     }
 
     pub async fn get_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Member> {
         let c = self.read().await?;
-        load_for(&c, p, group_id, Action::Read).await?;
-        members::get_member(&c, group_id, user_id)
-            .await?
-            .ok_or(Error::NotFound("member"))
+        self.load_for(&c, p, group_id, Action::Read).await?;
+        members::get_member(&c, group_id, user_id).await?.ok_or(Error::NotFound("member"))
     }
 
-    pub async fn list_members(
-        &self,
-        p: &Principal,
-        group_id: &str,
-        q: &MemberQuery,
-        page: PageRequest,
-    ) -> Result<Page<Member>> {
+    pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>> {
         let c = self.read().await?;
-        load_for(&c, p, group_id, Action::Read).await?;
+        self.load_for(&c, p, group_id, Action::Read).await?;
         Ok(members::list(&c, group_id, q, page).await?)
     }
 
-    pub async fn group_users(
-        &self,
-        p: &Principal,
-        group_id: &str,
-        page: PageRequest,
-    ) -> Result<Page<User>> {
+    pub async fn group_users(&self, p: &Principal, group_id: &str, page: PageRequest) -> Result<Page<User>> {
         let c = self.read().await?;
-        load_for(&c, p, group_id, Action::Read).await?;
+        self.load_for(&c, p, group_id, Action::Read).await?;
         Ok(members::users(&c, group_id, page).await?)
     }
 
@@ -269,26 +228,16 @@ impl App {
         if_match: Option<i64>,
     ) -> Result<Membership> {
         let tx = self.begin().await?;
-        let loaded = load(&tx, p, group_id).await?;
+        let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
-        let before = members::get(&tx, group_id, user_id)
-            .await?
-            .ok_or(Error::NotFound("member"))?;
+        let before = members::get(&tx, group_id, user_id).await?.ok_or(Error::NotFound("member"))?;
         check_version(if_match, before.version)?;
-        let from = role(&before.role)
-            .unwrap_or_else(|_| Role::builtin("member").unwrap_or_else(|| unreachable!()));
+        let from = role(&tx, group_id, &before.role).await.unwrap_or_else(|_| orphan_role(&before.role));
         let to = match &patch.role {
-            Some(slug) => role(slug)?,
+            Some(slug) => role(&tx, group_id, slug).await?,
             None => from.clone(),
         };
-        policy::authorize(
-            p,
-            &loaded.ctx,
-            Action::ChangeMember {
-                from: &from,
-                to: &to,
-            },
-        )?;
+        policy::authorize(p, &loaded.ctx, Action::ChangeMember { from: &from, to: &to })?;
         let mut m = before.clone();
         if let Some(perms) = patch.permissions {
             let perms = input::permissions(perms)?;
@@ -302,13 +251,7 @@ impl App {
             m.expires_at = validate_expiry(t)?;
         }
         m.role = to.slug.clone();
-        shift_counters(
-            &tx,
-            group_id,
-            Some((&before.role, before.status)),
-            Some((&m.role, m.status)),
-        )
-        .await?;
+        shift_counters(&tx, group_id, user_id, Some((&before.role, before.status)), Some((&m.role, m.status))).await?;
         m.updated_at = time::now();
         m.version += 1;
         members::update(&tx, &m).await?;
@@ -319,79 +262,51 @@ impl App {
             .after(snapshot(&m))
             .record(&tx, p)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(m)
     }
 
     /// Removes a member; a member may remove themself (leave).
-    pub async fn remove_member(
-        &self,
-        p: &Principal,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<Removed> {
+    pub async fn remove_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Removed> {
         let tx = self.begin().await?;
-        let loaded = load(&tx, p, group_id).await?;
+        let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
-        let m = members::get(&tx, group_id, user_id)
-            .await?
-            .ok_or(Error::NotFound("member"))?;
+        let m = members::get(&tx, group_id, user_id).await?.ok_or(Error::NotFound("member"))?;
         if p.user_id() != Some(user_id) {
-            let r = role(&m.role)
-                .unwrap_or_else(|_| Role::builtin("owner").unwrap_or_else(|| unreachable!()));
+            let r = role(&tx, group_id, &m.role).await.unwrap_or_else(|_| orphan_role(&m.role));
             policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
         } else {
             p.require(cohort_core::auth::Scope::GroupsWrite)?;
         }
-        shift_counters(&tx, group_id, Some((&m.role, m.status)), None).await?;
+        shift_counters(&tx, group_id, user_id, Some((&m.role, m.status)), None).await?;
         members::delete(&tx, &m.id).await?;
         let removed_at = time::now();
-        Change::new("member.removed", "membership", &m.id)
-            .group(group_id)
-            .user(user_id)
-            .before(snapshot(&m))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
-        Ok(Removed {
-            group_id: group_id.to_string(),
-            user_id: user_id.to_string(),
-            removed_at,
-        })
+        Change::new("member.removed", "membership", &m.id).group(group_id).user(user_id).before(snapshot(&m)).record(&tx, p).await?;
+        self.commit(tx).await?;
+        Ok(Removed { group_id: group_id.to_string(), user_id: user_id.to_string(), removed_at })
     }
 
     /// The caller leaves the group.
     pub async fn leave_group(&self, p: &Principal, group_id: &str) -> Result<Removed> {
-        let uid = p
-            .user_id()
-            .ok_or_else(|| Error::invalid("only a user can leave a group"))?
-            .to_string();
+        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can leave a group"))?.to_string();
         self.remove_member(p, group_id, &uid).await
     }
 
     /// The caller joins a public group that needs no approval.
     pub async fn join_group(&self, p: &Principal, group_id: &str) -> Result<Membership> {
-        let uid = p
-            .user_id()
-            .ok_or_else(|| Error::invalid("only a user can join a group"))?
-            .to_string();
+        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can join a group"))?.to_string();
         p.require(cohort_core::auth::Scope::GroupsWrite)?;
         let tx = self.begin().await?;
-        let loaded = load(&tx, p, group_id).await?;
+        let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
         if members::get(&tx, group_id, &uid).await?.is_some() {
-            return Err(Error::conflict(
-                Conflict::MemberExists,
-                "User is already a member of this group",
-            ));
+            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
         }
         let g = &loaded.group;
         if g.visibility != Visibility::Public || g.settings.require_approval {
-            return Err(Error::denied(
-                "this group needs approval to join; file a join request",
-            ));
+            return Err(Error::denied("this group needs approval to join; file a join request"));
         }
-        shift_counters(&tx, group_id, None, Some(("member", MemberStatus::Active))).await?;
+        shift_counters(&tx, group_id, &uid, None, Some(("member", MemberStatus::Active))).await?;
         let now = time::now();
         let m = Membership {
             id: id::new(id::Kind::Membership),
@@ -408,13 +323,8 @@ impl App {
             version: 1,
         };
         members::insert(&tx, &m).await?;
-        Change::new("member.joined", "membership", &m.id)
-            .group(group_id)
-            .user(&uid)
-            .after(snapshot(&m))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("member.joined", "membership", &m.id).group(group_id).user(&uid).after(snapshot(&m)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(m)
     }
 }

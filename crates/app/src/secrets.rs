@@ -41,10 +41,7 @@ pub async fn hash_password(password: String) -> Result<String> {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| Error::internal(format!("random: {e}")))?;
         let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(Error::internal)
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal)
     })
     .await
     .map_err(Error::internal)?
@@ -61,10 +58,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
         };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            && known
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
     })
     .await
     .unwrap_or(false)
@@ -85,9 +79,7 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_verify() {
-        let h = hash_password("correct horse".into())
-            .await
-            .unwrap_or_default();
+        let h = hash_password("correct horse".into()).await.unwrap_or_default();
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("correct horse".into(), Some(h.clone())).await);
         assert!(!verify_password("wrong horse".into(), Some(h)).await);

@@ -27,22 +27,13 @@ async fn check_users(tx: &Tx, ids: &[String]) -> Result<Vec<String>> {
     wanted.dedup();
     let found = users::existing(tx, &wanted).await?;
     match wanted.iter().find(|id| !found.contains(id)) {
-        Some(missing) => Err(Error::validation(
-            "moderators",
-            format!("no user {missing}"),
-        )),
+        Some(missing) => Err(Error::validation("moderators", format!("no user {missing}"))),
         None => Ok(wanted),
     }
 }
 
 impl App {
-    pub async fn create_space(
-        &self,
-        p: &Principal,
-        name: &str,
-        description: Option<String>,
-        moderators: Vec<String>,
-    ) -> Result<Space> {
+    pub async fn create_space(&self, p: &Principal, name: &str, description: Option<String>, moderators: Vec<String>) -> Result<Space> {
         p.require_superuser(Scope::GroupsWrite)?;
         let name = input::name("name", name, 200)?;
         let description = input::text("description", description, 2000)?;
@@ -58,27 +49,15 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        spaces::insert(&tx, &space).await.map_err(|e| {
-            unique_as(
-                e,
-                "name_key",
-                Conflict::NameTaken,
-                "a space with that name exists",
-            )
-        })?;
-        Change::new("space.created", "space", &space.id)
-            .after(snapshot(&space))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        spaces::insert(&tx, &space).await.map_err(|e| unique_as(e, "name_key", Conflict::NameTaken, "a space with that name exists"))?;
+        Change::new("space.created", "space", &space.id).after(snapshot(&space)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(space)
     }
 
     pub async fn get_space(&self, p: &Principal, id: &str) -> Result<Space> {
         p.require(Scope::GroupsRead)?;
-        spaces::get(&self.read().await?, id)
-            .await?
-            .ok_or(Error::NotFound("space"))
+        spaces::get(&self.read().await?, id).await?.ok_or(Error::NotFound("space"))
     }
 
     pub async fn list_spaces(&self, p: &Principal, page: PageRequest) -> Result<Page<Space>> {
@@ -86,26 +65,15 @@ impl App {
         Ok(spaces::list(&self.read().await?, page).await?)
     }
 
-    pub async fn update_space(
-        &self,
-        p: &Principal,
-        id: &str,
-        patch: SpacePatch,
-        if_match: Option<i64>,
-    ) -> Result<Space> {
+    pub async fn update_space(&self, p: &Principal, id: &str, patch: SpacePatch, if_match: Option<i64>) -> Result<Space> {
         p.require_superuser(Scope::GroupsWrite)?;
         let tx = self.begin().await?;
-        let before = spaces::get(&tx, id)
-            .await?
-            .ok_or(Error::NotFound("space"))?;
+        let before = spaces::get(&tx, id).await?.ok_or(Error::NotFound("space"))?;
         check_version(if_match, before.version)?;
         let mut s = before.clone();
         if let Some(n) = patch.name {
             if id == DEFAULT_SPACE && input::name_key(&n) != "default" {
-                return Err(Error::validation(
-                    "name",
-                    "the default space keeps its name",
-                ));
+                return Err(Error::validation("name", "the default space keeps its name"));
             }
             s.name = input::name("name", &n, 200)?;
         }
@@ -117,20 +85,9 @@ impl App {
         }
         s.updated_at = time::now();
         s.version += 1;
-        spaces::update(&tx, &s).await.map_err(|e| {
-            unique_as(
-                e,
-                "name_key",
-                Conflict::NameTaken,
-                "a space with that name exists",
-            )
-        })?;
-        Change::new("space.updated", "space", id)
-            .before(snapshot(&before))
-            .after(snapshot(&s))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        spaces::update(&tx, &s).await.map_err(|e| unique_as(e, "name_key", Conflict::NameTaken, "a space with that name exists"))?;
+        Change::new("space.updated", "space", id).before(snapshot(&before)).after(snapshot(&s)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(s)
     }
 
@@ -138,27 +95,16 @@ impl App {
     pub async fn delete_space(&self, p: &Principal, id: &str) -> Result<()> {
         p.require_superuser(Scope::GroupsWrite)?;
         let tx = self.begin().await?;
-        let space = spaces::get(&tx, id)
-            .await?
-            .ok_or(Error::NotFound("space"))?;
+        let space = spaces::get(&tx, id).await?.ok_or(Error::NotFound("space"))?;
         if id == DEFAULT_SPACE {
-            return Err(Error::conflict(
-                Conflict::Other,
-                "the default space cannot be deleted",
-            ));
+            return Err(Error::conflict(Conflict::Other, "the default space cannot be deleted"));
         }
         if spaces::group_count(&tx, id).await? > 0 {
-            return Err(Error::conflict(
-                Conflict::Other,
-                "the space still has groups",
-            ));
+            return Err(Error::conflict(Conflict::Other, "the space still has groups"));
         }
         spaces::delete(&tx, id).await?;
-        Change::new("space.deleted", "space", id)
-            .before(snapshot(&space))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("space.deleted", "space", id).before(snapshot(&space)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

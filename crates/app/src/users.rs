@@ -7,7 +7,7 @@ use cohort_core::error::Conflict;
 use cohort_core::model::{SiteRole, User};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::{audit, groups, members, users};
+use cohort_store::{audit, members, users};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -56,11 +56,7 @@ impl App {
     pub async fn create_user(&self, p: &Principal, new: NewUser) -> Result<User> {
         p.require_superuser(Scope::UsersWrite)?;
         let username = input::username(&new.username)?;
-        let email = new
-            .email
-            .filter(|e| !e.trim().is_empty())
-            .map(|e| input::email(&e))
-            .transpose()?;
+        let email = new.email.filter(|e| !e.trim().is_empty()).map(|e| input::email(&e)).transpose()?;
         let password_hash = match new.password {
             Some(pw) => Some(hash_password(input::password(&pw)?.to_string()).await?),
             None => None,
@@ -81,15 +77,9 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        users::insert(&tx, &user, password_hash.as_deref())
-            .await
-            .map_err(user_conflict)?;
-        Change::new("user.created", "user", &user.id)
-            .user(&user.id)
-            .after(snapshot(&user))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        users::insert(&tx, &user, password_hash.as_deref()).await.map_err(user_conflict)?;
+        Change::new("user.created", "user", &user.id).user(&user.id).after(snapshot(&user)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(user)
     }
 
@@ -97,48 +87,29 @@ impl App {
         if p.user_id() != Some(id) {
             p.require(Scope::UsersRead)?;
         }
-        users::get(&self.read().await?, id)
-            .await?
-            .ok_or(Error::NotFound("user"))
+        users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
     pub async fn me(&self, p: &Principal) -> Result<User> {
         let id = p.user_id().ok_or(Error::NotFound("user"))?;
-        users::get(&self.read().await?, id)
-            .await?
-            .ok_or(Error::NotFound("user"))
+        users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
-    pub async fn list_users(
-        &self,
-        p: &Principal,
-        search: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<User>> {
+    pub async fn list_users(&self, p: &Principal, search: Option<&str>, page: PageRequest) -> Result<Page<User>> {
         p.require(Scope::UsersRead)?;
         Ok(users::list(&self.read().await?, search, page).await?)
     }
 
-    pub async fn update_user(
-        &self,
-        p: &Principal,
-        id: &str,
-        patch: UserPatch,
-        if_match: Option<i64>,
-    ) -> Result<User> {
+    pub async fn update_user(&self, p: &Principal, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
         let myself = p.user_id() == Some(id);
         let superuser = p.is_superuser(Scope::UsersWrite);
         if !superuser {
             if !myself {
                 p.require(Scope::UsersWrite)?;
-                return Err(Error::denied(
-                    "only a site administrator may change other users",
-                ));
+                return Err(Error::denied("only a site administrator may change other users"));
             }
             if patch.site_role.is_some() || patch.active.is_some() || patch.external_id.is_some() {
-                return Err(Error::denied(
-                    "only a site administrator may change site_role, active or external_id",
-                ));
+                return Err(Error::denied("only a site administrator may change site_role, active or external_id"));
             }
         }
         let password_hash = match patch.password {
@@ -153,10 +124,7 @@ impl App {
             u.username = input::username(&v)?;
         }
         if let Some(v) = patch.email {
-            u.email = v
-                .filter(|e| !e.trim().is_empty())
-                .map(|e| input::email(&e))
-                .transpose()?;
+            u.email = v.filter(|e| !e.trim().is_empty()).map(|e| input::email(&e)).transpose()?;
         }
         if let Some(v) = patch.full_name {
             u.full_name = optional_text("full_name", v, 200)?;
@@ -175,19 +143,12 @@ impl App {
         }
         u.updated_at = time::now();
         u.version += 1;
-        users::update(&tx, &u, password_hash.as_deref())
-            .await
-            .map_err(user_conflict)?;
+        users::update(&tx, &u, password_hash.as_deref()).await.map_err(user_conflict)?;
         if !u.active || password_hash.is_some() {
             cohort_store::keys::revoke_user_tokens(&tx, id, u.updated_at).await?;
         }
-        Change::new("user.updated", "user", id)
-            .user(id)
-            .before(snapshot(&before))
-            .after(snapshot(&u))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("user.updated", "user", id).user(id).before(snapshot(&before)).after(snapshot(&u)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(u)
     }
 
@@ -197,29 +158,18 @@ impl App {
         let tx = self.begin().await?;
         let user = users::get(&tx, id).await?.ok_or(Error::NotFound("user"))?;
         for m in members::of_user(&tx, id).await? {
-            if m.status == cohort_core::model::MemberStatus::Active {
-                if m.role == "owner" && !groups::drop_owner(&tx, &m.group_id).await? {
-                    return Err(Error::conflict(
-                        Conflict::LastOwner,
-                        format!("the user is the last owner of group {}", m.group_id),
-                    ));
+            crate::members::shift_counters(&tx, &m.group_id, id, Some((&m.role, m.status)), None).await.map_err(|e| match e {
+                Error::Conflict { kind: Conflict::LastOwner, .. } => {
+                    Error::conflict(Conflict::LastOwner, format!("the user is the last owner of group {}", m.group_id))
                 }
-                groups::free_seat(&tx, &m.group_id).await?;
-            }
+                other => other,
+            })?;
             members::delete(&tx, &m.id).await?;
-            Change::new("member.removed", "membership", &m.id)
-                .group(&m.group_id)
-                .user(id)
-                .record(&tx, p)
-                .await?;
+            Change::new("member.removed", "membership", &m.id).group(&m.group_id).user(id).record(&tx, p).await?;
         }
         users::delete(&tx, id).await?;
-        Change::new("user.deleted", "user", id)
-            .user(id)
-            .before(snapshot(&user))
-            .record(&tx, p)
-            .await?;
-        tx.commit().await?;
+        Change::new("user.deleted", "user", id).user(id).before(snapshot(&user)).record(&tx, p).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

@@ -14,11 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "cohort",
-    version,
-    about = "Groups, memberships and permissions as a service"
-)]
+#[command(name = "cohort", version, about = "Groups, memberships and permissions as a service")]
 struct Cli {
     #[command(flatten)]
     db: DbArgs,
@@ -29,23 +25,13 @@ struct Cli {
 #[derive(Args)]
 struct DbArgs {
     /// Where the embedded SQLite database lives.
-    #[arg(
-        long,
-        env = "COHORT_DATA_DIR",
-        default_value = "./cohort-data",
-        global = true
-    )]
+    #[arg(long, env = "COHORT_DATA_DIR", default_value = "./cohort-data", global = true)]
     data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
     #[arg(long, env = "COHORT_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// PostgreSQL connections per process.
-    #[arg(
-        long,
-        env = "COHORT_DB_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "COHORT_DB_CONNECTIONS", default_value_t = 16, global = true)]
     db_connections: usize,
 }
 
@@ -111,17 +97,12 @@ impl DbArgs {
                 Db::postgres(url, self.db_connections).map_err(|e| e.to_string())
             }
             Some(url) if url.starts_with("sqlite:") => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 Db::sqlite(std::path::Path::new(path)).map_err(|e| e.to_string())
             }
-            Some(other) => Err(format!(
-                "unsupported database url {other:?}: use postgres://… or sqlite:PATH"
-            )),
+            Some(other) => Err(format!("unsupported database url {other:?}: use postgres://… or sqlite:PATH")),
             None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
                 Db::sqlite(&self.data_dir.join("cohort.db")).map_err(|e| e.to_string())
             }
         }
@@ -148,66 +129,33 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let db = cli.db.open()?;
-    let app = App::open(db)
-        .await
-        .map_err(|e| format!("opening the database: {e:?}"))?;
+    let app = App::open(db).await.map_err(|e| format!("opening the database: {e:?}"))?;
     match cli.command {
         Command::Migrate => {
             eprintln!("migrations applied");
         }
         Command::Serve { listen } => {
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(|e| format!("listening on {listen}: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
-            cohort_http::serve(listener, app, shutdown_signal())
-                .await
-                .map_err(|e| e.to_string())?;
+            cohort_http::serve(listener, app, shutdown_signal()).await.map_err(|e| e.to_string())?;
         }
-        Command::Keys(KeysCommand::Create {
-            name,
-            scopes,
-            user,
-            space,
-        }) => {
-            let new = NewKey {
-                name,
-                scopes,
-                owner_user_id: user,
-                space_id: space,
-                expires_at: None,
-            };
-            let (_, secret) = app
-                .create_key(&Principal::system(), new)
-                .await
-                .map_err(|e| e.to_string())?;
+        Command::Keys(KeysCommand::Create { name, scopes, user, space }) => {
+            let new = NewKey { name, scopes, owner_user_id: user, space_id: space, expires_at: None };
+            let (_, secret) = app.create_key(&Principal::system(), new).await.map_err(|e| e.to_string())?;
             println!("{secret}");
         }
-        Command::Users(UsersCommand::Create {
-            username,
-            email,
-            full_name,
-            password,
-            admin,
-        }) => {
+        Command::Users(UsersCommand::Create { username, email, full_name, password, admin }) => {
             let new = NewUser {
                 username,
                 email,
                 full_name,
                 password,
-                site_role: Some(if admin {
-                    SiteRole::Admin
-                } else {
-                    SiteRole::User
-                }),
+                site_role: Some(if admin { SiteRole::Admin } else { SiteRole::User }),
                 ..NewUser::default()
             };
-            let u = app
-                .create_user(&Principal::system(), new)
-                .await
-                .map_err(|e| e.to_string())?;
+            let u = app.create_user(&Principal::system(), new).await.map_err(|e| e.to_string())?;
             let out = serde_json::json!({"id": u.id, "username": u.username, "email": u.email, "site_role": u.site_role.as_str()});
             println!("{out}");
         }
@@ -217,22 +165,12 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
-        "info"
-    } else {
-        "warn"
-    };
+    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG")
-                .unwrap_or_else(|_| default_level.into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG").unwrap_or_else(|_| default_level.into()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cohort: {e}");

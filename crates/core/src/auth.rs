@@ -15,14 +15,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
-        Scope::GroupsRead,
-        Scope::GroupsWrite,
-        Scope::UsersRead,
-        Scope::UsersWrite,
-        Scope::Scim,
-        Scope::Admin,
-    ];
+    pub const ALL: [Scope; 6] = [Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite, Scope::Scim, Scope::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,13 +43,7 @@ pub struct Scopes(u8);
 
 impl Scopes {
     pub fn session() -> Self {
-        Scopes::of(&[
-            Scope::GroupsRead,
-            Scope::GroupsWrite,
-            Scope::UsersRead,
-            Scope::UsersWrite,
-            Scope::Admin,
-        ])
+        Scopes::of(&[Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite, Scope::Admin])
     }
 
     pub fn of(scopes: &[Scope]) -> Self {
@@ -72,7 +59,10 @@ impl Scopes {
         for item in items {
             let item = item.as_ref().trim();
             let scope = Scope::parse(item).ok_or_else(|| {
-                Error::validation("scopes", format!("unknown scope {item:?}; known: groups:read, groups:write, users:read, users:write, scim, admin"))
+                Error::validation(
+                    "scopes",
+                    format!("unknown scope {item:?}; known: groups:read, groups:write, users:read, users:write, scim, admin"),
+                )
             })?;
             out.0 |= scope.bit();
         }
@@ -94,17 +84,11 @@ impl Scopes {
 
     /// Whether every scope of `other` is allowed by these.
     pub fn covers(self, other: Scopes) -> bool {
-        Scope::ALL
-            .iter()
-            .all(|s| !other.contains(*s) || self.allows(*s))
+        Scope::ALL.iter().all(|s| !other.contains(*s) || self.allows(*s))
     }
 
     pub fn names(self) -> Vec<String> {
-        Scope::ALL
-            .iter()
-            .filter(|s| self.contains(**s))
-            .map(|s| s.as_str().to_string())
-            .collect()
+        Scope::ALL.iter().filter(|s| self.contains(**s)).map(|s| s.as_str().to_string()).collect()
     }
 }
 
@@ -132,13 +116,7 @@ pub struct Principal {
 impl Principal {
     /// The CLI and other in-process callers: a site principal with every scope.
     pub fn system() -> Self {
-        Principal {
-            user: None,
-            scopes: Scopes::session(),
-            key_id: None,
-            token_id: None,
-            space_id: None,
-        }
+        Principal { user: None, scopes: Scopes::session(), key_id: None, token_id: None, space_id: None }
     }
 
     pub fn user_id(&self) -> Option<&str> {
@@ -147,10 +125,7 @@ impl Principal {
 
     /// The id written as the actor of audit events: the user, else the key.
     pub fn actor_id(&self) -> Option<String> {
-        self.user
-            .as_ref()
-            .map(|u| u.id.clone())
-            .or_else(|| self.key_id.clone())
+        self.user.as_ref().map(|u| u.id.clone()).or_else(|| self.key_id.clone())
     }
 
     pub fn allows(&self, need: Scope) -> bool {
@@ -164,34 +139,20 @@ impl Principal {
             return false;
         }
         match &self.user {
-            Some(u) => {
-                u.site_role == SiteRole::Admin
-                    || self.scopes.contains(Scope::Admin) && self.key_id.is_some()
-            }
+            Some(u) => u.site_role == SiteRole::Admin || self.scopes.contains(Scope::Admin) && self.key_id.is_some(),
             None => true,
         }
     }
 
     /// Refuses with 403 unless the scopes allow `need`.
     pub fn require(&self, need: Scope) -> Result<()> {
-        if self.allows(need) {
-            Ok(())
-        } else {
-            Err(Error::denied(format!(
-                "this credential lacks the {} scope",
-                need.as_str()
-            )))
-        }
+        if self.allows(need) { Ok(()) } else { Err(Error::denied(format!("this credential lacks the {} scope", need.as_str()))) }
     }
 
     /// Refuses with 403 unless this is a superuser for `need`.
     pub fn require_superuser(&self, need: Scope) -> Result<()> {
         self.require(need)?;
-        if self.is_superuser(need) {
-            Ok(())
-        } else {
-            Err(Error::denied("only a site administrator may do this"))
-        }
+        if self.is_superuser(need) { Ok(()) } else { Err(Error::denied("only a site administrator may do this")) }
     }
 }
 
@@ -213,21 +174,14 @@ mod tests {
     #[test]
     fn a_user_key_without_admin_scope_is_not_a_superuser() {
         let p = Principal {
-            user: Some(Caller {
-                id: "usr_1".into(),
-                site_role: SiteRole::User,
-            }),
+            user: Some(Caller { id: "usr_1".into(), site_role: SiteRole::User }),
             scopes: Scopes::of(&[Scope::Admin]),
             key_id: Some("key_1".into()),
             token_id: None,
             space_id: None,
         };
         assert!(p.is_superuser(Scope::GroupsWrite));
-        let session = Principal {
-            key_id: None,
-            scopes: Scopes::session(),
-            ..p
-        };
+        let session = Principal { key_id: None, scopes: Scopes::session(), ..p };
         assert!(!session.is_superuser(Scope::GroupsWrite));
     }
 }

@@ -65,10 +65,7 @@ pub enum Error {
     Validation { field: String, message: String },
     /// 422 `group_full`.
     #[error("Group has reached maximum member limit")]
-    GroupFull {
-        max_members: i64,
-        current_members: i64,
-    },
+    GroupFull { max_members: i64, current_members: i64 },
     /// 422 `cycle`.
     #[error("a group cannot be moved under itself or its descendants")]
     Cycle,
@@ -79,17 +76,11 @@ pub enum Error {
 
 impl Error {
     pub fn conflict(kind: Conflict, message: impl fmt::Display) -> Self {
-        Error::Conflict {
-            kind,
-            message: message.to_string(),
-        }
+        Error::Conflict { kind, message: message.to_string() }
     }
 
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::Validation { field: field.into(), message: message.into() }
     }
 
     pub fn denied(message: impl Into<String>) -> Self {

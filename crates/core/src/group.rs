@@ -17,24 +17,15 @@ pub fn validate(mut d: GroupDraft) -> Result<GroupDraft> {
     d.settings.max_members = input::max_members(d.settings.max_members)?;
     d.permissions = input::permissions(d.permissions)?;
     if d.collections.len() > MAX_COLLECTIONS {
-        return Err(Error::validation(
-            "collections",
-            format!("at most {MAX_COLLECTIONS} collections"),
-        ));
+        return Err(Error::validation("collections", format!("at most {MAX_COLLECTIONS} collections")));
     }
     let mut seen = Vec::with_capacity(d.collections.len());
     for c in &d.collections {
         if c.id.is_empty() || c.id.chars().count() > 300 {
-            return Err(Error::validation(
-                "collections",
-                "each collection id must be 1 to 300 characters",
-            ));
+            return Err(Error::validation("collections", "each collection id must be 1 to 300 characters"));
         }
         if seen.contains(&c.id) {
-            return Err(Error::validation(
-                "collections",
-                format!("collection {:?} is listed twice", c.id),
-            ));
+            return Err(Error::validation("collections", format!("collection {:?} is listed twice", c.id)));
         }
         seen.push(c.id.clone());
     }
@@ -72,9 +63,7 @@ impl GroupInput {
             external_id: self.external_id,
             access_all: self.access_all.unwrap_or(false),
             settings: GroupSettings {
-                allow_join_requests: self
-                    .allow_join_requests
-                    .unwrap_or(defaults.allow_join_requests),
+                allow_join_requests: self.allow_join_requests.unwrap_or(defaults.allow_join_requests),
                 require_approval: self.require_approval.unwrap_or(defaults.require_approval),
                 max_members: self.max_members,
             },
@@ -155,20 +144,8 @@ mod tests {
 
     #[test]
     fn patch_merges_settings_key_by_key() {
-        let d = GroupInput {
-            name: "Eng".into(),
-            max_members: Some(50),
-            require_approval: Some(true),
-            ..Default::default()
-        }
-        .into_draft();
-        let d = d.and_then(|d| {
-            GroupPatch {
-                max_members: Some(Some(75)),
-                ..Default::default()
-            }
-            .apply(d)
-        });
+        let d = GroupInput { name: "Eng".into(), max_members: Some(50), require_approval: Some(true), ..Default::default() }.into_draft();
+        let d = d.and_then(|d| GroupPatch { max_members: Some(Some(75)), ..Default::default() }.apply(d));
         let d = d.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.settings.max_members, Some(75));
         assert!(d.settings.require_approval);
@@ -176,40 +153,9 @@ mod tests {
 
     #[test]
     fn bad_fields_are_refused() {
-        assert!(
-            GroupInput {
-                name: " ".into(),
-                ..Default::default()
-            }
-            .into_draft()
-            .is_err()
-        );
-        assert!(
-            GroupInput {
-                name: "x".into(),
-                max_members: Some(0),
-                ..Default::default()
-            }
-            .into_draft()
-            .is_err()
-        );
-        let twice = vec![
-            CollectionGrant {
-                id: "c".into(),
-                read_only: false,
-                hide_passwords: false,
-                manage: false
-            };
-            2
-        ];
-        assert!(
-            GroupInput {
-                name: "x".into(),
-                collections: Some(twice),
-                ..Default::default()
-            }
-            .into_draft()
-            .is_err()
-        );
+        assert!(GroupInput { name: " ".into(), ..Default::default() }.into_draft().is_err());
+        assert!(GroupInput { name: "x".into(), max_members: Some(0), ..Default::default() }.into_draft().is_err());
+        let twice = vec![CollectionGrant { id: "c".into(), read_only: false, hide_passwords: false, manage: false }; 2];
+        assert!(GroupInput { name: "x".into(), collections: Some(twice), ..Default::default() }.into_draft().is_err());
     }
 }

@@ -50,11 +50,7 @@ pub fn new(kind: Kind) -> String {
 /// Whether `s` looks like an id of `kind`; used to answer 404 early for malformed ids.
 pub fn is_valid(kind: Kind, s: &str) -> bool {
     s.strip_prefix(kind.prefix()).is_some_and(|tail| {
-        !tail.is_empty()
-            && tail.len() <= 64
-            && tail
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        !tail.is_empty() && tail.len() <= 64 && tail.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 

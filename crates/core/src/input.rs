@@ -10,16 +10,10 @@ pub fn name(field: &str, raw: &str, max: usize) -> Result<String> {
         return Err(Error::validation(field, "must not be empty"));
     }
     if len > max {
-        return Err(Error::validation(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(Error::validation(field, format!("must be at most {max} characters")));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(Error::validation(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(Error::validation(field, "must not contain control characters"));
     }
     Ok(trimmed.to_string())
 }
@@ -32,10 +26,7 @@ pub fn name_key(name: &str) -> String {
 /// Free text such as a description: at most `max` characters.
 pub fn text(field: &str, raw: Option<String>, max: usize) -> Result<Option<String>> {
     match raw {
-        Some(s) if s.chars().count() > max => Err(Error::validation(
-            field,
-            format!("must be at most {max} characters"),
-        )),
+        Some(s) if s.chars().count() > max => Err(Error::validation(field, format!("must be at most {max} characters"))),
         other => Ok(other),
     }
 }
@@ -44,16 +35,11 @@ pub fn text(field: &str, raw: Option<String>, max: usize) -> Result<Option<Strin
 pub fn permission(raw: &str) -> Result<String> {
     let ok = !raw.is_empty()
         && raw.len() <= 100
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'*'));
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'*'));
     if ok {
         Ok(raw.to_string())
     } else {
-        Err(Error::validation(
-            "permissions",
-            format!("{raw:?} is not a permission (1-100 of letters, digits and . _ - : *)"),
-        ))
+        Err(Error::validation("permissions", format!("{raw:?} is not a permission (1-100 of letters, digits and . _ - : *)")))
     }
 }
 
@@ -75,18 +61,9 @@ pub fn permissions(raw: Vec<String>) -> Result<Vec<String>> {
 /// A username: 1-100 of letters, digits and `. _ - @ +`.
 pub fn username(raw: &str) -> Result<String> {
     let s = raw.trim();
-    let ok = !s.is_empty()
-        && s.chars().count() <= 100
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'));
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(Error::validation(
-            "username",
-            "must be 1-100 letters, digits or . _ - @ +",
-        ))
-    }
+    let ok =
+        !s.is_empty() && s.chars().count() <= 100 && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'));
+    if ok { Ok(s.to_string()) } else { Err(Error::validation("username", "must be 1-100 letters, digits or . _ - @ +")) }
 }
 
 /// An email address, loosely checked: one `@` with text on both sides, no spaces.
@@ -94,27 +71,15 @@ pub fn email(raw: &str) -> Result<String> {
     let s = raw.trim();
     let ok = s.len() <= 254
         && !s.chars().any(char::is_whitespace)
-        && s.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        });
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(Error::validation(
-            "email",
-            format!("{s:?} is not an email address"),
-        ))
-    }
+        && s.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if ok { Ok(s.to_string()) } else { Err(Error::validation("email", format!("{s:?} is not an email address"))) }
 }
 
 /// A password to set: 8 to 1024 characters.
 pub fn password(raw: &str) -> Result<&str> {
     let len = raw.chars().count();
     if !(8..=1024).contains(&len) {
-        return Err(Error::validation(
-            "password",
-            "must be 8 to 1024 characters",
-        ));
+        return Err(Error::validation("password", "must be 8 to 1024 characters"));
     }
     Ok(raw)
 }
@@ -122,10 +87,7 @@ pub fn password(raw: &str) -> Result<&str> {
 /// An external id (directory sync): 1 to 300 characters.
 pub fn external_id(raw: Option<String>) -> Result<Option<String>> {
     match raw {
-        Some(s) if s.is_empty() || s.chars().count() > 300 => Err(Error::validation(
-            "external_id",
-            "must be 1 to 300 characters",
-        )),
+        Some(s) if s.is_empty() || s.chars().count() > 300 => Err(Error::validation("external_id", "must be 1 to 300 characters")),
         other => Ok(other),
     }
 }
@@ -133,10 +95,7 @@ pub fn external_id(raw: Option<String>) -> Result<Option<String>> {
 /// `max_members`: at least 1, or none.
 pub fn max_members(raw: Option<i64>) -> Result<Option<i64>> {
     match raw {
-        Some(n) if n < 1 => Err(Error::validation(
-            "settings.max_members",
-            "must be at least 1 or null",
-        )),
+        Some(n) if n < 1 => Err(Error::validation("settings.max_members", "must be at least 1 or null")),
         other => Ok(other),
     }
 }
@@ -163,10 +122,7 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(
-            name("name", "  Engineering Team ", 200).as_deref(),
-            Ok("Engineering Team")
-        );
+        assert_eq!(name("name", "  Engineering Team ", 200).as_deref(), Ok("Engineering Team"));
         assert!(name("name", "   ", 200).is_err());
         assert!(name("name", &"x".repeat(201), 200).is_err());
         assert!(name("name", &"é".repeat(200), 200).is_ok());
@@ -175,11 +131,7 @@ mod tests {
 
     #[test]
     fn permissions_and_slugs() {
-        assert_eq!(
-            permissions(vec!["bot.use".into(), "bot.use".into(), "kb.read".into()])
-                .map(|p| p.len()),
-            Ok(2)
-        );
+        assert_eq!(permissions(vec!["bot.use".into(), "bot.use".into(), "kb.read".into()]).map(|p| p.len()), Ok(2));
         assert!(permission("has space").is_err());
         assert!(permission("").is_err());
         assert_eq!(slug("Team Lead"), "team-lead");

@@ -8,11 +8,13 @@
 //! - [`error`]: the one error every layer above speaks.
 //! - [`model`]: users, spaces, groups, memberships, keys, audit events.
 //! - [`input`]: validated values made from callers' input (names, roles, permissions).
+//! - [`access`]: the in-memory access index that answers checks.
 //! - [`auth`]: who is calling (principal) and what their scopes allow.
 //! - [`group`]: the rules of a group's own fields (create, replace, merge).
 //! - [`policy`]: who may do what to a group.
 //! - [`page`]: page arithmetic shared by every list.
 
+pub mod access;
 pub mod auth;
 pub mod error;
 pub mod group;

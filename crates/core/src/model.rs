@@ -74,11 +74,7 @@ pub struct GroupSettings {
 
 impl Default for GroupSettings {
     fn default() -> Self {
-        GroupSettings {
-            allow_join_requests: true,
-            require_approval: false,
-            max_members: None,
-        }
+        GroupSettings { allow_join_requests: true, require_approval: false, max_members: None }
     }
 }
 

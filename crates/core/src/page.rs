@@ -15,27 +15,16 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn new(
-        page: Option<i64>,
-        limit: Option<i64>,
-        default_limit: i64,
-        max_limit: i64,
-    ) -> Result<Self> {
+    pub fn new(page: Option<i64>, limit: Option<i64>, default_limit: i64, max_limit: i64) -> Result<Self> {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(default_limit);
         if !(1..=1_000_000_000).contains(&page) {
             return Err(Error::invalid("page must be a whole number from 1"));
         }
         if !(1..=max_limit).contains(&limit) {
-            return Err(Error::invalid(format!(
-                "limit must be a whole number from 1 to {max_limit}"
-            )));
+            return Err(Error::invalid(format!("limit must be a whole number from 1 to {max_limit}")));
         }
-        Ok(PageRequest {
-            page,
-            limit,
-            with_total: true,
-        })
+        Ok(PageRequest { page, limit, with_total: true })
     }
 
     pub fn offset(&self) -> i64 {
@@ -45,11 +34,7 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest {
-            page: 1,
-            limit: DEFAULT_LIMIT,
-            with_total: true,
-        }
+        PageRequest { page: 1, limit: DEFAULT_LIMIT, with_total: true }
     }
 }
 
@@ -79,9 +64,7 @@ pub struct PageInfo {
 
 impl<T> Page<T> {
     pub fn info(&self) -> PageInfo {
-        let last_page = self
-            .total
-            .map(|t| ((t + self.limit - 1) / self.limit).max(1));
+        let last_page = self.total.map(|t| ((t + self.limit - 1) / self.limit).max(1));
         PageInfo {
             total: self.total,
             page: self.page,
@@ -109,25 +92,10 @@ mod tests {
 
     #[test]
     fn page_navigation() {
-        let p = Page {
-            items: vec![1, 2],
-            total: Some(45),
-            page: 2,
-            limit: 20,
-            has_more: true,
-        };
+        let p = Page { items: vec![1, 2], total: Some(45), page: 2, limit: 20, has_more: true };
         let i = p.info();
-        assert_eq!(
-            (i.prev_page, i.next_page, i.last_page),
-            (Some(1), Some(3), Some(3))
-        );
-        let empty: Page<i32> = Page {
-            items: vec![],
-            total: Some(0),
-            page: 1,
-            limit: 20,
-            has_more: false,
-        };
+        assert_eq!((i.prev_page, i.next_page, i.last_page), (Some(1), Some(3), Some(3)));
+        let empty: Page<i32> = Page { items: vec![], total: Some(0), page: 1, limit: 20, has_more: false };
         assert_eq!(empty.info().last_page, Some(1));
         assert!(PageRequest::new(Some(0), None, 20, 500).is_err());
         assert!(PageRequest::new(None, Some(501), 20, 500).is_err());

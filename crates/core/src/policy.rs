@@ -40,7 +40,10 @@ impl Caps {
         for n in names {
             let n = n.as_ref();
             let (cap, _) = Caps::NAMED.iter().find(|(_, name)| *name == n).ok_or_else(|| {
-                Error::validation("permissions", format!("unknown role permission {n:?}; known: manage_members, manage_settings, moderate, read, write"))
+                Error::validation(
+                    "permissions",
+                    format!("unknown role permission {n:?}; known: manage_members, manage_settings, moderate, read, write"),
+                )
             })?;
             caps = caps.union(*cap);
         }
@@ -52,11 +55,7 @@ impl Caps {
         if self.has(Caps::OWNER) {
             return vec!["all".to_string()];
         }
-        Caps::NAMED
-            .iter()
-            .filter(|(c, _)| self.has(*c))
-            .map(|(_, n)| n.to_string())
-            .collect()
+        Caps::NAMED.iter().filter(|(c, _)| self.has(*c)).map(|(_, n)| n.to_string()).collect()
     }
 
     /// How senior a role with these caps is: owner 4, admin-like 3, moderator-like 2, member 1.
@@ -102,28 +101,13 @@ impl Role {
             "owner" => ("Owner", Caps::ALL),
             "admin" => (
                 "Administrator",
-                Caps::READ
-                    .union(Caps::WRITE)
-                    .union(Caps::MODERATE)
-                    .union(Caps::MANAGE_MEMBERS)
-                    .union(Caps::MANAGE_SETTINGS),
+                Caps::READ.union(Caps::WRITE).union(Caps::MODERATE).union(Caps::MANAGE_MEMBERS).union(Caps::MANAGE_SETTINGS),
             ),
-            "moderator" => (
-                "Moderator",
-                Caps::READ
-                    .union(Caps::WRITE)
-                    .union(Caps::MODERATE)
-                    .union(Caps::MANAGE_MEMBERS),
-            ),
+            "moderator" => ("Moderator", Caps::READ.union(Caps::WRITE).union(Caps::MODERATE).union(Caps::MANAGE_MEMBERS)),
             "member" => ("Member", Caps::READ.union(Caps::WRITE)),
             _ => return None,
         };
-        Some(Role {
-            slug: slug.to_string(),
-            name: name.to_string(),
-            caps,
-            builtin: true,
-        })
+        Some(Role { slug: slug.to_string(), name: name.to_string(), caps, builtin: true })
     }
 
     pub fn is_owner(&self) -> bool {
@@ -172,20 +156,13 @@ pub enum Action<'a> {
 
 impl Action<'_> {
     fn scope(self) -> Scope {
-        if self == Action::Read {
-            Scope::GroupsRead
-        } else {
-            Scope::GroupsWrite
-        }
+        if self == Action::Read { Scope::GroupsRead } else { Scope::GroupsWrite }
     }
 }
 
 /// Whether the caller can see the group at all.
 pub fn can_see(p: &Principal, ctx: &GroupContext) -> bool {
-    p.is_superuser(Scope::GroupsRead)
-        || ctx.space_moderator
-        || ctx.visibility == Visibility::Public
-        || ctx.role.is_some()
+    p.is_superuser(Scope::GroupsRead) || ctx.space_moderator || ctx.visibility == Visibility::Public || ctx.role.is_some()
 }
 
 /// Decides an action: `Ok`, 404 for a group the caller cannot see, or 403.
@@ -202,9 +179,7 @@ pub fn authorize(p: &Principal, ctx: &GroupContext, action: Action<'_>) -> Resul
         return Ok(());
     }
     let Some(role) = &ctx.role else {
-        return Err(Error::denied(
-            "You don't have permission to manage this group",
-        ));
+        return Err(Error::denied("You don't have permission to manage this group"));
     };
     let caps = role.caps;
     let reach = caps.manages_up_to();
@@ -215,20 +190,12 @@ pub fn authorize(p: &Principal, ctx: &GroupContext, action: Action<'_>) -> Resul
         Action::AddMember { role } | Action::RemoveMember { role } | Action::Invite { role } => {
             role.caps.rank() <= reach && grants_only_held(caps, role.caps)
         }
-        Action::ChangeMember { from, to } => {
-            from.caps.rank() <= reach && to.caps.rank() <= reach && grants_only_held(caps, to.caps)
-        }
+        Action::ChangeMember { from, to } => from.caps.rank() <= reach && to.caps.rank() <= reach && grants_only_held(caps, to.caps),
         Action::ManageJoinRequests => caps.has(Caps::MANAGE_MEMBERS) || caps.has(Caps::MODERATE),
         Action::ModeratePosts => caps.has(Caps::MODERATE),
         Action::Post => caps.has(Caps::WRITE),
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Error::denied(
-            "You don't have permission to manage this group",
-        ))
-    }
+    if allowed { Ok(()) } else { Err(Error::denied("You don't have permission to manage this group")) }
 }
 
 fn grants_only_held(actor: Caps, granted: Caps) -> bool {
@@ -236,30 +203,19 @@ fn grants_only_held(actor: Caps, granted: Caps) -> bool {
 }
 
 /// Refuses extra member permissions the caller does not hold themself.
-pub fn may_grant_permissions(
-    p: &Principal,
-    ctx: &GroupContext,
-    permissions: &[String],
-) -> Result<()> {
+pub fn may_grant_permissions(p: &Principal, ctx: &GroupContext, permissions: &[String]) -> Result<()> {
     if p.is_superuser(Scope::GroupsWrite) || ctx.space_moderator {
         return Ok(());
     }
     let Some(role) = &ctx.role else {
-        return Err(Error::denied(
-            "You don't have permission to manage this group",
-        ));
+        return Err(Error::denied("You don't have permission to manage this group"));
     };
     if role.is_owner() {
         return Ok(());
     }
     let held = role.caps.names();
-    match permissions
-        .iter()
-        .find(|perm| !held.contains(perm) && !ctx.member_permissions.contains(perm))
-    {
-        Some(perm) => Err(Error::denied(format!(
-            "you cannot grant the permission {perm:?}: you do not hold it"
-        ))),
+    match permissions.iter().find(|perm| !held.contains(perm) && !ctx.member_permissions.contains(perm)) {
+        Some(perm) => Err(Error::denied(format!("you cannot grant the permission {perm:?}: you do not hold it"))),
         None => Ok(()),
     }
 }
@@ -272,10 +228,7 @@ mod tests {
 
     fn user() -> Principal {
         Principal {
-            user: Some(Caller {
-                id: "usr_a".into(),
-                site_role: SiteRole::User,
-            }),
+            user: Some(Caller { id: "usr_a".into(), site_role: SiteRole::User }),
             scopes: Scopes::session(),
             key_id: None,
             token_id: None,
@@ -284,44 +237,23 @@ mod tests {
     }
 
     fn ctx(role: Option<&str>, visibility: Visibility) -> GroupContext {
-        GroupContext {
-            visibility,
-            space_moderator: false,
-            role: role.and_then(Role::builtin),
-            member_permissions: vec![],
-        }
+        GroupContext { visibility, space_moderator: false, role: role.and_then(Role::builtin), member_permissions: vec![] }
     }
 
     fn r(slug: &str) -> Role {
-        Role::builtin(slug).unwrap_or_else(|| Role {
-            slug: slug.into(),
-            name: slug.into(),
-            caps: Caps::default(),
-            builtin: false,
-        })
+        Role::builtin(slug).unwrap_or_else(|| Role { slug: slug.into(), name: slug.into(), caps: Caps::default(), builtin: false })
     }
 
     #[test]
     fn private_groups_are_not_found_for_outsiders() {
-        assert_eq!(
-            authorize(&user(), &ctx(None, Visibility::Private), Action::Read),
-            Err(Error::NotFound("group"))
-        );
+        assert_eq!(authorize(&user(), &ctx(None, Visibility::Private), Action::Read), Err(Error::NotFound("group")));
         assert!(authorize(&user(), &ctx(None, Visibility::Public), Action::Read).is_ok());
-        assert!(matches!(
-            authorize(
-                &user(),
-                &ctx(None, Visibility::Public),
-                Action::ManageSettings
-            ),
-            Err(Error::PermissionDenied(_))
-        ));
+        assert!(matches!(authorize(&user(), &ctx(None, Visibility::Public), Action::ManageSettings), Err(Error::PermissionDenied(_))));
     }
 
     #[test]
     fn role_table() {
-        let (owner, admin, moderator, member) =
-            (r("owner"), r("admin"), r("moderator"), r("member"));
+        let (owner, admin, moderator, member) = (r("owner"), r("admin"), r("moderator"), r("member"));
         let cases: &[(&str, Action, bool)] = &[
             ("owner", Action::Delete, true),
             ("admin", Action::Delete, false),
@@ -336,22 +268,8 @@ mod tests {
             ("member", Action::Post, true),
             ("member", Action::ModeratePosts, false),
             ("moderator", Action::ModeratePosts, true),
-            (
-                "admin",
-                Action::ChangeMember {
-                    from: &member,
-                    to: &owner,
-                },
-                false,
-            ),
-            (
-                "owner",
-                Action::ChangeMember {
-                    from: &member,
-                    to: &owner,
-                },
-                true,
-            ),
+            ("admin", Action::ChangeMember { from: &member, to: &owner }, false),
+            ("owner", Action::ChangeMember { from: &member, to: &owner }, true),
         ];
         for (role, action, allowed) in cases {
             let got = authorize(&user(), &ctx(Some(role), Visibility::Private), *action).is_ok();

@@ -53,10 +53,7 @@ pub fn parts(e: &Error) -> (StatusCode, &'static str, Map<String, Value>) {
             extra.insert("field".into(), json!(field));
             (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
         }
-        Error::GroupFull {
-            max_members,
-            current_members,
-        } => {
+        Error::GroupFull { max_members, current_members } => {
             extra.insert("max_members".into(), json!(max_members));
             extra.insert("current_members".into(), json!(current_members));
             (StatusCode::UNPROCESSABLE_ENTITY, "group_full")
@@ -92,8 +89,7 @@ pub async fn no_route() -> ApiError {
 }
 
 pub async fn no_method() -> Response {
-    let body =
-        json!({"error": "method_not_allowed", "message": "this path does not take that method"});
+    let body = json!({"error": "method_not_allowed", "message": "this path does not take that method"});
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 

@@ -14,10 +14,7 @@ use serde::de::DeserializeOwned;
 /// The secret a request carries: `Authorization: Bearer …`, a bare `Authorization` value
 /// (as the PocketBase SDK sends it), or `X-API-Key`.
 pub fn credential(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         let token = match v.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
@@ -27,11 +24,7 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
             return Some(token);
         }
     }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// The authenticated caller; 401 without valid credentials.
@@ -41,8 +34,7 @@ impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let secret = credential(&parts.headers)
-            .ok_or_else(|| Error::Unauthenticated("authentication required".into()))?;
+        let secret = credential(&parts.headers).ok_or_else(|| Error::Unauthenticated("authentication required".into()))?;
         Ok(Auth(app.authenticate(secret).await?))
     }
 }
@@ -56,10 +48,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(format!(
-                    "the body is larger than {} bytes",
-                    crate::BODY_LIMIT
-                ))
+                Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT))
             } else {
                 Error::invalid(format!("could not read the body: {e}"))
             }
@@ -77,11 +66,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = if path.is_empty() || path == "." {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
+        let msg = if path.is_empty() || path == "." { inner.to_string() } else { format!("{path}: {inner}") };
         ApiError(Error::invalid(format!("invalid JSON body: {msg}")))
     })
 }
@@ -100,13 +85,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
 /// Parses a query string into `T`.
 pub fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{q}")
-            .parse()
-            .map_err(|_| Error::invalid("bad query string"))?,
-    )
-    .map(|axum::extract::Query(v)| v)
-    .map_err(|e| ApiError(Error::invalid(format!("invalid query: {}", e.body_text()))))
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| Error::invalid("bad query string"))?)
+        .map(|axum::extract::Query(v)| v)
+        .map_err(|e| ApiError(Error::invalid(format!("invalid query: {}", e.body_text()))))
 }
 
 /// Path parameters; a bad value is 404.

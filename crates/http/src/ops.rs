@@ -17,9 +17,7 @@ pub struct Health {
 }
 
 pub fn health_router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
 /// The OpenAPI document and the interactive docs (assets built into the binary).
@@ -30,16 +28,12 @@ pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<App> {
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", security(()), responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-    })
+    Json(Health { status: "ok".into() })
 }
 
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops", security(()), responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
 async fn readyz(State(app): State<App>) -> ApiResult<Json<Health>> {
     app.ready().await?;
-    Ok(Json(Health {
-        status: "ready".into(),
-    }))
+    Ok(Json(Health { status: "ready".into() }))
 }

@@ -8,12 +8,7 @@ use cohort_core::page::{Page, PageRequest};
 /// The next number of a named counter (`users`, `groups`, `changes`). The row lock it takes
 /// lasts until commit, so numbers are handed out in commit order.
 pub async fn next_counter(c: &Conn, name: &str) -> Result<i64, StoreError> {
-    c.query_one(
-        "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value",
-        &params![name],
-    )
-    .await?
-    .get(0)
+    c.query_one("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", &params![name]).await?.get(0)
 }
 
 /// Writes the event and its change-log row; answers the change's sequence number.
@@ -53,8 +48,7 @@ pub struct AuditQuery {
 
 fn from_row(r: &Row) -> Result<AuditEvent, StoreError> {
     let json = |i: usize| -> Result<Option<serde_json::Value>, StoreError> {
-        Ok(r.get::<Option<String>>(i)?
-            .and_then(|s| serde_json::from_str(&s).ok()))
+        Ok(r.get::<Option<String>>(i)?.and_then(|s| serde_json::from_str(&s).ok()))
     };
     Ok(AuditEvent {
         id: r.get(0)?,
@@ -70,11 +64,7 @@ fn from_row(r: &Row) -> Result<AuditEvent, StoreError> {
 }
 
 /// Newest first.
-pub async fn list(
-    c: &Conn,
-    q: &AuditQuery,
-    page: PageRequest,
-) -> Result<Page<AuditEvent>, StoreError> {
+pub async fn list(c: &Conn, q: &AuditQuery, page: PageRequest) -> Result<Page<AuditEvent>, StoreError> {
     let mut clauses = Vec::new();
     let mut args = Vec::new();
     if let Some(g) = &q.group_id {
@@ -97,18 +87,8 @@ pub async fn list(
         clauses.push("at <= ?");
         args.push(t.into());
     }
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let total: i64 = c
-        .query_one(
-            &format!("SELECT COUNT(*) FROM audit_events {where_sql}"),
-            &args,
-        )
-        .await?
-        .get(0)?;
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM audit_events {where_sql}"), &args).await?.get(0)?;
     let mut page_args = args.clone();
     page_args.push((page.limit + 1).into());
     page_args.push(page.offset().into());

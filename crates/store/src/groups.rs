@@ -25,11 +25,7 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
         visibility: Visibility::parse(&r.get::<String>(at + 7)?).unwrap_or(Visibility::Private),
         external_id: r.get(at + 8)?,
         access_all: r.get(at + 9)?,
-        settings: GroupSettings {
-            allow_join_requests: r.get(at + 10)?,
-            require_approval: r.get(at + 11)?,
-            max_members: r.get(at + 12)?,
-        },
+        settings: GroupSettings { allow_join_requests: r.get(at + 10)?, require_approval: r.get(at + 11)?, max_members: r.get(at + 12)? },
         permissions: Vec::new(),
         collections: Vec::new(),
         inherit_permissions: r.get(at + 13)?,
@@ -54,7 +50,13 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
     let ids: Vec<Value> = groups.iter().map(|g| Value::from(&g.id)).collect();
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        for r in c.query(&format!("SELECT group_id, permission FROM group_permissions WHERE group_id IN ({marks}) ORDER BY group_id, position"), chunk).await? {
+        for r in c
+            .query(
+                &format!("SELECT group_id, permission FROM group_permissions WHERE group_id IN ({marks}) ORDER BY group_id, position"),
+                chunk,
+            )
+            .await?
+        {
             perms.entry(r.get(0)?).or_default().push(r.get(1)?);
         }
         for r in c
@@ -75,13 +77,7 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
-    let Some(row) = c
-        .query_opt(
-            &format!("SELECT {COLS} FROM groups g WHERE g.id = ?"),
-            &params![id],
-        )
-        .await?
-    else {
+    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
         return Ok(None);
     };
     let mut g = [from_row(&row, 0)?];
@@ -99,12 +95,7 @@ pub struct AccessRow {
     pub space_moderator: bool,
 }
 
-pub async fn access(
-    c: &Conn,
-    id: &str,
-    user_id: Option<&str>,
-    now: i64,
-) -> Result<Option<AccessRow>, StoreError> {
+pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
     let sql = format!(
         "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
          FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
@@ -117,20 +108,13 @@ pub async fn access(
     Ok(Some(AccessRow {
         group: from_row(&r, 0)?,
         role: r.get(NCOLS)?,
-        member_permissions: r
-            .get::<Option<String>>(NCOLS + 1)?
-            .map(|s| json_list(&s))
-            .unwrap_or_default(),
+        member_permissions: r.get::<Option<String>>(NCOLS + 1)?.map(|s| json_list(&s)).unwrap_or_default(),
         space_moderator: r.get::<i64>(NCOLS + 2)? > 0,
     }))
 }
 
 async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM group_permissions WHERE group_id = ?",
-        &params![g.id.as_str()],
-    )
-    .await?;
+    c.execute("DELETE FROM group_permissions WHERE group_id = ?", &params![g.id.as_str()]).await?;
     for (i, p) in g.permissions.iter().enumerate() {
         c.execute(
             "INSERT INTO group_permissions (group_id, permission, position) VALUES (?, ?, ?)",
@@ -138,11 +122,7 @@ async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
         )
         .await?;
     }
-    c.execute(
-        "DELETE FROM group_collections WHERE group_id = ?",
-        &params![g.id.as_str()],
-    )
-    .await?;
+    c.execute("DELETE FROM group_collections WHERE group_id = ?", &params![g.id.as_str()]).await?;
     for (i, col) in g.collections.iter().enumerate() {
         c.execute(
             "INSERT INTO group_collections (group_id, collection_id, read_only, hide_passwords, manage, position) VALUES (?, ?, ?, ?, ?, ?)",
@@ -178,9 +158,23 @@ pub async fn update(c: &Conn, g: &Group, expected_version: i64) -> Result<bool, 
              allow_join_requests = ?, require_approval = ?, max_members = ?, inherit_permissions = ?, inherit_members = ?, \
              updated_at = ?, updated_by = ?, version = ? WHERE id = ? AND version = ?",
             &params![
-                g.name.as_str(), name_key(&g.name), g.description.clone(), g.group_type.as_str(), g.visibility.as_str(), g.external_id.clone(),
-                g.access_all, g.settings.allow_join_requests, g.settings.require_approval, g.settings.max_members, g.inherit_permissions,
-                g.inherit_members, g.updated_at, g.updated_by.clone(), g.version, g.id.as_str(), expected_version
+                g.name.as_str(),
+                name_key(&g.name),
+                g.description.clone(),
+                g.group_type.as_str(),
+                g.visibility.as_str(),
+                g.external_id.clone(),
+                g.access_all,
+                g.settings.allow_join_requests,
+                g.settings.require_approval,
+                g.settings.max_members,
+                g.inherit_permissions,
+                g.inherit_members,
+                g.updated_at,
+                g.updated_by.clone(),
+                g.version,
+                g.id.as_str(),
+                expected_version
             ],
         )
         .await?;
@@ -193,27 +187,13 @@ pub async fn update(c: &Conn, g: &Group, expected_version: i64) -> Result<bool, 
 /// Deletes the group (its memberships, permissions and grants go with it); answers how many
 /// memberships it had.
 pub async fn delete(c: &Conn, id: &str) -> Result<i64, StoreError> {
-    let members: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM memberships WHERE group_id = ?",
-            &params![id],
-        )
-        .await?
-        .get(0)?;
-    c.execute("DELETE FROM groups WHERE id = ?", &params![id])
-        .await?;
+    let members: i64 = c.query_one("SELECT COUNT(*) FROM memberships WHERE group_id = ?", &params![id]).await?.get(0)?;
+    c.execute("DELETE FROM groups WHERE id = ?", &params![id]).await?;
     Ok(members)
 }
 
 pub async fn child_ids(c: &Conn, id: &str) -> Result<Vec<String>, StoreError> {
-    c.query(
-        "SELECT id FROM groups WHERE parent_id = ? ORDER BY created_at, id",
-        &params![id],
-    )
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    c.query("SELECT id FROM groups WHERE parent_id = ? ORDER BY created_at, id", &params![id]).await?.iter().map(|r| r.get(0)).collect()
 }
 
 /// Takes a seat if the group has one free: the `max_members` rule, safe under concurrency.
@@ -228,41 +208,23 @@ pub async fn take_seat(c: &Conn, id: &str) -> Result<bool, StoreError> {
 }
 
 pub async fn free_seat(c: &Conn, id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE groups SET active_members = active_members - 1 WHERE id = ? AND active_members > 0",
-        &params![id],
-    )
-    .await?;
+    c.execute("UPDATE groups SET active_members = active_members - 1 WHERE id = ? AND active_members > 0", &params![id]).await?;
     Ok(())
 }
 
 pub async fn add_owner(c: &Conn, id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE groups SET owner_count = owner_count + 1 WHERE id = ?",
-        &params![id],
-    )
-    .await?;
+    c.execute("UPDATE groups SET owner_count = owner_count + 1 WHERE id = ?", &params![id]).await?;
     Ok(())
 }
 
 /// Gives up one active owner unless it is the last: the `last_owner` rule.
 pub async fn drop_owner(c: &Conn, id: &str) -> Result<bool, StoreError> {
-    Ok(c.execute(
-        "UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1",
-        &params![id],
-    )
-    .await?
-        == 1)
+    Ok(c.execute("UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1", &params![id]).await? == 1)
 }
 
 /// Current `(active_members, max_members)`.
 pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError> {
-    let r = c
-        .query_one(
-            "SELECT active_members, max_members FROM groups WHERE id = ?",
-            &params![id],
-        )
-        .await?;
+    let r = c.query_one("SELECT active_members, max_members FROM groups WHERE id = ?", &params![id]).await?;
     Ok((r.get(0)?, r.get(1)?))
 }
 
@@ -327,20 +289,9 @@ pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Gr
         clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
         args.extend(params![p.as_str(), p.as_str()]);
     }
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let total = if page.with_total {
-        Some(
-            c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args)
-                .await?
-                .get(0)?,
-        )
-    } else {
-        None
-    };
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total =
+        if page.with_total { Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?) } else { None };
     args.push((page.limit + 1).into());
     args.push(page.offset().into());
     let rows = c.query(&format!("SELECT {COLS} FROM groups g {where_sql} ORDER BY g.created_at, g.id LIMIT ? OFFSET ?"), &args).await?;

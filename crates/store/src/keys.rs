@@ -4,7 +4,8 @@ use crate::db::{Conn, Row};
 use crate::{StoreError, json_list, params, to_json_list};
 use cohort_core::model::{ApiKey, User};
 
-const KEY_COLS: &str = "k.id, k.name, k.prefix, k.scopes, k.owner_user_id, k.space_id, k.created_at, k.created_by, k.expires_at, k.last_used_at";
+const KEY_COLS: &str =
+    "k.id, k.name, k.prefix, k.scopes, k.owner_user_id, k.space_id, k.created_at, k.created_by, k.expires_at, k.last_used_at";
 
 fn key_from_row(r: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
@@ -34,11 +35,7 @@ pub async fn insert_key(c: &Conn, k: &ApiKey, hash: &str) -> Result<(), StoreErr
 }
 
 /// A live key by the hash of its secret, with its owner when it has one.
-pub async fn key_by_hash(
-    c: &Conn,
-    hash: &str,
-    now: i64,
-) -> Result<Option<(ApiKey, Option<User>)>, StoreError> {
+pub async fn key_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(ApiKey, Option<User>)>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLS}, {} FROM api_keys k LEFT JOIN users u ON u.id = k.owner_user_id \
          WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
@@ -56,13 +53,10 @@ pub async fn key_by_hash(
 }
 
 pub async fn get_key(c: &Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
-    c.query_opt(
-        &format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.id = ? AND k.revoked_at IS NULL"),
-        &params![id],
-    )
-    .await?
-    .map(|r| key_from_row(&r))
-    .transpose()
+    c.query_opt(&format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.id = ? AND k.revoked_at IS NULL"), &params![id])
+        .await?
+        .map(|r| key_from_row(&r))
+        .transpose()
 }
 
 /// Live keys, newest first; only `owner`'s when given.
@@ -78,21 +72,10 @@ pub async fn list_keys(c: &Conn, owner: Option<&str>) -> Result<Vec<ApiKey>, Sto
 }
 
 pub async fn revoke_key(c: &Conn, id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute(
-        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        &params![now, id],
-    )
-    .await
+    c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &params![now, id]).await
 }
 
-pub async fn insert_token(
-    c: &Conn,
-    id: &str,
-    hash: &str,
-    user_id: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<(), StoreError> {
+pub async fn insert_token(c: &Conn, id: &str, hash: &str, user_id: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO auth_tokens (id, token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
         &params![id, hash, user_id, now, expires_at],
@@ -102,11 +85,7 @@ pub async fn insert_token(
 }
 
 /// A live token's id and user by the hash of its secret.
-pub async fn token_by_hash(
-    c: &Conn,
-    hash: &str,
-    now: i64,
-) -> Result<Option<(String, User)>, StoreError> {
+pub async fn token_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(String, User)>, StoreError> {
     let sql = format!(
         "SELECT t.id, {} FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?",
         crate::users::COLS
@@ -118,17 +97,9 @@ pub async fn token_by_hash(
 }
 
 pub async fn revoke_token(c: &Conn, id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute(
-        "UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        &params![now, id],
-    )
-    .await
+    c.execute("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &params![now, id]).await
 }
 
 pub async fn revoke_user_tokens(c: &Conn, user_id: &str, now: i64) -> Result<u64, StoreError> {
-    c.execute(
-        "UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        &params![now, user_id],
-    )
-    .await
+    c.execute("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", &params![now, user_id]).await
 }

@@ -6,12 +6,14 @@
 //!   the SQL for each concept. They run inside a transaction the caller holds and never
 //!   decide who may do what.
 
+pub mod access;
 pub mod audit;
 pub mod db;
 pub mod groups;
 pub mod keys;
 pub mod members;
 pub mod migrate;
+pub mod roles;
 pub mod spaces;
 pub mod users;
 
@@ -65,13 +67,7 @@ pub fn page_of<T>(
     let has_more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
     let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(cohort_core::page::Page {
-        items,
-        total,
-        page: page.page,
-        limit: page.limit,
-        has_more,
-    })
+    Ok(cohort_core::page::Page { items, total, page: page.page, limit: page.limit, has_more })
 }
 
 /// `%term%` for a case-insensitive LIKE, with the wildcards in `term` escaped (`ESCAPE '\'`).

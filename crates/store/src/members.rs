@@ -47,80 +47,47 @@ pub async fn update(c: &Conn, m: &Membership) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn get(
-    c: &Conn,
-    group_id: &str,
-    user_id: &str,
-) -> Result<Option<Membership>, StoreError> {
-    c.query_opt(
-        &format!("SELECT {COLS} FROM memberships m WHERE m.group_id = ? AND m.user_id = ?"),
-        &params![group_id, user_id],
-    )
-    .await?
-    .map(|r| from_row(&r, 0))
-    .transpose()
+pub async fn get(c: &Conn, group_id: &str, user_id: &str) -> Result<Option<Membership>, StoreError> {
+    c.query_opt(&format!("SELECT {COLS} FROM memberships m WHERE m.group_id = ? AND m.user_id = ?"), &params![group_id, user_id])
+        .await?
+        .map(|r| from_row(&r, 0))
+        .transpose()
 }
 
 /// A membership with its user.
-pub async fn get_member(
-    c: &Conn,
-    group_id: &str,
-    user_id: &str,
-) -> Result<Option<Member>, StoreError> {
+pub async fn get_member(c: &Conn, group_id: &str, user_id: &str) -> Result<Option<Member>, StoreError> {
     let sql = format!(
         "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.user_id = ?",
         crate::users::COLS
     );
-    c.query_opt(&sql, &params![group_id, user_id])
-        .await?
-        .map(|r| member_from_row(&r))
-        .transpose()
+    c.query_opt(&sql, &params![group_id, user_id]).await?.map(|r| member_from_row(&r)).transpose()
 }
 
 fn member_from_row(r: &Row) -> Result<Member, StoreError> {
-    Ok(Member {
-        membership: from_row(r, 0)?,
-        user: crate::users::from_row(r, NCOLS)?,
-    })
+    Ok(Member { membership: from_row(r, 0)?, user: crate::users::from_row(r, NCOLS)? })
 }
 
 pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM memberships WHERE id = ?", &params![id])
-        .await
+    c.execute("DELETE FROM memberships WHERE id = ?", &params![id]).await
 }
 
 /// Every membership a user holds (for deleting the user).
 pub async fn of_user(c: &Conn, user_id: &str) -> Result<Vec<Membership>, StoreError> {
-    c.query(
-        &format!("SELECT {COLS} FROM memberships m WHERE m.user_id = ? ORDER BY m.group_id"),
-        &params![user_id],
-    )
-    .await?
-    .iter()
-    .map(|r| from_row(r, 0))
-    .collect()
+    c.query(&format!("SELECT {COLS} FROM memberships m WHERE m.user_id = ? ORDER BY m.group_id"), &params![user_id])
+        .await?
+        .iter()
+        .map(|r| from_row(r, 0))
+        .collect()
 }
 
 /// Which of `user_ids` already have a membership in the group.
-pub async fn existing_users(
-    c: &Conn,
-    group_id: &str,
-    user_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
+pub async fn existing_users(c: &Conn, group_id: &str, user_ids: &[String]) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     for chunk in user_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let mut args: Vec<Value> = vec![group_id.into()];
         args.extend(chunk.iter().map(Value::from));
-        for r in c
-            .query(
-                &format!(
-                    "SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
-                ),
-                &args,
-            )
-            .await?
-        {
+        for r in c.query(&format!("SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"), &args).await? {
             out.push(r.get(0)?);
         }
     }
@@ -134,12 +101,7 @@ pub struct MemberQuery {
     pub search: Option<String>,
 }
 
-pub async fn list(
-    c: &Conn,
-    group_id: &str,
-    q: &MemberQuery,
-    page: PageRequest,
-) -> Result<Page<Member>, StoreError> {
+pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>, StoreError> {
     let mut where_sql = String::from("WHERE m.group_id = ?");
     let mut args: Vec<Value> = vec![group_id.into()];
     if let Some(r) = &q.role {
@@ -152,18 +114,13 @@ pub async fn list(
     }
     if let Some(s) = &q.search {
         let p = like_pattern(s);
-        where_sql.push_str(" AND (u.username_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')");
+        where_sql.push_str(
+            " AND (u.username_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')",
+        );
         args.extend(params![p.as_str(), p.as_str(), p.as_str()]);
     }
-    let total: i64 = c
-        .query_one(
-            &format!(
-                "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"
-            ),
-            &args,
-        )
-        .await?
-        .get(0)?;
+    let total: i64 =
+        c.query_one(&format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"), &args).await?.get(0)?;
     args.push((page.limit + 1).into());
     args.push(page.offset().into());
     let sql = format!(
@@ -176,19 +133,54 @@ pub async fn list(
 
 /// The users of a group with an active membership.
 pub async fn users(c: &Conn, group_id: &str, page: PageRequest) -> Result<Page<User>, StoreError> {
-    let total: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM memberships m WHERE m.group_id = ? AND m.status = 'active'",
-            &params![group_id],
-        )
-        .await?
-        .get(0)?;
+    let total: i64 =
+        c.query_one("SELECT COUNT(*) FROM memberships m WHERE m.group_id = ? AND m.status = 'active'", &params![group_id]).await?.get(0)?;
     let sql = format!(
         "SELECT {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.status = 'active' ORDER BY m.joined_at, m.id LIMIT ? OFFSET ?",
         crate::users::COLS
     );
-    let rows = c
-        .query(&sql, &params![group_id, page.limit + 1, page.offset()])
-        .await?;
+    let rows = c.query(&sql, &params![group_id, page.limit + 1, page.offset()]).await?;
     page_of(rows, page, Some(total), |r| crate::users::from_row(r, 0))
+}
+
+/// Opens a period of active membership (for analytics and history).
+pub async fn history_open(c: &Conn, id: &str, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO membership_history (id, group_id, user_id, active_from) VALUES (?, ?, ?, ?)",
+        &params![id, group_id, user_id, at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes the open period of active membership, if any.
+pub async fn history_close(c: &Conn, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE membership_history SET active_to = ? WHERE group_id = ? AND user_id = ? AND active_to IS NULL",
+        &params![at, group_id, user_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Members active at instant `at`, from the history.
+pub async fn active_at(c: &Conn, group_id: &str, at: i64) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COUNT(*) FROM membership_history WHERE group_id = ? AND active_from <= ? AND (active_to IS NULL OR active_to > ?)",
+        &params![group_id, at, at],
+    )
+    .await?
+    .get(0)
+}
+
+/// Active memberships whose expiry has passed.
+pub async fn expired(c: &Conn, now: i64, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
+    c.query(
+        "SELECT group_id, user_id FROM memberships WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+        &params![now, limit],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.get(0)?, r.get(1)?)))
+    .collect()
 }

@@ -23,7 +23,7 @@ macro_rules! migration {
     };
 }
 
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init")];
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init"), migration!(2, "0002_workflows")];
 
 /// Applies what is missing; safe to run from several processes at once.
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
@@ -34,12 +34,8 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
     }
     tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
         .await?;
-    let applied: Vec<i64> = tx
-        .query("SELECT version FROM schema_migrations", &[])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect::<Result<_, _>>()?;
+    let applied: Vec<i64> =
+        tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
     let mut count = 0;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match tx.backend() {
@@ -47,11 +43,8 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
             Backend::Postgres => m.postgres,
         };
         tx.batch(sql).await?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            &params![m.version, m.name, time::now()],
-        )
-        .await?;
+        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
+            .await?;
         count += 1;
     }
     tx.commit().await?;
@@ -64,16 +57,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn names(dir: &str) -> BTreeSet<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(dir);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
         std::fs::read_dir(path)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default()
     }
 
@@ -82,18 +68,9 @@ mod tests {
         let sqlite = names("sqlite");
         let postgres = names("postgres");
         assert!(!sqlite.is_empty());
-        assert_eq!(
-            sqlite, postgres,
-            "every migration needs a SQLite and a PostgreSQL file of the same name"
-        );
-        let listed: BTreeSet<String> = MIGRATIONS
-            .iter()
-            .map(|m| format!("{}.sql", m.name))
-            .collect();
-        assert_eq!(
-            listed, sqlite,
-            "every migration file must be listed in MIGRATIONS"
-        );
+        assert_eq!(sqlite, postgres, "every migration needs a SQLite and a PostgreSQL file of the same name");
+        let listed: BTreeSet<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        assert_eq!(listed, sqlite, "every migration file must be listed in MIGRATIONS");
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i64 + 1, "versions count up from 1");
         }

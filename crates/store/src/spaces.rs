@@ -21,24 +21,15 @@ fn from_row(r: &Row) -> Result<Space, StoreError> {
 }
 
 async fn moderators(c: &Conn, space_id: &str) -> Result<Vec<String>, StoreError> {
-    c.query(
-        "SELECT user_id FROM space_moderators WHERE space_id = ? ORDER BY user_id",
-        &params![space_id],
-    )
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    c.query("SELECT user_id FROM space_moderators WHERE space_id = ? ORDER BY user_id", &params![space_id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
-    let Some(row) = c
-        .query_opt(
-            &format!("SELECT {COLS} FROM spaces WHERE id = ?"),
-            &params![id],
-        )
-        .await?
-    else {
+    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM spaces WHERE id = ?"), &params![id]).await? else {
         return Ok(None);
     };
     let mut space = from_row(&row)?;
@@ -48,19 +39,22 @@ pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
 
 /// The space named `name` (case-insensitive), e.g. `default`.
 pub async fn id_by_name(c: &Conn, name: &str) -> Result<Option<String>, StoreError> {
-    c.query_opt(
-        "SELECT id FROM spaces WHERE name_key = ?",
-        &params![name.to_lowercase()],
-    )
-    .await?
-    .map(|r| r.get(0))
-    .transpose()
+    c.query_opt("SELECT id FROM spaces WHERE name_key = ?", &params![name.to_lowercase()]).await?.map(|r| r.get(0)).transpose()
 }
 
 pub async fn insert(c: &Conn, s: &Space) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO spaces (id, name, name_key, description, created_at, created_by, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        &params![s.id.as_str(), s.name.as_str(), s.name.to_lowercase(), s.description.clone(), s.created_at, s.created_by.clone(), s.updated_at, s.version],
+        &params![
+            s.id.as_str(),
+            s.name.as_str(),
+            s.name.to_lowercase(),
+            s.description.clone(),
+            s.created_at,
+            s.created_by.clone(),
+            s.updated_at,
+            s.version
+        ],
     )
     .await?;
     set_moderators(c, &s.id, &s.moderators).await
@@ -76,54 +70,30 @@ pub async fn update(c: &Conn, s: &Space) -> Result<(), StoreError> {
 }
 
 async fn set_moderators(c: &Conn, space_id: &str, users: &[String]) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM space_moderators WHERE space_id = ?",
-        &params![space_id],
-    )
-    .await?;
+    c.execute("DELETE FROM space_moderators WHERE space_id = ?", &params![space_id]).await?;
     for u in users {
-        c.execute(
-            "INSERT INTO space_moderators (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            &params![space_id, u.as_str()],
-        )
-        .await?;
+        c.execute("INSERT INTO space_moderators (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", &params![space_id, u.as_str()])
+            .await?;
     }
     Ok(())
 }
 
 pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM spaces WHERE id = ?", &params![id])
-        .await
+    c.execute("DELETE FROM spaces WHERE id = ?", &params![id]).await
 }
 
 pub async fn group_count(c: &Conn, id: &str) -> Result<i64, StoreError> {
-    c.query_one(
-        "SELECT COUNT(*) FROM groups WHERE space_id = ?",
-        &params![id],
-    )
-    .await?
-    .get(0)
+    c.query_one("SELECT COUNT(*) FROM groups WHERE space_id = ?", &params![id]).await?.get(0)
 }
 
 pub async fn is_moderator(c: &Conn, space_id: &str, user_id: &str) -> Result<bool, StoreError> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?",
-        &params![space_id, user_id],
-    )
-    .await?
-    .is_some())
+    Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?", &params![space_id, user_id]).await?.is_some())
 }
 
 pub async fn list(c: &Conn, page: PageRequest) -> Result<Page<Space>, StoreError> {
-    let total: i64 = c
-        .query_one("SELECT COUNT(*) FROM spaces", &[])
-        .await?
-        .get(0)?;
+    let total: i64 = c.query_one("SELECT COUNT(*) FROM spaces", &[]).await?.get(0)?;
     let rows = c
-        .query(
-            &format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"),
-            &params![page.limit + 1, page.offset()],
-        )
+        .query(&format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"), &params![page.limit + 1, page.offset()])
         .await?;
     let mut out = page_of(rows, page, Some(total), from_row)?;
     for s in &mut out.items {

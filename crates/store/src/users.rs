@@ -59,12 +59,7 @@ pub async fn update(c: &Conn, u: &User, password_hash: Option<&str>) -> Result<(
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<User>, StoreError> {
-    let row = c
-        .query_opt(
-            &format!("SELECT {COLS} FROM users u WHERE u.id = ?"),
-            &params![id],
-        )
-        .await?;
+    let row = c.query_opt(&format!("SELECT {COLS} FROM users u WHERE u.id = ?"), &params![id]).await?;
     row.map(|r| from_row(&r, 0)).transpose()
 }
 
@@ -77,20 +72,14 @@ pub async fn by_login(c: &Conn, login: &str) -> Result<Option<(User, Option<Stri
             &params![key.as_str(), key.as_str()],
         )
         .await?;
-    row.map(|r| Ok((from_row(&r, 0)?, r.get(NCOLS)?)))
-        .transpose()
+    row.map(|r| Ok((from_row(&r, 0)?, r.get(NCOLS)?))).transpose()
 }
 
 pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM users WHERE id = ?", &params![id])
-        .await
+    c.execute("DELETE FROM users WHERE id = ?", &params![id]).await
 }
 
-pub async fn list(
-    c: &Conn,
-    search: Option<&str>,
-    page: PageRequest,
-) -> Result<Page<User>, StoreError> {
+pub async fn list(c: &Conn, search: Option<&str>, page: PageRequest) -> Result<Page<User>, StoreError> {
     let (where_sql, args): (&str, Vec<Value>) = match search {
         Some(s) => {
             let p = like_pattern(s);
@@ -101,10 +90,7 @@ pub async fn list(
         }
         None => ("", vec![]),
     };
-    let total: i64 = c
-        .query_one(&format!("SELECT COUNT(*) FROM users u {where_sql}"), &args)
-        .await?
-        .get(0)?;
+    let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM users u {where_sql}"), &args).await?.get(0)?;
     let mut page_args = args;
     page_args.push((page.limit + 1).into());
     page_args.push(page.offset().into());
@@ -118,13 +104,7 @@ pub async fn existing(c: &Conn, ids: &[String]) -> Result<Vec<String>, StoreErro
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for r in c
-            .query(
-                &format!("SELECT id FROM users WHERE id IN ({marks})"),
-                &args,
-            )
-            .await?
-        {
+        for r in c.query(&format!("SELECT id FROM users WHERE id IN ({marks})"), &args).await? {
             out.push(r.get(0)?);
         }
     }

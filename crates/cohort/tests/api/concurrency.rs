@@ -12,17 +12,7 @@ use std::process::{Child, Command, Stdio};
 async fn make_users(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let u = app
-            .app
-            .create_user(
-                &Principal::system(),
-                NewUser {
-                    username: format!("load{i}"),
-                    ..NewUser::default()
-                },
-            )
-            .await
-            .unwrap();
+        let u = app.app.create_user(&Principal::system(), NewUser { username: format!("load{i}"), ..NewUser::default() }).await.unwrap();
         ids.push(u.id);
     }
     ids
@@ -33,10 +23,7 @@ async fn race(bases: &[String], key: &str, group: &str, users: &[String]) -> (us
     let client = reqwest::Client::new();
     let calls = users.iter().enumerate().map(|(i, uid)| {
         let url = format!("{}/api/v1/groups/{group}/members", bases[i % bases.len()]);
-        let req = client
-            .post(url)
-            .bearer_auth(key)
-            .json(&json!({"user_id": uid}));
+        let req = client.post(url).bearer_auth(key).json(&json!({"user_id": uid}));
         async move {
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
@@ -61,106 +48,54 @@ async fn race(bases: &[String], key: &str, group: &str, users: &[String]) -> (us
     (added, full)
 }
 
-story!(
-    max_members_holds_under_200_concurrent_adds,
-    |app: TestApp| async move {
-        let users = make_users(&app, 200).await;
-        let g = app
-            .post(
-                "/api/v1/groups",
-                &app.admin_key,
-                json!({"name": "Capped", "settings": {"max_members": 50}}),
-            )
-            .await
-            .expect(201);
-        let gid = g["id"].as_str().unwrap().to_string();
-        let (added, full) = race(
-            std::slice::from_ref(&app.base),
-            &app.admin_key,
-            &gid,
-            &users,
-        )
-        .await;
-        assert_eq!((added, full), (50, 150));
-        let group = app
-            .get(&format!("/api/v1/groups/{gid}"), &app.admin_key)
-            .await
-            .expect(200);
-        assert_eq!(group["member_count"], 50);
-        let members = app
-            .get(
-                &format!("/api/v1/groups/{gid}/members?limit=500"),
-                &app.admin_key,
-            )
-            .await
-            .expect(200);
-        assert_eq!(members["total"], 50);
-    }
-);
+story!(max_members_holds_under_200_concurrent_adds, |app: TestApp| async move {
+    let users = make_users(&app, 200).await;
+    let g = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Capped", "settings": {"max_members": 50}})).await.expect(201);
+    let gid = g["id"].as_str().unwrap().to_string();
+    let (added, full) = race(std::slice::from_ref(&app.base), &app.admin_key, &gid, &users).await;
+    assert_eq!((added, full), (50, 150));
+    let group = app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200);
+    assert_eq!(group["member_count"], 50);
+    let members = app.get(&format!("/api/v1/groups/{gid}/members?limit=500"), &app.admin_key).await.expect(200);
+    assert_eq!(members["total"], 50);
+});
 
-story!(
-    last_owner_holds_under_concurrent_demotions,
-    |app: TestApp| async move {
-        let a = app.user("owner_a").await;
-        let b = app.user("owner_b").await;
-        let g = app.group(&a, "Owned", json!({})).await;
-        app.add(&g, &b, "owner").await;
-        let client = reqwest::Client::new();
-        let demote = |who: &str| {
-            client
-                .patch(format!("{}/api/v1/groups/{g}/members/{who}", app.base))
-                .bearer_auth(&app.admin_key)
-                .json(&json!({"role": "member"}))
-                .send()
-        };
-        let (ra, rb) = tokio::join!(demote(&a.id), demote(&b.id));
-        let mut statuses = [ra.unwrap().status().as_u16(), rb.unwrap().status().as_u16()];
-        statuses.sort();
-        assert_eq!(
-            statuses,
-            [200, 409],
-            "one demotion wins, the other meets last_owner"
-        );
-        let owners = app
-            .get(
-                &format!("/api/v1/groups/{g}/members?role=owner"),
-                &app.admin_key,
-            )
-            .await
-            .expect(200);
-        assert_eq!(owners["total"], 1);
-    }
-);
+story!(last_owner_holds_under_concurrent_demotions, |app: TestApp| async move {
+    let a = app.user("owner_a").await;
+    let b = app.user("owner_b").await;
+    let g = app.group(&a, "Owned", json!({})).await;
+    app.add(&g, &b, "owner").await;
+    let client = reqwest::Client::new();
+    let demote = |who: &str| {
+        client
+            .patch(format!("{}/api/v1/groups/{g}/members/{who}", app.base))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({"role": "member"}))
+            .send()
+    };
+    let (ra, rb) = tokio::join!(demote(&a.id), demote(&b.id));
+    let mut statuses = [ra.unwrap().status().as_u16(), rb.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "one demotion wins, the other meets last_owner");
+    let owners = app.get(&format!("/api/v1/groups/{g}/members?role=owner"), &app.admin_key).await.expect(200);
+    assert_eq!(owners["total"], 1);
+});
 
-story!(
-    unique_names_hold_under_concurrent_creates,
-    |app: TestApp| async move {
-        let client = reqwest::Client::new();
-        let calls = (0..20).map(|_| {
-            client
-                .post(format!("{}/api/v1/groups", app.base))
-                .bearer_auth(&app.admin_key)
-                .json(&json!({"name": "Same Name"}))
-                .send()
-        });
-        let mut created = 0;
-        for res in join_all(calls).await {
-            match res.unwrap().status().as_u16() {
-                201 => created += 1,
-                409 => {}
-                other => panic!("unexpected {other}"),
-            }
+story!(unique_names_hold_under_concurrent_creates, |app: TestApp| async move {
+    let client = reqwest::Client::new();
+    let calls = (0..20)
+        .map(|_| client.post(format!("{}/api/v1/groups", app.base)).bearer_auth(&app.admin_key).json(&json!({"name": "Same Name"})).send());
+    let mut created = 0;
+    for res in join_all(calls).await {
+        match res.unwrap().status().as_u16() {
+            201 => created += 1,
+            409 => {}
+            other => panic!("unexpected {other}"),
         }
-        assert_eq!(created, 1);
-        app.post(
-            "/api/v1/groups",
-            &app.admin_key,
-            json!({"name": "same NAME"}),
-        )
-        .await
-        .error(409, "name_taken");
     }
-);
+    assert_eq!(created, 1);
+    app.post("/api/v1/groups", &app.admin_key, json!({"name": "same NAME"})).await.error(409, "name_taken");
+});
 
 /// A `cohort serve` process on `database_url`; killed on drop.
 struct Server {
@@ -171,27 +106,16 @@ struct Server {
 impl Server {
     fn start(database_url: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start cohort");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("listening line");
+        BufReader::new(stdout).read_line(&mut line).expect("listening line");
         let base = line.trim().rsplit(' ').next().expect("address").to_string();
-        assert!(
-            base.starts_with("http://"),
-            "unexpected first line {line:?}"
-        );
+        assert!(base.starts_with("http://"), "unexpected first line {line:?}");
         Server { child, base }
     }
 }
@@ -212,35 +136,13 @@ async fn max_members_holds_across_two_instances_on_postgres() {
     let setup = TestApp::spawn_on(&url).await;
     assert_eq!(setup.backend, Backend::Postgres);
     let users = make_users(&setup, 200).await;
-    let g = setup
-        .post(
-            "/api/v1/groups",
-            &setup.admin_key,
-            json!({"name": "Capped", "settings": {"max_members": 50}}),
-        )
-        .await
-        .expect(201);
+    let g = setup.post("/api/v1/groups", &setup.admin_key, json!({"name": "Capped", "settings": {"max_members": 50}})).await.expect(201);
     let gid = g["id"].as_str().unwrap().to_string();
     let (one, two) = (Server::start(&url), Server::start(&url));
-    let (added, full) = race(
-        &[one.base.clone(), two.base.clone()],
-        &setup.admin_key,
-        &gid,
-        &users,
-    )
-    .await;
+    let (added, full) = race(&[one.base.clone(), two.base.clone()], &setup.admin_key, &gid, &users).await;
     assert_eq!((added, full), (50, 150));
-    let group = setup
-        .get(&format!("/api/v1/groups/{gid}"), &setup.admin_key)
-        .await
-        .expect(200);
+    let group = setup.get(&format!("/api/v1/groups/{gid}"), &setup.admin_key).await.expect(200);
     assert_eq!(group["member_count"], 50);
-    let members = setup
-        .get(
-            &format!("/api/v1/groups/{gid}/members?limit=500"),
-            &setup.admin_key,
-        )
-        .await
-        .expect(200);
+    let members = setup.get(&format!("/api/v1/groups/{gid}/members?limit=500"), &setup.admin_key).await.expect(200);
     assert_eq!(members["total"], 50);
 }

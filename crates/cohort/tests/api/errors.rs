@@ -17,33 +17,14 @@ story!(malformed_bodies_are_400, |app: TestApp| async move {
         b"{\"name\": 5}",
         b"{\"name\": \"x\", \"settings\": {\"max_members\": \"ten\"}}",
     ] {
-        app.raw(Method::POST, "/api/v1/groups", t, body.to_vec())
-            .await
-            .error(400, "invalid_request");
+        app.raw(Method::POST, "/api/v1/groups", t, body.to_vec()).await.error(400, "invalid_request");
     }
-    let unknown = app
-        .post("/api/v1/groups", t, json!({"name": "x", "colour": "red"}))
-        .await
-        .error(400, "invalid_request");
-    assert!(
-        unknown["message"].as_str().unwrap().contains("colour"),
-        "the message names the unknown field"
-    );
-    let nested = app
-        .post(
-            "/api/v1/groups",
-            t,
-            json!({"name": "x", "settings": {"max": 1}}),
-        )
-        .await
-        .error(400, "invalid_request");
+    let unknown = app.post("/api/v1/groups", t, json!({"name": "x", "colour": "red"})).await.error(400, "invalid_request");
+    assert!(unknown["message"].as_str().unwrap().contains("colour"), "the message names the unknown field");
+    let nested = app.post("/api/v1/groups", t, json!({"name": "x", "settings": {"max": 1}})).await.error(400, "invalid_request");
     assert!(nested["message"].as_str().unwrap().contains("settings"));
-    app.post("/api/v1/groups", t, json!({"description": "no name"}))
-        .await
-        .error(400, "invalid_request");
-    app.post("/api/v1/groups", t, json!({"name": "x", "type": "squad"}))
-        .await
-        .error(400, "invalid_request");
+    app.post("/api/v1/groups", t, json!({"description": "no name"})).await.error(400, "invalid_request");
+    app.post("/api/v1/groups", t, json!({"name": "x", "type": "squad"})).await.error(400, "invalid_request");
     let list = app.get("/api/v1/groups", t).await.expect(200);
     assert_eq!(list["total"], 0, "nothing was written");
 });
@@ -51,65 +32,25 @@ story!(malformed_bodies_are_400, |app: TestApp| async move {
 story!(invalid_values_are_422, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let t = owner.token.as_str();
-    let blank = app
-        .post("/api/v1/groups", t, json!({"name": "   "}))
-        .await
-        .error(422, "validation_failed");
+    let blank = app.post("/api/v1/groups", t, json!({"name": "   "})).await.error(422, "validation_failed");
     assert_eq!(blank["field"], "name");
-    app.post("/api/v1/groups", t, json!({"name": "x".repeat(201)}))
-        .await
-        .error(422, "validation_failed");
-    app.post(
-        "/api/v1/groups",
-        t,
-        json!({"name": "x", "settings": {"max_members": 0}}),
-    )
-    .await
-    .error(422, "validation_failed");
-    app.post(
-        "/api/v1/groups",
-        t,
-        json!({"name": "x", "permissions": ["has space"]}),
-    )
-    .await
-    .error(422, "validation_failed");
-    app.post(
-        "/api/v1/groups",
-        t,
-        json!({"name": "x", "space_id": "spc_nope"}),
-    )
-    .await
-    .error(422, "validation_failed");
+    app.post("/api/v1/groups", t, json!({"name": "x".repeat(201)})).await.error(422, "validation_failed");
+    app.post("/api/v1/groups", t, json!({"name": "x", "settings": {"max_members": 0}})).await.error(422, "validation_failed");
+    app.post("/api/v1/groups", t, json!({"name": "x", "permissions": ["has space"]})).await.error(422, "validation_failed");
+    app.post("/api/v1/groups", t, json!({"name": "x", "space_id": "spc_nope"})).await.error(422, "validation_failed");
     let gid = app.group(&owner, "Valid", json!({})).await;
     let stranger = app.user("stranger").await;
-    app.post(
-        &format!("/api/v1/groups/{gid}/members"),
-        t,
-        json!({"user_id": stranger.id, "role": "overlord"}),
-    )
-    .await
-    .error(422, "validation_failed");
-    app.post(
-        &format!("/api/v1/groups/{gid}/members"),
-        t,
-        json!({"user_id": stranger.id, "expires_at": "tomorrow"}),
-    )
-    .await
-    .error(422, "validation_failed");
-    app.post(
-        &format!("/api/v1/groups/{gid}/members"),
-        t,
-        json!({"user_id": stranger.id, "expires_at": "2001-01-01T00:00:00Z"}),
-    )
-    .await
-    .error(422, "validation_failed");
-    app.patch(&format!("/api/v1/groups/{gid}"), t, json!({"name": ""}))
+    app.post(&format!("/api/v1/groups/{gid}/members"), t, json!({"user_id": stranger.id, "role": "overlord"}))
         .await
         .error(422, "validation_failed");
-    let g = app
-        .get(&format!("/api/v1/groups/{gid}"), t)
+    app.post(&format!("/api/v1/groups/{gid}/members"), t, json!({"user_id": stranger.id, "expires_at": "tomorrow"}))
         .await
-        .expect(200);
+        .error(422, "validation_failed");
+    app.post(&format!("/api/v1/groups/{gid}/members"), t, json!({"user_id": stranger.id, "expires_at": "2001-01-01T00:00:00Z"}))
+        .await
+        .error(422, "validation_failed");
+    app.patch(&format!("/api/v1/groups/{gid}"), t, json!({"name": ""})).await.error(422, "validation_failed");
+    let g = app.get(&format!("/api/v1/groups/{gid}"), t).await.expect(200);
     assert_eq!(g["name"], "Valid");
     assert_eq!(g["member_count"], 1);
 });
@@ -117,14 +58,7 @@ story!(invalid_values_are_422, |app: TestApp| async move {
 story!(oversized_bodies_are_413, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
-    app.raw(
-        Method::POST,
-        "/api/v1/groups",
-        &owner.token,
-        big.into_bytes(),
-    )
-    .await
-    .error(413, "payload_too_large");
+    app.raw(Method::POST, "/api/v1/groups", &owner.token, big.into_bytes()).await.error(413, "payload_too_large");
 });
 
 story!(bad_ids_and_routes_are_404, |app: TestApp| async move {
@@ -140,12 +74,8 @@ story!(bad_ids_and_routes_are_404, |app: TestApp| async move {
     ] {
         app.get(path, t).await.error(404, "not_found");
     }
-    app.patch("/api/v1/groups/grp_missing", t, json!({"name": "x"}))
-        .await
-        .error(404, "not_found");
-    app.delete("/api/v1/groups/grp_missing/members/usr_missing", t)
-        .await
-        .error(404, "not_found");
+    app.patch("/api/v1/groups/grp_missing", t, json!({"name": "x"})).await.error(404, "not_found");
+    app.delete("/api/v1/groups/grp_missing/members/usr_missing", t).await.error(404, "not_found");
     let res = app.call(Method::PUT, "/healthz", None, None).await;
     assert_eq!(res.status.as_u16(), 405);
     assert_eq!(res.body["error"], "method_not_allowed");
@@ -154,19 +84,8 @@ story!(bad_ids_and_routes_are_404, |app: TestApp| async move {
 story!(bad_query_parameters_are_400, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let t = owner.token.as_str();
-    for q in [
-        "page=0",
-        "page=abc",
-        "limit=0",
-        "limit=501",
-        "limit=-1",
-        "per_page=x",
-        "type=squad",
-        "skip_total=maybe",
-    ] {
-        app.get(&format!("/api/v1/groups?{q}"), t)
-            .await
-            .error(400, "invalid_request");
+    for q in ["page=0", "page=abc", "limit=0", "limit=501", "limit=-1", "per_page=x", "type=squad", "skip_total=maybe"] {
+        app.get(&format!("/api/v1/groups?{q}"), t).await.error(400, "invalid_request");
     }
     app.get("/api/v1/groups?limit=500", t).await.expect(200);
 });
@@ -174,61 +93,21 @@ story!(bad_query_parameters_are_400, |app: TestApp| async move {
 story!(stale_versions_are_412, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let gid = app.group(&owner, "Versioned", json!({})).await;
-    let read = app
-        .get(&format!("/api/v1/groups/{gid}"), &owner.token)
-        .await;
+    let read = app.get(&format!("/api/v1/groups/{gid}"), &owner.token).await;
     let etag = read.header("etag").expect("reads carry an ETag");
     assert_eq!(etag, "\"1\"");
     let path = format!("/api/v1/groups/{gid}");
-    let ok = app
-        .call_with(
-            Method::PATCH,
-            &path,
-            Some(&owner.token),
-            Some(json!({"description": "one"})),
-            &[("If-Match", &etag)],
-        )
-        .await;
+    let ok = app.call_with(Method::PATCH, &path, Some(&owner.token), Some(json!({"description": "one"})), &[("If-Match", &etag)]).await;
     assert_eq!(ok.header("etag").as_deref(), Some("\"2\""));
     ok.expect(200);
-    let stale = app
-        .call_with(
-            Method::PATCH,
-            &path,
-            Some(&owner.token),
-            Some(json!({"description": "two"})),
-            &[("If-Match", &etag)],
-        )
-        .await;
+    let stale = app.call_with(Method::PATCH, &path, Some(&owner.token), Some(json!({"description": "two"})), &[("If-Match", &etag)]).await;
     let body = stale.error(412, "precondition_failed");
     assert_eq!(body["current_version"], 2);
-    app.call_with(
-        Method::PATCH,
-        &path,
-        Some(&owner.token),
-        Some(json!({"description": "three"})),
-        &[("If-Match", "garbage")],
-    )
-    .await
-    .error(412, "precondition_failed");
-    app.call_with(
-        Method::DELETE,
-        &path,
-        Some(&owner.token),
-        None,
-        &[("If-Match", "\"1\"")],
-    )
-    .await
-    .error(412, "precondition_failed");
+    app.call_with(Method::PATCH, &path, Some(&owner.token), Some(json!({"description": "three"})), &[("If-Match", "garbage")])
+        .await
+        .error(412, "precondition_failed");
+    app.call_with(Method::DELETE, &path, Some(&owner.token), None, &[("If-Match", "\"1\"")]).await.error(412, "precondition_failed");
     let g = app.get(&path, &owner.token).await.expect(200);
     assert_eq!(g["description"], "one");
-    app.call_with(
-        Method::DELETE,
-        &path,
-        Some(&owner.token),
-        None,
-        &[("If-Match", "\"2\"")],
-    )
-    .await
-    .expect(200);
+    app.call_with(Method::DELETE, &path, Some(&owner.token), None, &[("If-Match", "\"2\"")]).await.expect(200);
 });

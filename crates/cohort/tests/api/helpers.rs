@@ -45,32 +45,18 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{prefix}_{}_{}_{n}", std::process::id(), t % 1_000_000_000)
 }
 
 /// A fresh PostgreSQL database on the server `COHORT_TEST_DATABASE_URL` names; its URL.
 pub async fn fresh_postgres_url() -> Option<String> {
-    let base = std::env::var("COHORT_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
+    let base = std::env::var("COHORT_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
     let name = unique("cohort_t");
     let admin = Db::postgres(&base, 1).expect("postgres url");
-    admin
-        .read()
-        .await
-        .expect("connect to postgres")
-        .batch(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
+    admin.read().await.expect("connect to postgres").batch(&format!("CREATE DATABASE {name}")).await.expect("create database");
     let (head, _) = base.rsplit_once('/').expect("url with a database name");
-    let tail = base
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
+    let tail = base.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     Some(format!("{head}/{name}{tail}"))
 }
 
@@ -102,12 +88,7 @@ pub struct Res {
 impl Res {
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.body
     }
 
@@ -116,18 +97,12 @@ impl Res {
     pub fn error(self, status: u16, code: &str) -> Value {
         let body = self.expect(status);
         assert_eq!(body["error"], code, "unexpected error code: {body}");
-        assert!(
-            body["message"].is_string(),
-            "error bodies carry a message: {body}"
-        );
+        assert!(body["message"].is_string(), "error bodies carry a message: {body}");
         body
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 }
 
@@ -140,9 +115,7 @@ impl TestApp {
                 let db = Db::sqlite(&dir.join("cohort.db")).expect("sqlite");
                 Self::start(db, Backend::Sqlite, Some(dir)).await
             }
-            Backend::Postgres => Self::spawn_postgres()
-                .await
-                .expect("COHORT_TEST_DATABASE_URL"),
+            Backend::Postgres => Self::spawn_postgres().await.expect("COHORT_TEST_DATABASE_URL"),
         }
     }
 
@@ -159,52 +132,23 @@ impl TestApp {
 
     async fn start(db: Db, backend: Backend, data_dir: Option<PathBuf>) -> TestApp {
         let app = App::open(db).await.expect("open app");
-        let new = NewKey {
-            name: "test-admin".into(),
-            scopes: vec!["admin".into()],
-            ..NewKey::default()
-        };
-        let (_, admin_key) = app
-            .create_key(&Principal::system(), new)
-            .await
-            .expect("admin key");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let new = NewKey { name: "test-admin".into(), scopes: vec!["admin".into()], ..NewKey::default() };
+        let (_, admin_key) = app.create_key(&Principal::system(), new).await.expect("admin key");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let served = app.clone();
         tokio::spawn(async move {
             let _ = cohort_http::serve(listener, served, std::future::pending()).await;
         });
-        TestApp {
-            base: format!("http://{addr}"),
-            backend,
-            admin_key,
-            app,
-            data_dir,
-            client: reqwest::Client::new(),
-        }
+        TestApp { base: format!("http://{addr}"), backend, admin_key, app, data_dir, client: reqwest::Client::new() }
     }
 
     /// Sends a request with an optional bearer credential and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<Value>,
-    ) -> Res {
+    pub async fn call(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Res {
         self.call_with(method, path, auth, body, &[]).await
     }
 
-    pub async fn call_with(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Res {
+    pub async fn call_with(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Res {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(a) = auth {
             req = req.bearer_auth(a);
@@ -220,31 +164,16 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Res {
-            status,
-            headers,
-            body,
-        }
+        Res { status, headers, body }
     }
 
     /// Sends raw bytes as the body.
     pub async fn raw(&self, method: Method, path: &str, auth: &str, body: Vec<u8>) -> Res {
-        let res = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(auth)
-            .body(body)
-            .send()
-            .await
-            .expect("request");
+        let res = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(auth).body(body).send().await.expect("request");
         let status = res.status();
         let headers = res.headers().clone();
         let body = serde_json::from_slice(&res.bytes().await.expect("body")).unwrap_or(Value::Null);
-        Res {
-            status,
-            headers,
-            body,
-        }
+        Res { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, auth: &str) -> Res {
@@ -270,23 +199,10 @@ impl TestApp {
     /// Creates a user through the API and mints them a token.
     pub async fn user(&self, username: &str) -> TestUser {
         let body = json!({"username": username, "email": format!("{username}@example.com"), "full_name": username.to_uppercase()});
-        let u = self
-            .post("/api/v1/users", &self.admin_key, body)
-            .await
-            .expect(201);
+        let u = self.post("/api/v1/users", &self.admin_key, body).await.expect(201);
         let id = u["id"].as_str().expect("user id").to_string();
-        let t = self
-            .post(
-                &format!("/api/v1/users/{id}/tokens"),
-                &self.admin_key,
-                Value::Null,
-            )
-            .await
-            .expect(201);
-        TestUser {
-            id,
-            token: t["token"].as_str().expect("token").into(),
-        }
+        let t = self.post(&format!("/api/v1/users/{id}/tokens"), &self.admin_key, Value::Null).await.expect(201);
+        TestUser { id, token: t["token"].as_str().expect("token").into() }
     }
 
     /// Creates a group as `owner` with extra fields; answers its id.
@@ -295,22 +211,13 @@ impl TestApp {
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        let g = self
-            .post("/api/v1/groups", &owner.token, body)
-            .await
-            .expect(201);
+        let g = self.post("/api/v1/groups", &owner.token, body).await.expect(201);
         g["id"].as_str().expect("group id").to_string()
     }
 
     /// Adds `user` to `group` with `role`, as the admin key.
     pub async fn add(&self, group: &str, user: &TestUser, role: &str) {
-        self.post(
-            &format!("/api/v1/groups/{group}/members"),
-            &self.admin_key,
-            json!({"user_id": user.id, "role": role}),
-        )
-        .await
-        .expect(201);
+        self.post(&format!("/api/v1/groups/{group}/members"), &self.admin_key, json!({"user_id": user.id, "role": role})).await.expect(201);
     }
 }
 

@@ -4,218 +4,70 @@ use crate::helpers::TestApp;
 use crate::story;
 use serde_json::json;
 
-story!(
-    the_last_owner_cannot_leave_or_be_demoted,
-    |app: TestApp| async move {
-        let owner = app.user("owner").await;
-        let g = app.group(&owner, "Owned", json!({})).await;
-        app.post(
-            &format!("/api/v1/groups/{g}/leave"),
-            &owner.token,
-            json!(null),
-        )
+story!(the_last_owner_cannot_leave_or_be_demoted, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Owned", json!({})).await;
+    app.post(&format!("/api/v1/groups/{g}/leave"), &owner.token, json!(null)).await.error(409, "last_owner");
+    app.patch(&format!("/api/v1/groups/{g}/members/{}", owner.id), &app.admin_key, json!({"role": "member"}))
         .await
         .error(409, "last_owner");
-        app.patch(
-            &format!("/api/v1/groups/{g}/members/{}", owner.id),
-            &app.admin_key,
-            json!({"role": "member"}),
-        )
+    app.patch(&format!("/api/v1/groups/{g}/members/{}", owner.id), &app.admin_key, json!({"status": "suspended"}))
         .await
         .error(409, "last_owner");
-        app.patch(
-            &format!("/api/v1/groups/{g}/members/{}", owner.id),
-            &app.admin_key,
-            json!({"status": "suspended"}),
-        )
-        .await
-        .error(409, "last_owner");
-        app.delete(
-            &format!("/api/v1/groups/{g}/members/{}", owner.id),
-            &app.admin_key,
-        )
-        .await
-        .error(409, "last_owner");
-        app.delete(&format!("/api/v1/users/{}", owner.id), &app.admin_key)
-            .await
-            .error(409, "last_owner");
-        let second = app.user("second").await;
-        app.add(&g, &second, "owner").await;
-        let left = app
-            .post(
-                &format!("/api/v1/groups/{g}/leave"),
-                &owner.token,
-                json!(null),
-            )
-            .await
-            .expect(200);
-        assert_eq!(left["left"], true);
-        let group = app
-            .get(&format!("/api/v1/groups/{g}"), &second.token)
-            .await
-            .expect(200);
-        assert_eq!(group["member_count"], 1);
-    }
-);
+    app.delete(&format!("/api/v1/groups/{g}/members/{}", owner.id), &app.admin_key).await.error(409, "last_owner");
+    app.delete(&format!("/api/v1/users/{}", owner.id), &app.admin_key).await.error(409, "last_owner");
+    let second = app.user("second").await;
+    app.add(&g, &second, "owner").await;
+    let left = app.post(&format!("/api/v1/groups/{g}/leave"), &owner.token, json!(null)).await.expect(200);
+    assert_eq!(left["left"], true);
+    let group = app.get(&format!("/api/v1/groups/{g}"), &second.token).await.expect(200);
+    assert_eq!(group["member_count"], 1);
+});
 
 story!(member_limit_and_statuses, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let (a, b) = (app.user("a").await, app.user("b").await);
-    let g = app
-        .group(&owner, "Small", json!({"settings": {"max_members": 2}}))
-        .await;
+    let g = app.group(&owner, "Small", json!({"settings": {"max_members": 2}})).await;
     app.add(&g, &a, "member").await;
-    let full = app
-        .post(
-            &format!("/api/v1/groups/{g}/members"),
-            &owner.token,
-            json!({"user_id": b.id}),
-        )
-        .await
-        .error(422, "group_full");
+    let full = app.post(&format!("/api/v1/groups/{g}/members"), &owner.token, json!({"user_id": b.id})).await.error(422, "group_full");
     assert_eq!(full["message"], "Group has reached maximum member limit");
-    assert_eq!(
-        (full["max_members"].clone(), full["current_members"].clone()),
-        (json!(2), json!(2))
-    );
-    app.post(
-        &format!("/api/v1/groups/{g}/members"),
-        &owner.token,
-        json!({"user_id": a.id}),
-    )
-    .await
-    .error(409, "member_exists");
+    assert_eq!((full["max_members"].clone(), full["current_members"].clone()), (json!(2), json!(2)));
+    app.post(&format!("/api/v1/groups/{g}/members"), &owner.token, json!({"user_id": a.id})).await.error(409, "member_exists");
     // A suspended member frees their seat.
-    app.patch(
-        &format!("/api/v1/groups/{g}/members/{}", a.id),
-        &owner.token,
-        json!({"status": "suspended"}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        &format!("/api/v1/groups/{g}/members"),
-        &owner.token,
-        json!({"user_id": b.id}),
-    )
-    .await
-    .expect(201);
-    app.patch(
-        &format!("/api/v1/groups/{g}/members/{}", a.id),
-        &owner.token,
-        json!({"status": "active"}),
-    )
-    .await
-    .error(422, "group_full");
-    let suspended = app
-        .get(
-            &format!("/api/v1/groups/{g}/members?status=suspended"),
-            &owner.token,
-        )
-        .await
-        .expect(200);
+    app.patch(&format!("/api/v1/groups/{g}/members/{}", a.id), &owner.token, json!({"status": "suspended"})).await.expect(200);
+    app.post(&format!("/api/v1/groups/{g}/members"), &owner.token, json!({"user_id": b.id})).await.expect(201);
+    app.patch(&format!("/api/v1/groups/{g}/members/{}", a.id), &owner.token, json!({"status": "active"})).await.error(422, "group_full");
+    let suspended = app.get(&format!("/api/v1/groups/{g}/members?status=suspended"), &owner.token).await.expect(200);
     assert_eq!(suspended["total"], 1);
-    let users = app
-        .get(&format!("/api/v1/groups/{g}/users"), &owner.token)
-        .await
-        .expect(200);
+    let users = app.get(&format!("/api/v1/groups/{g}/users"), &owner.token).await.expect(200);
     assert_eq!(users["total"], 2, "users lists active members");
     assert!(users["users"][0]["username"].is_string());
-    app.patch(
-        &format!("/api/v1/groups/{g}"),
-        &owner.token,
-        json!({"settings": {"max_members": null}}),
-    )
-    .await
-    .expect(200);
-    app.patch(
-        &format!("/api/v1/groups/{g}/members/{}", a.id),
-        &owner.token,
-        json!({"status": "active"}),
-    )
-    .await
-    .expect(200);
-    assert_eq!(
-        app.get(&format!("/api/v1/groups/{g}"), &owner.token)
-            .await
-            .expect(200)["member_count"],
-        3
-    );
+    app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": {"max_members": null}})).await.expect(200);
+    app.patch(&format!("/api/v1/groups/{g}/members/{}", a.id), &owner.token, json!({"status": "active"})).await.expect(200);
+    assert_eq!(app.get(&format!("/api/v1/groups/{g}"), &owner.token).await.expect(200)["member_count"], 3);
 });
 
-story!(
-    joining_public_and_private_groups,
-    |app: TestApp| async move {
-        let owner = app.user("owner").await;
-        let joiner = app.user("joiner").await;
-        let open = app
-            .group(&owner, "Open", json!({"visibility": "public"}))
-            .await;
-        let gated = app
-            .group(
-                &owner,
-                "Gated",
-                json!({"visibility": "public", "settings": {"require_approval": true}}),
-            )
-            .await;
-        let secret = app
-            .group(&owner, "Secret", json!({"visibility": "private"}))
-            .await;
-        let joined = app
-            .post(
-                &format!("/api/v1/groups/{open}/join"),
-                &joiner.token,
-                json!(null),
-            )
-            .await
-            .expect(201);
-        assert_eq!(joined["role"], "member");
-        app.post(
-            &format!("/api/v1/groups/{open}/join"),
-            &joiner.token,
-            json!(null),
-        )
-        .await
-        .error(409, "member_exists");
-        app.post(
-            &format!("/api/v1/groups/{gated}/join"),
-            &joiner.token,
-            json!(null),
-        )
-        .await
-        .error(403, "permission_denied");
-        app.post(
-            &format!("/api/v1/groups/{secret}/join"),
-            &joiner.token,
-            json!(null),
-        )
-        .await
-        .error(404, "not_found");
-        app.post(
-            &format!("/api/v1/groups/{open}/leave"),
-            &joiner.token,
-            json!(null),
-        )
-        .await
-        .expect(200);
-        app.post(
-            &format!("/api/v1/groups/{open}/leave"),
-            &joiner.token,
-            json!(null),
-        )
-        .await
-        .error(404, "not_found");
-    }
-);
+story!(joining_public_and_private_groups, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let joiner = app.user("joiner").await;
+    let open = app.group(&owner, "Open", json!({"visibility": "public"})).await;
+    let gated = app.group(&owner, "Gated", json!({"visibility": "public", "settings": {"require_approval": true}})).await;
+    let secret = app.group(&owner, "Secret", json!({"visibility": "private"})).await;
+    let joined = app.post(&format!("/api/v1/groups/{open}/join"), &joiner.token, json!(null)).await.expect(201);
+    assert_eq!(joined["role"], "member");
+    app.post(&format!("/api/v1/groups/{open}/join"), &joiner.token, json!(null)).await.error(409, "member_exists");
+    app.post(&format!("/api/v1/groups/{gated}/join"), &joiner.token, json!(null)).await.error(403, "permission_denied");
+    app.post(&format!("/api/v1/groups/{secret}/join"), &joiner.token, json!(null)).await.error(404, "not_found");
+    app.post(&format!("/api/v1/groups/{open}/leave"), &joiner.token, json!(null)).await.expect(200);
+    app.post(&format!("/api/v1/groups/{open}/leave"), &joiner.token, json!(null)).await.error(404, "not_found");
+});
 
 story!(one_member_reads_one_membership, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let m = app.user("member").await;
     let g = app.group(&owner, "G", json!({})).await;
     app.add(&g, &m, "moderator").await;
-    let res = app
-        .get(&format!("/api/v1/groups/{g}/members/{}", m.id), &m.token)
-        .await;
+    let res = app.get(&format!("/api/v1/groups/{g}/members/{}", m.id), &m.token).await;
     assert!(res.header("etag").is_some());
     let body = res.expect(200);
     assert_eq!(body["role"], "moderator");

@@ -13,37 +13,16 @@ async fn openapi_document_is_pinned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_serves_its_document_and_docs_offline() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let served = reqwest::get(format!("{}/api/openapi.json", app.base))
-        .await
-        .expect("get")
-        .json::<serde_json::Value>()
-        .await
-        .expect("json");
-    assert_eq!(
-        served,
-        serde_json::to_value(cohort_http::openapi()).expect("json")
-    );
-    let page = reqwest::get(format!("{}/docs/", app.base))
-        .await
-        .expect("get");
+    let served =
+        reqwest::get(format!("{}/api/openapi.json", app.base)).await.expect("get").json::<serde_json::Value>().await.expect("json");
+    assert_eq!(served, serde_json::to_value(cohort_http::openapi()).expect("json"));
+    let page = reqwest::get(format!("{}/docs/", app.base)).await.expect("get");
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
-    assert!(
-        html.contains("swagger-ui") && !html.contains("cdn"),
-        "the docs page loads its assets from the binary"
-    );
-    let js = reqwest::get(format!("{}/docs/swagger-ui-bundle.js", app.base))
-        .await
-        .expect("get");
+    assert!(html.contains("swagger-ui") && !html.contains("cdn"), "the docs page loads its assets from the binary");
+    let js = reqwest::get(format!("{}/docs/swagger-ui-bundle.js", app.base)).await.expect("get");
     assert_eq!(js.status().as_u16(), 200);
     for path in ["/healthz", "/readyz"] {
-        assert_eq!(
-            reqwest::get(format!("{}{path}", app.base))
-                .await
-                .expect("get")
-                .status()
-                .as_u16(),
-            200
-        );
+        assert_eq!(reqwest::get(format!("{}{path}", app.base)).await.expect("get").status().as_u16(), 200);
     }
 }

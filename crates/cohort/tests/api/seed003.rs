@@ -17,10 +17,7 @@ fn engineering() -> serde_json::Value {
 
 story!(create_get_update_delete_group, |app: TestApp| async move {
     let admin = app.user("usr_admin").await;
-    let created = app
-        .post("/api/v1/groups", &admin.token, engineering())
-        .await
-        .expect(201);
+    let created = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201);
     let gid = created["group_id"].as_str().unwrap().to_string();
     assert!(gid.starts_with("grp_"));
     assert_eq!(created["name"], "Engineering Team");
@@ -29,84 +26,39 @@ story!(create_get_update_delete_group, |app: TestApp| async move {
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(created["member_count"], 1, "the creating user is the owner");
 
-    let got = app
-        .get(&format!("/api/v1/groups/{gid}"), &admin.token)
-        .await
-        .expect(200);
-    for key in [
-        "group_id",
-        "name",
-        "description",
-        "type",
-        "visibility",
-        "member_count",
-        "created_at",
-        "settings",
-        "permissions",
-    ] {
+    let got = app.get(&format!("/api/v1/groups/{gid}"), &admin.token).await.expect(200);
+    for key in ["group_id", "name", "description", "type", "visibility", "member_count", "created_at", "settings", "permissions"] {
         assert!(got.get(key).is_some(), "Get Group has {key}");
     }
     assert_eq!(got["description"], "Product engineering team");
     assert_eq!(got["visibility"], "private");
-    assert_eq!(
-        got["settings"],
-        json!({"allow_join_requests": true, "require_approval": true, "max_members": 50})
-    );
-    assert_eq!(
-        got["permissions"],
-        json!(["bot.use", "kb.read", "reports.view"])
-    );
+    assert_eq!(got["settings"], json!({"allow_join_requests": true, "require_approval": true, "max_members": 50}));
+    assert_eq!(got["permissions"], json!(["bot.use", "kb.read", "reports.view"]));
 
     let update = json!({
         "name": "Engineering & DevOps Team",
         "description": "Combined engineering and operations team",
         "settings": {"max_members": 75}
     });
-    let updated = app
-        .patch(&format!("/api/v1/groups/{gid}"), &admin.token, update)
-        .await
-        .expect(200);
+    let updated = app.patch(&format!("/api/v1/groups/{gid}"), &admin.token, update).await.expect(200);
     assert_eq!(updated["name"], "Engineering & DevOps Team");
-    assert_eq!(
-        updated["description"],
-        "Combined engineering and operations team"
-    );
+    assert_eq!(updated["description"], "Combined engineering and operations team");
     assert_eq!(
         updated["settings"],
         json!({"allow_join_requests": true, "require_approval": true, "max_members": 75}),
         "settings merge key by key"
     );
 
-    let deleted = app
-        .delete(&format!("/api/v1/groups/{gid}"), &admin.token)
-        .await
-        .expect(200);
-    assert_eq!(
-        deleted,
-        json!({"deleted": true, "group_id": gid, "members_removed": 1})
-    );
-    app.get(&format!("/api/v1/groups/{gid}"), &admin.token)
-        .await
-        .error(404, "not_found");
+    let deleted = app.delete(&format!("/api/v1/groups/{gid}"), &admin.token).await.expect(200);
+    assert_eq!(deleted, json!({"deleted": true, "group_id": gid, "members_removed": 1}));
+    app.get(&format!("/api/v1/groups/{gid}"), &admin.token).await.error(404, "not_found");
 });
 
 story!(list_groups_with_filters, |app: TestApp| async move {
     let owner = app.user("owner").await;
-    app.post("/api/v1/groups", &owner.token, engineering())
-        .await
-        .expect(201);
-    app.group(
-        &owner,
-        "Sales",
-        json!({"type": "department", "visibility": "public", "description": "Revenue"}),
-    )
-    .await;
-    app.group(
-        &owner,
-        "Project Alpha",
-        json!({"type": "project", "visibility": "public"}),
-    )
-    .await;
+    app.post("/api/v1/groups", &owner.token, engineering()).await.expect(201);
+    app.group(&owner, "Sales", json!({"type": "department", "visibility": "public", "description": "Revenue"})).await;
+    app.group(&owner, "Project Alpha", json!({"type": "project", "visibility": "public"})).await;
 
     let all = app.get("/api/v1/groups", &owner.token).await.expect(200);
     assert_eq!(all["total"], 3);
@@ -117,73 +69,37 @@ story!(list_groups_with_filters, |app: TestApp| async move {
         assert!(first.get(key).is_some(), "list items have {key}");
     }
 
-    let teams = app
-        .get("/api/v1/groups?type=team", &owner.token)
-        .await
-        .expect(200);
+    let teams = app.get("/api/v1/groups?type=team", &owner.token).await.expect(200);
     assert_eq!(teams["total"], 1);
     assert_eq!(teams["groups"][0]["name"], "Engineering Team");
-    let public = app
-        .get("/api/v1/groups?visibility=public", &owner.token)
-        .await
-        .expect(200);
+    let public = app.get("/api/v1/groups?visibility=public", &owner.token).await.expect(200);
     assert_eq!(public["total"], 2);
-    let search = app
-        .get("/api/v1/groups?search=REVEN", &owner.token)
-        .await
-        .expect(200);
-    assert_eq!(
-        search["total"], 1,
-        "search looks in descriptions, case-insensitively"
-    );
-    let member = app
-        .get(&format!("/api/v1/groups?member={}", owner.id), &owner.token)
-        .await
-        .expect(200);
+    let search = app.get("/api/v1/groups?search=REVEN", &owner.token).await.expect(200);
+    assert_eq!(search["total"], 1, "search looks in descriptions, case-insensitively");
+    let member = app.get(&format!("/api/v1/groups?member={}", owner.id), &owner.token).await.expect(200);
     assert_eq!(member["total"], 3);
-    let paged = app
-        .get("/api/v1/groups?page=2&limit=2", &owner.token)
-        .await
-        .expect(200);
+    let paged = app.get("/api/v1/groups?page=2&limit=2", &owner.token).await.expect(200);
     assert_eq!(paged["groups"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        (
-            paged["prev_page"].clone(),
-            paged["next_page"].clone(),
-            paged["last_page"].clone()
-        ),
-        (json!(1), json!(null), json!(2))
-    );
-    let aliases = app
-        .get("/api/v1/groups?per_page=1", &owner.token)
-        .await
-        .expect(200);
+    assert_eq!((paged["prev_page"].clone(), paged["next_page"].clone(), paged["last_page"].clone()), (json!(1), json!(null), json!(2)));
+    let aliases = app.get("/api/v1/groups?per_page=1", &owner.token).await.expect(200);
     assert_eq!(aliases["limit"], 1);
     assert_eq!(aliases["next_page"], 2);
-    let camel = app
-        .get("/api/v1/groups?perPage=2&skip_total=true", &owner.token)
-        .await
-        .expect(200);
+    let camel = app.get("/api/v1/groups?perPage=2&skip_total=true", &owner.token).await.expect(200);
     assert_eq!(camel["limit"], 2);
-    assert!(
-        camel.get("total").is_none(),
-        "skip_total leaves the count out"
-    );
+    assert!(camel.get("total").is_none(), "skip_total leaves the count out");
 });
 
 story!(add_list_update_remove_members, |app: TestApp| async move {
     let admin = app.user("usr_admin").await;
     let john = app.user("johndoe").await;
-    let gid = app
-        .post("/api/v1/groups", &admin.token, engineering())
-        .await
-        .expect(201)["group_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let gid = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201)["group_id"].as_str().unwrap().to_string();
 
     let added = app
-        .post(&format!("/api/v1/groups/{gid}/members"), &admin.token, json!({"user_id": john.id, "role": "member", "permissions": ["read", "write"], "notify": true}))
+        .post(
+            &format!("/api/v1/groups/{gid}/members"),
+            &admin.token,
+            json!({"user_id": john.id, "role": "member", "permissions": ["read", "write"], "notify": true}),
+        )
         .await
         .expect(201);
     assert!(added["membership_id"].as_str().unwrap().starts_with("mem_"));
@@ -192,39 +108,18 @@ story!(add_list_update_remove_members, |app: TestApp| async move {
     assert_eq!(added["role"], "member");
     assert!(added["joined_at"].is_string());
 
-    let listed = app
-        .get(&format!("/api/v1/groups/{gid}/members"), &admin.token)
-        .await
-        .expect(200);
+    let listed = app.get(&format!("/api/v1/groups/{gid}/members"), &admin.token).await.expect(200);
     assert_eq!(listed["total"], 2);
-    let entry = listed["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["user"]["user_id"] == john.id.as_str())
-        .unwrap()
-        .clone();
+    let entry = listed["members"].as_array().unwrap().iter().find(|m| m["user"]["user_id"] == john.id.as_str()).unwrap().clone();
     assert_eq!(entry["user"]["username"], "johndoe");
     assert_eq!(entry["user"]["full_name"], "JOHNDOE");
     assert!(entry["user"].get("avatar_url").is_some());
     assert_eq!(entry["status"], "active");
     assert!(entry.get("last_active").is_some());
 
-    let by_role = app
-        .get(
-            &format!("/api/v1/groups/{gid}/members?role=owner"),
-            &admin.token,
-        )
-        .await
-        .expect(200);
+    let by_role = app.get(&format!("/api/v1/groups/{gid}/members?role=owner"), &admin.token).await.expect(200);
     assert_eq!(by_role["total"], 1);
-    let by_search = app
-        .get(
-            &format!("/api/v1/groups/{gid}/members?search=john&status=active"),
-            &admin.token,
-        )
-        .await
-        .expect(200);
+    let by_search = app.get(&format!("/api/v1/groups/{gid}/members?search=john&status=active"), &admin.token).await.expect(200);
     assert_eq!(by_search["total"], 1);
 
     let updated = app
@@ -238,39 +133,18 @@ story!(add_list_update_remove_members, |app: TestApp| async move {
     assert_eq!(updated["role"], "admin");
     assert_eq!(updated["permissions"], json!(["read", "write", "delete"]));
 
-    let removed = app
-        .delete(
-            &format!("/api/v1/groups/{gid}/members/{}", john.id),
-            &admin.token,
-        )
-        .await
-        .expect(200);
+    let removed = app.delete(&format!("/api/v1/groups/{gid}/members/{}", john.id), &admin.token).await.expect(200);
     assert_eq!(removed["removed"], true);
     assert_eq!(removed["group_id"], gid);
     assert_eq!(removed["user_id"], john.id);
     assert!(removed["removed_at"].is_string());
-    app.get(
-        &format!("/api/v1/groups/{gid}/members/{}", john.id),
-        &admin.token,
-    )
-    .await
-    .error(404, "not_found");
+    app.get(&format!("/api/v1/groups/{gid}/members/{}", john.id), &admin.token).await.error(404, "not_found");
 });
 
 story!(bulk_add_members, |app: TestApp| async move {
     let admin = app.user("usr_admin").await;
-    let gid = app
-        .post("/api/v1/groups", &admin.token, engineering())
-        .await
-        .expect(201)["group_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (a, b, c) = (
-        app.user("usr_001").await,
-        app.user("usr_002").await,
-        app.user("usr_003").await,
-    );
+    let gid = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201)["group_id"].as_str().unwrap().to_string();
+    let (a, b, c) = (app.user("usr_001").await, app.user("usr_002").await, app.user("usr_003").await);
     let body = json!({
         "members": [
             {"user_id": a.id, "role": "admin"},
@@ -279,45 +153,16 @@ story!(bulk_add_members, |app: TestApp| async move {
         ],
         "notify_all": true
     });
-    let out = app
-        .post(
-            &format!("/api/v1/groups/{gid}/members/bulk"),
-            &admin.token,
-            body.clone(),
-        )
-        .await
-        .expect(200);
+    let out = app.post(&format!("/api/v1/groups/{gid}/members/bulk"), &admin.token, body.clone()).await.expect(200);
     assert_eq!(out["added"], 3);
     assert_eq!(out["failed"], 0);
-    let statuses: Vec<_> = out["memberships"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["user_id"].clone(), m["status"].clone()))
-        .collect();
-    assert_eq!(
-        statuses,
-        vec![
-            (json!(a.id), json!("added")),
-            (json!(b.id), json!("added")),
-            (json!(c.id), json!("added"))
-        ]
-    );
+    let statuses: Vec<_> = out["memberships"].as_array().unwrap().iter().map(|m| (m["user_id"].clone(), m["status"].clone())).collect();
+    assert_eq!(statuses, vec![(json!(a.id), json!("added")), (json!(b.id), json!("added")), (json!(c.id), json!("added"))]);
 
-    let again = app
-        .post(
-            &format!("/api/v1/groups/{gid}/members/bulk"),
-            &admin.token,
-            body,
-        )
-        .await
-        .expect(200);
+    let again = app.post(&format!("/api/v1/groups/{gid}/members/bulk"), &admin.token, body).await.expect(200);
     assert_eq!(again["added"], 0, "repeating a bulk add changes nothing");
     assert_eq!(again["existing"], 3);
     assert_eq!(again["memberships"][0]["status"], "exists");
-    let group = app
-        .get(&format!("/api/v1/groups/{gid}"), &admin.token)
-        .await
-        .expect(200);
+    let group = app.get(&format!("/api/v1/groups/{gid}"), &admin.token).await.expect(200);
     assert_eq!(group["member_count"], 4);
 });

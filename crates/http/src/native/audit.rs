@@ -80,21 +80,10 @@ async fn list(
         group_id: q.group_id,
         actor_id: q.actor_id,
         action: q.action,
-        since: q
-            .since
-            .as_deref()
-            .map(|s| instant("since", s))
-            .transpose()?,
-        until: q
-            .until
-            .as_deref()
-            .map(|s| instant("until", s))
-            .transpose()?,
+        since: q.since.as_deref().map(|s| instant("since", s)).transpose()?,
+        until: q.until.as_deref().map(|s| instant("until", s)).transpose()?,
     };
     let page = app.audit(&p, &query, pp.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(EventList {
-        events: page.items.into_iter().map(EventOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(EventList { events: page.items.into_iter().map(EventOut::from).collect(), page: meta }))
 }

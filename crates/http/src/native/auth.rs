@@ -14,10 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(token))
-        .routes(routes!(logout))
-        .routes(routes!(mint))
+    OpenApiRouter::new().routes(routes!(token)).routes(routes!(logout)).routes(routes!(mint))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,12 +36,7 @@ pub struct TokenOut {
 
 impl From<IssuedToken> for TokenOut {
     fn from(t: IssuedToken) -> Self {
-        TokenOut {
-            token: t.token,
-            token_type: "Bearer".into(),
-            expires_at: ts(t.expires_at),
-            user: t.user.into(),
-        }
+        TokenOut { token: t.token, token_type: "Bearer".into(), expires_at: ts(t.expires_at), user: t.user.into() }
     }
 }
 
@@ -71,13 +63,6 @@ async fn logout(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<LoggedO
 /// Mint a token for a user (administrators).
 #[utoipa::path(post, path = "/users/{id}/tokens", tag = "auth", params(("id" = String, Path, description = "User id")),
     responses((status = 201, body = TokenOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn mint(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<TokenOut>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.mint_token(&p, &id).await?.into()),
-    ))
+async fn mint(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<TokenOut>)> {
+    Ok((StatusCode::CREATED, Json(app.mint_token(&p, &id).await?.into())))
 }

@@ -17,10 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(create, list))
-        .routes(routes!(bulk_delete))
-        .routes(routes!(get, patch, put, delete))
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(bulk_delete)).routes(routes!(get, patch, put, delete))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -45,12 +42,7 @@ pub struct Collection {
 
 impl From<Collection> for CollectionGrant {
     fn from(c: Collection) -> Self {
-        CollectionGrant {
-            id: c.id,
-            read_only: c.read_only,
-            hide_passwords: c.hide_passwords,
-            manage: c.manage,
-        }
+        CollectionGrant { id: c.id, read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage }
     }
 }
 
@@ -111,12 +103,7 @@ impl From<Group> for GroupOut {
             collections: g
                 .collections
                 .into_iter()
-                .map(|c| Collection {
-                    id: c.id,
-                    read_only: c.read_only,
-                    hide_passwords: c.hide_passwords,
-                    manage: c.manage,
-                })
+                .map(|c| Collection { id: c.id, read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage })
                 .collect(),
             inherit_permissions: g.inherit_permissions,
             inherit_members: g.inherit_members,
@@ -173,21 +160,13 @@ pub struct GroupWrite {
 }
 
 fn visibility(v: Option<Visibility>, is_public: Option<bool>) -> Option<Visibility> {
-    v.or(is_public.map(|p| {
-        if p {
-            Visibility::Public
-        } else {
-            Visibility::Private
-        }
-    }))
+    v.or(is_public.map(|p| if p { Visibility::Public } else { Visibility::Private }))
 }
 
 impl GroupWrite {
     fn space(&self) -> Result<Option<String>> {
         match (&self.space, &self.space_id) {
-            (Some(a), Some(b)) if a != b => {
-                Err(Error::validation("space_id", "space and space_id differ"))
-            }
+            (Some(a), Some(b)) if a != b => Err(Error::validation("space_id", "space and space_id differ")),
             (a, b) => Ok(a.clone().or(b.clone())),
         }
     }
@@ -205,9 +184,7 @@ impl GroupWrite {
             require_approval: settings.require_approval,
             max_members: settings.max_members.flatten(),
             permissions: self.permissions,
-            collections: self
-                .collections
-                .map(|c| c.into_iter().map(Into::into).collect()),
+            collections: self.collections.map(|c| c.into_iter().map(Into::into).collect()),
             inherit_permissions: self.inherit_permissions,
             inherit_members: self.inherit_members,
         }
@@ -253,9 +230,7 @@ impl From<GroupUpdate> for GroupPatch {
             require_approval: settings.require_approval,
             max_members: settings.max_members,
             permissions: b.permissions,
-            collections: b
-                .collections
-                .map(|c| c.into_iter().map(Into::into).collect()),
+            collections: b.collections.map(|c| c.into_iter().map(Into::into).collect()),
             inherit_permissions: b.inherit_permissions,
             inherit_members: b.inherit_members,
         }
@@ -303,11 +278,7 @@ pub struct GroupDeleted {
 
 impl From<Deleted> for GroupDeleted {
     fn from(d: Deleted) -> Self {
-        GroupDeleted {
-            deleted: true,
-            group_id: d.group_id,
-            members_removed: d.members_removed,
-        }
+        GroupDeleted { deleted: true, group_id: d.group_id, members_removed: d.members_removed }
     }
 }
 
@@ -342,11 +313,7 @@ pub struct BulkDeleted {
 #[utoipa::path(post, path = "/groups", tag = "groups", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Body(b): Body<GroupWrite>,
-) -> ApiResult<Response> {
+async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
     let space = b.space()?;
     let parent = b.parent_id.clone();
     let g = app.create_group(&p, space, parent, b.into_input()).await?;
@@ -372,10 +339,7 @@ async fn list(
     };
     let page = app.list_groups(&p, f, pp.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(GroupList {
-        groups: page.items.into_iter().map(GroupOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(GroupList { groups: page.items.into_iter().map(GroupOut::from).collect(), page: meta }))
 }
 
 /// Get a group; private groups are 404 to those who cannot see them.
@@ -397,10 +361,7 @@ async fn patch(
     IfMatch(v): IfMatch,
     Body(b): Body<GroupUpdate>,
 ) -> ApiResult<Response> {
-    Ok(respond(
-        app.update_group(&p, &id, b.into(), v).await?,
-        StatusCode::OK,
-    ))
+    Ok(respond(app.update_group(&p, &id, b.into(), v).await?, StatusCode::OK))
 }
 
 /// Replace a group's fields; what is left out returns to its default.
@@ -419,18 +380,10 @@ async fn put(
     if b.space()?.is_some_and(|s| s != current.space_id) {
         return Err(Error::validation("space_id", "a group cannot change space").into());
     }
-    if b.parent_id
-        .as_ref()
-        .is_some_and(|pid| Some(pid) != current.parent_id.as_ref())
-    {
-        return Err(
-            Error::validation("parent_id", "move a group with POST /groups/{id}/move").into(),
-        );
+    if b.parent_id.as_ref().is_some_and(|pid| Some(pid) != current.parent_id.as_ref()) {
+        return Err(Error::validation("parent_id", "move a group with POST /groups/{id}/move").into());
     }
-    Ok(respond(
-        app.replace_group(&p, &id, b.into_input(), v).await?,
-        StatusCode::OK,
-    ))
+    Ok(respond(app.replace_group(&p, &id, b.into_input(), v).await?, StatusCode::OK))
 }
 
 /// Delete a group (owners, space moderators, administrators).
@@ -445,27 +398,15 @@ async fn delete(
     IfMatch(v): IfMatch,
     Query(q): Query<DeleteParams>,
 ) -> ApiResult<Json<GroupDeleted>> {
-    Ok(Json(
-        app.delete_group(&p, &id, q.cascade.unwrap_or(false), v)
-            .await?
-            .into(),
-    ))
+    Ok(Json(app.delete_group(&p, &id, q.cascade.unwrap_or(false), v).await?.into()))
 }
 
 /// Delete several groups; each id reports its own result.
 #[utoipa::path(post, path = "/groups/bulk-delete", tag = "groups", request_body = BulkDelete,
     responses((status = 200, body = BulkDeleted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn bulk_delete(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Body(b): Body<BulkDelete>,
-) -> ApiResult<Json<BulkDeleted>> {
+async fn bulk_delete(State(app): State<App>, Auth(p): Auth, Body(b): Body<BulkDelete>) -> ApiResult<Json<BulkDeleted>> {
     let results = app.bulk_delete_groups(&p, &b.ids, b.cascade).await?;
-    let mut out = BulkDeleted {
-        deleted: 0,
-        failed: 0,
-        results: Vec::with_capacity(results.len()),
-    };
+    let mut out = BulkDeleted { deleted: 0, failed: 0, results: Vec::with_capacity(results.len()) };
     for (id, r) in results {
         match r {
             Ok(d) => {

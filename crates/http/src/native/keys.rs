@@ -14,9 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(create, list))
-        .routes(routes!(revoke))
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(revoke))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,11 +86,7 @@ pub struct KeyRevoked {
 /// Create a key; the response is the only time its secret is shown.
 #[utoipa::path(post, path = "/api-keys", tag = "api-keys", request_body = KeyCreate,
     responses((status = 201, body = KeyCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Body(b): Body<KeyCreate>,
-) -> ApiResult<(StatusCode, Json<KeyCreated>)> {
+async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<KeyCreate>) -> ApiResult<(StatusCode, Json<KeyCreated>)> {
     let new = NewKey {
         name: b.name,
         scopes: b.scopes,
@@ -101,13 +95,7 @@ async fn create(
         expires_at: opt_instant("expires_at", b.expires_at)?,
     };
     let (key, secret) = app.create_key(&p, new).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(KeyCreated {
-            key: key.into(),
-            secret,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(KeyCreated { key: key.into(), secret })))
 }
 
 /// List live keys: all for an administrator, else the caller's own.
@@ -115,23 +103,13 @@ async fn create(
     responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<KeyList>> {
     let keys = app.list_keys(&p).await?;
-    Ok(Json(KeyList {
-        total: keys.len() as i64,
-        api_keys: keys.into_iter().map(KeyOut::from).collect(),
-    }))
+    Ok(Json(KeyList { total: keys.len() as i64, api_keys: keys.into_iter().map(KeyOut::from).collect() }))
 }
 
 /// Revoke a key.
 #[utoipa::path(delete, path = "/api-keys/{id}", tag = "api-keys", params(("id" = String, Path, description = "Key id")),
     responses((status = 200, body = KeyRevoked), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn revoke(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<KeyRevoked>> {
+async fn revoke(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<KeyRevoked>> {
     app.revoke_key(&p, &id).await?;
-    Ok(Json(KeyRevoked {
-        revoked: true,
-        key_id: id,
-    }))
+    Ok(Json(KeyRevoked { revoked: true, key_id: id }))
 }

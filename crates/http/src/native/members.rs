@@ -94,12 +94,7 @@ pub struct MemberOut {
 }
 
 impl From<Member> for MemberOut {
-    fn from(
-        Member {
-            membership: m,
-            user: u,
-        }: Member,
-    ) -> Self {
+    fn from(Member { membership: m, user: u }: Member) -> Self {
         MemberOut {
             membership_id: m.id.clone(),
             id: m.id,
@@ -228,12 +223,7 @@ pub struct RemovedOut {
 
 impl From<Removed> for RemovedOut {
     fn from(r: Removed) -> Self {
-        RemovedOut {
-            removed: true,
-            group_id: r.group_id,
-            user_id: r.user_id,
-            removed_at: ts(r.removed_at),
-        }
+        RemovedOut { removed: true, group_id: r.group_id, user_id: r.user_id, removed_at: ts(r.removed_at) }
     }
 }
 
@@ -252,75 +242,34 @@ type MemberPath = Path<(String, String)>;
 #[utoipa::path(post, path = "/groups/{id}/members", tag = "members", request_body = MemberAdd, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = MembershipOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn add(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): GroupPath,
-    Body(b): Body<MemberAdd>,
-) -> ApiResult<Response> {
+async fn add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Body(b): Body<MemberAdd>) -> ApiResult<Response> {
     let m = app.add_member(&p, &id, b.into_new(false)?).await?;
-    Ok(with_etag(
-        m.version,
-        StatusCode::CREATED,
-        Json(MembershipOut::from(m)),
-    ))
+    Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(m))))
 }
 
 /// Add many members at once; safe to repeat.
 #[utoipa::path(post, path = "/groups/{id}/members/bulk", tag = "members", request_body = BulkAdd, params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = BulkAdded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn bulk_add(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): GroupPath,
-    Body(b): Body<BulkAdd>,
-) -> ApiResult<Json<BulkAdded>> {
+async fn bulk_add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Body(b): Body<BulkAdd>) -> ApiResult<Json<BulkAdded>> {
     let notify = b.notify_all.unwrap_or(false);
-    let items = b
-        .members
-        .into_iter()
-        .map(|m| m.into_new(notify))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = b.members.into_iter().map(|m| m.into_new(notify)).collect::<Result<Vec<_>, _>>()?;
     let results = app.bulk_add_members(&p, &id, items).await?;
-    let mut out = BulkAdded {
-        added: 0,
-        failed: 0,
-        existing: 0,
-        memberships: Vec::with_capacity(results.len()),
-    };
+    let mut out = BulkAdded { added: 0, failed: 0, existing: 0, memberships: Vec::with_capacity(results.len()) };
     for (user_id, r) in results {
         let item = match r {
             BulkOutcome::Added(m) => {
                 out.added += 1;
-                BulkItem {
-                    user_id,
-                    status: "added".into(),
-                    membership_id: Some(m.id),
-                    error: None,
-                    message: None,
-                }
+                BulkItem { user_id, status: "added".into(), membership_id: Some(m.id), error: None, message: None }
             }
             BulkOutcome::Exists => {
                 out.existing += 1;
-                BulkItem {
-                    user_id,
-                    status: "exists".into(),
-                    membership_id: None,
-                    error: Some("member_exists".into()),
-                    message: None,
-                }
+                BulkItem { user_id, status: "exists".into(), membership_id: None, error: Some("member_exists".into()), message: None }
             }
             BulkOutcome::Failed(e) => {
                 out.failed += 1;
                 let (_, code, _) = crate::error::parts(&e);
-                BulkItem {
-                    user_id,
-                    status: "failed".into(),
-                    membership_id: None,
-                    error: Some(code.into()),
-                    message: Some(e.to_string()),
-                }
+                BulkItem { user_id, status: "failed".into(), membership_id: None, error: Some(code.into()), message: Some(e.to_string()) }
             }
         };
         out.memberships.push(item);
@@ -338,34 +287,19 @@ async fn list(
     Query(q): Query<MemberListParams>,
     Query(pp): Query<PageParams>,
 ) -> ApiResult<Json<MemberList>> {
-    let query = MemberQuery {
-        role: q.role,
-        status: q.status,
-        search: q.search.filter(|s| !s.is_empty()),
-    };
+    let query = MemberQuery { role: q.role, status: q.status, search: q.search.filter(|s| !s.is_empty()) };
     let page = app.list_members(&p, &id, &query, pp.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(MemberList {
-        members: page.items.into_iter().map(MemberOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(MemberList { members: page.items.into_iter().map(MemberOut::from).collect(), page: meta }))
 }
 
 /// Get one member.
 #[utoipa::path(get, path = "/groups/{id}/members/{user_id}", tag = "members",
     params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, body = MemberOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path((id, user_id)): MemberPath,
-) -> ApiResult<Response> {
+async fn get(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Response> {
     let m = app.get_member(&p, &id, &user_id).await?;
-    Ok(with_etag(
-        m.membership.version,
-        StatusCode::OK,
-        Json(MemberOut::from(m)),
-    ))
+    Ok(with_etag(m.membership.version, StatusCode::OK, Json(MemberOut::from(m))))
 }
 
 /// Change a member's role, permissions, status or expiry.
@@ -385,47 +319,26 @@ async fn patch(
         Some(None) => Some(None),
         None => None,
     };
-    let patch = MemberPatch {
-        role: b.role,
-        permissions: b.permissions,
-        status: b.status,
-        expires_at,
-    };
+    let patch = MemberPatch { role: b.role, permissions: b.permissions, status: b.status, expires_at };
     let m = app.update_member(&p, &id, &user_id, patch, v).await?;
-    Ok(with_etag(
-        m.version,
-        StatusCode::OK,
-        Json(MembershipOut::from(m)),
-    ))
+    Ok(with_etag(m.version, StatusCode::OK, Json(MembershipOut::from(m))))
 }
 
 /// Remove a member.
 #[utoipa::path(delete, path = "/groups/{id}/members/{user_id}", tag = "members",
     params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, body = RemovedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn remove(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path((id, user_id)): MemberPath,
-) -> ApiResult<Json<RemovedOut>> {
+async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Json<RemovedOut>> {
     Ok(Json(app.remove_member(&p, &id, &user_id).await?.into()))
 }
 
 /// The users of a group (active members), as user records.
 #[utoipa::path(get, path = "/groups/{id}/users", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn users(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): GroupPath,
-    Query(pp): Query<PageParams>,
-) -> ApiResult<Json<UserList>> {
+async fn users(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Query(pp): Query<PageParams>) -> ApiResult<Json<UserList>> {
     let page = app.group_users(&p, &id, pp.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(UserList {
-        users: page.items.into_iter().map(UserOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
 }
 
 /// Join a public group that needs no approval.
@@ -434,26 +347,13 @@ async fn users(
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn join(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Response> {
     let m = app.join_group(&p, &id).await?;
-    Ok(with_etag(
-        m.version,
-        StatusCode::CREATED,
-        Json(MembershipOut::from(m)),
-    ))
+    Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(m))))
 }
 
 /// Leave a group.
 #[utoipa::path(post, path = "/groups/{id}/leave", tag = "members", params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = LeftOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn leave(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): GroupPath,
-) -> ApiResult<Json<LeftOut>> {
+async fn leave(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Json<LeftOut>> {
     let r = app.leave_group(&p, &id).await?;
-    Ok(Json(LeftOut {
-        left: true,
-        group_id: r.group_id,
-        user_id: r.user_id,
-        left_at: ts(r.removed_at),
-    }))
+    Ok(Json(LeftOut { left: true, group_id: r.group_id, user_id: r.user_id, left_at: ts(r.removed_at) }))
 }

@@ -21,14 +21,7 @@ pub struct PageMeta {
 
 impl From<PageInfo> for PageMeta {
     fn from(i: PageInfo) -> Self {
-        PageMeta {
-            total: i.total,
-            page: i.page,
-            limit: i.limit,
-            prev_page: i.prev_page,
-            next_page: i.next_page,
-            last_page: i.last_page,
-        }
+        PageMeta { total: i.total, page: i.page, limit: i.limit, prev_page: i.prev_page, next_page: i.next_page, last_page: i.last_page }
     }
 }
 
@@ -65,16 +58,13 @@ impl PageParams {
 }
 
 /// For `Option<Option<T>>` fields: absent stays `None`, `null` becomes `Some(None)`.
-pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
 /// Parses an RFC 3339 timestamp from a body field.
 pub fn instant(field: &str, raw: &str) -> Result<time::Millis, Error> {
-    time::parse(raw)
-        .ok_or_else(|| Error::validation(field, format!("{raw:?} is not an RFC 3339 timestamp")))
+    time::parse(raw).ok_or_else(|| Error::validation(field, format!("{raw:?} is not an RFC 3339 timestamp")))
 }
 
 pub fn opt_instant(field: &str, raw: Option<String>) -> Result<Option<time::Millis>, Error> {

@@ -15,9 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(create, list))
-        .routes(routes!(get, patch, delete))
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(get, patch, delete))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,35 +82,18 @@ pub struct SpaceDeleted {
 /// Create a space (site administrators).
 #[utoipa::path(post, path = "/spaces", tag = "spaces", request_body = SpaceCreate,
     responses((status = 201, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Body(b): Body<SpaceCreate>,
-) -> ApiResult<Response> {
-    let s = app
-        .create_space(&p, &b.name, b.description, b.moderators.unwrap_or_default())
-        .await?;
-    Ok(with_etag(
-        s.version,
-        StatusCode::CREATED,
-        Json(SpaceOut::from(s)),
-    ))
+async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<SpaceCreate>) -> ApiResult<Response> {
+    let s = app.create_space(&p, &b.name, b.description, b.moderators.unwrap_or_default()).await?;
+    Ok(with_etag(s.version, StatusCode::CREATED, Json(SpaceOut::from(s))))
 }
 
 /// List spaces.
 #[utoipa::path(get, path = "/spaces", tag = "spaces", params(PageParams),
     responses((status = 200, body = SpaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Query(q): Query<PageParams>,
-) -> ApiResult<Json<SpaceList>> {
+async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<PageParams>) -> ApiResult<Json<SpaceList>> {
     let page = app.list_spaces(&p, q.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(SpaceList {
-        spaces: page.items.into_iter().map(SpaceOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(SpaceList { spaces: page.items.into_iter().map(SpaceOut::from).collect(), page: meta }))
 }
 
 /// Get a space.
@@ -120,11 +101,7 @@ async fn list(
     responses((status = 200, body = SpaceOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let s = app.get_space(&p, &id).await?;
-    Ok(with_etag(
-        s.version,
-        StatusCode::OK,
-        Json(SpaceOut::from(s)),
-    ))
+    Ok(with_etag(s.version, StatusCode::OK, Json(SpaceOut::from(s))))
 }
 
 /// Change a space's name, description or moderators (site administrators).
@@ -139,36 +116,14 @@ async fn patch(
     IfMatch(v): IfMatch,
     Body(b): Body<SpaceUpdate>,
 ) -> ApiResult<Response> {
-    let s = app
-        .update_space(
-            &p,
-            &id,
-            SpacePatch {
-                name: b.name,
-                description: b.description,
-                moderators: b.moderators,
-            },
-            v,
-        )
-        .await?;
-    Ok(with_etag(
-        s.version,
-        StatusCode::OK,
-        Json(SpaceOut::from(s)),
-    ))
+    let s = app.update_space(&p, &id, SpacePatch { name: b.name, description: b.description, moderators: b.moderators }, v).await?;
+    Ok(with_etag(s.version, StatusCode::OK, Json(SpaceOut::from(s))))
 }
 
 /// Delete an empty space (site administrators); the default space stays.
 #[utoipa::path(delete, path = "/spaces/{id}", tag = "spaces", params(("id" = String, Path, description = "Space id")),
     responses((status = 200, body = SpaceDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<SpaceDeleted>> {
+async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<SpaceDeleted>> {
     app.delete_space(&p, &id).await?;
-    Ok(Json(SpaceDeleted {
-        deleted: true,
-        space_id: id,
-    }))
+    Ok(Json(SpaceDeleted { deleted: true, space_id: id }))
 }

@@ -15,10 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new()
-        .routes(routes!(create, list))
-        .routes(routes!(me))
-        .routes(routes!(get, patch, delete))
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(me)).routes(routes!(get, patch, delete))
 }
 
 /// A user as the native API shows it; secrets never appear.
@@ -119,11 +116,7 @@ pub struct UserDeleted {
 /// Create a user (site administrators or `users:write` site keys).
 #[utoipa::path(post, path = "/users", tag = "users", request_body = UserCreate,
     responses((status = 201, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Body(b): Body<UserCreate>,
-) -> ApiResult<Response> {
+async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>) -> ApiResult<Response> {
     let new = NewUser {
         username: b.username,
         email: b.email,
@@ -135,11 +128,7 @@ async fn create(
         active: b.active,
     };
     let u = app.create_user(&p, new).await?;
-    Ok(with_etag(
-        u.version,
-        StatusCode::CREATED,
-        Json(UserOut::from(u)),
-    ))
+    Ok(with_etag(u.version, StatusCode::CREATED, Json(UserOut::from(u))))
 }
 
 /// List users.
@@ -151,18 +140,9 @@ async fn list(
     Query(q): Query<UserListParams>,
     Query(pp): Query<PageParams>,
 ) -> ApiResult<Json<UserList>> {
-    let page = app
-        .list_users(
-            &p,
-            q.search.as_deref().filter(|s| !s.is_empty()),
-            pp.request()?,
-        )
-        .await?;
+    let page = app.list_users(&p, q.search.as_deref().filter(|s| !s.is_empty()), pp.request()?).await?;
     let meta = meta(&page);
-    Ok(Json(UserList {
-        users: page.items.into_iter().map(UserOut::from).collect(),
-        page: meta,
-    }))
+    Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
 }
 
 /// The caller's own user.
@@ -210,14 +190,7 @@ async fn patch(
 /// Delete a user and their memberships.
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(
-    State(app): State<App>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<UserDeleted>> {
+async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserDeleted>> {
     app.delete_user(&p, &id).await?;
-    Ok(Json(UserDeleted {
-        deleted: true,
-        user_id: id,
-    }))
+    Ok(Json(UserDeleted { deleted: true, user_id: id }))
 }

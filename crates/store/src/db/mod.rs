@@ -39,10 +39,7 @@ impl Db {
 
     /// Connects to PostgreSQL at `url` (`postgres://…`).
     pub fn postgres(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        Ok(Db::Postgres(Arc::new(pg::Pg::connect(
-            url,
-            max_connections,
-        )?)))
+        Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections)?)))
     }
 
     pub fn backend(&self) -> Backend {
@@ -93,9 +90,7 @@ impl Conn {
     }
 
     pub async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
-        self.query_opt(sql, params)
-            .await?
-            .ok_or_else(|| StoreError::Decode("expected one row".into()))
+        self.query_opt(sql, params).await?.ok_or_else(|| StoreError::Decode("expected one row".into()))
     }
 
     /// Runs a statement; answers the number of rows it changed.

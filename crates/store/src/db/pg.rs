@@ -14,28 +14,14 @@ pub struct Pg {
 
 impl Pg {
     pub fn connect(url: &str, max_size: usize) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(max_size)
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+        let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(max_size).build().map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(Pg { pool })
     }
 
     pub async fn get(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Other(format!("database connection: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Other(format!("database connection: {e}")))
     }
 }
 
@@ -62,11 +48,7 @@ pub fn number_placeholders(sql: &str) -> String {
 }
 
 impl ToSql for Value {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(i) => match *ty {
@@ -98,19 +80,11 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
     for (i, col) in row.columns().iter().enumerate() {
         let v = match *col.type_() {
             Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
-            Type::INT4 => row
-                .try_get::<_, Option<i32>>(i)?
-                .map(|v| Value::Int(v.into())),
-            Type::INT2 => row
-                .try_get::<_, Option<i16>>(i)?
-                .map(|v| Value::Int(v.into())),
-            Type::BOOL => row
-                .try_get::<_, Option<bool>>(i)?
-                .map(|v| Value::Int(v.into())),
+            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into())),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into())),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into())),
             Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
-            Type::FLOAT4 => row
-                .try_get::<_, Option<f32>>(i)?
-                .map(|v| Value::Real(v.into())),
+            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(v.into())),
             _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
         };
         values.push(v.unwrap_or(Value::Null));
@@ -138,11 +112,7 @@ impl From<tokio_postgres::Error> for StoreError {
         if let Some(db) = e.as_db_error() {
             let code = db.code();
             if *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
-                return StoreError::Unique(format!(
-                    "{} {}",
-                    db.constraint().unwrap_or_default(),
-                    db.message()
-                ));
+                return StoreError::Unique(format!("{} {}", db.constraint().unwrap_or_default(), db.message()));
             }
             if *code == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
                 || *code == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
@@ -161,9 +131,6 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_outside_quotes() {
-        assert_eq!(
-            number_placeholders("SELECT ? WHERE a = '?' AND b = ?"),
-            "SELECT $1 WHERE a = '?' AND b = $2"
-        );
+        assert_eq!(number_placeholders("SELECT ? WHERE a = '?' AND b = ?"), "SELECT $1 WHERE a = '?' AND b = $2");
     }
 }

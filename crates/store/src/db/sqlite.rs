@@ -16,14 +16,8 @@ const READERS: usize = 8;
 pub struct Shared(Mutex<Connection>);
 
 impl Shared {
-    pub fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let guard = self
-            .0
-            .lock()
-            .map_err(|_| StoreError::Other("sqlite connection poisoned".into()))?;
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let guard = self.0.lock().map_err(|_| StoreError::Other("sqlite connection poisoned".into()))?;
         f(&guard)
     }
 }
@@ -49,14 +43,10 @@ impl rusqlite::ToSql for Value {
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
@@ -77,26 +67,13 @@ impl Sqlite {
     }
 
     pub async fn reader(&self) -> Result<Reader, StoreError> {
-        let permit = self
-            .reader_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let pooled = self
-            .readers
-            .lock()
-            .map_err(|e| StoreError::Other(e.to_string()))?
-            .pop();
+        let permit = self.reader_slots.clone().acquire_owned().await.map_err(|e| StoreError::Other(e.to_string()))?;
+        let pooled = self.readers.lock().map_err(|e| StoreError::Other(e.to_string()))?.pop();
         let conn = match pooled {
             Some(c) => c,
             None => open(&self.path)?,
         };
-        Ok(Reader {
-            conn: Some(Shared(Mutex::new(conn))),
-            home: self.readers.clone(),
-            _permit: permit,
-        })
+        Ok(Reader { conn: Some(Shared(Mutex::new(conn))), home: self.readers.clone(), _permit: permit })
     }
 }
 
@@ -109,9 +86,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn conn(&self) -> Result<&Shared, StoreError> {
-        self.conn
-            .as_ref()
-            .ok_or_else(|| StoreError::Other("reader already returned".into()))
+        self.conn.as_ref().ok_or_else(|| StoreError::Other("reader already returned".into()))
     }
 }
 
@@ -159,17 +134,11 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if let rusqlite::Error::SqliteFailure(code, msg) = &e {
             if code.code == rusqlite::ErrorCode::ConstraintViolation
-                && matches!(
-                    code.extended_code,
-                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                )
+                && matches!(code.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
             {
                 return StoreError::Unique(msg.clone().unwrap_or_default());
             }
-            if code.code == rusqlite::ErrorCode::DatabaseBusy
-                || code.code == rusqlite::ErrorCode::DatabaseLocked
-            {
+            if code.code == rusqlite::ErrorCode::DatabaseBusy || code.code == rusqlite::ErrorCode::DatabaseLocked {
                 return StoreError::Busy(e.to_string());
             }
         }

@@ -111,12 +111,8 @@ impl<T: FromValue> FromValue for Option<T> {
 impl Row {
     /// Column `idx` as `T`; a missing column or a NULL where a value is needed is an error.
     pub fn get<T: FromValue>(&self, idx: usize) -> Result<T, StoreError> {
-        let v = self
-            .0
-            .get(idx)
-            .ok_or_else(|| StoreError::Decode(format!("no column {idx}")))?;
-        T::from_value(v)
-            .ok_or_else(|| StoreError::Decode(format!("column {idx}: unexpected {v:?}")))
+        let v = self.0.get(idx).ok_or_else(|| StoreError::Decode(format!("no column {idx}")))?;
+        T::from_value(v).ok_or_else(|| StoreError::Decode(format!("column {idx}: unexpected {v:?}")))
     }
 
     pub fn len(&self) -> usize {

@@ -1,0 +1,116 @@
+//! Keeps the in-memory [`AccessIndex`] in step with the database.
+//!
+//! At start the index is built from the tables after noting the change log's last
+//! sequence; from then on it applies change-log rows in order, reloading what each row names.
+//! A service catches up right after its own commit (read-your-writes on this instance); a
+//! background poll picks up what other processes wrote.
+
+use cohort_core::Result;
+use cohort_core::access::AccessIndex;
+use cohort_store::access::{self, ChangeRow};
+use cohort_store::{Conn, Db};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{PoisonError, RwLock};
+
+pub struct Index {
+    data: RwLock<AccessIndex>,
+    applied: AtomicI64,
+    /// One catch-up at a time, so rows apply in order.
+    catching_up: tokio::sync::Mutex<()>,
+}
+
+const BATCH: i64 = 1000;
+
+impl Index {
+    /// Builds the index from the database.
+    pub async fn build(db: &Db) -> Result<Index> {
+        let c = db.read().await?;
+        let seq = access::last_seq(&c).await?;
+        let mut idx = AccessIndex::new();
+        for g in access::all_groups(&c).await? {
+            idx.put_group(g);
+        }
+        let admins = access::site_admins(&c).await?;
+        let mut memberships = access::all_memberships(&c).await?;
+        for a in &admins {
+            memberships.entry(a.clone()).or_default();
+        }
+        for (user, list) in memberships {
+            let admin = admins.contains(&user);
+            idx.put_user(&user, admin, list);
+        }
+        for (space, mods) in access::space_moderators(&c).await? {
+            idx.put_space(&space, mods);
+        }
+        Ok(Index { data: RwLock::new(idx), applied: AtomicI64::new(seq), catching_up: tokio::sync::Mutex::new(()) })
+    }
+
+    /// Runs `f` against the current index.
+    pub fn read<T>(&self, f: impl FnOnce(&AccessIndex) -> T) -> T {
+        let guard = self.data.read().unwrap_or_else(PoisonError::into_inner);
+        f(&guard)
+    }
+
+    /// The last change applied.
+    pub fn revision(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Applies every change committed since the last one applied; answers the revision.
+    pub async fn catch_up(&self, db: &Db) -> Result<i64> {
+        let _turn = self.catching_up.lock().await;
+        let c = db.read().await?;
+        loop {
+            let from = self.applied.load(Ordering::Acquire);
+            let rows = access::changes_after(&c, from, BATCH).await?;
+            let Some(last) = rows.last().map(|r| r.seq) else { return Ok(from) };
+            for row in &rows {
+                self.apply(&c, row).await?;
+            }
+            self.applied.store(last, Ordering::Release);
+            if (rows.len() as i64) < BATCH {
+                return Ok(last);
+            }
+        }
+    }
+
+    async fn apply(&self, c: &Conn, row: &ChangeRow) -> Result<()> {
+        let family = row.kind.split('.').next().unwrap_or("");
+        match family {
+            "group" | "permissions" | "role" => {
+                let gid = row.group_id.as_deref().unwrap_or(&row.entity_id);
+                let node = access::group(c, gid).await?;
+                let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
+                match node {
+                    Some(n) => idx.put_group(n),
+                    None => idx.remove_group(gid),
+                }
+            }
+            "member" | "join_request" | "invitation" => {
+                if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
+                    let m = access::membership_of(c, g, u).await?;
+                    self.data.write().unwrap_or_else(PoisonError::into_inner).put_membership(u, g, m);
+                }
+            }
+            "user" => {
+                let uid = row.user_id.as_deref().unwrap_or(&row.entity_id);
+                let found = access::user(c, uid).await?;
+                let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
+                match found {
+                    Some((admin, list)) => idx.put_user(uid, admin, list),
+                    None => idx.remove_user(uid),
+                }
+            }
+            "space" => {
+                let mods = access::space(c, &row.entity_id).await?;
+                let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
+                match mods {
+                    Some(m) => idx.put_space(&row.entity_id, m),
+                    None => idx.remove_space(&row.entity_id),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! What the access index is built from and refreshed with: the tree, memberships, roles,
+//! site administrators, space moderators, and the change log.
+
+use crate::db::{Conn, Row, Value};
+use crate::{StoreError, json_list, params};
+use cohort_core::access::{DirectMembership, GroupNode};
+use cohort_core::model::{CollectionGrant, MemberStatus, Visibility};
+use cohort_core::policy::Caps;
+use std::collections::HashMap;
+
+const NODE_COLS: &str = "g.id, g.space_id, g.parent_id, g.visibility, g.inherit_members, g.inherit_permissions, g.access_all";
+
+fn node(r: &Row) -> Result<GroupNode, StoreError> {
+    Ok(GroupNode {
+        id: r.get(0)?,
+        space_id: r.get(1)?,
+        parent_id: r.get(2)?,
+        visibility: Visibility::parse(&r.get::<String>(3)?).unwrap_or(Visibility::Private),
+        inherit_members: r.get(4)?,
+        inherit_permissions: r.get(5)?,
+        access_all: r.get(6)?,
+        permissions: Vec::new(),
+        collections: Vec::new(),
+        roles: HashMap::new(),
+    })
+}
+
+async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str, args: &[Value]) -> Result<(), StoreError> {
+    for r in c.query(&format!("SELECT group_id, permission FROM group_permissions {where_sql} ORDER BY group_id, position"), args).await? {
+        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+            n.permissions.push(r.get(1)?);
+        }
+    }
+    for r in c
+        .query(&format!("SELECT group_id, collection_id, read_only, hide_passwords, manage FROM group_collections {where_sql} ORDER BY group_id, position"), args)
+        .await?
+    {
+        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+            n.collections.push(CollectionGrant { id: r.get(1)?, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? });
+        }
+    }
+    for r in c.query(&format!("SELECT group_id, slug, permissions FROM group_roles {where_sql}"), args).await? {
+        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+            let caps = Caps::from_names(&json_list(&r.get::<String>(2)?)).unwrap_or_default();
+            n.roles.insert(r.get(1)?, caps);
+        }
+    }
+    Ok(())
+}
+
+/// Every group node.
+pub async fn all_groups(c: &Conn) -> Result<Vec<GroupNode>, StoreError> {
+    let mut nodes = HashMap::new();
+    for r in c.query(&format!("SELECT {NODE_COLS} FROM groups g"), &[]).await? {
+        let n = node(&r)?;
+        nodes.insert(n.id.clone(), n);
+    }
+    fill(c, &mut nodes, "", &[]).await?;
+    Ok(nodes.into_values().collect())
+}
+
+/// One group node, or `None` if it is gone.
+pub async fn group(c: &Conn, id: &str) -> Result<Option<GroupNode>, StoreError> {
+    let Some(r) = c.query_opt(&format!("SELECT {NODE_COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
+        return Ok(None);
+    };
+    let n = node(&r)?;
+    let mut nodes = HashMap::from([(n.id.clone(), n)]);
+    fill(c, &mut nodes, "WHERE group_id = ?", &params![id]).await?;
+    Ok(nodes.into_values().next())
+}
+
+fn membership(r: &Row, at: usize) -> Result<DirectMembership, StoreError> {
+    Ok(DirectMembership {
+        group_id: r.get(at)?,
+        role: r.get(at + 1)?,
+        permissions: json_list(&r.get::<String>(at + 2)?),
+        status: MemberStatus::parse(&r.get::<String>(at + 3)?).unwrap_or(MemberStatus::Pending),
+        expires_at: r.get(at + 4)?,
+    })
+}
+
+/// Every membership, grouped by user.
+pub async fn all_memberships(c: &Conn) -> Result<HashMap<String, Vec<DirectMembership>>, StoreError> {
+    let mut out: HashMap<String, Vec<DirectMembership>> = HashMap::new();
+    for r in c.query("SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships", &[]).await? {
+        out.entry(r.get(0)?).or_default().push(membership(&r, 1)?);
+    }
+    Ok(out)
+}
+
+/// One membership, or `None` if there is none.
+pub async fn membership_of(c: &Conn, group_id: &str, user_id: &str) -> Result<Option<DirectMembership>, StoreError> {
+    c.query_opt(
+        "SELECT group_id, role, permissions, status, expires_at FROM memberships WHERE group_id = ? AND user_id = ?",
+        &params![group_id, user_id],
+    )
+    .await?
+    .map(|r| membership(&r, 0))
+    .transpose()
+}
+
+/// A user's site role (`Some(is_admin)`) and memberships; `None` if the user is gone.
+pub async fn user(c: &Conn, user_id: &str) -> Result<Option<(bool, Vec<DirectMembership>)>, StoreError> {
+    let Some(r) = c.query_opt("SELECT site_role FROM users WHERE id = ?", &params![user_id]).await? else { return Ok(None) };
+    let admin = r.get::<String>(0)? == "admin";
+    let list = c
+        .query("SELECT group_id, role, permissions, status, expires_at FROM memberships WHERE user_id = ?", &params![user_id])
+        .await?
+        .iter()
+        .map(|r| membership(r, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((admin, list)))
+}
+
+pub async fn site_admins(c: &Conn) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT id FROM users WHERE site_role = 'admin'", &[]).await?.iter().map(|r| r.get(0)).collect()
+}
+
+/// Space id → moderators, for every space (spaces without moderators included).
+pub async fn space_moderators(c: &Conn) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for r in c.query("SELECT id FROM spaces", &[]).await? {
+        out.entry(r.get(0)?).or_default();
+    }
+    for r in c.query("SELECT space_id, user_id FROM space_moderators", &[]).await? {
+        out.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(out)
+}
+
+/// One space's moderators; `None` if the space is gone.
+pub async fn space(c: &Conn, space_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+    if c.query_opt("SELECT 1 FROM spaces WHERE id = ?", &params![space_id]).await?.is_none() {
+        return Ok(None);
+    }
+    let mods = c.query("SELECT user_id FROM space_moderators WHERE space_id = ?", &params![space_id]).await?;
+    Ok(Some(mods.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?))
+}
+
+/// One row of the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub kind: String,
+    pub entity_id: String,
+    pub group_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// The highest sequence committed so far.
+pub async fn last_seq(c: &Conn) -> Result<i64, StoreError> {
+    c.query_one("SELECT value FROM counters WHERE name = 'changes'", &[]).await?.get(0)
+}
+
+/// Changes after `seq`, oldest first.
+pub async fn changes_after(c: &Conn, seq: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
+    c.query("SELECT seq, kind, entity_id, group_id, user_id FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?", &params![seq, limit])
+        .await?
+        .iter()
+        .map(|r| Ok(ChangeRow { seq: r.get(0)?, kind: r.get(1)?, entity_id: r.get(2)?, group_id: r.get(3)?, user_id: r.get(4)? }))
+        .collect()
+}
