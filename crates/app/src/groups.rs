@@ -19,10 +19,13 @@ pub(crate) struct Loaded {
 
 /// Resolves a role slug of a group: a built-in role or one of the group's custom roles.
 pub(crate) async fn role(c: &Conn, group_id: &str, slug: &str) -> Result<Role> {
-    if let Some(r) = Role::builtin(slug) {
-        return Ok(r);
+    if slug == "owner" {
+        return Role::builtin(slug).ok_or(Error::NotFound("role"));
     }
-    cohort_store::roles::get(c, group_id, slug).await?.ok_or_else(|| {
+    if let Some(custom) = cohort_store::roles::get(c, group_id, slug).await? {
+        return Ok(custom);
+    }
+    Role::builtin(slug).ok_or_else(|| {
         Error::validation("role", format!("unknown role {slug:?}; the group has owner, admin, moderator, member and its custom roles"))
     })
 }
@@ -227,7 +230,17 @@ impl App {
             visibility: f.visibility,
             member: f.member,
             search: f.search,
+            ids: None,
         };
+        Ok(groups::list(&self.read().await?, &q, page).await?)
+    }
+
+    /// The groups with these ids that the caller can see.
+    pub async fn groups_by_ids(&self, p: &Principal, ids: Vec<String>, page: PageRequest) -> Result<Page<Group>> {
+        p.require(Scope::GroupsRead)?;
+        let viewer =
+            if p.is_superuser(Scope::GroupsRead) { None } else { p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() }) };
+        let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
         Ok(groups::list(&self.read().await?, &q, page).await?)
     }
 

@@ -7,12 +7,18 @@
 //! - [`groups`], [`members`]: groups and memberships.
 //! - [`audit`]: the trail of changes.
 
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod groups;
+pub mod hierarchy;
 pub mod index;
+pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod questions;
+pub mod requests;
+pub mod roles;
 mod secrets;
 pub mod spaces;
 pub mod users;
@@ -69,6 +75,16 @@ impl App {
                 tick.tick().await;
                 if let Err(e) = app.sync().await {
                     tracing::warn!(error = %e, "following the change log");
+                }
+            }
+        });
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.sweep_expired().await {
+                    tracing::warn!(error = %e, "sweeping expired memberships");
                 }
             }
         });

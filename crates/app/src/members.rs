@@ -8,7 +8,7 @@ use crate::groups::role;
 use crate::{App, Change, check_version};
 use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
-use cohort_core::model::{Member, MemberStatus, Membership, User, Visibility};
+use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, Role};
 use cohort_core::{Error, Result, id, input, time};
@@ -290,41 +290,5 @@ impl App {
     pub async fn leave_group(&self, p: &Principal, group_id: &str) -> Result<Removed> {
         let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can leave a group"))?.to_string();
         self.remove_member(p, group_id, &uid).await
-    }
-
-    /// The caller joins a public group that needs no approval.
-    pub async fn join_group(&self, p: &Principal, group_id: &str) -> Result<Membership> {
-        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can join a group"))?.to_string();
-        p.require(cohort_core::auth::Scope::GroupsWrite)?;
-        let tx = self.begin().await?;
-        let loaded = self.load(&tx, p, group_id).await?;
-        policy::authorize(p, &loaded.ctx, Action::Read)?;
-        if members::get(&tx, group_id, &uid).await?.is_some() {
-            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
-        }
-        let g = &loaded.group;
-        if g.visibility != Visibility::Public || g.settings.require_approval {
-            return Err(Error::denied("this group needs approval to join; file a join request"));
-        }
-        shift_counters(&tx, group_id, &uid, None, Some(("member", MemberStatus::Active))).await?;
-        let now = time::now();
-        let m = Membership {
-            id: id::new(id::Kind::Membership),
-            group_id: group_id.to_string(),
-            user_id: uid.clone(),
-            role: "member".into(),
-            permissions: vec![],
-            status: MemberStatus::Active,
-            joined_at: now,
-            expires_at: None,
-            last_active: None,
-            added_by: Some(uid.clone()),
-            updated_at: now,
-            version: 1,
-        };
-        members::insert(&tx, &m).await?;
-        Change::new("member.joined", "membership", &m.id).group(group_id).user(&uid).after(snapshot(&m)).record(&tx, p).await?;
-        self.commit(tx).await?;
-        Ok(m)
     }
 }

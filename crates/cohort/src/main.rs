@@ -137,6 +137,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve { listen } => {
             let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            app.start_background();
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
             cohort_http::serve(listener, app, shutdown_signal()).await.map_err(|e| e.to_string())?;

@@ -203,3 +203,55 @@ pub struct AuditEvent {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
+
+text_enum!(RequestStatus { Pending = "pending", Approved = "approved", Rejected = "rejected", Cancelled = "cancelled" });
+text_enum!(InvitationStatus { Sent = "sent", Accepted = "accepted", Declined = "declined", Revoked = "revoked", Expired = "expired" });
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    pub id: String,
+    pub group_id: String,
+    pub user_id: String,
+    pub message: Option<String>,
+    pub referred_by: Option<String>,
+    pub status: RequestStatus,
+    pub submitted_at: Millis,
+    pub decided_at: Option<Millis>,
+    pub decided_by: Option<String>,
+    pub note: Option<String>,
+    /// The role an approval granted.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub id: String,
+    pub group_id: String,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    pub role: String,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub invited_by: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+impl Invitation {
+    /// The status as a reader sees it at `now`: an open invitation past its time is expired.
+    pub fn status_at(&self, now: Millis) -> InvitationStatus {
+        if self.status == InvitationStatus::Sent && self.expires_at <= now { InvitationStatus::Expired } else { self.status }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub id: String,
+    pub group_id: String,
+    pub author_id: Option<String>,
+    pub title: Option<String>,
+    pub body: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}

@@ -46,15 +46,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT))
-            } else {
-                Error::invalid(format!("could not read the body: {e}"))
-            }
-        })?;
-        parse_json(&bytes).map(Body)
+        parse_json(&read_body(req, state).await?).map(Body)
     }
+}
+
+/// Reads the whole body, refusing one over [`crate::BODY_LIMIT`] with 413.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        ApiError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT))
+        } else {
+            Error::invalid(format!("could not read the body: {e}"))
+        })
+    })
 }
 
 /// Parses JSON with the path of the offending field in the message.
@@ -131,4 +135,19 @@ pub fn with_etag(version: i64, status: StatusCode, body: impl IntoResponse) -> R
         res.headers_mut().insert(header::ETAG, v);
     }
     res
+}
+
+/// A JSON body that may be left out: an empty body reads as `T::default()`.
+pub struct BodyOrDefault<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for BodyOrDefault<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.as_ref() == b"null" {
+            return Ok(BodyOrDefault(T::default()));
+        }
+        parse_json(&bytes).map(BodyOrDefault)
+    }
 }

@@ -247,6 +247,8 @@ pub struct GroupQuery {
     /// Groups this user is an active member of.
     pub member: Option<String>,
     pub search: Option<String>,
+    /// Only these groups.
+    pub ids: Option<Vec<String>>,
 }
 
 pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Group>, StoreError> {
@@ -288,6 +290,12 @@ pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Gr
         let p = like_pattern(s);
         clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
         args.extend(params![p.as_str(), p.as_str()]);
+    }
+    let id_clause;
+    if let Some(ids) = &q.ids {
+        id_clause = if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) };
+        clauses.push(&id_clause);
+        args.extend(ids.iter().map(Value::from));
     }
     let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let total =

@@ -136,6 +136,7 @@ impl TestApp {
         let (_, admin_key) = app.create_key(&Principal::system(), new).await.expect("admin key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        app.start_background();
         let served = app.clone();
         tokio::spawn(async move {
             let _ = cohort_http::serve(listener, served, std::future::pending()).await;

@@ -164,14 +164,14 @@ fn visibility(v: Option<Visibility>, is_public: Option<bool>) -> Option<Visibili
 }
 
 impl GroupWrite {
-    fn space(&self) -> Result<Option<String>> {
+    pub fn space(&self) -> Result<Option<String>> {
         match (&self.space, &self.space_id) {
             (Some(a), Some(b)) if a != b => Err(Error::validation("space_id", "space and space_id differ")),
             (a, b) => Ok(a.clone().or(b.clone())),
         }
     }
 
-    fn into_input(self) -> GroupInput {
+    pub fn into_input(self) -> GroupInput {
         let settings = self.settings.unwrap_or_default();
         GroupInput {
             name: self.name,

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use cohort_app::App;
 use cohort_app::members::{BulkOutcome, MemberPatch, NewMember, Removed};
+use cohort_app::requests::Filed;
 use cohort_core::model::{Member, MemberStatus, Membership};
 use cohort_store::members::MemberQuery;
 use serde::{Deserialize, Serialize};
@@ -341,13 +342,16 @@ async fn users(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Query
     Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
 }
 
-/// Join a public group that needs no approval.
+/// Join a group: a public group that needs no approval at once (201 with the membership);
+/// otherwise the join request is filed (202 with the request).
 #[utoipa::path(post, path = "/groups/{id}/join", tag = "members", params(("id" = String, Path, description = "Group id")),
-    responses((status = 201, body = MembershipOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = MembershipOut), (status = 202, body = super::requests::RequestOut), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn join(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Response> {
-    let m = app.join_group(&p, &id).await?;
-    Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(m))))
+    match app.request_join(&p, &id, None, None).await? {
+        Filed::Joined(_, m) => Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(m)))),
+        pending => Ok(super::requests::filed_response(pending)),
+    }
 }
 
 /// Leave a group.

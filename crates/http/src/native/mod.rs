@@ -1,13 +1,19 @@
 //! The native API, `/api/v1`: seed 003's shapes plus the fields of SPEC §1.
 
+mod activity;
 mod audit;
 mod auth;
-mod groups;
+pub mod groups;
+mod hierarchy;
+mod invitations;
 mod keys;
-mod members;
+pub mod members;
+mod questions;
+mod requests;
+mod roles;
 pub mod schema;
 mod spaces;
-mod users;
+pub mod users;
 
 use cohort_app::App;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -25,6 +31,12 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "spaces", description = "Spaces (tenants) and their moderators"),
         (name = "groups", description = "Groups"),
         (name = "members", description = "Memberships"),
+        (name = "roles", description = "Built-in and custom roles of a group"),
+        (name = "join-requests", description = "Asking to join, and deciding"),
+        (name = "invitations", description = "Inviting, accepting, declining"),
+        (name = "hierarchy", description = "Subgroups, moves, permissions"),
+        (name = "access", description = "Effective groups, permissions, collections, checks"),
+        (name = "activity", description = "Posts, activity and analytics"),
         (name = "api-keys", description = "API keys with scopes"),
         (name = "audit", description = "The audit trail"),
         (name = "ops", description = "Health and readiness")
@@ -51,6 +63,12 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(groups::router())
         .merge(members::router())
         .merge(keys::router())
+        .merge(roles::router())
+        .merge(requests::router())
+        .merge(invitations::router())
+        .merge(hierarchy::router())
+        .merge(questions::router())
+        .merge(activity::router())
         .merge(audit::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::ops::health_router())
 }

@@ -1,0 +1,145 @@
+//! The group tree: subgroups, moves, and permissions with where they come from.
+
+use crate::{App, Change};
+use cohort_core::access::GroupPermission;
+use cohort_core::auth::Principal;
+use cohort_core::error::Conflict;
+use cohort_core::group::MAX_DEPTH;
+use cohort_core::model::Group;
+use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::Action;
+use cohort_core::{Error, Result, input, time};
+use cohort_store::groups::{self, GroupQuery, Viewer};
+use cohort_store::{Conn, params};
+
+async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
+    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &params![id]).await?.get(0)?)
+}
+
+/// The group's subtree (itself first), walked in the database.
+async fn subtree(c: &Conn, id: &str) -> Result<Vec<String>> {
+    let mut out = vec![id.to_string()];
+    let mut i = 0;
+    while i < out.len() {
+        let children = groups::child_ids(c, &out[i]).await?;
+        out.extend(children);
+        i += 1;
+        if out.len() > 100_000 {
+            return Err(Error::validation("parent_id", "the subtree is too large to move"));
+        }
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Lists a group's children, or with `recursive` its whole subtree, as the caller sees them.
+    pub async fn list_subgroups(&self, p: &Principal, id: &str, recursive: bool, page: PageRequest) -> Result<Page<Group>> {
+        let c = self.read().await?;
+        self.load_for(&c, p, id, Action::Read).await?;
+        let ids = if recursive { subtree(&c, id).await?.split_off(1) } else { groups::child_ids(&c, id).await? };
+        let viewer = if p.is_superuser(cohort_core::auth::Scope::GroupsRead) {
+            None
+        } else {
+            p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() })
+        };
+        let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
+        Ok(groups::list(&c, &q, page).await?)
+    }
+
+    /// Moves a group under another (or to the top with `None`): 422 `cycle` under its own
+    /// subtree, 422 when the tree would grow deeper than 32.
+    pub async fn move_group(&self, p: &Principal, id: &str, new_parent: Option<String>) -> Result<Group> {
+        let tx = self.begin().await?;
+        // Moves take turns (on PostgreSQL this row lock spans instances), so two moves can
+        // never build a cycle between them.
+        tx.execute("UPDATE counters SET value = value WHERE name = 'groups'", &[]).await?;
+        let g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
+        if let Some(pid) = &new_parent {
+            let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?.group;
+            if parent.space_id != g.space_id {
+                return Err(Error::validation("parent_id", "a group can only move within its space"));
+            }
+        }
+        let tree = subtree(&tx, id).await?;
+        if let Some(pid) = &new_parent
+            && tree.contains(pid)
+        {
+            return Err(Error::Cycle);
+        }
+        let old_depth = depth_of(&tx, id).await?;
+        let new_depth = match &new_parent {
+            Some(pid) => depth_of(&tx, pid).await? + 1,
+            None => 0,
+        };
+        let mut deepest = old_depth;
+        for gid in &tree {
+            deepest = deepest.max(depth_of(&tx, gid).await?);
+        }
+        if new_depth + (deepest - old_depth) >= MAX_DEPTH {
+            return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
+        }
+        let now = time::now();
+        tx.execute(
+            "UPDATE groups SET parent_id = ?, parent_key = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+            &params![new_parent.clone(), new_parent.clone().unwrap_or_default(), now, p.actor_id(), id],
+        )
+        .await
+        .map_err(|e| crate::unique_as(e, "name_key", Conflict::NameTaken, "a group with that name already exists under the new parent"))?;
+        let shift = new_depth - old_depth;
+        if shift != 0 {
+            for gid in &tree {
+                tx.execute("UPDATE groups SET depth = depth + ? WHERE id = ?", &params![shift, gid.as_str()]).await?;
+            }
+        }
+        Change::new("group.moved", "group", id)
+            .group(id)
+            .before(serde_json::json!({"parent_id": g.parent_id}))
+            .after(serde_json::json!({"parent_id": new_parent}))
+            .record(&tx, p)
+            .await?;
+        self.commit(tx).await?;
+        self.get_group(p, id).await
+    }
+
+    /// A group's permissions, each with the ancestor it comes from (or null).
+    pub async fn group_permissions(&self, p: &Principal, id: &str) -> Result<Vec<GroupPermission>> {
+        let c = self.read().await?;
+        self.load_for(&c, p, id, Action::Read).await?;
+        drop(c);
+        Ok(self.index().read(|idx| idx.group_permissions(id)))
+    }
+
+    /// Adds and removes a group's own permissions.
+    pub async fn change_permissions(&self, p: &Principal, id: &str, add: Vec<String>, remove: Vec<String>) -> Result<Vec<GroupPermission>> {
+        let add = input::permissions(add)?;
+        let remove = input::permissions(remove)?;
+        let tx = self.begin().await?;
+        let mut g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
+        let mut one = [g];
+        groups::load_details(&tx, &mut one).await?;
+        [g] = one;
+        let before = g.permissions.clone();
+        let mut perms: Vec<String> = g.permissions.iter().filter(|x| !remove.contains(x)).cloned().collect();
+        for a in add {
+            if !perms.contains(&a) {
+                perms.push(a);
+            }
+        }
+        g.permissions = input::permissions(perms)?;
+        let expected = g.version;
+        g.version += 1;
+        g.updated_at = time::now();
+        g.updated_by = p.actor_id();
+        if !groups::update(&tx, &g, expected).await? {
+            return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; retry"));
+        }
+        Change::new("group.permissions_changed", "group", id)
+            .group(id)
+            .before(serde_json::json!({"permissions": before}))
+            .after(serde_json::json!({"permissions": g.permissions}))
+            .record(&tx, p)
+            .await?;
+        self.commit(tx).await?;
+        Ok(self.index().read(|idx| idx.group_permissions(id)))
+    }
+}

@@ -1,0 +1,86 @@
+//! The questions applications ask often: which groups, which permissions, which collections,
+//! and "may this user do this?" — answered from the access index.
+
+use crate::App;
+use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldPermission, Level};
+use cohort_core::auth::{Principal, Scope};
+use cohort_core::{Error, Result, time};
+
+/// One question for `POST /check`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    Permission { user_id: String, permission: String },
+    Group { user_id: String, group_id: String, action: GroupCheck },
+    Collection { user_id: String, collection_id: String, level: Level },
+}
+
+impl Check {
+    fn user_id(&self) -> &str {
+        match self {
+            Check::Permission { user_id, .. } | Check::Group { user_id, .. } | Check::Collection { user_id, .. } => user_id,
+        }
+    }
+}
+
+impl App {
+    /// Who may ask about `user_id`: the user themself, or site-wide readers of groups or users.
+    fn may_ask_about(&self, p: &Principal, user_id: &str) -> Result<()> {
+        if p.user_id() == Some(user_id) || p.is_superuser(Scope::GroupsRead) || p.is_superuser(Scope::UsersRead) {
+            Ok(())
+        } else {
+            p.require(Scope::GroupsRead)?;
+            Err(Error::denied("only the user themself or a site administrator may ask about a user's access"))
+        }
+    }
+
+    /// Waits until this instance has applied `revision` (read-your-writes across instances).
+    pub async fn at_least(&self, revision: Option<i64>) -> Result<()> {
+        if let Some(r) = revision
+            && self.index().revision() < r
+        {
+            self.sync().await?;
+        }
+        Ok(())
+    }
+
+    async fn known_user(&self, user_id: &str) -> Result<()> {
+        let c = self.read().await?;
+        cohort_store::users::get(&c, user_id).await?.map(|_| ()).ok_or(Error::NotFound("user"))
+    }
+
+    pub async fn user_effective_groups(&self, p: &Principal, user_id: &str) -> Result<Vec<EffectiveGroup>> {
+        self.may_ask_about(p, user_id)?;
+        self.known_user(user_id).await?;
+        Ok(self.index().read(|idx| idx.effective_groups(user_id, time::now())))
+    }
+
+    pub async fn user_permissions(&self, p: &Principal, user_id: &str) -> Result<Vec<HeldPermission>> {
+        self.may_ask_about(p, user_id)?;
+        self.known_user(user_id).await?;
+        Ok(self.index().read(|idx| idx.user_permissions(user_id, time::now())))
+    }
+
+    pub async fn user_collections(&self, p: &Principal, user_id: &str) -> Result<Vec<CollectionAccess>> {
+        self.may_ask_about(p, user_id)?;
+        self.known_user(user_id).await?;
+        Ok(self.index().read(|idx| idx.user_collections(user_id, time::now())))
+    }
+
+    /// Answers checks in order, from memory.
+    pub fn check(&self, p: &Principal, checks: &[Check]) -> Result<Vec<Decision>> {
+        for c in checks {
+            self.may_ask_about(p, c.user_id())?;
+        }
+        let now = time::now();
+        Ok(self.index().read(|idx| {
+            checks
+                .iter()
+                .map(|c| match c {
+                    Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now),
+                    Check::Group { user_id, group_id, action } => idx.check_group(user_id, group_id, *action, now),
+                    Check::Collection { user_id, collection_id, level } => idx.check_collection(user_id, collection_id, *level, now),
+                })
+                .collect()
+        }))
+    }
+}

@@ -1,0 +1,175 @@
+//! `/groups/{id}/invitations` and `/invitations/{id}/accept|decline`.
+
+use super::members::MembershipOut;
+use super::schema::{PageMeta, PageParams, meta, opt_instant, opt_ts, ts};
+use crate::error::{ApiResult, ErrorBody, parts};
+use crate::extract::{Auth, Body, Path, Query};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use cohort_app::App;
+use cohort_app::invitations::{Invite, Invited};
+use cohort_core::model::{Invitation, InvitationStatus};
+use cohort_core::time;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(revoke)).routes(routes!(accept)).routes(routes!(decline))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub id: String,
+    pub invitation_id: String,
+    pub group_id: String,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    pub role: String,
+    pub message: Option<String>,
+    /// `sent`, `accepted`, `declined`, `revoked` or `expired`.
+    pub status: String,
+    pub invited_by: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub decided_at: Option<String>,
+}
+
+impl From<Invitation> for InvitationOut {
+    fn from(i: Invitation) -> Self {
+        InvitationOut {
+            invitation_id: i.id.clone(),
+            status: i.status_at(time::now()).as_str().into(),
+            id: i.id,
+            group_id: i.group_id,
+            email: i.email,
+            user_id: i.user_id,
+            role: i.role,
+            message: i.message,
+            invited_by: i.invited_by,
+            created_at: ts(i.created_at),
+            expires_at: ts(i.expires_at),
+            decided_at: opt_ts(i.decided_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationCreate {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub user_ids: Vec<String>,
+    pub role: Option<String>,
+    pub message: Option<String>,
+    /// Default 7; 0 expires at once.
+    pub expires_in_days: Option<i64>,
+    /// RFC 3339; wins over `expires_in_days`.
+    pub expires_at: Option<String>,
+    pub notify: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteFailure {
+    pub target: String,
+    pub error: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationsSent {
+    pub invitations: Vec<InvitationOut>,
+    pub sent: i64,
+    pub failed: i64,
+    pub failures: Vec<InviteFailure>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationList {
+    pub invitations: Vec<InvitationOut>,
+    #[serde(flatten)]
+    pub page: PageMeta,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvitationListParams {
+    #[param(value_type = Option<String>)]
+    pub status: Option<InvitationStatus>,
+}
+
+/// Invite emails and/or users with a role.
+#[utoipa::path(post, path = "/groups/{id}/invitations", tag = "invitations", request_body = InvitationCreate, params(("id" = String, Path, description = "Group id")),
+    responses((status = 201, body = InvitationsSent), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Body(b): Body<InvitationCreate>,
+) -> ApiResult<(StatusCode, Json<InvitationsSent>)> {
+    let inv = Invite {
+        emails: b.emails,
+        user_ids: b.user_ids,
+        role: b.role,
+        message: b.message,
+        expires_in_days: b.expires_in_days,
+        expires_at: opt_instant("expires_at", b.expires_at)?,
+        notify: b.notify.unwrap_or(false),
+    };
+    let mut out = InvitationsSent { invitations: vec![], sent: 0, failed: 0, failures: vec![] };
+    for r in app.invite(&p, &id, inv).await? {
+        match r {
+            Invited::Sent(i) => {
+                out.sent += 1;
+                out.invitations.push(i.into());
+            }
+            Invited::Failed { target, error } => {
+                out.failed += 1;
+                out.failures.push(InviteFailure { target, error: parts(&error).1.into(), message: error.to_string() });
+            }
+        }
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// List a group's invitations (those who may invite).
+#[utoipa::path(get, path = "/groups/{id}/invitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams),
+    responses((status = 200, body = InvitationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<InvitationListParams>,
+    Query(pp): Query<PageParams>,
+) -> ApiResult<Json<InvitationList>> {
+    let page = app.list_invitations(&p, &id, q.status, pp.request()?).await?;
+    let meta = meta(&page);
+    Ok(Json(InvitationList { invitations: page.items.into_iter().map(Into::into).collect(), page: meta }))
+}
+
+/// Revoke an invitation.
+#[utoipa::path(delete, path = "/groups/{id}/invitations/{invitation_id}", tag = "invitations",
+    params(("id" = String, Path, description = "Group id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn revoke(State(app): State<App>, Auth(p): Auth, Path((id, inv)): Path<(String, String)>) -> ApiResult<Json<InvitationOut>> {
+    Ok(Json(app.revoke_invitation(&p, &id, &inv).await?.into()))
+}
+
+/// The invited user accepts and becomes a member.
+#[utoipa::path(post, path = "/invitations/{invitation_id}/accept", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = MembershipOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn accept(State(app): State<App>, Auth(p): Auth, Path(inv): Path<String>) -> ApiResult<Json<MembershipOut>> {
+    Ok(Json(app.accept_invitation(&p, &inv).await?.into()))
+}
+
+/// The invited user declines.
+#[utoipa::path(post, path = "/invitations/{invitation_id}/decline", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn decline(State(app): State<App>, Auth(p): Auth, Path(inv): Path<String>) -> ApiResult<Json<InvitationOut>> {
+    Ok(Json(app.decline_invitation(&p, &inv).await?.into()))
+}

@@ -1,0 +1,221 @@
+//! `/users/{id}/groups|permissions|collections` and `/check`: answered from the access index.
+
+use super::groups::GroupOut;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, Body, Path, Query};
+use axum::Json;
+use axum::extract::State;
+use cohort_app::App;
+use cohort_app::questions::Check;
+use cohort_core::access::{Decision, GroupCheck, Level};
+use cohort_core::page::PageRequest;
+use cohort_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(user_groups))
+        .routes(routes!(user_permissions))
+        .routes(routes!(user_collections))
+        .routes(routes!(check))
+        .routes(routes!(check_batch))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserGroupsParams {
+    /// Include groups reached through inherited membership.
+    pub effective: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserGroup {
+    #[serde(flatten)]
+    pub group: GroupOut,
+    /// The user's role there.
+    pub role: String,
+    /// Whether the membership is direct (else inherited from an ancestor).
+    pub direct: bool,
+    /// The group of the direct membership it comes from.
+    pub via: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserGroups {
+    pub user_id: String,
+    pub groups: Vec<UserGroup>,
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldOut {
+    pub permission: String,
+    pub via: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPermissions {
+    pub user_id: String,
+    pub permissions: Vec<HeldOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionOut {
+    pub collection_id: String,
+    pub read_only: bool,
+    pub hide_passwords: bool,
+    pub manage: bool,
+    pub via: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserCollections {
+    pub user_id: String,
+    pub collections: Vec<CollectionOut>,
+}
+
+/// One question: `{user_id, permission}`, `{user_id, group_id, action}` or
+/// `{user_id, collection_id, access}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckIn {
+    pub user_id: String,
+    pub permission: Option<String>,
+    pub group_id: Option<String>,
+    /// `read`, `post`, `manage_members`, `manage_settings`, `moderate` or `delete`.
+    pub action: Option<String>,
+    pub collection_id: Option<String>,
+    /// `read`, `edit` or `manage` (default `read`).
+    pub access: Option<String>,
+    /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
+    pub at_least_revision: Option<i64>,
+}
+
+impl CheckIn {
+    fn into_check(self) -> Result<Check> {
+        match (self.permission, self.group_id, self.collection_id) {
+            (Some(permission), None, None) => Ok(Check::Permission { user_id: self.user_id, permission }),
+            (None, Some(group_id), None) => {
+                let raw = self.action.ok_or_else(|| Error::validation("action", "a group check needs an action"))?;
+                let action = GroupCheck::parse(&raw).ok_or_else(|| {
+                    Error::validation("action", format!("{raw:?} is not read, post, manage_members, manage_settings, moderate or delete"))
+                })?;
+                Ok(Check::Group { user_id: self.user_id, group_id, action })
+            }
+            (None, None, Some(collection_id)) => {
+                let raw = self.access.unwrap_or_else(|| "read".into());
+                let level =
+                    Level::parse(&raw).ok_or_else(|| Error::validation("access", format!("{raw:?} is not read, edit or manage")))?;
+                Ok(Check::Collection { user_id: self.user_id, collection_id, level })
+            }
+            _ => Err(Error::validation("permission", "ask exactly one of permission, group_id (with action) or collection_id")),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckOut {
+    pub allowed: bool,
+    /// The groups that grant it.
+    pub via: Vec<String>,
+}
+
+impl From<Decision> for CheckOut {
+    fn from(d: Decision) -> Self {
+        CheckOut { allowed: d.allowed, via: d.via }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBatchIn {
+    /// At most 1000.
+    pub checks: Vec<CheckIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckBatchOut {
+    pub results: Vec<CheckOut>,
+}
+
+/// The groups a user belongs to (`effective=true`: with inherited memberships).
+#[utoipa::path(get, path = "/users/{id}/groups", tag = "access", params(("id" = String, Path, description = "User id"), UserGroupsParams),
+    responses((status = 200, body = UserGroups), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn user_groups(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<UserGroupsParams>,
+) -> ApiResult<Json<UserGroups>> {
+    let mut effective = app.user_effective_groups(&p, &id).await?;
+    if !q.effective.unwrap_or(false) {
+        effective.retain(|e| e.direct);
+    }
+    let ids: Vec<String> = effective.iter().map(|e| e.group_id.clone()).collect();
+    let admin = cohort_core::auth::Principal::system();
+    let records = app.groups_by_ids(&admin, ids, PageRequest { page: 1, limit: 100_000, with_total: false }).await?;
+    let groups = records
+        .items
+        .into_iter()
+        .filter_map(|g| {
+            let e = effective.iter().find(|e| e.group_id == g.id)?;
+            Some(UserGroup { role: e.role.clone(), direct: e.direct, via: e.via.clone(), group: g.into() })
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(UserGroups { user_id: id, total: groups.len() as i64, groups }))
+}
+
+/// Every permission a user holds, with the groups that give it.
+#[utoipa::path(get, path = "/users/{id}/permissions", tag = "access", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserPermissions), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn user_permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserPermissions>> {
+    let held = app.user_permissions(&p, &id).await?;
+    Ok(Json(UserPermissions {
+        user_id: id,
+        permissions: held.into_iter().map(|h| HeldOut { permission: h.permission, via: h.via }).collect(),
+    }))
+}
+
+/// A user's effective access to each collection their groups grant.
+#[utoipa::path(get, path = "/users/{id}/collections", tag = "access", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserCollections), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn user_collections(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserCollections>> {
+    let list = app.user_collections(&p, &id).await?;
+    let collections = list
+        .into_iter()
+        .map(|c| CollectionOut {
+            collection_id: c.collection_id,
+            read_only: c.level == Level::Read,
+            hide_passwords: c.hide_passwords,
+            manage: c.level == Level::Manage,
+            via: c.via,
+        })
+        .collect();
+    Ok(Json(UserCollections { user_id: id, collections }))
+}
+
+/// May this user do this?
+#[utoipa::path(post, path = "/check", tag = "access", request_body = CheckIn,
+    responses((status = 200, body = CheckOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) -> ApiResult<Json<CheckOut>> {
+    app.at_least(b.at_least_revision).await?;
+    let c = b.into_check()?;
+    let mut out = app.check(&p, std::slice::from_ref(&c))?;
+    Ok(Json(out.pop().map(Into::into).unwrap_or(CheckOut { allowed: false, via: vec![] })))
+}
+
+/// Many checks at once, answered in order.
+#[utoipa::path(post, path = "/check/batch", tag = "access", request_body = CheckBatchIn,
+    responses((status = 200, body = CheckBatchOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn check_batch(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckBatchIn>) -> ApiResult<Json<CheckBatchOut>> {
+    if b.checks.len() > 1000 {
+        return Err(Error::validation("checks", "at most 1000 checks at once").into());
+    }
+    let revision = b.checks.iter().filter_map(|c| c.at_least_revision).max();
+    app.at_least(revision).await?;
+    let checks = b.checks.into_iter().map(CheckIn::into_check).collect::<Result<Vec<_>>>()?;
+    let results = app.check(&p, &checks)?;
+    Ok(Json(CheckBatchOut { results: results.into_iter().map(Into::into).collect() }))
+}
