@@ -16,7 +16,7 @@ use cohort_store::{Conn, members, requests};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filed {
     Pending(JoinRequest),
-    Joined(JoinRequest, Membership),
+    Joined(JoinRequest, Box<Membership>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +108,7 @@ impl App {
             requests::decide(&tx, &j).await?;
             let m = admit(&tx, p, group_id, &uid, "member", "member.joined").await?;
             self.commit(tx).await?;
-            return Ok(Filed::Joined(j, m));
+            return Ok(Filed::Joined(j, Box::new(m)));
         }
         self.commit(tx).await?;
         Ok(Filed::Pending(j))

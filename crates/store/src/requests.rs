@@ -83,7 +83,7 @@ pub async fn list(
 pub async fn mean_decision_seconds(c: &Conn, group_id: &str, from: i64, to: i64) -> Result<Option<f64>, StoreError> {
     let r = c
         .query_one(
-            "SELECT COUNT(*), COALESCE(SUM(decided_at - submitted_at), 0) FROM join_requests WHERE group_id = ? AND decided_at IS NOT NULL AND decided_at >= ? AND decided_at < ?",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(decided_at - submitted_at), 0) AS BIGINT) FROM join_requests WHERE group_id = ? AND decided_at IS NOT NULL AND decided_at >= ? AND decided_at < ?",
             &params![group_id, from, to],
         )
         .await?;

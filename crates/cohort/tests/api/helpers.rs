@@ -131,6 +131,8 @@ impl TestApp {
     }
 
     async fn start(db: Db, backend: Backend, data_dir: Option<PathBuf>) -> TestApp {
+        // Internal errors are logged; show them beside a failing test.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("error").try_init();
         let app = App::open(db).await.expect("open app");
         let new = NewKey { name: "test-admin".into(), scopes: vec!["admin".into()], ..NewKey::default() };
         let (_, admin_key) = app.create_key(&Principal::system(), new).await.expect("admin key");

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod access;
 mod auth;
 mod authz;
 mod concurrency;
@@ -14,4 +15,5 @@ mod groups;
 mod members;
 mod openapi;
 mod seed003;
+mod seed003_workflows;
 mod spaces_users;

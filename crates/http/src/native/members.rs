@@ -349,7 +349,7 @@ async fn users(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Query
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn join(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Response> {
     match app.request_join(&p, &id, None, None).await? {
-        Filed::Joined(_, m) => Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(m)))),
+        Filed::Joined(_, m) => Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(*m)))),
         pending => Ok(super::requests::filed_response(pending)),
     }
 }

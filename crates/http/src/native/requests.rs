@@ -73,7 +73,7 @@ pub fn filed_response(f: Filed) -> Response {
         Filed::Pending(j) => (StatusCode::ACCEPTED, Json(request_out(j, None))).into_response(),
         Filed::Joined(j, m) => {
             let mut out = request_out(j, None);
-            out.membership = Some(m.into());
+            out.membership = Some((*m).into());
             (StatusCode::CREATED, Json(out)).into_response()
         }
     }

@@ -1,0 +1,156 @@
+//! The questions: effective groups, permissions, collections and checks.
+
+use crate::helpers::TestApp;
+use crate::story;
+use serde_json::json;
+
+story!(inheritance_and_checks, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let alice = app.user("alice").await;
+    let org = app
+        .group(
+            &owner,
+            "Org",
+            json!({"permissions": ["kb.read"], "collections": [{"id": "col_a", "read_only": true, "hide_passwords": true}]}),
+        )
+        .await;
+    let team = app
+        .post(
+            &format!("/api/v1/groups/{org}/subgroups"),
+            &owner.token,
+            json!({"name": "Team", "inherit_members": true, "inherit_permissions": true, "permissions": ["bot.use"], "collections": [{"id": "col_b", "manage": true}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let side = app.group(&owner, "Side", json!({"collections": [{"id": "col_a", "read_only": false}], "visibility": "private"})).await;
+    app.add(&org, &alice, "member").await;
+
+    let direct = app.get(&format!("/api/v1/users/{}/groups", alice.id), &alice.token).await.expect(200);
+    assert_eq!(direct["total"], 1);
+    let effective = app.get(&format!("/api/v1/users/{}/groups?effective=true", alice.id), &alice.token).await.expect(200);
+    assert_eq!(effective["total"], 2);
+    let inherited = effective["groups"].as_array().unwrap().iter().find(|g| g["id"] == team.as_str()).unwrap().clone();
+    assert_eq!(
+        (inherited["direct"].clone(), inherited["via"].clone(), inherited["role"].clone()),
+        (json!(false), json!(org), json!("member"))
+    );
+
+    let perms = app.get(&format!("/api/v1/users/{}/permissions", alice.id), &alice.token).await.expect(200);
+    let kb = perms["permissions"].as_array().unwrap().iter().find(|p| p["permission"] == "kb.read").unwrap().clone();
+    let mut via: Vec<String> = kb["via"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    via.sort();
+    let mut want = vec![org.clone(), team.clone()];
+    want.sort();
+    assert_eq!(via, want);
+
+    let check = |body: serde_json::Value| {
+        let app = &app;
+        async move { app.post("/api/v1/check", &app.admin_key, body).await.expect(200) }
+    };
+    assert_eq!(check(json!({"user_id": alice.id, "permission": "bot.use"})).await, json!({"allowed": true, "via": [team]}));
+    assert_eq!(check(json!({"user_id": alice.id, "permission": "nope"})).await, json!({"allowed": false, "via": []}));
+    assert_eq!(check(json!({"user_id": alice.id, "group_id": team, "action": "post"})).await["allowed"], true);
+    assert_eq!(check(json!({"user_id": alice.id, "group_id": team, "action": "manage_members"})).await["allowed"], false);
+    assert_eq!(check(json!({"user_id": alice.id, "group_id": side, "action": "read"})).await["allowed"], false);
+    assert_eq!(check(json!({"user_id": owner.id, "group_id": side, "action": "delete"})).await, json!({"allowed": true, "via": [side]}));
+    assert_eq!(
+        check(json!({"user_id": alice.id, "collection_id": "col_b", "access": "manage"})).await,
+        json!({"allowed": true, "via": [team]})
+    );
+    assert_eq!(check(json!({"user_id": alice.id, "collection_id": "col_a", "access": "edit"})).await["allowed"], false);
+
+    // Joining Side raises col_a from read to edit; passwords stop being hidden.
+    app.add(&side, &alice, "member").await;
+    let cols = app.get(&format!("/api/v1/users/{}/collections", alice.id), &alice.token).await.expect(200);
+    assert_eq!(
+        cols["collections"],
+        json!([
+            {"collection_id": "col_a", "read_only": false, "hide_passwords": false, "manage": false, "via": [side]},
+            {"collection_id": "col_b", "read_only": false, "hide_passwords": false, "manage": true, "via": [team]}
+        ])
+    );
+    let batch = app
+        .post(
+            "/api/v1/check/batch",
+            &app.admin_key,
+            json!({"checks": [{"user_id": alice.id, "permission": "kb.read"}, {"user_id": alice.id, "collection_id": "col_a", "access": "edit"}, {"user_id": alice.id, "group_id": side, "action": "delete"}]}),
+        )
+        .await
+        .expect(200);
+    let allowed: Vec<bool> = batch["results"].as_array().unwrap().iter().map(|r| r["allowed"].as_bool().unwrap()).collect();
+    assert_eq!(allowed, vec![true, true, false]);
+
+    // Leaving updates every answer at once.
+    app.delete(&format!("/api/v1/groups/{org}/members/{}", alice.id), &app.admin_key).await.expect(200);
+    assert_eq!(check(json!({"user_id": alice.id, "permission": "bot.use"})).await["allowed"], false);
+    // Others may not ask about alice; bad checks are 422.
+    let bob = app.user("bob").await;
+    app.post("/api/v1/check", &bob.token, json!({"user_id": alice.id, "permission": "kb.read"})).await.error(403, "permission_denied");
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": alice.id})).await.error(422, "validation_failed");
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": alice.id, "group_id": org, "action": "fly"}))
+        .await
+        .error(422, "validation_failed");
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": alice.id, "collection_id": "c", "access": "root"}))
+        .await
+        .error(422, "validation_failed");
+    app.get("/api/v1/users/usr_nobody/permissions", &app.admin_key).await.error(404, "not_found");
+});
+
+story!(inherited_members_see_private_subgroups, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let carol = app.user("carol").await;
+    let parent = app.group(&owner, "Parent", json!({"visibility": "private"})).await;
+    let child = app
+        .post(
+            &format!("/api/v1/groups/{parent}/subgroups"),
+            &owner.token,
+            json!({"name": "Child", "inherit_members": true, "visibility": "private"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.get(&format!("/api/v1/groups/{child}"), &carol.token).await.error(404, "not_found");
+    app.add(&parent, &carol, "member").await;
+    app.get(&format!("/api/v1/groups/{child}"), &carol.token).await.expect(200);
+});
+
+story!(expired_memberships_stop_counting_at_once, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let temp = app.user("temp").await;
+    let g = app.group(&owner, "Temp", json!({"permissions": ["temp.use"]})).await;
+    let soon = cohort_core::time::rfc3339(cohort_core::time::now() + 1500);
+    app.post(&format!("/api/v1/groups/{g}/members"), &owner.token, json!({"user_id": temp.id, "expires_at": soon})).await.expect(201);
+    let check = json!({"user_id": temp.id, "permission": "temp.use"});
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, check.clone()).await.expect(200)["allowed"], true);
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, check).await.expect(200)["allowed"], false);
+    assert_eq!(app.app.sweep_expired().await.unwrap(), 1);
+    app.get(&format!("/api/v1/groups/{g}/members/{}", temp.id), &owner.token).await.error(404, "not_found");
+    assert_eq!(app.get(&format!("/api/v1/groups/{g}"), &owner.token).await.expect(200)["member_count"], 1);
+});
+
+story!(posts_visibility_and_moderation, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let (a, b, out) = (app.user("a").await, app.user("b").await, app.user("out").await);
+    let g = app.group(&owner, "Club", json!({"visibility": "private"})).await;
+    app.add(&g, &a, "member").await;
+    app.add(&g, &b, "moderator").await;
+    let post = app.post(&format!("/api/v1/groups/{g}/posts"), &a.token, json!({"title": "Hi", "body": "first"})).await.expect(201);
+    let pid = post["id"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/groups/{g}/posts"), &out.token).await.error(404, "not_found");
+    app.post(&format!("/api/v1/groups/{g}/posts"), &out.token, json!({"body": "spam"})).await.error(404, "not_found");
+    app.delete(&format!("/api/v1/posts/{pid}"), &out.token).await.error(404, "not_found");
+    assert_eq!(app.get(&format!("/api/v1/groups/{g}/posts"), &a.token).await.expect(200)["total"], 1);
+    let other = app.post(&format!("/api/v1/groups/{g}/posts"), &b.token, json!({"body": "mod post"})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(&format!("/api/v1/posts/{other}"), &a.token).await.error(403, "permission_denied");
+    app.delete(&format!("/api/v1/posts/{pid}"), &b.token).await.expect(200);
+    app.post(&format!("/api/v1/groups/{g}/posts"), &a.token, json!({"body": "   "})).await.error(422, "validation_failed");
+});
