@@ -98,13 +98,13 @@ story!(unique_names_hold_under_concurrent_creates, |app: TestApp| async move {
 });
 
 /// A `cohort serve` process on `database_url`; killed on drop.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
-    fn start(database_url: &str) -> Server {
+    pub fn start(database_url: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .stdout(Stdio::piped())
@@ -145,4 +145,69 @@ async fn max_members_holds_across_two_instances_on_postgres() {
     assert_eq!(group["member_count"], 50);
     let members = setup.get(&format!("/api/v1/groups/{gid}/members?limit=500"), &setup.admin_key).await.expect(200);
     assert_eq!(members["total"], 50);
+}
+
+/// Files `n` join requests and sets up `n` invitations against two groups capped at 10;
+/// answers (users with tokens, request ids, invitation ids, groups).
+async fn near_full(app: &TestApp, n: usize) -> (Vec<crate::helpers::TestUser>, Vec<String>, Vec<String>, String, String) {
+    let by_request = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Requests", "settings": {"max_members": 10, "require_approval": true}})).await.expect(201);
+    let by_invite = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Invites", "settings": {"max_members": 10}})).await.expect(201);
+    let (rg, ig) = (by_request["id"].as_str().unwrap().to_string(), by_invite["id"].as_str().unwrap().to_string());
+    let mut users = Vec::new();
+    let mut requests = Vec::new();
+    for i in 0..n {
+        let u = app.user(&format!("crowd{i}")).await;
+        let r = app.post(&format!("/api/v1/groups/{rg}/join-requests"), &u.token, json!({})).await.expect(202);
+        requests.push(r["request_id"].as_str().unwrap().to_string());
+        users.push(u);
+    }
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let sent = app.post(&format!("/api/v1/groups/{ig}/invitations"), &app.admin_key, json!({"user_ids": ids})).await.expect(201);
+    let invitations = sent["invitations"].as_array().unwrap().iter().map(|i| i["invitation_id"].as_str().unwrap().to_string()).collect();
+    (users, requests, invitations, rg, ig)
+}
+
+/// Approves every request and accepts every invitation at once, spread over `bases`.
+async fn stampede(bases: &[String], admin_key: &str, users: &[crate::helpers::TestUser], requests: &[String], invitations: &[String], rg: &str) -> (usize, usize) {
+    let client = reqwest::Client::new();
+    let approvals = requests.iter().enumerate().map(|(i, rid)| {
+        let req = client.patch(format!("{}/api/v1/groups/{rg}/join-requests/{rid}", bases[i % bases.len()])).bearer_auth(admin_key).json(&json!({"action": "approve"}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    });
+    let accepts = invitations.iter().zip(users).enumerate().map(|(i, (inv, u))| {
+        let req = client.post(format!("{}/api/v1/invitations/{inv}/accept", bases[(i + 1) % bases.len()])).bearer_auth(&u.token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    });
+    let (a, b) = tokio::join!(join_all(approvals), join_all(accepts));
+    for s in a.iter().chain(b.iter()) {
+        assert!(*s == 200 || *s == 422, "only success or group_full, got {s}");
+    }
+    (a.iter().filter(|s| **s == 200).count(), b.iter().filter(|s| **s == 200).count())
+}
+
+story!(approvals_and_acceptances_never_overfill, |app: TestApp| async move {
+    let (users, requests, invitations, rg, ig) = near_full(&app, 30).await;
+    let (approved, accepted) = stampede(std::slice::from_ref(&app.base), &app.admin_key, &users, &requests, &invitations, &rg).await;
+    assert_eq!((approved, accepted), (10, 10));
+    for g in [rg, ig] {
+        assert_eq!(app.get(&format!("/api/v1/groups/{g}"), &app.admin_key).await.expect(200)["member_count"], 10);
+        assert_eq!(app.get(&format!("/api/v1/groups/{g}/members"), &app.admin_key).await.expect(200)["total"], 10);
+    }
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_and_acceptances_never_overfill_across_two_instances_on_postgres() {
+    let Some(url) = fresh_postgres_url().await else {
+        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+        return;
+    };
+    let app = TestApp::spawn_on(&url).await;
+    let (users, requests, invitations, rg, ig) = near_full(&app, 30).await;
+    let (one, two) = (Server::start(&url), Server::start(&url));
+    let bases = [one.base.clone(), two.base.clone()];
+    let (approved, accepted) = stampede(&bases, &app.admin_key, &users, &requests, &invitations, &rg).await;
+    assert_eq!((approved, accepted), (10, 10));
+    for g in [rg, ig] {
+        assert_eq!(app.get(&format!("/api/v1/groups/{g}/members"), &app.admin_key).await.expect(200)["total"], 10);
+    }
 }
