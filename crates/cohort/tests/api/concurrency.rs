@@ -150,8 +150,12 @@ async fn max_members_holds_across_two_instances_on_postgres() {
 /// Files `n` join requests and sets up `n` invitations against two groups capped at 10;
 /// answers (users with tokens, request ids, invitation ids, groups).
 async fn near_full(app: &TestApp, n: usize) -> (Vec<crate::helpers::TestUser>, Vec<String>, Vec<String>, String, String) {
-    let by_request = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Requests", "settings": {"max_members": 10, "require_approval": true}})).await.expect(201);
-    let by_invite = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Invites", "settings": {"max_members": 10}})).await.expect(201);
+    let by_request = app
+        .post("/api/v1/groups", &app.admin_key, json!({"name": "Requests", "settings": {"max_members": 10, "require_approval": true}}))
+        .await
+        .expect(201);
+    let by_invite =
+        app.post("/api/v1/groups", &app.admin_key, json!({"name": "Invites", "settings": {"max_members": 10}})).await.expect(201);
     let (rg, ig) = (by_request["id"].as_str().unwrap().to_string(), by_invite["id"].as_str().unwrap().to_string());
     let mut users = Vec::new();
     let mut requests = Vec::new();
@@ -168,10 +172,20 @@ async fn near_full(app: &TestApp, n: usize) -> (Vec<crate::helpers::TestUser>, V
 }
 
 /// Approves every request and accepts every invitation at once, spread over `bases`.
-async fn stampede(bases: &[String], admin_key: &str, users: &[crate::helpers::TestUser], requests: &[String], invitations: &[String], rg: &str) -> (usize, usize) {
+async fn stampede(
+    bases: &[String],
+    admin_key: &str,
+    users: &[crate::helpers::TestUser],
+    requests: &[String],
+    invitations: &[String],
+    rg: &str,
+) -> (usize, usize) {
     let client = reqwest::Client::new();
     let approvals = requests.iter().enumerate().map(|(i, rid)| {
-        let req = client.patch(format!("{}/api/v1/groups/{rg}/join-requests/{rid}", bases[i % bases.len()])).bearer_auth(admin_key).json(&json!({"action": "approve"}));
+        let req = client
+            .patch(format!("{}/api/v1/groups/{rg}/join-requests/{rid}", bases[i % bases.len()]))
+            .bearer_auth(admin_key)
+            .json(&json!({"action": "approve"}));
         async move { req.send().await.unwrap().status().as_u16() }
     });
     let accepts = invitations.iter().zip(users).enumerate().map(|(i, (inv, u))| {
