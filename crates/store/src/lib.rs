@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The database was busy or a transaction had to give way; worth one more try.
     #[error("database busy: {0}")]
     Busy(String),
+    /// A value no database can take (text with NUL); the caller's input is at fault.
+    #[error("{0}")]
+    Invalid(String),
     #[error("decoding a row: {0}")]
     Decode(String),
     #[error("{0}")]
@@ -46,7 +49,10 @@ impl StoreError {
 
 impl From<StoreError> for cohort_core::Error {
     fn from(e: StoreError) -> Self {
-        cohort_core::Error::Internal(e.to_string())
+        match e {
+            StoreError::Invalid(m) => cohort_core::Error::InvalidRequest(m),
+            other => cohort_core::Error::Internal(other.to_string()),
+        }
     }
 }
 

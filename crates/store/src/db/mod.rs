@@ -76,8 +76,17 @@ impl Db {
     }
 }
 
+/// Text with a NUL character cannot be stored by PostgreSQL; both databases refuse it alike.
+fn check_params(params: &[Value]) -> Result<(), StoreError> {
+    if params.iter().any(|p| matches!(p, Value::Text(t) if t.contains('\0'))) {
+        return Err(StoreError::Invalid("text must not contain NUL characters".into()));
+    }
+    Ok(())
+}
+
 impl Conn {
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        check_params(params)?;
         match self {
             Conn::SqliteWriter(c) => c.with(|c| sqlite::query(c, sql, params)),
             Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::query(c, sql, params)),
@@ -95,6 +104,7 @@ impl Conn {
 
     /// Runs a statement; answers the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        check_params(params)?;
         match self {
             Conn::SqliteWriter(c) => c.with(|c| sqlite::execute(c, sql, params)),
             Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::execute(c, sql, params)),
