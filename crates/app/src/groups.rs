@@ -9,6 +9,7 @@ use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, GroupContext, Role};
 use cohort_core::{Error, Result, id, time};
 use cohort_store::groups::{self, GroupQuery, Viewer};
+use cohort_store::list::Paging;
 use cohort_store::{Conn, StoreError, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
@@ -104,6 +105,7 @@ pub struct GroupFilter {
     pub visibility: Option<cohort_core::model::Visibility>,
     pub member: Option<String>,
     pub search: Option<String>,
+    pub sort: Vec<cohort_core::list::SortTerm>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -214,7 +216,7 @@ impl App {
         Ok(g)
     }
 
-    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, page: PageRequest) -> Result<Page<Group>> {
+    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, paging: &Paging) -> Result<Page<Group>> {
         p.require(Scope::GroupsRead)?;
         let viewer = if p.is_superuser(Scope::GroupsRead) {
             None
@@ -231,8 +233,9 @@ impl App {
             member: f.member,
             search: f.search,
             ids: None,
+            sort: f.sort,
         };
-        Ok(groups::list(&self.read().await?, &q, page).await?)
+        groups::list(&self.read().await?, &q, paging).await
     }
 
     /// The groups with these ids that the caller can see.
@@ -241,7 +244,7 @@ impl App {
         let viewer =
             if p.is_superuser(Scope::GroupsRead) { None } else { p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() }) };
         let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
-        Ok(groups::list(&self.read().await?, &q, page).await?)
+        groups::list(&self.read().await?, &q, &Paging::Offset(page)).await
     }
 
     /// Merges `patch` into the group (PATCH).

@@ -43,7 +43,7 @@ impl App {
             p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() })
         };
         let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
-        Ok(groups::list(&c, &q, page).await?)
+        groups::list(&c, &q, &cohort_store::list::Paging::Offset(page)).await
     }
 
     /// Moves a group under another (or to the top with `None`): 422 `cycle` under its own

@@ -6,6 +6,7 @@
 //! - [`id`]: prefixed, time-ordered ids (`grp_…`, `usr_…`).
 //! - [`time`]: instants and their RFC 3339 form.
 //! - [`error`]: the one error every layer above speaks.
+//! - [`list`]: sort terms and cursors for every list.
 //! - [`model`]: users, spaces, groups, memberships, keys, audit events.
 //! - [`input`]: validated values made from callers' input (names, roles, permissions).
 //! - [`access`]: the in-memory access index that answers checks.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod group;
 pub mod id;
 pub mod input;
+pub mod list;
 pub mod model;
 pub mod page;
 pub mod policy;

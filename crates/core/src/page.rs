@@ -47,6 +47,8 @@ pub struct Page<T> {
     pub limit: i64,
     /// Set when the store fetched one row more than asked, so a next page exists without a count.
     pub has_more: bool,
+    /// For cursor paging: where the next page starts, when there is one.
+    pub next_cursor: Option<String>,
 }
 
 /// The navigation fields every native list answers with.
@@ -82,6 +84,7 @@ impl<T> Page<T> {
             page: self.page,
             limit: self.limit,
             has_more: self.has_more,
+            next_cursor: self.next_cursor,
         }
     }
 }
@@ -92,10 +95,10 @@ mod tests {
 
     #[test]
     fn page_navigation() {
-        let p = Page { items: vec![1, 2], total: Some(45), page: 2, limit: 20, has_more: true };
+        let p = Page { items: vec![1, 2], total: Some(45), page: 2, limit: 20, has_more: true, next_cursor: None };
         let i = p.info();
         assert_eq!((i.prev_page, i.next_page, i.last_page), (Some(1), Some(3), Some(3)));
-        let empty: Page<i32> = Page { items: vec![], total: Some(0), page: 1, limit: 20, has_more: false };
+        let empty: Page<i32> = Page { items: vec![], total: Some(0), page: 1, limit: 20, has_more: false, next_cursor: None };
         assert_eq!(empty.info().last_page, Some(1));
         assert!(PageRequest::new(Some(0), None, 20, 500).is_err());
         assert!(PageRequest::new(None, Some(501), 20, 500).is_err());

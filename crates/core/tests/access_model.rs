@@ -151,7 +151,7 @@ fn counts(m: &RawMembership) -> bool {
     m.active && m.expiry != 1
 }
 
-fn direct<'a>(ms: &'a [RawMembership], u: usize, g: usize) -> Option<&'a RawMembership> {
+fn direct(ms: &[RawMembership], u: usize, g: usize) -> Option<&RawMembership> {
     ms.iter().find(|m| m.user == u && m.group == g && counts(m))
 }
 
@@ -223,10 +223,10 @@ proptest! {
                 prop_assert_eq!(d.via.into_iter().collect::<BTreeSet<_>>(), via);
             }
 
-            for c in 0..COLS.len() {
+            for (c, col) in COLS.iter().enumerate() {
                 for level in [Level::Read, Level::Edit, Level::Manage] {
                     let via: BTreeSet<String> = eff.iter().filter(|g| grant_level(&groups, **g, c).is_some_and(|l| l >= level)).map(|g| gid(*g)).collect();
-                    let d = idx.check_collection(&user, COLS[c], level, NOW);
+                    let d = idx.check_collection(&user, col, level, NOW);
                     prop_assert_eq!(d.allowed, !via.is_empty());
                     prop_assert_eq!(d.via.into_iter().collect::<BTreeSet<_>>(), via);
                 }

@@ -1,10 +1,12 @@
 //! Groups, their permissions and collection grants, and the counters their rules rest on.
 
 use crate::db::{Conn, Row, Value};
-use crate::{StoreError, json_list, like_pattern, page_of, params};
+use crate::list::{self, ColKind, Paging, SortColumn};
+use crate::{StoreError, json_list, like_pattern, params};
 use cohort_core::input::name_key;
+use cohort_core::list::SortTerm;
 use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use std::collections::HashMap;
 
 pub const COLS: &str = "g.id, g.num, g.space_id, g.parent_id, g.name, g.description, g.type, g.visibility, g.external_id, g.access_all, \
@@ -249,9 +251,23 @@ pub struct GroupQuery {
     pub search: Option<String>,
     /// Only these groups.
     pub ids: Option<Vec<String>>,
+    /// Sort keys (default: oldest first).
+    pub sort: Vec<SortTerm>,
 }
 
-pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Group>, StoreError> {
+/// What groups may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created_at", "created"], sql: "g.created_at", kind: ColKind::Int },
+    SortColumn { names: &["updated_at", "updated"], sql: "g.updated_at", kind: ColKind::Int },
+    SortColumn { names: &["name"], sql: "g.name_key", kind: ColKind::Text },
+    SortColumn { names: &["member_count"], sql: "g.active_members", kind: ColKind::Int },
+    SortColumn { names: &["type"], sql: "g.type", kind: ColKind::Text },
+    SortColumn { names: &["visibility"], sql: "g.visibility", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "g.id", kind: ColKind::Text },
+];
+
+pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<Page<Group>> {
+    let order = list::order(&q.sort, SORT, "g.id", &[SortTerm { field: "created_at".into(), desc: false }])?;
     let mut clauses: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(v) = &q.viewer {
@@ -298,12 +314,33 @@ pub async fn list(c: &Conn, q: &GroupQuery, page: PageRequest) -> Result<Page<Gr
         args.extend(ids.iter().map(Value::from));
     }
     let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total =
-        if page.with_total { Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?) } else { None };
-    args.push((page.limit + 1).into());
-    args.push(page.offset().into());
-    let rows = c.query(&format!("SELECT {COLS} FROM groups g {where_sql} ORDER BY g.created_at, g.id LIMIT ? OFFSET ?"), &args).await?;
-    let mut out = page_of(rows, page, total, |r| from_row(r, 0))?;
-    load_details(c, &mut out.items).await?;
-    Ok(out)
+    let total = if paging.with_total() {
+        Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?)
+    } else {
+        None
+    };
+    let (page_no, offset, keyset) = match paging {
+        Paging::Offset(p) => (p.page, p.offset(), None),
+        Paging::Cursor { after: Some(cur), .. } => (1, 0, Some(order.after(cur)?)),
+        Paging::Cursor { after: None, .. } => (1, 0, None),
+    };
+    let mut where_sql = where_sql;
+    if let Some((cond, cond_args)) = keyset {
+        where_sql = if where_sql.is_empty() { format!("WHERE {cond}") } else { format!("{where_sql} AND {cond}") };
+        args.extend(cond_args);
+    }
+    let limit = paging.limit();
+    args.push((limit + 1).into());
+    args.push(offset.into());
+    let sql = format!("SELECT {COLS}{} FROM groups g {where_sql} {} LIMIT ? OFFSET ?", order.select_extra(), order.order_by());
+    let mut rows = c.query(&sql, &args).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (paging, has_more, rows.last()) {
+        (Paging::Cursor { .. }, true, Some(last)) => Some(order.cursor_after(last, NCOLS, last.get(0)?)?),
+        _ => None,
+    };
+    let mut items = rows.iter().map(|r| from_row(r, 0)).collect::<Result<Vec<_>, _>>()?;
+    load_details(c, &mut items).await?;
+    Ok(Page { items, total, page: page_no, limit, has_more, next_cursor })
 }

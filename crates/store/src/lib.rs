@@ -12,6 +12,7 @@ pub mod db;
 pub mod groups;
 pub mod invitations;
 pub mod keys;
+pub mod list;
 pub mod members;
 pub mod migrate;
 pub mod posts;
@@ -76,7 +77,7 @@ pub fn page_of<T>(
     let has_more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
     let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(cohort_core::page::Page { items, total, page: page.page, limit: page.limit, has_more })
+    Ok(cohort_core::page::Page { items, total, page: page.page, limit: page.limit, has_more, next_cursor: None })
 }
 
 /// `%term%` for a case-insensitive LIKE, with the wildcards in `term` escaped (`ESCAPE '\'`).

@@ -6,6 +6,7 @@
 
 mod helpers;
 mod hostile;
+mod lists;
 
 mod access;
 mod auth;

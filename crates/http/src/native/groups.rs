@@ -1,6 +1,6 @@
 //! `/groups`: create, read, list, change, replace, delete, bulk delete.
 
-use super::schema::{self, PageMeta, PageParams, meta, nullable, ts};
+use super::schema::{self, PageMeta, PageParams, SortParams, meta_paged, nullable, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use axum::Json;
@@ -321,13 +321,14 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>
 }
 
 /// List the groups the caller can see, in every space.
-#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams),
+#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams, SortParams),
     responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
     Auth(p): Auth,
     Query(q): Query<GroupListParams>,
     Query(pp): Query<PageParams>,
+    Query(sp): Query<SortParams>,
 ) -> ApiResult<Json<GroupList>> {
     let f = GroupFilter {
         space_id: q.space,
@@ -336,9 +337,11 @@ async fn list(
         visibility: q.visibility,
         member: q.member,
         search: q.search.filter(|s| !s.is_empty()),
+        sort: sp.terms()?,
     };
-    let page = app.list_groups(&p, f, pp.request()?).await?;
-    let meta = meta(&page);
+    let paging = sp.paging(&pp)?;
+    let page = app.list_groups(&p, f, &paging).await?;
+    let meta = meta_paged(&page, &paging);
     Ok(Json(GroupList { groups: page.items.into_iter().map(GroupOut::from).collect(), page: meta }))
 }
 

@@ -1,8 +1,10 @@
 //! Shapes shared by the native resources: page envelopes, query parameters, enums as the
 //! OpenAPI document names them, and helpers for nullable fields and timestamps.
 
+use cohort_core::list::{Cursor, SortTerm, parse_sort, sort_pair};
 use cohort_core::page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageInfo, PageRequest};
 use cohort_core::{Error, time};
+use cohort_store::list::Paging;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,16 +19,33 @@ pub struct PageMeta {
     pub next_page: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_page: Option<i64>,
-}
-
-impl From<PageInfo> for PageMeta {
-    fn from(i: PageInfo) -> Self {
-        PageMeta { total: i.total, page: i.page, limit: i.limit, prev_page: i.prev_page, next_page: i.next_page, last_page: i.last_page }
-    }
+    /// With cursor paging: pass it as `cursor` for the next page (null at the end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<Option<String>>,
 }
 
 pub fn meta<T>(p: &Page<T>) -> PageMeta {
-    p.info().into()
+    let i: PageInfo = p.info();
+    PageMeta {
+        total: i.total,
+        page: i.page,
+        limit: i.limit,
+        prev_page: i.prev_page,
+        next_page: i.next_page,
+        last_page: i.last_page,
+        next_cursor: None,
+    }
+}
+
+/// Page fields for a list that may have been walked by cursor.
+pub fn meta_paged<T>(p: &Page<T>, paging: &Paging) -> PageMeta {
+    let mut m = meta(p);
+    if let Paging::Cursor { .. } = paging {
+        m.next_cursor = Some(p.next_cursor.clone());
+        m.prev_page = None;
+        m.next_page = None;
+    }
+    m
 }
 
 /// Page parameters; `per_page` and `perPage` are aliases of `limit`.
@@ -46,6 +65,40 @@ pub struct PageParams {
     pub per_page_camel: Option<i64>,
     /// Leave out `total` and `last_page`.
     pub skip_total: Option<bool>,
+}
+
+/// Order and cursor parameters of the lists that support them.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SortParams {
+    /// Comma list of sort keys, `-` for descending: `-created_at,name`.
+    pub sort: Option<String>,
+    /// One sort key (with `sort_order`), as seed 004 writes it.
+    pub sort_by: Option<String>,
+    /// `asc` or `desc` (default `desc` with `sort_by`).
+    pub sort_order: Option<String>,
+    /// From a previous page's `next_cursor`: the rows after it.
+    pub cursor: Option<String>,
+}
+
+impl SortParams {
+    pub fn terms(&self) -> Result<Vec<SortTerm>, Error> {
+        match (&self.sort, &self.sort_by) {
+            (Some(s), _) if !s.trim().is_empty() => parse_sort(s),
+            (_, Some(by)) if !by.trim().is_empty() => sort_pair(by, self.sort_order.as_deref()),
+            _ => Ok(vec![]),
+        }
+    }
+
+    /// Cursor paging when a cursor is given (empty: the first page), else page numbers.
+    pub fn paging(&self, page: &PageParams) -> Result<Paging, Error> {
+        let p = page.request()?;
+        match self.cursor.as_deref() {
+            None => Ok(Paging::Offset(p)),
+            Some("") => Ok(Paging::Cursor { after: None, limit: p.limit, with_total: p.with_total }),
+            Some(raw) => Ok(Paging::Cursor { after: Some(Cursor::decode(raw)?), limit: p.limit, with_total: p.with_total }),
+        }
+    }
 }
 
 impl PageParams {
