@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod audit;
 pub mod auth;
+pub mod expand;
 pub mod groups;
 pub mod hierarchy;
 pub mod index;

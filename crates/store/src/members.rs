@@ -184,3 +184,28 @@ pub async fn expired(c: &Conn, now: i64, limit: i64) -> Result<Vec<(String, Stri
     .map(|r| Ok((r.get(0)?, r.get(1)?)))
     .collect()
 }
+
+/// Members (with users) of many groups in one query, oldest first per group; at most
+/// `per_group` each.
+pub async fn of_groups(c: &Conn, group_ids: &[String], active_only: bool, per_group: usize) -> Result<Vec<Member>, StoreError> {
+    let mut out: Vec<Member> = Vec::new();
+    for chunk in group_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let status = if active_only { "AND m.status = 'active'" } else { "" };
+        let sql = format!(
+            "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id IN ({marks}) {status} ORDER BY m.group_id, m.joined_at, m.id",
+            crate::users::COLS
+        );
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for r in c.query(&sql, &args).await? {
+            let m = member_from_row(&r)?;
+            let n = count.entry(m.membership.group_id.clone()).or_default();
+            if *n < per_group {
+                *n += 1;
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}

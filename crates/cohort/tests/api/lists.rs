@@ -55,3 +55,31 @@ story!(cursor_pages_survive_inserts_and_deletes, |app: TestApp| async move {
     let c = first["next_cursor"].as_str().unwrap();
     app.get(&format!("/api/v1/groups?sort=-name&limit=2&cursor={c}"), &app.admin_key).await.error(400, "invalid_request");
 });
+
+story!(expand_related_records, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let m = app.user("member").await;
+    let parent = app.group(&owner, "Parent", json!({"visibility": "public"})).await;
+    let child = app
+        .post(&format!("/api/v1/groups/{parent}/subgroups"), &owner.token, json!({"name": "Child", "visibility": "public"}))
+        .await
+        .expect(201);
+    let child = child["id"].as_str().unwrap().to_string();
+    app.add(&child, &m, "member").await;
+    let one = app.get(&format!("/api/v1/groups/{child}?expand=users,members,parent,space"), &owner.token).await.expect(200);
+    let e = &one["expand"];
+    assert_eq!(e["users"].as_array().unwrap().len(), 2);
+    assert_eq!(e["members"].as_array().unwrap().len(), 2);
+    assert!(e["members"][0]["user"]["username"].is_string());
+    assert_eq!(e["parent"]["id"], parent);
+    assert_eq!(e["space"]["name"], "default");
+    let listed = app.get("/api/v1/groups?expands=parent&sort=name", &owner.token).await.expect(200);
+    let child_row = listed["groups"].as_array().unwrap().iter().find(|g| g["id"] == child.as_str()).unwrap().clone();
+    assert_eq!(child_row["expand"]["parent"]["name"], "Parent");
+    let parent_row = listed["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap().clone();
+    assert_eq!(parent_row["expand"]["parent"], serde_json::Value::Null);
+    let hydrated = app.get(&format!("/api/v1/groups/{child}?hydrate=true"), &owner.token).await.expect(200);
+    assert_eq!(hydrated["expand"]["users"].as_array().unwrap().len(), 2);
+    assert!(app.get(&format!("/api/v1/groups/{child}"), &owner.token).await.expect(200).get("expand").is_none());
+    app.get("/api/v1/groups?expand=passwords", &owner.token).await.error(400, "invalid_request");
+});

@@ -1,6 +1,9 @@
 //! `/groups`: create, read, list, change, replace, delete, bulk delete.
 
+use super::members::MemberOut;
 use super::schema::{self, PageMeta, PageParams, SortParams, meta_paged, nullable, ts};
+use super::spaces::SpaceOut;
+use super::users::UserOut;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use axum::Json;
@@ -8,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cohort_app::App;
+use cohort_app::expand::{Expanded, Relation};
 use cohort_app::groups::{Deleted, GroupFilter};
 use cohort_core::group::{GroupInput, GroupPatch};
 use cohort_core::model::{CollectionGrant, Group, GroupType, Visibility};
@@ -77,6 +81,10 @@ pub struct GroupOut {
     pub updated_at: String,
     pub updated_by: Option<String>,
     pub version: i64,
+    /// Related records asked for with `expand` (`users`, `members`, `parent`, `space`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub expand: Option<serde_json::Value>,
 }
 
 impl From<Group> for GroupOut {
@@ -113,8 +121,64 @@ impl From<Group> for GroupOut {
             updated_at: ts(g.updated_at),
             updated_by: g.updated_by,
             version: g.version,
+            expand: None,
         }
     }
+}
+
+/// `expand` and its aliases `expands` and `hydrate=true` (which expands `users`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpandParams {
+    /// Comma list of `users`, `members`, `parent`, `space`.
+    pub expand: Option<String>,
+    pub expands: Option<String>,
+    pub hydrate: Option<bool>,
+}
+
+impl ExpandParams {
+    pub fn relations(&self) -> Result<Vec<Relation>> {
+        let mut rels = cohort_app::expand::parse(self.expand.as_deref().or(self.expands.as_deref()).unwrap_or(""))?;
+        if self.hydrate == Some(true) && !rels.contains(&Relation::Users) {
+            rels.push(Relation::Users);
+        }
+        Ok(rels)
+    }
+}
+
+/// Renders groups with what was expanded for them.
+pub async fn with_expansions(app: &App, p: &cohort_core::auth::Principal, groups: Vec<Group>, rels: &[Relation]) -> Result<Vec<GroupOut>> {
+    let mut expanded = app.expand_groups(p, &groups, rels).await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let e = expanded.remove(&g.id);
+            let mut out = GroupOut::from(g);
+            if let Some(e) = e.filter(|_| !rels.is_empty()) {
+                out.expand = Some(expansion_json(e));
+            }
+            out
+        })
+        .collect())
+}
+
+fn expansion_json(e: Expanded) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    if let Some(users) = e.users {
+        let list: Vec<UserOut> = users.into_iter().map(|m| UserOut::from(m.user)).collect();
+        obj.insert("users".into(), serde_json::to_value(list).unwrap_or_default());
+    }
+    if let Some(members) = e.members {
+        let list: Vec<MemberOut> = members.into_iter().map(MemberOut::from).collect();
+        obj.insert("members".into(), serde_json::to_value(list).unwrap_or_default());
+    }
+    if let Some(parent) = e.parent {
+        obj.insert("parent".into(), serde_json::to_value(parent.map(GroupOut::from)).unwrap_or_default());
+    }
+    if let Some(space) = e.space {
+        obj.insert("space".into(), serde_json::to_value(SpaceOut::from(space)).unwrap_or_default());
+    }
+    serde_json::Value::Object(obj)
 }
 
 fn respond(g: Group, status: StatusCode) -> Response {
@@ -321,7 +385,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>
 }
 
 /// List the groups the caller can see, in every space.
-#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams, SortParams),
+#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams, SortParams, ExpandParams),
     responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -329,7 +393,9 @@ async fn list(
     Query(q): Query<GroupListParams>,
     Query(pp): Query<PageParams>,
     Query(sp): Query<SortParams>,
+    Query(ep): Query<ExpandParams>,
 ) -> ApiResult<Json<GroupList>> {
+    let rels = ep.relations()?;
     let f = GroupFilter {
         space_id: q.space,
         parent_id: q.parent.map(Some),
@@ -342,14 +408,18 @@ async fn list(
     let paging = sp.paging(&pp)?;
     let page = app.list_groups(&p, f, &paging).await?;
     let meta = meta_paged(&page, &paging);
-    Ok(Json(GroupList { groups: page.items.into_iter().map(GroupOut::from).collect(), page: meta }))
+    Ok(Json(GroupList { groups: with_expansions(&app, &p, page.items, &rels).await?, page: meta }))
 }
 
 /// Get a group; private groups are 404 to those who cannot see them.
-#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id"), ExpandParams),
     responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(respond(app.get_group(&p, &id).await?, StatusCode::OK))
+async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(ep): Query<ExpandParams>) -> ApiResult<Response> {
+    let rels = ep.relations()?;
+    let g = app.get_group(&p, &id).await?;
+    let version = g.version;
+    let out = with_expansions(&app, &p, vec![g], &rels).await?.pop().ok_or(Error::NotFound("group"))?;
+    Ok(with_etag(version, StatusCode::OK, Json(out)))
 }
 
 /// Merge changes into a group.
