@@ -337,3 +337,57 @@ impl App {
 async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
     Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &cohort_store::params![id]).await?.get(0)?)
 }
+
+/// The site-administrator view of groups that seed 002 serves: every group, with member
+/// and creator numbers.
+pub struct AdminGroup {
+    pub group: Group,
+    /// Numbers of the active members.
+    pub member_nums: Vec<i64>,
+    pub created_by_num: Option<i64>,
+    pub updated_by_num: Option<i64>,
+}
+
+impl App {
+    /// Every group, for site administrators only.
+    pub async fn admin_groups(&self, p: &Principal, page: PageRequest) -> Result<(Page<AdminGroup>, Vec<cohort_core::model::User>)> {
+        p.require_superuser(Scope::GroupsRead)?;
+        let c = self.read().await?;
+        let list = groups::list(&c, &GroupQuery { sort: vec![], ..GroupQuery::default() }, &Paging::Offset(page)).await?;
+        self.admin_view(&c, list).await
+    }
+
+    /// One group by its number, for site administrators only.
+    pub async fn admin_group(&self, p: &Principal, num: i64) -> Result<(AdminGroup, Vec<cohort_core::model::User>)> {
+        p.require_superuser(Scope::GroupsRead)?;
+        let c = self.read().await?;
+        let id = groups::id_by_num(&c, num).await?.ok_or(Error::NotFound("group"))?;
+        let q = GroupQuery { ids: Some(vec![id]), ..GroupQuery::default() };
+        let page = groups::list(&c, &q, &Paging::Offset(PageRequest::default())).await?;
+        let (mut view, users) = self.admin_view(&c, page).await?;
+        let one = view.items.pop().ok_or(Error::NotFound("group"))?;
+        Ok((one, users))
+    }
+
+    async fn admin_view(&self, c: &Conn, page: Page<Group>) -> Result<(Page<AdminGroup>, Vec<cohort_core::model::User>)> {
+        let ids: Vec<String> = page.items.iter().map(|g| g.id.clone()).collect();
+        let members = members::of_groups(c, &ids, true, usize::MAX).await?;
+        let mut people: Vec<String> = page.items.iter().flat_map(|g| [g.created_by.clone(), g.updated_by.clone()]).flatten().collect();
+        people.sort();
+        people.dedup();
+        let nums = cohort_store::users::nums(c, &people).await?;
+        let mut users: Vec<cohort_core::model::User> = Vec::new();
+        for m in &members {
+            if !users.iter().any(|u| u.id == m.user.id) {
+                users.push(m.user.clone());
+            }
+        }
+        let view = page.map(|g| AdminGroup {
+            member_nums: members.iter().filter(|m| m.membership.group_id == g.id).map(|m| m.user.num).collect(),
+            created_by_num: g.created_by.as_ref().and_then(|u| nums.get(u).copied()),
+            updated_by_num: g.updated_by.as_ref().and_then(|u| nums.get(u).copied()),
+            group: g,
+        });
+        Ok((view, users))
+    }
+}

@@ -5,8 +5,10 @@
 //! - [`extract`]: request pieces every surface shares (credentials, JSON bodies, queries,
 //!   `If-Match`).
 //! - [`native`]: the native API under `/api/v1`.
+//! - [`compat`]: seed 002's read-only namespace under `/compat/v1`.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 
+pub mod compat;
 pub mod error;
 pub mod extract;
 pub mod native;

@@ -344,3 +344,8 @@ pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Res
     load_details(c, &mut items).await?;
     Ok(Page { items, total, page: page_no, limit, has_more, next_cursor })
 }
+
+/// The id of the group with this number.
+pub async fn id_by_num(c: &Conn, num: i64) -> Result<Option<String>, StoreError> {
+    c.query_opt("SELECT id FROM groups WHERE num = ?", &params![num]).await?.map(|r| r.get(0)).transpose()
+}

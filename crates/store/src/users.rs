@@ -110,3 +110,16 @@ pub async fn existing(c: &Conn, ids: &[String]) -> Result<Vec<String>, StoreErro
     }
     Ok(out)
 }
+
+/// The numbers of these users, by id.
+pub async fn nums(c: &Conn, ids: &[String]) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for r in c.query(&format!("SELECT id, num FROM users WHERE id IN ({marks})"), &args).await? {
+            out.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    Ok(out)
+}

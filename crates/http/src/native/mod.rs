@@ -39,7 +39,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "activity", description = "Posts, activity and analytics"),
         (name = "api-keys", description = "API keys with scopes"),
         (name = "audit", description = "The audit trail"),
-        (name = "ops", description = "Health and readiness")
+        (name = "ops", description = "Health and readiness"),
+        (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)")
     )
 )]
 struct ApiDoc;
@@ -70,5 +71,5 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(questions::router())
         .merge(activity::router())
         .merge(audit::router());
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::ops::health_router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::compat::router()).merge(crate::ops::health_router())
 }
