@@ -173,3 +173,18 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// A user record as group tools show it: any caller who may manage groups may read it.
+    pub async fn user_record(&self, p: &Principal, id: &str) -> Result<User> {
+        if p.user_id() != Some(id) && !p.allows(Scope::UsersRead) {
+            p.require(Scope::GroupsRead)?;
+        }
+        users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
+    }
+
+    /// The groups a user is a direct member of (any status).
+    pub async fn direct_group_ids(&self, user_id: &str) -> Result<Vec<String>> {
+        Ok(members::of_user(&self.read().await?, user_id).await?.into_iter().map(|m| m.group_id).collect())
+    }
+}

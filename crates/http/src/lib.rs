@@ -6,8 +6,10 @@
 //!   `If-Match`).
 //! - [`native`]: the native API under `/api/v1`.
 //! - [`compat`]: seed 002's read-only namespace under `/compat/v1`.
+//! - [`admin`]: seed 004's scoped groups API under `/api/admin/groups`.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 
+pub mod admin;
 pub mod compat;
 pub mod error;
 pub mod extract;

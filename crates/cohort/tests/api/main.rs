@@ -19,4 +19,5 @@ mod openapi;
 mod seed002;
 mod seed003;
 mod seed003_workflows;
+mod seed004;
 mod spaces_users;

@@ -40,7 +40,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "api-keys", description = "API keys with scopes"),
         (name = "audit", description = "The audit trail"),
         (name = "ops", description = "Health and readiness"),
-        (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)")
+        (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)"),
+        (name = "seed 004", description = "Scoped groups API (groups:read / groups:write) with cursor pages")
     )
 )]
 struct ApiDoc;
@@ -71,5 +72,9 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(questions::router())
         .merge(activity::router())
         .merge(audit::router());
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::compat::router()).merge(crate::ops::health_router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(crate::compat::router())
+        .merge(crate::admin::router())
+        .merge(crate::ops::health_router())
 }
