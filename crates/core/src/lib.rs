@@ -7,6 +7,7 @@
 //! - [`time`]: instants and their RFC 3339 form.
 //! - [`error`]: the one error every layer above speaks.
 //! - [`list`]: sort terms and cursors for every list.
+//! - [`filter`]: the list filter language (PocketBase syntax), parsed into a typed expression.
 //! - [`model`]: users, spaces, groups, memberships, keys, audit events.
 //! - [`input`]: validated values made from callers' input (names, roles, permissions).
 //! - [`access`]: the in-memory access index that answers checks.
@@ -18,6 +19,7 @@
 pub mod access;
 pub mod auth;
 pub mod error;
+pub mod filter;
 pub mod group;
 pub mod id;
 pub mod input;

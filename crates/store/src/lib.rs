@@ -1,6 +1,7 @@
 //! Cohort's storage: one set of queries for SQLite and PostgreSQL.
 //!
 //! - [`db`]: connections, transactions, values; `?` placeholders on both databases.
+//! - [`filter`]: list filters compiled to parameterised SQL against a field whitelist.
 //! - [`migrate`]: paired migrations, applied at start and by `cohort migrate`.
 //! - the repositories ([`users`], [`spaces`], [`groups`], [`members`], [`keys`], [`audit`]):
 //!   the SQL for each concept. They run inside a transaction the caller holds and never
@@ -9,6 +10,7 @@
 pub mod access;
 pub mod audit;
 pub mod db;
+pub mod filter;
 pub mod groups;
 pub mod invitations;
 pub mod keys;
