@@ -123,6 +123,19 @@ impl App {
         parent_id: Option<String>,
         input: GroupInput,
     ) -> Result<Group> {
+        self.create_group_as(p, space_id, parent_id, input, true).await
+    }
+
+    /// Creates a group; with `creator_joins` a user creating it becomes its owner, without it
+    /// the group starts with no members (seed 001's groups list their users explicitly).
+    pub async fn create_group_as(
+        &self,
+        p: &Principal,
+        space_id: Option<String>,
+        parent_id: Option<String>,
+        input: GroupInput,
+        creator_joins: bool,
+    ) -> Result<Group> {
         p.require(Scope::GroupsWrite)?;
         if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) {
             return Err(Error::denied("this key cannot create groups"));
@@ -178,7 +191,7 @@ impl App {
         apply_draft(&mut group, draft);
         groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
         Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
-        if let Some(uid) = p.user_id() {
+        if let Some(uid) = p.user_id().filter(|_| creator_joins) {
             let m = Membership {
                 id: id::new(id::Kind::Membership),
                 group_id: group.id.clone(),

@@ -291,4 +291,47 @@ impl App {
         let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can leave a group"))?.to_string();
         self.remove_member(p, group_id, &uid).await
     }
+
+    /// Makes the group's members exactly `user_ids`: missing ones join as `member`, others
+    /// leave (an owner only while another owner stays). One transaction.
+    pub async fn set_group_users(&self, p: &Principal, group_id: &str, user_ids: &[String]) -> Result<Vec<String>> {
+        let tx = self.begin().await?;
+        let loaded = self.load(&tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        let mut wanted: Vec<String> = user_ids.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        let known = users::existing(&tx, &wanted).await?;
+        if let Some(missing) = wanted.iter().find(|u| !known.contains(u)) {
+            return Err(Error::validation("users", format!("no user {missing}")));
+        }
+        let current = members::list(&tx, group_id, &MemberQuery::default(), PageRequest { page: 1, limit: 1_000_000, with_total: false })
+            .await?
+            .items;
+        for m in current.iter().filter(|m| !wanted.contains(&m.membership.user_id)) {
+            let r = role(&tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
+            policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
+            shift_counters(&tx, group_id, &m.membership.user_id, Some((&m.membership.role, m.membership.status)), None).await?;
+            members::delete(&tx, &m.membership.id).await?;
+            Change::new("member.removed", "membership", &m.membership.id)
+                .group(group_id)
+                .user(&m.membership.user_id)
+                .record(&tx, p)
+                .await?;
+        }
+        for uid in wanted.iter().filter(|u| !current.iter().any(|m| &m.membership.user_id == *u)) {
+            self.add_in(&tx, p, group_id, NewMember { user_id: uid.clone(), ..NewMember::default() }, Some(&loaded)).await?;
+        }
+        self.commit(tx).await?;
+        Ok(wanted)
+    }
+
+    /// The ids of a group's members (every status).
+    pub async fn group_user_ids(&self, p: &Principal, group_id: &str) -> Result<Vec<String>> {
+        let c = self.read().await?;
+        self.load_for(&c, p, group_id, Action::Read).await?;
+        let all =
+            members::list(&c, group_id, &MemberQuery::default(), PageRequest { page: 1, limit: 1_000_000, with_total: false }).await?;
+        Ok(all.items.into_iter().map(|m| m.membership.user_id).collect())
+    }
 }

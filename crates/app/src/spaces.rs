@@ -107,4 +107,21 @@ impl App {
         self.commit(tx).await?;
         Ok(())
     }
+
+    /// Refuses unless the caller manages the space's groups (a site administrator or one of
+    /// its moderators) with the scope `need`; 404 for a space that does not exist.
+    pub async fn require_space_manager(&self, p: &Principal, space_id: &str, need: Scope) -> Result<()> {
+        p.require(need)?;
+        let c = self.read().await?;
+        if spaces::get(&c, space_id).await?.is_none() {
+            return Err(Error::NotFound("organization"));
+        }
+        if p.is_superuser(need) {
+            return Ok(());
+        }
+        match p.user_id() {
+            Some(u) if spaces::is_moderator(&c, space_id, u).await? => Ok(()),
+            _ => Err(Error::denied("managing an organization's groups needs its moderators")),
+        }
+    }
 }

@@ -7,14 +7,18 @@
 //! - [`native`]: the native API under `/api/v1`.
 //! - [`compat`]: seed 002's read-only namespace under `/compat/v1`.
 //! - [`admin`]: seed 004's scoped groups API under `/api/admin/groups`.
+//! - [`org`]: seed 001's organization groups under `/api/organizations/{orgId}/groups`.
+//! - [`dialect`]: what the dialects share (their own error bodies).
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 
 pub mod admin;
 pub mod compat;
+pub mod dialect;
 pub mod error;
 pub mod extract;
 pub mod native;
 pub mod ops;
+pub mod org;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

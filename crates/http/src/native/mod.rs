@@ -41,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "audit", description = "The audit trail"),
         (name = "ops", description = "Health and readiness"),
         (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)"),
+        (name = "seed 001", description = "Organization groups (Bitwarden style); organization = space"),
         (name = "seed 004", description = "Scoped groups API (groups:read / groups:write) with cursor pages")
     )
 )]
@@ -76,5 +77,6 @@ pub fn router() -> OpenApiRouter<App> {
         .nest("/api/v1", v1)
         .merge(crate::compat::router())
         .merge(crate::admin::router())
+        .merge(crate::org::router())
         .merge(crate::ops::health_router())
 }

@@ -1,0 +1,32 @@
+//! What the seed dialects share: each renders errors in its own body. A dialect's router is
+//! wrapped with [`errors`], which rewrites the native error body (made by the one mapping in
+//! [`crate::error`], extractor rejections included) into the dialect's shape.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::Value;
+
+/// A dialect's error shape: from the status and the native body to the dialect's body.
+pub type Render = fn(StatusCode, &Value) -> Value;
+
+/// Rewrites native error bodies with `render`.
+pub async fn errors(render: Render, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status().as_u16() < 400 {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let native: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::json!({"error": "error", "message": String::from_utf8_lossy(&bytes)}));
+    let out = render(parts.status, &native);
+    let text = out.to_string();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(text))
+}
