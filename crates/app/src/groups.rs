@@ -106,6 +106,7 @@ pub struct GroupFilter {
     pub member: Option<String>,
     pub search: Option<String>,
     pub sort: Vec<cohort_core::list::SortTerm>,
+    pub filter: Option<cohort_core::filter::Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -247,8 +248,14 @@ impl App {
             search: f.search,
             ids: None,
             sort: f.sort,
+            filter: f.filter,
         };
         groups::list(&self.read().await?, &q, paging).await
+    }
+
+    /// Whether the caller may list groups at all (the `groups:read` scope).
+    pub fn may_list_groups(&self, p: &Principal) -> Result<()> {
+        p.require(Scope::GroupsRead)
     }
 
     /// The groups with these ids that the caller can see.

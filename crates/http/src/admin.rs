@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(list_bare, create_bare))
         .routes(routes!(get, put, patch, delete))
         .routes(routes!(users))
+        .routes(routes!(filters))
         .routes(routes!(add_user, remove_user))
 }
 
@@ -46,6 +47,8 @@ pub struct AdminListParams {
     pub hydrate: Option<bool>,
     /// Count all matching groups into `collection_total`.
     pub include_total: Option<bool>,
+    /// A filter expression over the fields `GET /filters` lists.
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,7 +96,7 @@ async fn page(app: App, p: cohort_core::auth::Principal, q: AdminListParams) -> 
     let sort = sort_pair(q.sort_by.as_deref().unwrap_or("created"), q.sort_order.as_deref())?;
     let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     let paging = Paging::Cursor { after, limit, with_total: q.include_total.unwrap_or(false) };
-    let f = GroupFilter { sort, ..GroupFilter::default() };
+    let f = GroupFilter { sort, filter: crate::native::groups::parse_filter(q.filter.as_deref())?, ..GroupFilter::default() };
     let page = app.list_groups(&p, f, &paging).await?;
     let next_page = page.next_cursor.as_ref().map(|c| format!("/api/admin/groups/?cursor={c}&limit={limit}"));
     Ok(Json(AdminPage {
@@ -213,4 +216,12 @@ async fn remove_user(
 ) -> ApiResult<Json<RemovedFromGroup>> {
     let r = app.remove_member(&p, &id, &user_id).await?;
     Ok(Json(RemovedFromGroup { removed: true, group_id: r.group_id, user_id: r.user_id, removed_at: time::rfc3339(r.removed_at) }))
+}
+
+/// Filter, operator and sort options for the group list (`groups:read`).
+#[utoipa::path(get, path = "/api/admin/groups/filters", tag = "seed 004",
+    responses((status = 200, body = crate::native::groups::FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<crate::native::groups::FilterMetadata>> {
+    app.may_list_groups(&p)?;
+    Ok(Json(crate::native::groups::filter_metadata()))
 }

@@ -1,8 +1,10 @@
 //! Groups, their permissions and collection grants, and the counters their rules rest on.
 
 use crate::db::{Conn, Row, Value};
+use crate::filter::{Field, Kind, compile};
 use crate::list::{self, ColKind, Paging, SortColumn};
 use crate::{StoreError, json_list, like_pattern, params};
+use cohort_core::filter::Expr;
 use cohort_core::input::name_key;
 use cohort_core::list::SortTerm;
 use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
@@ -253,7 +255,44 @@ pub struct GroupQuery {
     pub ids: Option<Vec<String>>,
     /// Sort keys (default: oldest first).
     pub sort: Vec<SortTerm>,
+    /// A parsed `filter` expression over [`FIELDS`].
+    pub filter: Option<Expr>,
 }
+
+/// What groups may be filtered by: native names, and the PocketBase names seed 000 uses.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "g.id" },
+    Field { name: "name", kind: Kind::Text, sql: "g.name" },
+    Field { name: "description", kind: Kind::Text, sql: "g.description" },
+    Field { name: "type", kind: Kind::Text, sql: "g.type" },
+    Field { name: "visibility", kind: Kind::Text, sql: "g.visibility" },
+    Field { name: "is_public", kind: Kind::Bool, sql: "CASE WHEN g.visibility = 'public' THEN 1 ELSE 0 END" },
+    Field { name: "isPublic", kind: Kind::Bool, sql: "CASE WHEN g.visibility = 'public' THEN 1 ELSE 0 END" },
+    Field { name: "space", kind: Kind::Text, sql: "g.space_id" },
+    Field { name: "space_id", kind: Kind::Text, sql: "g.space_id" },
+    Field { name: "parent_id", kind: Kind::Text, sql: "g.parent_id" },
+    Field { name: "parent", kind: Kind::Text, sql: "g.parent_id" },
+    Field { name: "external_id", kind: Kind::Text, sql: "g.external_id" },
+    Field { name: "access_all", kind: Kind::Bool, sql: "g.access_all" },
+    Field { name: "member_count", kind: Kind::Int, sql: "g.active_members" },
+    Field { name: "settings.max_members", kind: Kind::Int, sql: "g.max_members" },
+    Field { name: "settings.allow_join_requests", kind: Kind::Bool, sql: "g.allow_join_requests" },
+    Field { name: "settings.require_approval", kind: Kind::Bool, sql: "g.require_approval" },
+    Field { name: "inherit_members", kind: Kind::Bool, sql: "g.inherit_members" },
+    Field { name: "inherit_permissions", kind: Kind::Bool, sql: "g.inherit_permissions" },
+    Field { name: "created_at", kind: Kind::Time, sql: "g.created_at" },
+    Field { name: "created", kind: Kind::Time, sql: "g.created_at" },
+    Field { name: "updated_at", kind: Kind::Time, sql: "g.updated_at" },
+    Field { name: "updated", kind: Kind::Time, sql: "g.updated_at" },
+    Field { name: "created_by", kind: Kind::Text, sql: "g.created_by" },
+    Field { name: "permissions", kind: Kind::TextList, sql: "SELECT gp.permission FROM group_permissions gp WHERE gp.group_id = g.id" },
+    Field { name: "collections", kind: Kind::TextList, sql: "SELECT gc.collection_id FROM group_collections gc WHERE gc.group_id = g.id" },
+    Field {
+        name: "moderators",
+        kind: Kind::TextList,
+        sql: "SELECT mm.user_id FROM memberships mm WHERE mm.group_id = g.id AND mm.role IN ('moderator', 'admin', 'owner') AND mm.status = 'active'",
+    },
+];
 
 /// What groups may be sorted by.
 pub static SORT: &[SortColumn] = &[
@@ -306,6 +345,13 @@ pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Res
         let p = like_pattern(s);
         clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
         args.extend(params![p.as_str(), p.as_str()]);
+    }
+    let filter_sql;
+    if let Some(expr) = &q.filter {
+        let (sql, filter_args) = compile(expr, FIELDS, cohort_core::time::now())?;
+        filter_sql = sql;
+        clauses.push(&filter_sql);
+        args.extend(filter_args);
     }
     let id_clause;
     if let Some(ids) = &q.ids {

@@ -83,3 +83,48 @@ story!(expand_related_records, |app: TestApp| async move {
     assert!(app.get(&format!("/api/v1/groups/{child}"), &owner.token).await.expect(200).get("expand").is_none());
     app.get("/api/v1/groups?expand=passwords", &owner.token).await.error(400, "invalid_request");
 });
+
+story!(filter_language_on_group_lists, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let m = app.user("member").await;
+    let eng = app.group(&owner, "Engineering", json!({"type": "team", "visibility": "public", "permissions": ["kb.read"]})).await;
+    app.group(&owner, "Sales", json!({"type": "department", "visibility": "public", "description": "Revenue \"team\""})).await;
+    app.group(&owner, "Secret Eng", json!({"type": "team", "visibility": "private", "settings": {"max_members": 5}})).await;
+    app.add(&eng, &m, "member").await;
+    let names = |v: serde_json::Value| {
+        let mut n: Vec<String> = v["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
+        n.sort();
+        n
+    };
+    let q = |f: &str| format!("/api/v1/groups?filter={}", urlencode(f));
+    assert_eq!(names(app.get(&q("type='team' && visibility=\"public\""), &owner.token).await.expect(200)), ["Engineering"]);
+    assert_eq!(names(app.get(&q("name ~ 'eng'"), &owner.token).await.expect(200)), ["Engineering", "Secret Eng"]);
+    assert_eq!(names(app.get(&q("permissions ?= 'kb.read'"), &owner.token).await.expect(200)), ["Engineering"]);
+    assert_eq!(
+        names(app.get(&q("member_count >= 2 || settings.max_members = 5"), &owner.token).await.expect(200)),
+        ["Engineering", "Secret Eng"]
+    );
+    assert_eq!(names(app.get(&q("description ~ \"\\\"team\\\"\""), &owner.token).await.expect(200)), ["Sales"]);
+    assert_eq!(names(app.get(&q("isPublic = false && created >= @todayStart"), &owner.token).await.expect(200)), ["Secret Eng"]);
+    assert_eq!(names(app.get(&q("name = \"x' OR '1'='1\""), &owner.token).await.expect(200)), Vec::<String>::new());
+    // An outsider's filter never reaches private groups.
+    assert_eq!(names(app.get(&q("name ~ 'eng'"), &m.token).await.expect(200)), ["Engineering"]);
+    let bad = app.get(&q("type = "), &owner.token).await.error(400, "invalid_filter");
+    assert!(bad["position"].is_number());
+    app.get(&q("password_hash = 'x'"), &owner.token).await.error(400, "invalid_filter");
+    app.get(&q(&"(".repeat(40)), &owner.token).await.error(400, "invalid_filter");
+    let meta = app.get("/api/v1/groups/filters", &owner.token).await.expect(200);
+    assert!(meta["fields"].as_array().unwrap().iter().any(|f| f["name"] == "name" && f["type"] == "text"));
+    assert!(meta["sort_keys"].as_array().unwrap().iter().any(|k| k == "created_at"));
+    assert!(meta["operators"].as_array().unwrap().iter().any(|o| o == "?="));
+    let admin_meta = app.get("/api/admin/groups/filters", &owner.token).await.expect(200);
+    assert_eq!(admin_meta, meta);
+    let admin = app.get(&format!("/api/admin/groups/?filter={}", urlencode("type='department'")), &owner.token).await.expect(200);
+    assert_eq!(admin["items"].as_array().unwrap().len(), 1);
+});
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

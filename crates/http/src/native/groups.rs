@@ -21,7 +21,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(bulk_delete)).routes(routes!(get, patch, put, delete))
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(bulk_delete))
+        .routes(routes!(filters))
+        .routes(routes!(get, patch, put, delete))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -324,6 +328,65 @@ pub struct GroupListParams {
     pub space: Option<String>,
     /// Parent group id.
     pub parent: Option<String>,
+    /// A PocketBase-syntax expression over the fields `GET /groups/filters` lists.
+    pub filter: Option<String>,
+}
+
+/// Parses a `filter` parameter; empty means none.
+pub fn parse_filter(raw: Option<&str>) -> Result<Option<cohort_core::filter::Expr>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(f) => cohort_core::filter::parse(f).map(Some),
+    }
+}
+
+/// The fields, operators and sort keys a group list takes, from the whitelists the query
+/// compiler and the sorter use.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilterMetadata {
+    pub fields: Vec<FilterField>,
+    pub operators: Vec<String>,
+    pub sort_keys: Vec<String>,
+    /// The default order.
+    pub default_sort: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilterField {
+    pub name: String,
+    /// `text`, `int`, `bool`, `time` or `list`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub operators: Vec<String>,
+}
+
+pub fn filter_metadata() -> FilterMetadata {
+    use cohort_core::filter::Op;
+    use cohort_store::filter::Kind;
+    let all: Vec<String> = Op::ALL.iter().map(|o| o.symbol().to_string()).collect();
+    let fields = cohort_store::groups::FIELDS
+        .iter()
+        .map(|f| {
+            let (kind, ops): (&str, Vec<String>) = match f.kind {
+                Kind::Text => ("text", all.clone()),
+                Kind::Int => ("int", all.iter().filter(|o| !o.contains('~')).cloned().collect()),
+                Kind::Time => ("time", all.iter().filter(|o| !o.contains('~')).cloned().collect()),
+                Kind::Bool => ("bool", vec!["=".into(), "!=".into()]),
+                Kind::TextList => ("list", all.clone()),
+            };
+            FilterField { name: f.name.to_string(), kind: kind.into(), operators: ops }
+        })
+        .collect();
+    let sort_keys = cohort_store::groups::SORT.iter().flat_map(|c| c.names.iter().map(|n| n.to_string())).collect();
+    FilterMetadata { fields, operators: all, sort_keys, default_sort: "created_at".into() }
+}
+
+/// What group lists can be filtered and sorted by.
+#[utoipa::path(get, path = "/groups/filters", tag = "groups",
+    responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
+    app.may_list_groups(&p)?;
+    Ok(Json(filter_metadata()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -404,6 +467,7 @@ async fn list(
         member: q.member,
         search: q.search.filter(|s| !s.is_empty()),
         sort: sp.terms()?,
+        filter: parse_filter(q.filter.as_deref())?,
     };
     let paging = sp.paging(&pp)?;
     let page = app.list_groups(&p, f, &paging).await?;
