@@ -1,6 +1,6 @@
 //! Authentication: turning a secret into a [`Principal`], logging in and out, and tokens.
 
-use crate::secrets::{digest, new_secret, verify_password};
+use crate::secrets::{digest, new_token, verify_password};
 use crate::{App, Change, TOKEN_TTL};
 use cohort_core::auth::{Caller, Principal, Scope, Scopes};
 use cohort_core::model::User;
@@ -9,7 +9,6 @@ use cohort_store::{keys, users};
 
 /// API keys start with this; anything else is taken for a user token.
 pub const KEY_PREFIX: &str = "ck_";
-pub const TOKEN_PREFIX: &str = "ct_";
 
 /// A token handed to a user, shown once.
 #[derive(Debug, Clone)]
@@ -27,7 +26,7 @@ impl App {
     /// Who holds `secret` (a user token or an API key); 401 when nobody does.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
         let secret = secret.trim();
-        if secret.is_empty() || secret.len() > 200 {
+        if secret.is_empty() || secret.len() > 1024 {
             return Err(unauthenticated());
         }
         let c = self.read().await?;
@@ -89,10 +88,14 @@ impl App {
         self.issue_token(p, user, "auth.token_minted").await
     }
 
+    pub(crate) async fn issue_session(&self, actor: &Principal, user: User) -> Result<IssuedToken> {
+        self.issue_token(actor, user, "auth.refresh").await
+    }
+
     async fn issue_token(&self, actor: &Principal, user: User, action: &str) -> Result<IssuedToken> {
-        let token = new_secret(TOKEN_PREFIX)?;
         let now = time::now();
         let expires_at = now + TOKEN_TTL;
+        let token = new_token(&user.id, expires_at)?;
         let token_id = id::new(id::Kind::Token);
         let tx = self.begin().await?;
         keys::insert_token(&tx, &token_id, &digest(&token), &user.id, now, expires_at).await?;

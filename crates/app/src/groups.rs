@@ -127,6 +127,17 @@ impl App {
         self.create_group_as(p, space_id, parent_id, input, true).await
     }
 
+    /// Creates a group and adds `initial` members in the same transaction (all or nothing).
+    pub async fn create_group_with(
+        &self,
+        p: &Principal,
+        space_id: Option<String>,
+        input: GroupInput,
+        initial: Vec<crate::members::NewMember>,
+    ) -> Result<Group> {
+        self.create_group_inner(p, space_id, None, input, true, initial).await
+    }
+
     /// Creates a group; with `creator_joins` a user creating it becomes its owner, without it
     /// the group starts with no members (seed 001's groups list their users explicitly).
     pub async fn create_group_as(
@@ -136,6 +147,18 @@ impl App {
         parent_id: Option<String>,
         input: GroupInput,
         creator_joins: bool,
+    ) -> Result<Group> {
+        self.create_group_inner(p, space_id, parent_id, input, creator_joins, vec![]).await
+    }
+
+    async fn create_group_inner(
+        &self,
+        p: &Principal,
+        space_id: Option<String>,
+        parent_id: Option<String>,
+        input: GroupInput,
+        creator_joins: bool,
+        initial: Vec<crate::members::NewMember>,
     ) -> Result<Group> {
         p.require(Scope::GroupsWrite)?;
         if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) {
@@ -217,6 +240,13 @@ impl App {
                 .await?;
             group.member_count = 1;
             group.owner_count = 1;
+        }
+        for m in initial {
+            if p.user_id() == Some(m.user_id.as_str()) && creator_joins {
+                continue;
+            }
+            self.add_member_in(&tx, p, &group.id, m).await?;
+            group.member_count += 1;
         }
         self.commit(tx).await?;
         Ok(group)

@@ -17,6 +17,7 @@ pub mod index;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod pocketbase;
 pub mod questions;
 pub mod requests;
 pub mod roles;

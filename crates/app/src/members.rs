@@ -110,6 +110,11 @@ impl App {
         Ok(m)
     }
 
+    /// Adds a member inside the caller's transaction.
+    pub(crate) async fn add_member_in(&self, c: &Conn, p: &Principal, group_id: &str, new: NewMember) -> Result<Membership> {
+        self.add_in(c, p, group_id, new, None).await
+    }
+
     async fn add_in(
         &self,
         c: &Conn,

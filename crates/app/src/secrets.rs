@@ -29,6 +29,29 @@ pub fn new_secret(prefix: &str) -> Result<String> {
     Ok(out)
 }
 
+/// Base64url without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A user token: JWT-shaped (`header.payload.secret`) so clients that read a token's expiry
+/// (the PocketBase SDK does) can; the last part is 256 random bits and the whole string is
+/// what is hashed, so nothing in the readable parts is trusted.
+pub fn new_token(user_id: &str, expires_at_ms: i64) -> Result<String> {
+    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+    let claims = serde_json::json!({"id": user_id, "type": "auth", "collectionId": "_pb_users_auth_", "refreshable": true, "exp": expires_at_ms / 1000});
+    let payload = base64url(claims.to_string().as_bytes());
+    Ok(format!("{header}.{payload}.{}", new_secret("")?))
+}
+
 /// The stored form of a key or token.
 pub fn digest(secret: &str) -> String {
     let hash = Sha256::digest(secret.as_bytes());
@@ -75,6 +98,10 @@ mod tests {
         assert_eq!(a.len(), 3 + 52);
         assert_ne!(a, b);
         assert_eq!(digest("x").len(), 64);
+        assert_eq!(base64url(b"hello"), "aGVsbG8");
+        assert_eq!(base64url(b"hi!"), "aGkh");
+        let t = new_token("usr_1", 1_000_000).unwrap_or_default();
+        assert_eq!(t.split('.').count(), 3);
     }
 
     #[tokio::test]

@@ -9,8 +9,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::Value;
 
-/// A dialect's error shape: from the status and the native body to the dialect's body.
-pub type Render = fn(StatusCode, &Value) -> Value;
+/// A dialect's error shape: from the status and the native body to the dialect's status
+/// and body.
+pub type Render = fn(StatusCode, &Value) -> (StatusCode, Value);
 
 /// Rewrites native error bodies with `render`.
 pub async fn errors(render: Render, req: Request, next: Next) -> Response {
@@ -24,7 +25,8 @@ pub async fn errors(render: Render, req: Request, next: Next) -> Response {
     };
     let native: Value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| serde_json::json!({"error": "error", "message": String::from_utf8_lossy(&bytes)}));
-    let out = render(parts.status, &native);
+    let (status, out) = render(parts.status, &native);
+    parts.status = status;
     let text = out.to_string();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);

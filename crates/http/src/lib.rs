@@ -8,6 +8,7 @@
 //! - [`compat`]: seed 002's read-only namespace under `/compat/v1`.
 //! - [`admin`]: seed 004's scoped groups API under `/api/admin/groups`.
 //! - [`org`]: seed 001's organization groups under `/api/organizations/{orgId}/groups`.
+//! - [`pocketbase`]: seed 000's PocketBase-style collections and the SDK's auth routes.
 //! - [`dialect`]: what the dialects share (their own error bodies).
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod native;
 pub mod ops;
 pub mod org;
+pub mod pocketbase;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +35,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(app: App) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
+        .merge(pocketbase::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

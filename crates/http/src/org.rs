@@ -36,10 +36,10 @@ pub fn router() -> OpenApiRouter<App> {
 }
 
 /// Bitwarden's error body.
-fn render_error(_status: StatusCode, native: &Value) -> Value {
+fn render_error(status: StatusCode, native: &Value) -> (StatusCode, Value) {
     let message = native["message"].as_str().unwrap_or("error").to_string();
     let validation = native["field"].as_str().map(|f| json!({ f: [message.clone()] }));
-    json!({"object": "error", "message": message, "validationErrors": validation, "error": native["error"]})
+    (status, json!({"object": "error", "message": message, "validationErrors": validation, "error": native["error"]}))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

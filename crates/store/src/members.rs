@@ -209,3 +209,79 @@ pub async fn of_groups(c: &Conn, group_ids: &[String], active_only: bool, per_gr
     }
     Ok(out)
 }
+
+/// What memberships may be filtered by across groups (PocketBase's `group_members` names).
+pub static FIELDS: &[crate::filter::Field] = &[
+    crate::filter::Field { name: "id", kind: crate::filter::Kind::Text, sql: "m.id" },
+    crate::filter::Field { name: "group", kind: crate::filter::Kind::Text, sql: "m.group_id" },
+    crate::filter::Field { name: "group_id", kind: crate::filter::Kind::Text, sql: "m.group_id" },
+    crate::filter::Field { name: "user", kind: crate::filter::Kind::Text, sql: "m.user_id" },
+    crate::filter::Field { name: "user_id", kind: crate::filter::Kind::Text, sql: "m.user_id" },
+    crate::filter::Field { name: "role", kind: crate::filter::Kind::Text, sql: "m.role" },
+    crate::filter::Field { name: "status", kind: crate::filter::Kind::Text, sql: "m.status" },
+    crate::filter::Field { name: "created", kind: crate::filter::Kind::Time, sql: "m.joined_at" },
+    crate::filter::Field { name: "joined_at", kind: crate::filter::Kind::Time, sql: "m.joined_at" },
+    crate::filter::Field { name: "updated", kind: crate::filter::Kind::Time, sql: "m.updated_at" },
+    crate::filter::Field { name: "user.username", kind: crate::filter::Kind::Text, sql: "u.username" },
+    crate::filter::Field { name: "user.email", kind: crate::filter::Kind::Text, sql: "u.email" },
+];
+
+/// What memberships may be sorted by.
+pub static SORT: &[crate::list::SortColumn] = &[
+    crate::list::SortColumn { names: &["created", "joined_at"], sql: "m.joined_at", kind: crate::list::ColKind::Int },
+    crate::list::SortColumn { names: &["updated"], sql: "m.updated_at", kind: crate::list::ColKind::Int },
+    crate::list::SortColumn { names: &["role"], sql: "m.role", kind: crate::list::ColKind::Text },
+    crate::list::SortColumn { names: &["id"], sql: "m.id", kind: crate::list::ColKind::Text },
+];
+
+/// Memberships in the groups `viewer` can see (all groups for `None`), filtered and sorted.
+pub async fn list_visible(
+    c: &Conn,
+    viewer: Option<&crate::groups::Viewer>,
+    filter: Option<&cohort_core::filter::Expr>,
+    sort: &[cohort_core::list::SortTerm],
+    page: PageRequest,
+) -> cohort_core::Result<Page<Member>> {
+    let order = crate::list::order(sort, SORT, "m.id", &[cohort_core::list::SortTerm { field: "created".into(), desc: false }])?;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(v) = viewer {
+        clauses.push(
+            "EXISTS (SELECT 1 FROM groups g WHERE g.id = m.group_id AND (g.visibility = 'public' \
+             OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = g.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
+             OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?)))"
+                .into(),
+        );
+        args.extend(params![v.user_id.as_str(), v.now, v.user_id.as_str()]);
+    }
+    if let Some(expr) = filter {
+        let (sql, filter_args) = crate::filter::compile(expr, FIELDS, cohort_core::time::now())?;
+        clauses.push(sql);
+        args.extend(filter_args);
+    }
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total = if page.with_total {
+        Some(
+            c.query_one(&format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"), &args)
+                .await?
+                .get(0)?,
+        )
+    } else {
+        None
+    };
+    args.push((page.limit + 1).into());
+    args.push(page.offset().into());
+    let sql = format!(
+        "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id {where_sql} {} LIMIT ? OFFSET ?",
+        crate::users::COLS,
+        order.order_by()
+    );
+    let rows = c.query(&sql, &args).await?;
+    Ok(page_of(rows, page, total, member_from_row)?)
+}
+
+/// One membership by its id, with its user.
+pub async fn by_id(c: &Conn, id: &str) -> Result<Option<Member>, StoreError> {
+    let sql = format!("SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id = ?", crate::users::COLS);
+    c.query_opt(&sql, &params![id]).await?.map(|r| member_from_row(&r)).transpose()
+}

@@ -16,6 +16,7 @@ mod errors;
 mod groups;
 mod members;
 mod openapi;
+mod seed000;
 mod seed001;
 mod seed002;
 mod seed003;

@@ -1,0 +1,119 @@
+//! The services seed 000's PocketBase-style surface needs beyond the native ones: memberships
+//! addressed by their own id across groups, a group's owners as its "moderators", joining
+//! one's own membership, and token refresh. The rules stay those of the core.
+
+use crate::App;
+use crate::members::{MemberPatch, NewMember};
+use crate::requests::Filed;
+use cohort_core::auth::{Principal, Scope};
+use cohort_core::filter::Expr;
+use cohort_core::list::SortTerm;
+use cohort_core::model::{Member, Membership, Visibility};
+use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::Action;
+use cohort_core::{Error, Result, time};
+use cohort_store::groups::Viewer;
+use cohort_store::members;
+use std::collections::HashMap;
+
+impl App {
+    /// Memberships in every group the caller can see, filtered and sorted.
+    pub async fn list_memberships(
+        &self,
+        p: &Principal,
+        filter: Option<&Expr>,
+        sort: &[SortTerm],
+        page: PageRequest,
+    ) -> Result<Page<Member>> {
+        p.require(Scope::GroupsRead)?;
+        let viewer = if p.is_superuser(Scope::GroupsRead) {
+            None
+        } else {
+            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list memberships"))?;
+            Some(Viewer { user_id: uid.to_string(), now: time::now() })
+        };
+        members::list_visible(&self.read().await?, viewer.as_ref(), filter, sort, page).await
+    }
+
+    /// One membership by its id, if the caller can see its group.
+    pub async fn membership(&self, p: &Principal, id: &str) -> Result<Member> {
+        let c = self.read().await?;
+        let m = members::by_id(&c, id).await?.ok_or(Error::NotFound("membership"))?;
+        self.load_for(&c, p, &m.membership.group_id, Action::Read).await.map_err(|_| Error::NotFound("membership"))?;
+        Ok(m)
+    }
+
+    pub async fn update_membership(&self, p: &Principal, id: &str, patch: MemberPatch) -> Result<Membership> {
+        let m = self.membership(p, id).await?;
+        self.update_member(p, &m.membership.group_id, &m.membership.user_id, patch, None).await
+    }
+
+    pub async fn delete_membership(&self, p: &Principal, id: &str) -> Result<()> {
+        let m = self.membership(p, id).await?;
+        self.remove_member(p, &m.membership.group_id, &m.membership.user_id).await.map(|_| ())
+    }
+
+    /// Creates a membership: one's own as a member of a public group that needs no approval,
+    /// or anyone's by those who manage the group's members.
+    pub async fn create_membership(&self, p: &Principal, group_id: &str, user_id: &str, role: Option<String>) -> Result<Membership> {
+        if p.user_id() == Some(user_id) && role.as_deref().is_none_or(|r| r == "member") {
+            let g = self.get_group(p, group_id).await?;
+            if g.visibility == Visibility::Public && !g.settings.require_approval {
+                return match self.request_join(p, group_id, None, None).await? {
+                    Filed::Joined(_, m) => Ok(*m),
+                    Filed::Pending(_) => Err(Error::denied("this group needs approval")),
+                };
+            }
+        }
+        self.add_member(p, group_id, NewMember { user_id: user_id.to_string(), role, ..NewMember::default() }).await
+    }
+
+    /// The active owners of each group: the "moderators" seed 000 shows.
+    pub async fn group_owners(&self, group_ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for m in members::of_groups(&self.read().await?, group_ids, true, usize::MAX).await? {
+            if m.membership.role == "owner" {
+                out.entry(m.membership.group_id).or_default().push(m.user.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes exactly `owners` the group's owners: new ones join or are promoted, others step
+    /// down to member (the last owner stays).
+    pub async fn set_group_owners(&self, p: &Principal, group_id: &str, owners: &[String]) -> Result<()> {
+        let known = cohort_store::users::existing(&self.read().await?, owners).await?;
+        if let Some(missing) = owners.iter().find(|o| !known.contains(o)) {
+            return Err(Error::validation("moderators", format!("no user {missing}")));
+        }
+        let current = self.group_owners(&[group_id.to_string()]).await?.remove(group_id).unwrap_or_default();
+        for o in owners.iter().filter(|o| !current.contains(o)) {
+            let c = self.read().await?;
+            let existing = members::get(&c, group_id, o).await?;
+            drop(c);
+            match existing {
+                Some(_) => {
+                    self.update_member(p, group_id, o, MemberPatch { role: Some("owner".into()), ..MemberPatch::default() }, None).await?;
+                }
+                None => {
+                    self.add_member(p, group_id, NewMember { user_id: o.clone(), role: Some("owner".into()), ..NewMember::default() })
+                        .await?;
+                }
+            }
+        }
+        for o in current.iter().filter(|o| !owners.contains(o)) {
+            self.update_member(p, group_id, o, MemberPatch { role: Some("member".into()), ..MemberPatch::default() }, None).await?;
+        }
+        Ok(())
+    }
+
+    /// A fresh token for the caller's own user (PocketBase's auth-refresh).
+    pub async fn refresh_token(&self, p: &Principal) -> Result<crate::auth::IssuedToken> {
+        let uid = p.user_id().ok_or_else(|| Error::Unauthenticated("a user token is needed".into()))?;
+        if p.key_id.is_some() {
+            return Err(Error::Unauthenticated("a user token is needed".into()));
+        }
+        let user = cohort_store::users::get(&self.read().await?, uid).await?.ok_or(Error::NotFound("user"))?;
+        self.issue_session(p, user).await
+    }
+}

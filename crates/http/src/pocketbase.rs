@@ -1,0 +1,373 @@
+//! Seed 000: the PocketBase-style surface — `groups` and `group_members` collections, the
+//! posts list, and the auth routes the `pocketbase` JavaScript SDK calls. PocketBase
+//! envelopes, camelCase fields, its timestamp form and its error body. A group's
+//! `moderators` are its owners; a `group_members` role is the membership's role.
+
+use crate::dialect;
+use crate::error::ApiResult;
+use crate::extract::{Auth, Body, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cohort_app::App;
+use cohort_app::groups::GroupFilter;
+use cohort_app::members::{MemberPatch, NewMember};
+use cohort_core::auth::Principal;
+use cohort_core::group::{GroupInput, GroupPatch};
+use cohort_core::list::parse_sort;
+use cohort_core::model::{Group, Member, Post, User, Visibility};
+use cohort_core::page::{Page, PageRequest};
+use cohort_core::{Error, Result, time};
+use cohort_store::list::Paging;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/collections/users/auth-with-password", post(auth_with_password))
+        .route("/api/collections/users/auth-refresh", post(auth_refresh))
+        .route("/api/collections/groups/records", get(list_groups).post(create_group))
+        .route("/api/collections/groups/records/{id}", get(get_group).patch(update_group).delete(delete_group))
+        .route("/api/collections/group_members/records", get(list_members).post(create_member))
+        .route("/api/collections/group_members/records/{id}", get(get_member).patch(update_member).delete(delete_member))
+        .route("/api/posts", get(list_posts))
+        .layer(axum::middleware::from_fn(|req, next| dialect::errors(render_error, req, next)))
+}
+
+/// PocketBase's error body: `{status, message, data}`, validation failures as 400 with
+/// `data.{field}: {code, message}`.
+fn render_error(status: StatusCode, native: &Value) -> (StatusCode, Value) {
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
+    let message = native["message"].as_str().unwrap_or("Something went wrong while processing your request.").to_string();
+    let mut data = Map::new();
+    if let Some(field) = native["field"].as_str() {
+        let code = if message.contains("must not be empty") || message.contains("required") {
+            "validation_required"
+        } else {
+            "validation_invalid_value"
+        };
+        data.insert(field.to_string(), json!({"code": code, "message": message}));
+    }
+    (status, json!({"status": status.as_u16(), "message": message, "data": data}))
+}
+
+const GROUPS_ID: &str = "pbc_cohort_groups";
+const MEMBERS_ID: &str = "pbc_cohort_group_members";
+const USERS_ID: &str = "_pb_users_auth_";
+const POSTS_ID: &str = "pbc_cohort_posts";
+
+fn pb_time(ms: i64) -> String {
+    time::pocketbase(ms)
+}
+
+fn user_record(u: &User) -> Value {
+    json!({
+        "id": u.id, "collectionId": USERS_ID, "collectionName": "users", "username": u.username,
+        "email": u.email.clone().unwrap_or_default(), "emailVisibility": true, "verified": true,
+        "name": u.full_name.clone().unwrap_or_default(), "avatar": u.avatar_url.clone().unwrap_or_default(),
+        "created": pb_time(u.created_at), "updated": pb_time(u.updated_at)
+    })
+}
+
+fn group_record(g: &Group, moderators: &[String]) -> Value {
+    json!({
+        "id": g.id, "collectionId": GROUPS_ID, "collectionName": "groups", "name": g.name,
+        "description": g.description.clone().unwrap_or_default(), "space": g.space_id,
+        "isPublic": g.visibility == Visibility::Public, "moderators": moderators,
+        "created": pb_time(g.created_at), "updated": pb_time(g.updated_at)
+    })
+}
+
+fn member_record(m: &Member) -> Value {
+    let ms = &m.membership;
+    json!({
+        "id": ms.id, "collectionId": MEMBERS_ID, "collectionName": "group_members", "group": ms.group_id,
+        "user": ms.user_id, "role": ms.role, "status": ms.status.as_str(),
+        "created": pb_time(ms.joined_at), "updated": pb_time(ms.updated_at)
+    })
+}
+
+fn post_record(p: &Post) -> Value {
+    json!({
+        "id": p.id, "collectionId": POSTS_ID, "collectionName": "posts", "group": p.group_id,
+        "author": p.author_id.clone().unwrap_or_default(), "title": p.title.clone().unwrap_or_default(),
+        "content": p.body, "created": pb_time(p.created_at), "updated": pb_time(p.updated_at)
+    })
+}
+
+/// PocketBase's list parameters, read leniently: bad numbers fall back, `perPage` is clamped.
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    page: Option<String>,
+    #[serde(rename = "perPage")]
+    per_page: Option<String>,
+    sort: Option<String>,
+    filter: Option<String>,
+    expand: Option<String>,
+    #[serde(rename = "skipTotal")]
+    skip_total: Option<String>,
+}
+
+impl ListParams {
+    fn page(&self) -> PageRequest {
+        let page = self.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000_000);
+        let limit = self.per_page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(30).clamp(1, 500);
+        let skip = matches!(self.skip_total.as_deref(), Some("1" | "true" | "True" | "TRUE"));
+        PageRequest { page, limit, with_total: !skip }
+    }
+
+    fn filter(&self) -> Result<Option<cohort_core::filter::Expr>> {
+        crate::native::groups::parse_filter(self.filter.as_deref())
+    }
+
+    fn sort(&self) -> Result<Vec<cohort_core::list::SortTerm>> {
+        parse_sort(self.sort.as_deref().unwrap_or(""))
+    }
+
+    fn expands(&self) -> Vec<String> {
+        self.expand.as_deref().unwrap_or("").split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+fn envelope<T>(page: &Page<T>, items: Vec<Value>) -> Value {
+    let (total, pages) = match page.total {
+        Some(t) => (t, if t == 0 { 0 } else { (t + page.limit - 1) / page.limit }),
+        None => (-1, -1),
+    };
+    json!({"page": page.page, "perPage": page.limit, "totalItems": total, "totalPages": pages, "items": items})
+}
+
+async fn group_records(app: &App, p: &Principal, groups: &[Group], expand: &[String]) -> Result<Vec<Value>> {
+    let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    let owners = app.group_owners(&ids).await?;
+    let mut users: HashMap<String, User> = HashMap::new();
+    if expand.iter().any(|e| e == "moderators") {
+        for id in owners.values().flatten() {
+            if !users.contains_key(id)
+                && let Ok(u) = app.user_record(p, id).await
+            {
+                users.insert(id.clone(), u);
+            }
+        }
+    }
+    let mut spaces = HashMap::new();
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mods = owners.get(&g.id).cloned().unwrap_or_default();
+        let mut rec = group_record(g, &mods);
+        let mut exp = Map::new();
+        if expand.iter().any(|e| e == "space") {
+            if !spaces.contains_key(&g.space_id) {
+                spaces.insert(g.space_id.clone(), app.get_space(p, &g.space_id).await.ok());
+            }
+            if let Some(Some(s)) = spaces.get(&g.space_id) {
+                exp.insert(
+                    "space".into(),
+                    json!({"id": s.id, "collectionName": "spaces", "name": s.name, "description": s.description.clone().unwrap_or_default(),
+                        "created": pb_time(s.created_at), "updated": pb_time(s.updated_at)}),
+                );
+            }
+        }
+        if expand.iter().any(|e| e == "moderators") {
+            exp.insert("moderators".into(), Value::Array(mods.iter().filter_map(|m| users.get(m)).map(user_record).collect()));
+        }
+        if !exp.is_empty() {
+            rec["expand"] = Value::Object(exp);
+        }
+        out.push(rec);
+    }
+    Ok(out)
+}
+
+async fn member_records(app: &App, p: &Principal, members: &[Member], expand: &[String]) -> Result<Vec<Value>> {
+    let mut groups: HashMap<String, Value> = HashMap::new();
+    if expand.iter().any(|e| e == "group") {
+        for m in members {
+            let gid = &m.membership.group_id;
+            if !groups.contains_key(gid)
+                && let Ok(g) = app.get_group(p, gid).await
+            {
+                let rec = group_records(app, p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default();
+                groups.insert(gid.clone(), rec);
+            }
+        }
+    }
+    Ok(members
+        .iter()
+        .map(|m| {
+            let mut rec = member_record(m);
+            let mut exp = Map::new();
+            if expand.iter().any(|e| e == "user") {
+                exp.insert("user".into(), user_record(&m.user));
+            }
+            if let Some(g) = groups.get(&m.membership.group_id) {
+                exp.insert("group".into(), g.clone());
+            }
+            if !exp.is_empty() {
+                rec["expand"] = Value::Object(exp);
+            }
+            rec
+        })
+        .collect())
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"code": 200, "message": "API is healthy.", "data": {}}))
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordLogin {
+    identity: String,
+    password: String,
+}
+
+async fn auth_with_password(State(app): State<App>, Body(b): Body<PasswordLogin>) -> Response {
+    match app.login(&b.identity, &b.password).await {
+        Ok(t) => Json(json!({"token": t.token, "record": user_record(&t.user)})).into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, Json(json!({"status": 400, "message": "Failed to authenticate.", "data": {}}))).into_response(),
+    }
+}
+
+async fn auth_refresh(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+    let t = app.refresh_token(&p).await?;
+    Ok(Json(json!({"token": t.token, "record": user_record(&t.user)})))
+}
+
+async fn list_groups(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    let f = GroupFilter { filter: q.filter()?, sort: q.sort()?, ..GroupFilter::default() };
+    let page = app.list_groups(&p, f, &Paging::Offset(q.page())).await?;
+    let items = group_records(&app, &p, &page.items, &q.expands()).await?;
+    Ok(Json(envelope(&page, items)))
+}
+
+async fn get_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    let g = app.get_group(&p, &id).await?;
+    Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &q.expands()).await?.pop().unwrap_or_default()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GroupBody {
+    name: Option<String>,
+    description: Option<String>,
+    space: Option<String>,
+    #[serde(rename = "isPublic")]
+    is_public: Option<bool>,
+    moderators: Option<Vec<String>>,
+}
+
+fn required(field: &str) -> Error {
+    Error::validation(field, "Missing required value.")
+}
+
+async fn create_group(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupBody>) -> ApiResult<Json<Value>> {
+    let name = b.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| required("name"))?;
+    let space = b.space.filter(|s| !s.is_empty()).ok_or_else(|| required("space"))?;
+    let input = GroupInput {
+        name,
+        description: b.description.filter(|d| !d.is_empty()),
+        visibility: Some(if b.is_public.unwrap_or(true) { Visibility::Public } else { Visibility::Private }),
+        ..GroupInput::default()
+    };
+    let initial = b
+        .moderators
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| NewMember { user_id: u, role: Some("owner".into()), ..NewMember::default() })
+        .collect();
+    let g = app.create_group_with(&p, Some(space), input, initial).await?;
+    let g = app.get_group(&p, &g.id).await?;
+    Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
+}
+
+async fn update_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<GroupBody>) -> ApiResult<Json<Value>> {
+    let current = app.get_group(&p, &id).await?;
+    if b.space.as_ref().is_some_and(|s| *s != current.space_id) {
+        return Err(Error::validation("space", "a group cannot move to another space").into());
+    }
+    let patch = GroupPatch {
+        name: b.name,
+        description: b.description.map(|d| Some(d).filter(|d| !d.is_empty())),
+        visibility: b.is_public.map(|p| if p { Visibility::Public } else { Visibility::Private }),
+        ..GroupPatch::default()
+    };
+    if patch != GroupPatch::default() {
+        app.update_group(&p, &id, patch, None).await?;
+    }
+    if let Some(mods) = b.moderators {
+        app.set_group_owners(&p, &id, &mods).await?;
+    }
+    let g = app.get_group(&p, &id).await?;
+    Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
+}
+
+async fn delete_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    app.delete_group(&p, &id, false, None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_members(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    let filter = q.filter()?;
+    let page = app.list_memberships(&p, filter.as_ref(), &q.sort()?, q.page()).await?;
+    let items = member_records(&app, &p, &page.items, &q.expands()).await?;
+    Ok(Json(envelope(&page, items)))
+}
+
+async fn get_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    let m = app.membership(&p, &id).await?;
+    Ok(Json(member_records(&app, &p, std::slice::from_ref(&m), &q.expands()).await?.pop().unwrap_or_default()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MemberBody {
+    group: Option<String>,
+    user: Option<String>,
+    role: Option<String>,
+}
+
+async fn create_member(State(app): State<App>, Auth(p): Auth, Body(b): Body<MemberBody>) -> ApiResult<Json<Value>> {
+    let group = b.group.filter(|g| !g.is_empty()).ok_or_else(|| required("group"))?;
+    let user = b.user.filter(|u| !u.is_empty()).ok_or_else(|| required("user"))?;
+    let m = app.create_membership(&p, &group, &user, b.role).await?;
+    let full = app.membership(&p, &m.id).await?;
+    Ok(Json(member_record(&full)))
+}
+
+async fn update_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<MemberBody>) -> ApiResult<Json<Value>> {
+    let current = app.membership(&p, &id).await?;
+    if b.group.as_ref().is_some_and(|g| *g != current.membership.group_id)
+        || b.user.as_ref().is_some_and(|u| *u != current.membership.user_id)
+    {
+        return Err(Error::validation("group", "a membership cannot move to another group or user").into());
+    }
+    app.update_membership(&p, &id, MemberPatch { role: b.role, ..MemberPatch::default() }).await?;
+    Ok(Json(member_record(&app.membership(&p, &id).await?)))
+}
+
+async fn delete_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    app.delete_membership(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PostParams {
+    scope: Option<String>,
+    group: Option<String>,
+    page: Option<String>,
+    #[serde(rename = "perPage")]
+    per_page: Option<String>,
+}
+
+async fn list_posts(State(app): State<App>, Auth(p): Auth, Query(q): Query<PostParams>) -> ApiResult<Json<Value>> {
+    if q.scope.as_deref().is_some_and(|s| s != "group") {
+        return Err(Error::validation("scope", "only scope=group is served here").into());
+    }
+    let group = q.group.filter(|g| !g.is_empty()).ok_or_else(|| required("group"))?;
+    let lp = ListParams { page: q.page, per_page: q.per_page, ..ListParams::default() };
+    let page = app.list_posts(&p, &group, lp.page()).await?;
+    let items = page.items.iter().map(post_record).collect();
+    Ok(Json(envelope(&page, items)))
+}
