@@ -12,6 +12,7 @@ mod access;
 mod auth;
 mod authz;
 mod concurrency;
+mod cross_surface;
 mod errors;
 mod groups;
 mod members;
