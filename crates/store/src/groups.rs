@@ -1,6 +1,6 @@
 //! Groups, their permissions and collection grants, and the counters their rules rest on.
 
-use crate::db::{Conn, Row, Value};
+use crate::db::{Backend, Conn, Row, Value};
 use crate::filter::{Field, Kind, compile};
 use crate::list::{self, ColKind, Paging, SortColumn};
 use crate::{StoreError, json_list, like_pattern, params};
@@ -232,6 +232,18 @@ pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError>
     Ok((r.get(0)?, r.get(1)?))
 }
 
+/// The condition for a case-insensitive search in name and description. On SQLite a term of
+/// three or more characters goes through the trigram full-text table (`groups_search`); on
+/// PostgreSQL the `LIKE` itself uses the trigram indexes. Shorter terms scan.
+fn search_clause(backend: Backend, term: &str) -> (&'static str, Vec<Value>) {
+    if backend == Backend::Sqlite && term.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        return ("g.id IN (SELECT group_id FROM groups_search WHERE groups_search MATCH ?)", vec![Value::from(phrase)]);
+    }
+    let p = like_pattern(term);
+    ("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')", vec![Value::from(p.clone()), Value::from(p)])
+}
+
 /// Who is listing: `None` sees every group; a user sees public groups, groups they belong
 /// to, and groups of spaces they moderate.
 #[derive(Debug, Clone)]
@@ -305,90 +317,103 @@ pub static SORT: &[SortColumn] = &[
     SortColumn { names: &["id"], sql: "g.id", kind: ColKind::Text },
 ];
 
-pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<Page<Group>> {
+/// The statements a group list runs: the count and the page, with their parameters.
+pub struct ListSql {
+    pub count: String,
+    pub count_args: Vec<Value>,
+    pub page: String,
+    pub page_args: Vec<Value>,
+    order: list::Order,
+    page_no: i64,
+}
+
+/// Builds the statements for a group list (also used to check their query plans).
+pub fn list_sql(backend: Backend, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<ListSql> {
     let order = list::order(&q.sort, SORT, "g.id", &[SortTerm { field: "created_at".into(), desc: false }])?;
-    let mut clauses: Vec<&str> = Vec::new();
+    let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(v) = &q.viewer {
         clauses.push(
             "(g.visibility = 'public' \
               OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = g.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
-              OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?))",
+              OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?))"
+                .into(),
         );
         args.extend(params![v.user_id.as_str(), v.now, v.user_id.as_str()]);
     }
     if let Some(s) = &q.space_id {
-        clauses.push("g.space_id = ?");
+        clauses.push("g.space_id = ?".into());
         args.push(s.into());
     }
     match &q.parent_id {
         Some(Some(p)) => {
-            clauses.push("g.parent_id = ?");
+            clauses.push("g.parent_id = ?".into());
             args.push(p.into());
         }
-        Some(None) => clauses.push("g.parent_id IS NULL"),
+        Some(None) => clauses.push("g.parent_id IS NULL".into()),
         None => {}
     }
     if let Some(t) = q.group_type {
-        clauses.push("g.type = ?");
+        clauses.push("g.type = ?".into());
         args.push(t.as_str().into());
     }
     if let Some(v) = q.visibility {
-        clauses.push("g.visibility = ?");
+        clauses.push("g.visibility = ?".into());
         args.push(v.as_str().into());
     }
     if let Some(m) = &q.member {
-        clauses.push("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')");
+        clauses.push("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')".into());
         args.push(m.into());
     }
     if let Some(s) = &q.search {
-        let p = like_pattern(s);
-        clauses.push("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')");
-        args.extend(params![p.as_str(), p.as_str()]);
+        let (clause, search_args) = search_clause(backend, s);
+        clauses.push(clause.into());
+        args.extend(search_args);
     }
-    let filter_sql;
     if let Some(expr) = &q.filter {
         let (sql, filter_args) = compile(expr, FIELDS, cohort_core::time::now())?;
-        filter_sql = sql;
-        clauses.push(&filter_sql);
+        clauses.push(sql);
         args.extend(filter_args);
     }
-    let id_clause;
     if let Some(ids) = &q.ids {
-        id_clause = if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) };
-        clauses.push(&id_clause);
+        clauses.push(if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) });
         args.extend(ids.iter().map(Value::from));
     }
+    let count_where = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let count = format!("SELECT COUNT(*) FROM groups g {count_where}");
+    let count_args = args.clone();
+    let (page_no, offset) = match paging {
+        Paging::Offset(p) => (p.page, p.offset()),
+        Paging::Cursor { after, .. } => {
+            if let Some(cur) = after {
+                let (cond, cond_args) = order.after(cur)?;
+                clauses.push(cond);
+                args.extend(cond_args);
+            }
+            (1, 0)
+        }
+    };
     let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total = if paging.with_total() {
-        Some(c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?)
-    } else {
-        None
-    };
-    let (page_no, offset, keyset) = match paging {
-        Paging::Offset(p) => (p.page, p.offset(), None),
-        Paging::Cursor { after: Some(cur), .. } => (1, 0, Some(order.after(cur)?)),
-        Paging::Cursor { after: None, .. } => (1, 0, None),
-    };
-    let mut where_sql = where_sql;
-    if let Some((cond, cond_args)) = keyset {
-        where_sql = if where_sql.is_empty() { format!("WHERE {cond}") } else { format!("{where_sql} AND {cond}") };
-        args.extend(cond_args);
-    }
-    let limit = paging.limit();
-    args.push((limit + 1).into());
+    args.push((paging.limit() + 1).into());
     args.push(offset.into());
-    let sql = format!("SELECT {COLS}{} FROM groups g {where_sql} {} LIMIT ? OFFSET ?", order.select_extra(), order.order_by());
-    let mut rows = c.query(&sql, &args).await?;
+    let page = format!("SELECT {COLS}{} FROM groups g {where_sql} {} LIMIT ? OFFSET ?", order.select_extra(), order.order_by());
+    Ok(ListSql { count, count_args, page, page_args: args, order, page_no })
+}
+
+pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<Page<Group>> {
+    let sql = list_sql(c.backend(), q, paging)?;
+    let total = if paging.with_total() { Some(c.query_one(&sql.count, &sql.count_args).await?.get(0)?) } else { None };
+    let limit = paging.limit();
+    let mut rows = c.query(&sql.page, &sql.page_args).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = match (paging, has_more, rows.last()) {
-        (Paging::Cursor { .. }, true, Some(last)) => Some(order.cursor_after(last, NCOLS, last.get(0)?)?),
+        (Paging::Cursor { .. }, true, Some(last)) => Some(sql.order.cursor_after(last, NCOLS, last.get(0)?)?),
         _ => None,
     };
     let mut items = rows.iter().map(|r| from_row(r, 0)).collect::<Result<Vec<_>, _>>()?;
     load_details(c, &mut items).await?;
-    Ok(Page { items, total, page: page_no, limit, has_more, next_cursor })
+    Ok(Page { items, total, page: sql.page_no, limit, has_more, next_cursor })
 }
 
 /// The id of the group with this number.

@@ -128,3 +128,33 @@ fn urlencode(s: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+story!(search_follows_renames_and_short_terms, |app: TestApp| async move {
+    let g = app
+        .post(
+            "/api/v1/groups",
+            &app.admin_key,
+            json!({"name": "Größe Übung", "description": "Quote \"x\" and 100% fun_stuff", "visibility": "public"}),
+        )
+        .await
+        .expect(201);
+    let id = g["id"].as_str().unwrap().to_string();
+    app.post("/api/v1/groups", &app.admin_key, json!({"name": "Other"})).await.expect(201);
+    let hits = |term: &str| {
+        let app = &app;
+        let url = format!("/api/v1/groups?search={}", urlencode(term));
+        async move { app.get(&url, &app.admin_key).await.expect(200)["total"].as_i64().unwrap() }
+    };
+    assert_eq!(hits("übung").await, 1, "case-insensitive beyond ASCII in names");
+    assert_eq!(hits("QUOTE \"X\"").await, 1);
+    assert_eq!(hits("100%").await, 1);
+    assert_eq!(hits("10_").await, 0, "wildcards are literal");
+    assert_eq!(hits("fun_").await, 1);
+    assert_eq!(hits("th").await, 1, "short terms work too");
+    assert_eq!(hits("zzz").await, 0);
+    app.patch(&format!("/api/v1/groups/{id}"), &app.admin_key, json!({"name": "Renamed", "description": null})).await.expect(200);
+    assert_eq!(hits("übung").await, 0);
+    assert_eq!(hits("renamed").await, 1);
+    app.delete(&format!("/api/v1/groups/{id}"), &app.admin_key).await.expect(200);
+    assert_eq!(hits("renamed").await, 0);
+});

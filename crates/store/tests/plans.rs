@@ -1,0 +1,122 @@
+//! No group list does a full table scan: the query plans of the list statements, on SQLite
+//! always and on PostgreSQL when `COHORT_TEST_DATABASE_URL` is set (with sequential scans
+//! discouraged, so a missing index shows as a `Seq Scan`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cohort_core::list::{Cursor, CursorValue, SortTerm};
+use cohort_core::model::GroupType;
+use cohort_store::groups::{self, GroupQuery, Viewer};
+use cohort_store::list::Paging;
+use cohort_store::{Backend, Conn, Db};
+
+fn queries() -> Vec<(&'static str, GroupQuery, Paging)> {
+    let first = Paging::Cursor { after: None, limit: 30, with_total: false };
+    let deep = Paging::Cursor {
+        after: Some(Cursor { sort: "-created_at".into(), values: vec![CursorValue::Int(1_700_000_000_000)], id: "grp_x".into() }),
+        limit: 30,
+        with_total: false,
+    };
+    let newest = vec![SortTerm { field: "created_at".into(), desc: true }];
+    vec![
+        (
+            "space and type, newest first, first page",
+            GroupQuery { space_id: Some("spc_1".into()), group_type: Some(GroupType::Team), sort: newest.clone(), ..GroupQuery::default() },
+            first.clone(),
+        ),
+        (
+            "space and type, newest first, deep cursor",
+            GroupQuery { space_id: Some("spc_1".into()), group_type: Some(GroupType::Team), sort: newest.clone(), ..GroupQuery::default() },
+            deep.clone(),
+        ),
+        (
+            "filter expression space && type",
+            GroupQuery {
+                filter: Some(cohort_core::filter::parse("space='spc_1' && type='team'").unwrap()),
+                sort: newest.clone(),
+                ..GroupQuery::default()
+            },
+            deep,
+        ),
+        ("search", GroupQuery { search: Some("engineering".into()), ..GroupQuery::default() }, first.clone()),
+        ("everything, oldest first", GroupQuery::default(), first.clone()),
+        (
+            "a user's view",
+            GroupQuery {
+                viewer: Some(Viewer { user_id: "usr_1".into(), now: 0 }),
+                space_id: Some("spc_1".into()),
+                ..GroupQuery::default()
+            },
+            first.clone(),
+        ),
+        ("children of a group", GroupQuery { parent_id: Some(Some("grp_1".into())), ..GroupQuery::default() }, first.clone()),
+        ("groups of a member", GroupQuery { member: Some("usr_1".into()), ..GroupQuery::default() }, first),
+    ]
+}
+
+async fn plan(c: &Conn, sql: &str, args: &[cohort_store::Value]) -> Vec<String> {
+    let explain = match c.backend() {
+        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+        Backend::Postgres => format!("EXPLAIN {sql}"),
+    };
+    let col = if c.backend() == Backend::Sqlite { 3 } else { 0 };
+    c.query(&explain, args).await.unwrap().iter().map(|r| r.get::<String>(col).unwrap()).collect()
+}
+
+fn scans(backend: Backend, lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| match backend {
+            // `SCAN g` is a full table scan; `SCAN g USING INDEX …` walks an index in order.
+            Backend::Sqlite => {
+                let l = l.trim();
+                let table = l.strip_prefix("SCAN ").and_then(|rest| rest.split_whitespace().next());
+                matches!(table, Some("g" | "groups")) && !l.contains("USING")
+            }
+            Backend::Postgres => l.contains("Seq Scan on groups"),
+        })
+        .cloned()
+        .collect()
+}
+
+async fn check(db: &Db) {
+    cohort_store::migrate::run(db).await.unwrap();
+    let c = db.read().await.unwrap();
+    if c.backend() == Backend::Postgres {
+        c.batch("SET enable_seqscan = off").await.unwrap();
+    }
+    let mut failures = Vec::new();
+    for (name, q, paging) in queries() {
+        let sql = groups::list_sql(c.backend(), &q, &paging).unwrap();
+        let lines = plan(&c, &sql.page, &sql.page_args).await;
+        println!("{name}:\n  {}", lines.join("\n  "));
+        let bad = scans(c.backend(), &lines);
+        if !bad.is_empty() {
+            failures.push(format!("{name}: {bad:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "full scans: {failures:#?}");
+}
+
+#[tokio::test]
+async fn group_lists_use_indexes_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("cohort-plans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    check(&Db::sqlite(&dir.join("plans.db")).unwrap()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn group_lists_use_indexes_on_postgres() {
+    let Some(base) = std::env::var("COHORT_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) else {
+        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+        return;
+    };
+    let name = format!("cohort_t_plans_{}", std::process::id());
+    let admin = Db::postgres(&base, 1).unwrap();
+    let conn = admin.read().await.unwrap();
+    conn.batch(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+    conn.batch(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let (head, _) = base.rsplit_once('/').unwrap();
+    check(&Db::postgres(&format!("{head}/{name}"), 2).unwrap()).await;
+}
