@@ -104,6 +104,14 @@ impl Order {
             keys.push((c.sql, *desc, value));
         }
         keys.push((self.id_sql, id_desc, Value::Text(cursor.id.clone())));
+        // One direction throughout: a row-value comparison, which both databases answer with
+        // an index range (deep pages cost what the first does).
+        if keys.iter().all(|(_, d, _)| *d == id_desc) {
+            let cols: Vec<&str> = keys.iter().map(|(sql, _, _)| *sql).collect();
+            let marks = vec!["?"; keys.len()].join(", ");
+            let cond = format!("(({}) {} ({marks}))", cols.join(", "), if id_desc { "<" } else { ">" });
+            return Ok((cond, keys.into_iter().map(|(_, _, v)| v).collect()));
+        }
         let mut ors = Vec::new();
         let mut args = Vec::new();
         for k in 0..keys.len() {
