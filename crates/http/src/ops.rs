@@ -37,3 +37,19 @@ async fn readyz(State(app): State<App>) -> ApiResult<Json<Health>> {
     app.ready().await?;
     Ok(Json(Health { status: "ready".into() }))
 }
+
+/// Adds `X-Cohort-Revision` to the answers of writes: the change-log position this instance
+/// has applied, which a later check may pass as `at_least_revision` (read-your-writes across
+/// instances).
+pub async fn revision(
+    axum::extract::State(app): State<App>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let mut res = next.run(req).await;
+    if write && let Ok(v) = axum::http::HeaderValue::from_str(&app.index().revision().to_string()) {
+        res.headers_mut().insert("x-cohort-revision", v);
+    }
+    res
+}

@@ -225,3 +225,57 @@ async fn approvals_and_acceptances_never_overfill_across_two_instances_on_postgr
         assert_eq!(app.get(&format!("/api/v1/groups/{g}/members"), &app.admin_key).await.expect(200)["total"], 10);
     }
 }
+
+/// A write on one instance and a check on another: with `at_least_revision` the second
+/// instance answers from an index that already has the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_read_writes_made_on_another_instance() {
+    let Some(url) = fresh_postgres_url().await else {
+        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+        return;
+    };
+    let app = TestApp::spawn_on(&url).await;
+    let u = app.user("reader").await;
+    let g = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Perms", "permissions": ["doc.read"]})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (one, two) = (Server::start(&url), Server::start(&url));
+    let client = reqwest::Client::new();
+    for round in 0..5 {
+        let res = client
+            .post(format!("{}/api/v1/groups/{g}/members", one.base))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({"user_id": u.id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201);
+        let revision: i64 = res.headers()["x-cohort-revision"].to_str().unwrap().parse().unwrap();
+        let check = client
+            .post(format!("{}/api/v1/check", two.base))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({"user_id": u.id, "permission": "doc.read", "at_least_revision": revision}))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(check["allowed"], true, "round {round}");
+        let res =
+            client.delete(format!("{}/api/v1/groups/{g}/members/{}", one.base, u.id)).bearer_auth(&app.admin_key).send().await.unwrap();
+        let revision: i64 = res.headers()["x-cohort-revision"].to_str().unwrap().parse().unwrap();
+        let check = client
+            .post(format!("{}/api/v1/check", two.base))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({"user_id": u.id, "permission": "doc.read", "at_least_revision": revision}))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(check["allowed"], false, "round {round}");
+    }
+}
