@@ -214,7 +214,7 @@ impl App {
     pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        Ok(members::list(&c, group_id, q, page).await?)
+        members::list(&c, group_id, q, page).await
     }
 
     pub async fn group_users(&self, p: &Principal, group_id: &str, page: PageRequest) -> Result<Page<User>> {

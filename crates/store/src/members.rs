@@ -99,9 +99,14 @@ pub struct MemberQuery {
     pub role: Option<String>,
     pub status: Option<MemberStatus>,
     pub search: Option<String>,
+    /// A parsed `filter` over [`FIELDS`].
+    pub filter: Option<cohort_core::filter::Expr>,
+    /// Sort keys over [`SORT`] (default: oldest membership first).
+    pub sort: Vec<cohort_core::list::SortTerm>,
 }
 
-pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>, StoreError> {
+pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, page: PageRequest) -> cohort_core::Result<Page<Member>> {
+    let order = crate::list::order(&q.sort, SORT, "m.id", &[cohort_core::list::SortTerm { field: "created".into(), desc: false }])?;
     let mut where_sql = String::from("WHERE m.group_id = ?");
     let mut args: Vec<Value> = vec![group_id.into()];
     if let Some(r) = &q.role {
@@ -119,16 +124,22 @@ pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, page: PageRequest) 
         );
         args.extend(params![p.as_str(), p.as_str(), p.as_str()]);
     }
+    if let Some(expr) = &q.filter {
+        let (sql, filter_args) = crate::filter::compile(expr, FIELDS, cohort_core::time::now())?;
+        where_sql.push_str(&format!(" AND {sql}"));
+        args.extend(filter_args);
+    }
     let total: i64 =
         c.query_one(&format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"), &args).await?.get(0)?;
     args.push((page.limit + 1).into());
     args.push(page.offset().into());
     let sql = format!(
-        "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id {where_sql} ORDER BY m.joined_at, m.id LIMIT ? OFFSET ?",
-        crate::users::COLS
+        "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id {where_sql} {} LIMIT ? OFFSET ?",
+        crate::users::COLS,
+        order.order_by()
     );
     let rows = c.query(&sql, &args).await?;
-    page_of(rows, page, Some(total), member_from_row)
+    Ok(page_of(rows, page, Some(total), member_from_row)?)
 }
 
 /// The users of a group with an active membership.

@@ -158,3 +158,21 @@ story!(search_follows_renames_and_short_terms, |app: TestApp| async move {
     app.delete(&format!("/api/v1/groups/{id}"), &app.admin_key).await.expect(200);
     assert_eq!(hits("renamed").await, 0);
 });
+
+story!(member_lists_take_filter_and_sort, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let (bob, bea, cal) = (app.user("bob").await, app.user("bea").await, app.user("cal").await);
+    let g = app.group(&owner, "Crew", json!({})).await;
+    app.add(&g, &bob, "admin").await;
+    app.add(&g, &bea, "member").await;
+    app.add(&g, &cal, "member").await;
+    let names = |v: serde_json::Value| {
+        v["members"].as_array().unwrap().iter().map(|m| m["user"]["username"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let url = format!("/api/v1/groups/{g}/members?filter={}&sort=-created", urlencode("role = 'member' && user.username ~ 'b'"));
+    assert_eq!(names(app.get(&url, &owner.token).await.expect(200)), ["bea"]);
+    let sorted = app.get(&format!("/api/v1/groups/{g}/members?sort=-created"), &owner.token).await.expect(200);
+    assert_eq!(names(sorted), ["cal", "bea", "bob", "owner"]);
+    app.get(&format!("/api/v1/groups/{g}/members?filter={}", urlencode("password = 'x'")), &owner.token).await.error(400, "invalid_filter");
+    app.get(&format!("/api/v1/groups/{g}/members?sort=email"), &owner.token).await.error(400, "invalid_request");
+});

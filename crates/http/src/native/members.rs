@@ -212,6 +212,11 @@ pub struct MemberListParams {
     pub status: Option<MemberStatus>,
     /// Case-insensitive match on username, full name and email.
     pub search: Option<String>,
+    /// A filter expression over `id`, `user`, `role`, `status`, `created`, `updated`,
+    /// `user.username`, `user.email`.
+    pub filter: Option<String>,
+    /// Sort keys, `-` for descending: `created`, `updated`, `role`, `id`.
+    pub sort: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -288,7 +293,13 @@ async fn list(
     Query(q): Query<MemberListParams>,
     Query(pp): Query<PageParams>,
 ) -> ApiResult<Json<MemberList>> {
-    let query = MemberQuery { role: q.role, status: q.status, search: q.search.filter(|s| !s.is_empty()) };
+    let query = MemberQuery {
+        role: q.role,
+        status: q.status,
+        search: q.search.filter(|s| !s.is_empty()),
+        filter: super::groups::parse_filter(q.filter.as_deref())?,
+        sort: cohort_core::list::parse_sort(q.sort.as_deref().unwrap_or(""))?,
+    };
     let page = app.list_members(&p, &id, &query, pp.request()?).await?;
     let meta = meta(&page);
     Ok(Json(MemberList { members: page.items.into_iter().map(MemberOut::from).collect(), page: meta }))
