@@ -15,6 +15,7 @@
 //! - [`group`]: the rules of a group's own fields (create, replace, merge).
 //! - [`policy`]: who may do what to a group.
 //! - [`page`]: page arithmetic shared by every list.
+//! - [`scim_filter`]: SCIM filters and PATCH paths (RFC 7644), parsed into a typed expression.
 
 pub mod access;
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod list;
 pub mod model;
 pub mod page;
 pub mod policy;
+pub mod scim_filter;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -3,6 +3,7 @@
 //! - [`db`]: connections, transactions, values; `?` placeholders on both databases.
 //! - [`filter`]: list filters compiled to parameterised SQL against a field whitelist.
 //! - [`migrate`]: paired migrations, applied at start and by `cohort migrate`.
+//! - [`scim`]: SCIM filters compiled to SQL, and the reads directory sync needs.
 //! - the repositories ([`users`], [`spaces`], [`groups`], [`members`], [`keys`], [`audit`]):
 //!   the SQL for each concept. They run inside a transaction the caller holds and never
 //!   decide who may do what.
@@ -20,6 +21,7 @@ pub mod migrate;
 pub mod posts;
 pub mod requests;
 pub mod roles;
+pub mod scim;
 pub mod spaces;
 pub mod users;
 
