@@ -235,8 +235,8 @@ pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError>
 /// The condition for a case-insensitive search in name and description. On SQLite a term of
 /// three or more characters goes through the trigram full-text table (`groups_search`); on
 /// PostgreSQL the `LIKE` itself uses the trigram indexes. Shorter terms scan.
-fn search_clause(backend: Backend, term: &str) -> (&'static str, Vec<Value>) {
-    if backend == Backend::Sqlite && term.chars().count() >= 3 {
+fn search_clause(backend: Backend, term: &str, use_index: bool) -> (&'static str, Vec<Value>) {
+    if backend == Backend::Sqlite && use_index && term.chars().count() >= 3 {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
         return ("g.id IN (SELECT group_id FROM groups_search WHERE groups_search MATCH ?)", vec![Value::from(phrase)]);
     }
@@ -329,6 +329,14 @@ pub struct ListSql {
 
 /// Builds the statements for a group list (also used to check their query plans).
 pub fn list_sql(backend: Backend, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<ListSql> {
+    list_sql_with(backend, q, paging, true)
+}
+
+/// How many matches make a search term "frequent" on SQLite: past this, walking the rows in
+/// list order and testing each (stopping after a page) beats collecting every match first.
+const FREQUENT: i64 = 2000;
+
+fn list_sql_with(backend: Backend, q: &GroupQuery, paging: &Paging, search_index: bool) -> cohort_core::Result<ListSql> {
     let order = list::order(&q.sort, SORT, "g.id", &[SortTerm { field: "created_at".into(), desc: false }])?;
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
@@ -366,7 +374,7 @@ pub fn list_sql(backend: Backend, q: &GroupQuery, paging: &Paging) -> cohort_cor
         args.push(m.into());
     }
     if let Some(s) = &q.search {
-        let (clause, search_args) = search_clause(backend, s);
+        let (clause, search_args) = search_clause(backend, s, search_index);
         clauses.push(clause.into());
         args.extend(search_args);
     }
@@ -401,7 +409,14 @@ pub fn list_sql(backend: Backend, q: &GroupQuery, paging: &Paging) -> cohort_cor
 }
 
 pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<Page<Group>> {
-    let sql = list_sql(c.backend(), q, paging)?;
+    let mut search_index = true;
+    if let Some(term) = q.search.as_deref().filter(|t| c.backend() == Backend::Sqlite && t.chars().count() >= 3) {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        let probe = "SELECT COUNT(*) FROM (SELECT 1 FROM groups_search WHERE groups_search MATCH ? LIMIT ?) AS hits";
+        let hits: i64 = c.query_one(probe, &params![phrase, FREQUENT]).await?.get(0)?;
+        search_index = hits < FREQUENT;
+    }
+    let sql = list_sql_with(c.backend(), q, paging, search_index)?;
     let total = if paging.with_total() { Some(c.query_one(&sql.count, &sql.count_args).await?.get(0)?) } else { None };
     let limit = paging.limit();
     let mut rows = c.query(&sql.page, &sql.page_args).await?;
