@@ -6,6 +6,7 @@
 //! - [`users`], [`spaces`], [`keys`]: the site's records.
 //! - [`groups`], [`members`]: groups and memberships.
 //! - [`audit`]: the trail of changes.
+//! - [`scim`]: directory sync: what a `scim` key may do, in its space.
 
 pub mod activity;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod pocketbase;
 pub mod questions;
 pub mod requests;
 pub mod roles;
+pub mod scim;
 mod secrets;
 pub mod spaces;
 pub mod users;

@@ -10,6 +10,7 @@
 //! - [`org`]: seed 001's organization groups under `/api/organizations/{orgId}/groups`.
 //! - [`pocketbase`]: seed 000's PocketBase-style collections and the SDK's auth routes.
 //! - [`dialect`]: what the dialects share (their own error bodies).
+//! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod native;
 pub mod ops;
 pub mod org;
 pub mod pocketbase;
+pub mod scim;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,6 +38,7 @@ pub fn router(app: App) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
         .merge(pocketbase::router())
+        .merge(scim::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -493,21 +493,30 @@ pub struct MemberRef {
     pub full_name: Option<String>,
 }
 
-/// The members (every status) of these groups, oldest first per group.
-pub async fn members_of(c: &Conn, group_ids: &[String]) -> Result<Vec<MemberRef>> {
+/// The members (every status) of those of these groups that belong to `space_id`, oldest
+/// first per group.
+pub async fn members_of(c: &Conn, space_id: &str, group_ids: &[String]) -> Result<Vec<MemberRef>> {
     let mut out = Vec::new();
     for chunk in group_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        let mut args: Vec<Value> = vec![space_id.into()];
+        args.extend(chunk.iter().map(Value::from));
         let sql = format!(
             "SELECT m.group_id, m.user_id, u.username, u.full_name FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.group_id IN ({marks}) ORDER BY m.group_id, m.joined_at, m.id"
+             JOIN groups g ON g.id = m.group_id WHERE g.space_id = ? AND m.group_id IN ({marks}) ORDER BY m.group_id, m.joined_at, m.id"
         );
         for r in c.query(&sql, &args).await? {
             out.push(MemberRef { group_id: r.get(0)?, user_id: r.get(1)?, username: r.get(2)?, full_name: r.get(3)? });
         }
     }
     Ok(out)
+}
+
+/// Takes the group's row lock until the transaction ends (a no-op update: portable, and on
+/// PostgreSQL it makes concurrent changes to one group's members wait their turn).
+pub async fn lock_group(c: &Conn, group_id: &str) -> Result<()> {
+    c.execute("UPDATE groups SET version = version WHERE id = ?", &params![group_id]).await?;
+    Ok(())
 }
 
 /// The groups of a space these users are members of (every status): `(user, group, name)`.

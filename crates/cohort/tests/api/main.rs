@@ -17,6 +17,7 @@ mod errors;
 mod groups;
 mod members;
 mod openapi;
+mod scim;
 mod seed000;
 mod seed001;
 mod seed002;

@@ -1,0 +1,401 @@
+//! Directory sync (SCIM): what an identity provider's key may do, and the changes SCIM needs
+//! that the other services do not offer in one step.
+//!
+//! A SCIM caller is an API key with the `scim` scope bound to a space. It manages the site's
+//! users (site administrators are outside its reach: it neither sees nor changes them) and
+//! the groups of its own space (another space's groups do not exist for it). The key's own
+//! scopes stop at `scim`, so it cannot use the native API; the SCIM services act for it
+//! with the user and group scopes, and every one of them checks the space first.
+//!
+//! Deactivating a user through SCIM also suspends their active memberships, and the audit
+//! event of that (`user.scim_deactivated`) lists them; reactivating restores exactly those
+//! that are still suspended. A membership that keeps a group's last owner stays active.
+
+use crate::members::{NewMember, shift_counters};
+use crate::users::{NewUser, UserPatch};
+use crate::{App, Change, check_version};
+use cohort_core::auth::{Principal, Scope, Scopes};
+use cohort_core::error::Conflict;
+use cohort_core::group::GroupPatch;
+use cohort_core::model::{Group, GroupDraft, MemberStatus, SiteRole, User};
+use cohort_core::scim_filter::Filter;
+use cohort_core::{Error, Result, time};
+use cohort_store::scim::MemberRef;
+use cohort_store::{groups, members, users};
+use std::collections::HashSet;
+
+/// The most member ids one SCIM request may name.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
+
+const DEACTIVATED: &str = "user.scim_deactivated";
+const REACTIVATED: &str = "user.scim_reactivated";
+
+/// A caller SCIM has accepted: the key and the space it is bound to.
+#[derive(Debug, Clone)]
+pub struct ScimCaller {
+    acting: Principal,
+    space_id: String,
+}
+
+impl ScimCaller {
+    pub fn space_id(&self) -> &str {
+        &self.space_id
+    }
+}
+
+/// A change to a group's members, applied in order to the current members.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+/// A PATCH or PUT of a SCIM group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupChange {
+    pub name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub members: Vec<MemberOp>,
+}
+
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}
+
+fn group_snapshot(g: &Group) -> serde_json::Value {
+    serde_json::json!({"name": g.name, "external_id": g.external_id})
+}
+
+impl App {
+    /// Accepts a principal for SCIM: it needs the `scim` scope and a space (403 otherwise).
+    pub fn scim_caller(&self, p: &Principal) -> Result<ScimCaller> {
+        if !p.scopes.contains(Scope::Scim) {
+            return Err(Error::denied("this credential lacks the scim scope"));
+        }
+        let space_id = p.space_id.clone().ok_or_else(|| Error::denied("a scim key must be bound to a space"))?;
+        let acting = Principal {
+            user: None,
+            scopes: Scopes::of(&[Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite]),
+            key_id: p.key_id.clone(),
+            token_id: None,
+            space_id: Some(space_id.clone()),
+        };
+        Ok(ScimCaller { acting, space_id })
+    }
+
+    /// A user SCIM may see: any but a site administrator (404 for those).
+    pub async fn scim_get_user(&self, _c: &ScimCaller, id: &str) -> Result<User> {
+        let u = users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))?;
+        if u.site_role == SiteRole::Admin {
+            return Err(Error::NotFound("user"));
+        }
+        Ok(u)
+    }
+
+    /// Users matching `filter`: the total and `count` of them from the 1-based `start`.
+    pub async fn scim_users(&self, _c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<User>)> {
+        cohort_store::scim::list_users(&self.read().await?, filter, Some(SiteRole::User), start.max(1) - 1, count).await
+    }
+
+    /// Creates a user (never an administrator); they belong to no group.
+    pub async fn scim_create_user(&self, c: &ScimCaller, new: NewUser) -> Result<User> {
+        self.create_user(&c.acting, NewUser { site_role: None, ..new }).await
+    }
+
+    /// Changes a user. `active: false` revokes their tokens and suspends their memberships;
+    /// `active: true` restores the memberships a SCIM deactivation suspended.
+    pub async fn scim_update_user(&self, c: &ScimCaller, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
+        let current = self.scim_get_user(c, id).await?;
+        let requested = patch.active;
+        let patch = UserPatch { site_role: None, active: patch.active.filter(|a| *a != current.active), ..patch };
+        let unchanged = patch.username.is_none()
+            && patch.email.is_none()
+            && patch.full_name.is_none()
+            && patch.avatar_url.is_none()
+            && patch.password.is_none()
+            && patch.external_id.is_none()
+            && patch.active.is_none();
+        let u = if unchanged {
+            check_version(if_match, current.version)?;
+            current
+        } else {
+            self.update_user(&c.acting, id, patch, if_match).await?
+        };
+        // Run even when `active` did not change, so a repeated request finishes what an
+        // interrupted one started.
+        match requested {
+            Some(false) => self.scim_suspend(c, &u.id).await?,
+            Some(true) => self.scim_restore(c, &u.id).await?,
+            None => {}
+        }
+        Ok(u)
+    }
+
+    /// Deletes a user and their memberships (409 while they are a group's last owner).
+    pub async fn scim_delete_user(&self, c: &ScimCaller, id: &str) -> Result<()> {
+        self.scim_get_user(c, id).await?;
+        self.delete_user(&c.acting, id).await
+    }
+
+    /// Suspends the user's active memberships in one transaction, recording which.
+    async fn scim_suspend(&self, c: &ScimCaller, user_id: &str) -> Result<()> {
+        if !members::of_user(&self.read().await?, user_id).await?.iter().any(|m| m.status == MemberStatus::Active) {
+            return Ok(());
+        }
+        let tx = self.begin().await?;
+        let mut suspended = Vec::new();
+        let mut kept = Vec::new();
+        for before in members::of_user(&tx, user_id).await?.into_iter().filter(|m| m.status == MemberStatus::Active) {
+            let role = before.role.as_str();
+            match shift_counters(&tx, &before.group_id, user_id, Some((role, MemberStatus::Active)), Some((role, MemberStatus::Suspended)))
+                .await
+            {
+                Ok(()) => {}
+                Err(Error::Conflict { kind: Conflict::LastOwner, .. }) => {
+                    kept.push(before.group_id.clone());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let mut m = before.clone();
+            m.status = MemberStatus::Suspended;
+            m.updated_at = time::now();
+            m.version += 1;
+            members::update(&tx, &m).await?;
+            Change::new("member.updated", "membership", &m.id)
+                .group(&m.group_id)
+                .user(user_id)
+                .before(serde_json::json!({"status": before.status.as_str()}))
+                .after(serde_json::json!({"status": m.status.as_str(), "reason": "scim_deactivated"}))
+                .record(&tx, &c.acting)
+                .await?;
+            suspended.push(m.group_id);
+        }
+        if !suspended.is_empty() || !kept.is_empty() {
+            Change::new(DEACTIVATED, "user", user_id)
+                .user(user_id)
+                .after(serde_json::json!({"suspended": suspended, "kept_last_owner": kept}))
+                .record(&tx, &c.acting)
+                .await?;
+        }
+        self.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Restores the memberships SCIM deactivations suspended since the last reactivation,
+    /// where they are still suspended and the group has a seat.
+    async fn scim_restore(&self, c: &ScimCaller, user_id: &str) -> Result<()> {
+        let latest = cohort_store::scim::events(&self.read().await?, user_id, &[DEACTIVATED, REACTIVATED]).await?;
+        if latest.first().is_none_or(|(action, _)| action == REACTIVATED) {
+            return Ok(());
+        }
+        let tx = self.begin().await?;
+        let mut groups_to_restore: Vec<String> = Vec::new();
+        let mut pending = false;
+        for (action, after) in cohort_store::scim::events(&tx, user_id, &[DEACTIVATED, REACTIVATED]).await? {
+            if action == REACTIVATED {
+                break;
+            }
+            pending = true;
+            let listed = after.as_ref().and_then(|a| a["suspended"].as_array().cloned()).unwrap_or_default();
+            groups_to_restore.extend(listed.iter().filter_map(|g| g.as_str().map(str::to_string)));
+        }
+        if !pending {
+            return Ok(());
+        }
+        let mut restored = Vec::new();
+        let mut full = Vec::new();
+        for group_id in dedup(groups_to_restore) {
+            let Some(before) = members::get(&tx, &group_id, user_id).await? else {
+                continue;
+            };
+            if before.status != MemberStatus::Suspended {
+                continue;
+            }
+            let role = before.role.as_str();
+            match shift_counters(&tx, &group_id, user_id, Some((role, MemberStatus::Suspended)), Some((role, MemberStatus::Active))).await {
+                Ok(()) => {}
+                Err(Error::GroupFull { .. }) => {
+                    full.push(group_id);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let mut m = before.clone();
+            m.status = MemberStatus::Active;
+            m.updated_at = time::now();
+            m.version += 1;
+            members::update(&tx, &m).await?;
+            Change::new("member.updated", "membership", &m.id)
+                .group(&group_id)
+                .user(user_id)
+                .before(serde_json::json!({"status": before.status.as_str()}))
+                .after(serde_json::json!({"status": m.status.as_str(), "reason": "scim_reactivated"}))
+                .record(&tx, &c.acting)
+                .await?;
+            restored.push(group_id);
+        }
+        Change::new(REACTIVATED, "user", user_id)
+            .user(user_id)
+            .after(serde_json::json!({"restored": restored, "group_full": full}))
+            .record(&tx, &c.acting)
+            .await?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+
+    /// A group of the caller's space (404 for any other).
+    pub async fn scim_get_group(&self, c: &ScimCaller, id: &str) -> Result<Group> {
+        match groups::get(&self.read().await?, id).await? {
+            Some(g) if g.space_id == c.space_id => Ok(g),
+            _ => Err(Error::NotFound("group")),
+        }
+    }
+
+    /// Groups of the caller's space matching `filter`: the total and `count` of them from
+    /// the 1-based `start`.
+    pub async fn scim_groups(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<Group>)> {
+        cohort_store::scim::list_groups(&self.read().await?, &c.space_id, filter, start.max(1) - 1, count).await
+    }
+
+    /// The members of these groups of the caller's space.
+    pub async fn scim_group_members(&self, c: &ScimCaller, group_ids: &[String]) -> Result<Vec<MemberRef>> {
+        cohort_store::scim::members_of(&self.read().await?, &c.space_id, group_ids).await
+    }
+
+    /// The groups of the caller's space these users belong to: `(user, group, name)`.
+    pub async fn scim_user_groups(&self, c: &ScimCaller, user_ids: &[String]) -> Result<Vec<(String, String, String)>> {
+        cohort_store::scim::groups_of(&self.read().await?, &c.space_id, user_ids).await
+    }
+
+    /// Creates a group in the caller's space with exactly `members` (the key does not join),
+    /// in one transaction.
+    pub async fn scim_create_group(
+        &self,
+        c: &ScimCaller,
+        name: String,
+        external_id: Option<String>,
+        members: Vec<String>,
+    ) -> Result<Group> {
+        let members = self.known_users(members).await?;
+        let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
+        let initial = members.into_iter().map(|user_id| NewMember { user_id, ..NewMember::default() }).collect();
+        self.create_group_with(&c.acting, Some(c.space_id.clone()), input, initial).await
+    }
+
+    /// Refuses ids that name no user (400-class `validation_failed` on `members`).
+    async fn known_users(&self, ids: Vec<String>) -> Result<Vec<String>> {
+        if ids.len() > MAX_MEMBERS_PER_REQUEST {
+            return Err(Error::validation("members", format!("at most {MAX_MEMBERS_PER_REQUEST} members in one request")));
+        }
+        let ids = dedup(ids);
+        let known: HashSet<String> = users::existing(&self.read().await?, &ids).await?.into_iter().collect();
+        match ids.iter().find(|id| !known.contains(*id)) {
+            Some(missing) => Err(Error::validation("members", format!("no user {missing}"))),
+            None => Ok(ids),
+        }
+    }
+
+    /// Renames a group, changes its external id and its members, all in one transaction:
+    /// thousands of members added or removed commit together or not at all.
+    pub async fn scim_change_group(&self, c: &ScimCaller, id: &str, change: GroupChange, if_match: Option<i64>) -> Result<Group> {
+        let named: usize = change
+            .members
+            .iter()
+            .map(|op| match op {
+                MemberOp::Add(v) | MemberOp::Remove(v) | MemberOp::Replace(v) => v.len(),
+                MemberOp::RemoveAll => 0,
+            })
+            .sum();
+        if named > MAX_MEMBERS_PER_REQUEST {
+            return Err(Error::validation("members", format!("at most {MAX_MEMBERS_PER_REQUEST} members in one request")));
+        }
+        let p = &c.acting;
+        let tx = self.begin().await?;
+        cohort_store::scim::lock_group(&tx, id).await?;
+        let loaded = self.load(&tx, p, id).await?;
+        if loaded.group.space_id != c.space_id {
+            return Err(Error::NotFound("group"));
+        }
+        let mut one = [loaded.group];
+        groups::load_details(&tx, &mut one).await?;
+        let [mut g] = one;
+        check_version(if_match, g.version)?;
+
+        if change.name.is_some() || change.external_id.is_some() {
+            let before = GroupDraft::of(&g);
+            let draft = GroupPatch { name: change.name.clone(), external_id: change.external_id.clone(), ..GroupPatch::default() }
+                .apply(before.clone())?;
+            if draft != before {
+                let snapshot_before = group_snapshot(&g);
+                let expected = g.version;
+                g.name = draft.name;
+                g.external_id = draft.external_id;
+                g.version += 1;
+                g.updated_at = time::now();
+                g.updated_by = p.actor_id();
+                let written = groups::update(&tx, &g, expected).await.map_err(|e| {
+                    if e.is_unique_on("name_key") {
+                        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
+                    } else if e.is_unique_on("external_id") {
+                        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
+                    } else {
+                        e.into()
+                    }
+                })?;
+                if !written {
+                    return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
+                }
+                Change::new("group.updated", "group", id)
+                    .group(id)
+                    .before(snapshot_before)
+                    .after(group_snapshot(&g))
+                    .record(&tx, p)
+                    .await?;
+            }
+        }
+
+        if !change.members.is_empty() {
+            let current = cohort_store::scim::memberships(&tx, id).await?;
+            let mut wanted: Vec<String> = current.iter().map(|m| m.user_id.clone()).collect();
+            for op in change.members {
+                match op {
+                    MemberOp::Add(ids) => wanted.extend(ids),
+                    MemberOp::Remove(ids) => {
+                        let gone: HashSet<String> = ids.into_iter().collect();
+                        wanted.retain(|u| !gone.contains(u));
+                    }
+                    MemberOp::RemoveAll => wanted.clear(),
+                    MemberOp::Replace(ids) => wanted = ids,
+                }
+            }
+            let wanted = dedup(wanted);
+            let wanted_set: HashSet<&String> = wanted.iter().collect();
+            let present: HashSet<&String> = current.iter().map(|m| &m.user_id).collect();
+            let adding: Vec<String> = wanted.iter().filter(|u| !present.contains(u)).cloned().collect();
+            let known: HashSet<String> = users::existing(&tx, &adding).await?.into_iter().collect();
+            if let Some(missing) = adding.iter().find(|u| !known.contains(*u)) {
+                return Err(Error::validation("members", format!("no user {missing}")));
+            }
+            for m in current.iter().filter(|m| !wanted_set.contains(&m.user_id)) {
+                shift_counters(&tx, id, &m.user_id, Some((&m.role, m.status)), None).await?;
+                members::delete(&tx, &m.id).await?;
+                Change::new("member.removed", "membership", &m.id).group(id).user(&m.user_id).record(&tx, p).await?;
+            }
+            for user_id in adding {
+                self.add_member_in(&tx, p, id, NewMember { user_id, ..NewMember::default() }).await?;
+            }
+        }
+        self.commit(tx).await?;
+        self.scim_get_group(c, id).await
+    }
+
+    /// Deletes a group of the caller's space and its memberships; its users stay.
+    pub async fn scim_delete_group(&self, c: &ScimCaller, id: &str, if_match: Option<i64>) -> Result<()> {
+        self.scim_get_group(c, id).await?;
+        self.delete_group(&c.acting, id, false, if_match).await.map(|_| ())
+    }
+}

@@ -1,0 +1,907 @@
+//! SCIM 2.0 at `/scim/v2`, driven the way Okta and Entra ID provision: discovery, users,
+//! groups, filters, errors, isolation between spaces, and a large membership PATCH.
+
+use crate::helpers::{Res, TestApp};
+use crate::story;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// A space and a `scim` key bound to it, as an identity provider holds it.
+struct Idp {
+    space: String,
+    key: String,
+}
+
+async fn idp(app: &TestApp, name: &str) -> Idp {
+    let space = app.post("/api/v1/spaces", &app.admin_key, json!({"name": name})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let made =
+        app.post("/api/v1/api-keys", &app.admin_key, json!({"name": format!("{name} idp"), "scopes": ["scim"], "space_id": space})).await;
+    let key = made.expect(201)["key"].as_str().unwrap().to_string();
+    Idp { space, key }
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
+}
+
+/// A SCIM request with the SCIM content type; every answer with a body must carry it.
+async fn scim(app: &TestApp, method: Method, path: &str, key: &str, body: Option<Value>) -> Res {
+    let res = app.call_with(method, path, Some(key), body, &[("Content-Type", "application/scim+json")]).await;
+    if res.status.as_u16() != 204 {
+        let ct = res.header("content-type").unwrap_or_default();
+        assert!(ct.starts_with("application/scim+json"), "{path}: content type {ct:?}, body {}", res.body);
+    }
+    res
+}
+
+/// Asserts a SCIM error with this status and `scimType`.
+#[track_caller]
+fn scim_error(res: Res, status: u16, scim_type: Option<&str>) -> Value {
+    let body = res.expect(status);
+    assert_eq!(body["schemas"], json!([ERROR]), "{body}");
+    assert_eq!(body["status"], json!(status.to_string()), "status is a string: {body}");
+    assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+    body
+}
+
+fn ops(list: Value) -> Value {
+    json!({"schemas": [PATCH], "Operations": list})
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// The `userName`s (or `displayName`s) of a list response, in order.
+fn names(list: &Value) -> Vec<String> {
+    assert_eq!(list["schemas"], json!([LIST]));
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.get("userName").or_else(|| r.get("displayName")).and_then(Value::as_str).unwrap().to_string())
+        .collect()
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> =
+        group["members"].as_array().map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect()).unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+async fn membership_status(app: &TestApp, group: &str, user: &str) -> String {
+    app.get(&format!("/api/v1/groups/{group}/members/{user}"), &app.admin_key).await.expect(200)["status"].as_str().unwrap().to_string()
+}
+
+async fn login(app: &TestApp, login: &str, password: &str) -> Res {
+    app.call(Method::POST, "/api/v1/auth/token", None, Some(json!({"login": login, "password": password}))).await
+}
+
+story!(discovery_describes_the_service, |app: TestApp| async move {
+    for path in ["/scim/v2/ServiceProviderConfig", "/scim/v2/ResourceTypes", "/scim/v2/Schemas"] {
+        let res = app.call(Method::GET, path, None, None).await;
+        let ct = res.header("content-type").unwrap_or_default();
+        assert!(ct.starts_with("application/scim+json"), "{path}: {ct}");
+        res.expect(200);
+    }
+    let config = app.call(Method::GET, "/scim/v2/ServiceProviderConfig", None, None).await.expect(200);
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["bulk"]["supported"], false);
+    assert_eq!(config["etag"]["supported"], true);
+    assert_eq!(config["authenticationSchemes"][0]["type"], "oauthbearertoken");
+
+    let types = app.call(Method::GET, "/scim/v2/ResourceTypes", None, None).await.expect(200);
+    assert_eq!(types["totalResults"], 2);
+    let endpoints: Vec<&str> = types["Resources"].as_array().unwrap().iter().map(|t| t["endpoint"].as_str().unwrap()).collect();
+    assert_eq!(endpoints, ["/Users", "/Groups"]);
+    let user_type = app.call(Method::GET, "/scim/v2/ResourceTypes/User", None, None).await.expect(200);
+    assert_eq!(user_type["schema"], USER);
+    scim_error(app.call(Method::GET, "/scim/v2/ResourceTypes/Device", None, None).await, 404, None);
+
+    let schemas = app.call(Method::GET, "/scim/v2/Schemas", None, None).await.expect(200);
+    let ids: Vec<&str> = schemas["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [USER, GROUP]);
+    let user = app.call(Method::GET, &format!("/scim/v2/Schemas/{USER}"), None, None).await.expect(200);
+    let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();
+    assert_eq!((user_name["required"].clone(), user_name["uniqueness"].clone()), (json!(true), json!("server")));
+    let group = app.call(Method::GET, &format!("/scim/v2/Schemas/{GROUP}"), None, None).await.expect(200);
+    assert_eq!(group["attributes"][1]["name"], "members");
+    scim_error(app.call(Method::GET, "/scim/v2/Schemas/urn:nope", None, None).await, 404, None);
+
+    let idp = idp(&app, "Acme").await;
+    scim_error(scim(&app, Method::GET, "/scim/v2/Devices", &idp.key, None).await, 404, None);
+    scim_error(scim(&app, Method::GET, "/scim/v2", &idp.key, None).await, 404, None);
+});
+
+story!(okta_provisions_deactivates_and_reactivates_a_user, |app: TestApp| async move {
+    let idp = idp(&app, "Okta tenant").await;
+    let filter = enc(r#"userName eq "isabell.hall@example.com""#);
+    let found =
+        scim(&app, Method::GET, &format!("/scim/v2/Users?filter={filter}&startIndex=1&count=100"), &idp.key, None).await.expect(200);
+    assert_eq!((found["totalResults"].clone(), found["Resources"].clone()), (json!(0), json!([])));
+
+    // Okta's create request, as its SCIM 2.0 guide shows it.
+    let body = json!({
+        "schemas": [USER],
+        "userName": "isabell.hall@example.com",
+        "name": {"givenName": "Isabell", "familyName": "Hall"},
+        "emails": [{"primary": true, "value": "isabell.hall@example.com", "type": "work"}],
+        "displayName": "Isabell Hall",
+        "locale": "en-US",
+        "externalId": "00ujl29u0le5T6Aj10h7",
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    });
+    let res = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await;
+    let location = res.header("location").unwrap();
+    let etag = res.header("etag").unwrap();
+    let created = res.expect(201);
+    let id = id_of(&created);
+    assert!(id.starts_with("usr_"), "SCIM ids are Cohort's user ids");
+    assert_eq!(created["schemas"], json!([USER]));
+    assert_eq!(created["userName"], "isabell.hall@example.com");
+    assert_eq!(created["name"], json!({"formatted": "Isabell Hall", "givenName": "Isabell", "familyName": "Hall"}));
+    assert_eq!(created["displayName"], "Isabell Hall");
+    assert_eq!(created["emails"], json!([{"value": "isabell.hall@example.com", "type": "work", "primary": true}]));
+    assert_eq!(created["externalId"], "00ujl29u0le5T6Aj10h7");
+    assert_eq!(created["active"], true);
+    assert_eq!(created["groups"], json!([]), "users made through SCIM belong to no group");
+    assert!(created.get("password").is_none());
+    assert_eq!(created["meta"]["resourceType"], "User");
+    assert_eq!(created["meta"]["version"], json!(etag));
+    assert_eq!(created["meta"]["location"], json!(location));
+    assert!(location.ends_with(&format!("/scim/v2/Users/{id}")));
+    assert!(created["meta"]["created"].as_str().unwrap().ends_with('Z'));
+
+    // Okta looks the user up again, by filter and by id.
+    let found =
+        scim(&app, Method::GET, &format!("/scim/v2/Users?filter={filter}&startIndex=1&count=100"), &idp.key, None).await.expect(200);
+    assert_eq!((found["totalResults"].clone(), found["itemsPerPage"].clone(), found["startIndex"].clone()), (json!(1), json!(1), json!(1)));
+    assert_eq!(found["Resources"][0]["id"], json!(id));
+    let one = scim(&app, Method::GET, &format!("/scim/v2/Users/{id}"), &idp.key, None).await;
+    assert_eq!(one.header("etag"), Some(etag.clone()));
+    assert_eq!(one.expect(200), created);
+
+    // The user exists natively too and can sign in with the password Okta set.
+    let native = app.get(&format!("/api/v1/users/{id}"), &app.admin_key).await.expect(200);
+    assert_eq!((native["username"].clone(), native["full_name"].clone()), (json!("isabell.hall@example.com"), json!("Isabell Hall")));
+    let token = login(&app, "isabell.hall@example.com", "1mz050nq").await.expect(200)["token"].as_str().unwrap().to_string();
+    app.get("/api/v1/users/me", &token).await.expect(200);
+
+    // Memberships: one in a group of the IdP's space, one in a native group, one the
+    // group's moderators had already suspended.
+    let pushed = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Sales", "members": [{"value": id}]})))
+        .await
+        .expect(201);
+    let sales = id_of(&pushed);
+    let native_group =
+        app.post("/api/v1/groups", &app.admin_key, json!({"name": "Native"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/groups/{native_group}/members"), &app.admin_key, json!({"user_id": id})).await.expect(201);
+    let paused =
+        app.post("/api/v1/groups", &app.admin_key, json!({"name": "Paused"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/groups/{paused}/members"), &app.admin_key, json!({"user_id": id, "status": "suspended"})).await.expect(201);
+    let with_groups = scim(&app, Method::GET, &format!("/scim/v2/Users/{id}"), &idp.key, None).await.expect(200);
+    assert_eq!(with_groups["groups"].as_array().unwrap().len(), 1, "groups lists the key's space only: {with_groups}");
+    assert_eq!(with_groups["groups"][0]["value"], json!(sales));
+    assert_eq!(with_groups["groups"][0]["display"], "Sales");
+
+    // Okta updates a profile with PUT.
+    let mut put = created.clone();
+    put["name"] = json!({"givenName": "Isabella", "familyName": "Hall"});
+    put.as_object_mut().unwrap().remove("displayName");
+    let replaced = scim(&app, Method::PUT, &format!("/scim/v2/Users/{id}"), &idp.key, Some(put)).await.expect(200);
+    assert_eq!(replaced["name"]["formatted"], "Isabella Hall");
+    assert_ne!(replaced["meta"]["version"], created["meta"]["version"]);
+
+    // Deactivation: Okta's PATCH with a pathless replace.
+    let off = ops(json!([{"op": "replace", "value": {"active": false}}]));
+    let deactivated = scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(off.clone())).await.expect(200);
+    assert_eq!(deactivated["active"], false);
+    app.get("/api/v1/users/me", &token).await.error(401, "unauthenticated");
+    login(&app, "isabell.hall@example.com", "1mz050nq").await.error(401, "unauthenticated");
+    assert_eq!(membership_status(&app, &sales, &id).await, "suspended");
+    assert_eq!(membership_status(&app, &native_group, &id).await, "suspended");
+    assert_eq!(membership_status(&app, &paused, &id).await, "suspended");
+    let read = json!({"user_id": id, "group_id": sales, "action": "read"});
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, read.clone()).await.expect(200)["allowed"], false);
+    // Sent twice, it changes nothing more.
+    scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(off)).await.expect(200);
+    let inactive = scim(&app, Method::GET, &format!("/scim/v2/Users?filter={}", enc("active eq false")), &idp.key, None).await.expect(200);
+    assert_eq!(names(&inactive), ["isabell.hall@example.com"]);
+
+    // Reactivation restores what deactivation suspended, and only that.
+    let on = ops(json!([{"op": "replace", "value": {"active": true}}]));
+    let reactivated = scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(on)).await.expect(200);
+    assert_eq!(reactivated["active"], true);
+    assert_eq!(membership_status(&app, &sales, &id).await, "active");
+    assert_eq!(membership_status(&app, &native_group, &id).await, "active");
+    assert_eq!(membership_status(&app, &paused, &id).await, "suspended", "a membership suspended before stays suspended");
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, read).await.expect(200)["allowed"], true);
+    let token = login(&app, "isabell.hall@example.com", "1mz050nq").await.expect(200)["token"].as_str().unwrap().to_string();
+    app.get("/api/v1/users/me", &token).await.expect(200);
+
+    // Okta deletes only when told to; the user's memberships go with them.
+    scim(&app, Method::DELETE, &format!("/scim/v2/Users/{id}"), &idp.key, None).await.expect(204);
+    scim_error(scim(&app, Method::GET, &format!("/scim/v2/Users/{id}"), &idp.key, None).await, 404, None);
+    let group = scim(&app, Method::GET, &format!("/scim/v2/Groups/{sales}"), &idp.key, None).await.expect(200);
+    assert_eq!(group["members"], json!([]));
+});
+
+story!(entra_id_provisions_and_updates_a_user, |app: TestApp| async move {
+    let idp = idp(&app, "Contoso").await;
+    // Entra's validator: a user with the enterprise extension, which Cohort does not keep.
+    let body = json!({
+        "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+        "active": true,
+        "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": [],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7", "department": "Eng"}
+    });
+    let created = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201);
+    let id = id_of(&created);
+    assert_eq!(created["name"]["formatted"], "givenName familyName");
+    assert!(created.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none());
+
+    for filter in [
+        r#"userName eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1""#,
+        r#"externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef""#,
+        r#"emails[type eq "work"].value eq "test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com""#,
+    ] {
+        let found = scim(&app, Method::GET, &format!("/scim/v2/Users?filter={}", enc(filter)), &idp.key, None).await.expect(200);
+        assert_eq!(found["totalResults"], 1, "{filter}");
+    }
+
+    // Entra's PATCH: capitalised op names, paths with value filters, dotted keys.
+    let update = ops(json!([
+        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+        {"op": "Add", "value": {"name.givenName": "Mary Ann", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops"}},
+        {"op": "Add", "path": "externalId", "value": "changed-external"},
+        {"op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0100"}
+    ]));
+    let updated = scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(update)).await.expect(200);
+    assert_eq!(updated["emails"][0]["value"], "updatedEmail@microsoft.com");
+    assert_eq!(updated["name"]["formatted"], "Mary Ann updatedFamilyName");
+    assert_eq!(updated["externalId"], "changed-external");
+    let native = app.get(&format!("/api/v1/users/{id}"), &app.admin_key).await.expect(200);
+    assert_eq!(
+        (native["email"].clone(), native["full_name"].clone()),
+        (json!("updatedEmail@microsoft.com"), json!("Mary Ann updatedFamilyName"))
+    );
+
+    // Entra disables with a string boolean.
+    let off = ops(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    assert_eq!(scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(off)).await.expect(200)["active"], false);
+    let on = ops(json!([{"op": "replace", "path": "active", "value": true}]));
+    assert_eq!(scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(on)).await.expect(200)["active"], true);
+
+    // Removing the email and the external id.
+    let clear = ops(json!([{"op": "Remove", "path": "emails[type eq \"work\"]"}, {"op": "remove", "path": "externalId"}]));
+    let cleared = scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(clear)).await.expect(200);
+    assert!(cleared.get("emails").is_none() && cleared.get("externalId").is_none(), "{cleared}");
+
+    // If-Match: a stale version is refused, the current one accepted.
+    let stale = app
+        .call_with(
+            Method::PATCH,
+            &format!("/scim/v2/Users/{id}"),
+            Some(&idp.key),
+            Some(ops(json!([{"op": "replace", "path": "displayName", "value": "X"}]))),
+            &[("If-Match", "W/\"1\"")],
+        )
+        .await;
+    scim_error(stale, 412, None);
+    let version = cleared["meta"]["version"].as_str().unwrap().to_string();
+    let fresh = app
+        .call_with(
+            Method::PATCH,
+            &format!("/scim/v2/Users/{id}"),
+            Some(&idp.key),
+            Some(ops(json!([{"op": "replace", "path": "displayName", "value": "Mary Smith"}]))),
+            &[("If-Match", &version)],
+        )
+        .await;
+    assert_eq!(fresh.expect(200)["displayName"], "Mary Smith");
+
+    // Projection.
+    let only =
+        scim(&app, Method::GET, &format!("/scim/v2/Users/{id}?attributes=userName,name.givenName"), &idp.key, None).await.expect(200);
+    let keys: Vec<&String> = only.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{only}");
+    assert_eq!(only["name"], json!({"givenName": "Mary"}));
+    let without = scim(&app, Method::GET, "/scim/v2/Users?excludedAttributes=groups,meta,name.formatted", &idp.key, None).await.expect(200);
+    let u = &without["Resources"][0];
+    assert!(
+        u.get("groups").is_none() && u.get("meta").is_none() && u["name"].get("formatted").is_none() && u.get("userName").is_some(),
+        "{u}"
+    );
+
+    scim(&app, Method::DELETE, &format!("/scim/v2/Users/{id}"), &idp.key, None).await.expect(204);
+    scim_error(scim(&app, Method::DELETE, &format!("/scim/v2/Users/{id}"), &idp.key, None).await, 404, None);
+});
+
+story!(okta_pushes_a_group, |app: TestApp| async move {
+    let idp = idp(&app, "Okta push").await;
+    let mut users = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let u = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"schemas": [USER], "userName": name}))).await.expect(201);
+        users.push(id_of(&u));
+    }
+    let (ann, ben, cat) = (users[0].clone(), users[1].clone(), users[2].clone());
+
+    let made = scim(
+        &app,
+        Method::POST,
+        "/scim/v2/Groups",
+        &idp.key,
+        Some(json!({"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []})),
+    )
+    .await;
+    assert!(made.header("location").unwrap().contains("/scim/v2/Groups/grp_"));
+    let group = made.expect(201);
+    let gid = id_of(&group);
+    assert_eq!(group["members"], json!([]), "the key does not join the group it makes");
+    assert_eq!(group["meta"]["resourceType"], "Group");
+    let native = app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200);
+    assert_eq!((native["space"].clone(), native["member_count"].clone()), (json!(idp.space), json!(0)));
+
+    let path = format!("/scim/v2/Groups/{gid}");
+    let rename = ops(json!([{"op": "replace", "value": {"id": gid, "displayName": "Test SCIMv2 renamed"}}]));
+    assert_eq!(scim(&app, Method::PATCH, &path, &idp.key, Some(rename)).await.expect(200)["displayName"], "Test SCIMv2 renamed");
+
+    let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": ann, "display": "ann"}, {"value": ben, "display": "ben"}]}]));
+    let added = scim(&app, Method::PATCH, &path, &idp.key, Some(add.clone())).await.expect(200);
+    let mut want = vec![ann.clone(), ben.clone()];
+    want.sort();
+    assert_eq!(member_ids(&added), want);
+    assert_eq!(added["members"][0]["type"], "User");
+    // Adding members already there changes nothing.
+    assert_eq!(member_ids(&scim(&app, Method::PATCH, &path, &idp.key, Some(add)).await.expect(200)), want);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 2);
+
+    let remove = ops(json!([{"op": "remove", "path": format!("members[value eq \"{ann}\"]")}]));
+    assert_eq!(member_ids(&scim(&app, Method::PATCH, &path, &idp.key, Some(remove.clone())).await.expect(200)), std::slice::from_ref(&ben));
+    // Removing someone who is not a member is not an error.
+    scim(&app, Method::PATCH, &path, &idp.key, Some(remove)).await.expect(200);
+
+    let filtered =
+        scim(&app, Method::GET, &format!("/scim/v2/Groups?filter={}", enc(r#"displayName eq "test scimv2 RENAMED""#)), &idp.key, None)
+            .await
+            .expect(200);
+    assert_eq!(names(&filtered), ["Test SCIMv2 renamed"]);
+
+    // PUT replaces the name and the members.
+    let put = json!({"schemas": [GROUP], "id": gid, "displayName": "Final", "members": [{"value": cat}, {"value": ann}]});
+    let replaced = scim(&app, Method::PUT, &path, &idp.key, Some(put)).await.expect(200);
+    assert_eq!(replaced["displayName"], "Final");
+    let mut want = vec![ann.clone(), cat.clone()];
+    want.sort();
+    assert_eq!(member_ids(&replaced), want);
+
+    let clear = ops(json!([{"op": "remove", "path": "members"}]));
+    assert_eq!(scim(&app, Method::PATCH, &path, &idp.key, Some(clear)).await.expect(200)["members"], json!([]));
+
+    scim(&app, Method::DELETE, &path, &idp.key, None).await.expect(204);
+    scim_error(scim(&app, Method::GET, &path, &idp.key, None).await, 404, None);
+    app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.error(404, "not_found");
+    for u in &users {
+        scim(&app, Method::GET, &format!("/scim/v2/Users/{u}"), &idp.key, None).await.expect(200);
+    }
+});
+
+story!(entra_id_syncs_a_group, |app: TestApp| async move {
+    let idp = idp(&app, "Contoso groups").await;
+    let u = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": "pat@contoso.com"}))).await.expect(201);
+    let uid = id_of(&u);
+    let v = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": "val@contoso.com"}))).await.expect(201);
+    let vid = id_of(&v);
+
+    let body = json!({"schemas": [GROUP], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName", "meta": {"resourceType": "Group"}});
+    let created = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await.expect(201);
+    let gid = id_of(&created);
+    assert_eq!(created["externalId"], "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159");
+
+    let q = format!("/scim/v2/Groups?excludedAttributes=members&filter={}", enc(r#"displayName eq "displayName""#));
+    let found = scim(&app, Method::GET, &q, &idp.key, None).await.expect(200);
+    assert_eq!(found["totalResults"], 1);
+    assert!(found["Resources"][0].get("members").is_none());
+    let by_ext = format!("/scim/v2/Groups?filter={}", enc(r#"externalId eq "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159""#));
+    assert_eq!(scim(&app, Method::GET, &by_ext, &idp.key, None).await.expect(200)["totalResults"], 1);
+    let one = scim(&app, Method::GET, &format!("/scim/v2/Groups/{gid}?excludedAttributes=members"), &idp.key, None).await.expect(200);
+    assert!(one.get("members").is_none() && one["displayName"] == "displayName");
+
+    let path = format!("/scim/v2/Groups/{gid}");
+    let add = ops(json!([{"op": "Add", "path": "members", "value": [{"value": uid}, {"value": vid}]}]));
+    scim(&app, Method::PATCH, &path, &idp.key, Some(add)).await.expect(200);
+    // Entra checks a membership with a filter.
+    let is_member = |user: &str| {
+        format!("/scim/v2/Groups?excludedAttributes=members&filter={}", enc(&format!(r#"id eq "{gid}" and members[value eq "{user}"]"#)))
+    };
+    assert_eq!(scim(&app, Method::GET, &is_member(&uid), &idp.key, None).await.expect(200)["totalResults"], 1);
+
+    let remove = ops(json!([{"op": "Remove", "path": "members", "value": [{"value": uid}]}]));
+    let after = scim(&app, Method::PATCH, &path, &idp.key, Some(remove)).await.expect(200);
+    assert_eq!(member_ids(&after), std::slice::from_ref(&vid));
+    assert_eq!(scim(&app, Method::GET, &is_member(&uid), &idp.key, None).await.expect(200)["totalResults"], 0);
+    assert_eq!(scim(&app, Method::GET, &is_member(&vid), &idp.key, None).await.expect(200)["totalResults"], 1);
+
+    let rename = ops(json!([{"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}]));
+    let renamed = scim(&app, Method::PATCH, &path, &idp.key, Some(rename)).await.expect(200);
+    assert_eq!(renamed["displayName"], "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName");
+    assert_ne!(renamed["meta"]["version"], created["meta"]["version"]);
+
+    // Several operations in one PATCH apply in order, in one transaction.
+    let mixed = ops(json!([
+        {"op": "remove", "path": "members"},
+        {"op": "add", "path": "members", "value": [{"value": uid}]},
+        {"op": "replace", "path": "externalId", "value": "ext-2"}
+    ]));
+    let mixed = scim(&app, Method::PATCH, &path, &idp.key, Some(mixed)).await.expect(200);
+    assert_eq!((member_ids(&mixed), mixed["externalId"].clone()), (vec![uid.clone()], json!("ext-2")));
+    // A failing operation undoes the ones before it.
+    let failing = ops(json!([
+        {"op": "add", "path": "members", "value": [{"value": vid}]},
+        {"op": "add", "path": "members", "value": [{"value": "usr_nobody"}]}
+    ]));
+    scim_error(scim(&app, Method::PATCH, &path, &idp.key, Some(failing)).await, 400, Some("invalidValue"));
+    assert_eq!(member_ids(&scim(&app, Method::GET, &path, &idp.key, None).await.expect(200)), std::slice::from_ref(&uid));
+
+    scim(&app, Method::DELETE, &path, &idp.key, None).await.expect(204);
+    scim(&app, Method::GET, &format!("/scim/v2/Users/{uid}"), &idp.key, None).await.expect(200);
+});
+
+story!(every_filter_operator, |app: TestApp| async move {
+    let idp = idp(&app, "Filters").await;
+    let mut created = Vec::new();
+    for body in [
+        json!({"userName": "alice", "name": {"givenName": "Alice", "familyName": "Anders"}, "emails": [{"value": "alice@example.com"}], "externalId": "ext-1"}),
+        json!({"userName": "bob", "displayName": "Bob de la Cruz", "emails": [{"value": "Bob@Work.example.org", "type": "work"}], "externalId": "EXT-2", "active": false}),
+        json!({"userName": "carol"}),
+    ] {
+        created.push(scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let t = |i: usize| created[i]["meta"]["created"].as_str().unwrap().to_string();
+    let (t_alice, t_bob) = (t(0), t(1));
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (r#"userName eq "ALICE""#.into(), vec!["alice"]),
+        (r#"USERNAME Eq "bob""#.into(), vec!["bob"]),
+        (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "bob""#.into(), vec!["bob"]),
+        (r#"userName ne "alice""#.into(), vec!["bob", "carol"]),
+        (r#"userName co "O""#.into(), vec!["bob", "carol"]),
+        (r#"userName sw "CA""#.into(), vec!["carol"]),
+        (r#"userName ew "ce""#.into(), vec!["alice"]),
+        (r#"userName gt "b""#.into(), vec!["bob", "carol"]),
+        (r#"userName ge "bob""#.into(), vec!["bob", "carol"]),
+        (r#"userName lt "bob""#.into(), vec!["alice"]),
+        (r#"userName le "bob""#.into(), vec!["alice", "bob"]),
+        (r#"externalId eq "ext-2""#.into(), vec![]),
+        (r#"externalId eq "EXT-2""#.into(), vec!["bob"]),
+        (r#"externalId sw "ext""#.into(), vec!["alice"]),
+        (r#"externalId co "XT""#.into(), vec!["bob"]),
+        (r#"externalId ew "-1""#.into(), vec!["alice"]),
+        ("externalId pr".into(), vec!["alice", "bob"]),
+        ("not (externalId pr)".into(), vec!["carol"]),
+        (r#"not (externalId eq "EXT-2")"#.into(), vec!["alice", "carol"]),
+        (r#"displayName co "ANDERS""#.into(), vec!["alice"]),
+        (r#"name.formatted eq "bob de la cruz""#.into(), vec!["bob"]),
+        (r#"name.givenName eq "alice""#.into(), vec!["alice"]),
+        (r#"name.givenName sw "Bo""#.into(), vec!["bob"]),
+        (r#"name.familyName eq "de la Cruz""#.into(), vec!["bob"]),
+        (r#"name.familyName eq "Cruz""#.into(), vec![]),
+        (r#"name.familyName ew "cruz""#.into(), vec!["bob"]),
+        (r#"name.familyName ne "Anders""#.into(), vec!["bob", "carol"]),
+        ("name.familyName pr".into(), vec!["alice", "bob"]),
+        (r#"emails[type eq "work"].value ew "example.org""#.into(), vec!["bob"]),
+        (r#"emails[type eq "work" and value co "ALICE"]"#.into(), vec!["alice"]),
+        (r#"emails[type eq "home"]"#.into(), vec![]),
+        (r#"emails.value co "example""#.into(), vec!["alice", "bob"]),
+        (r#"emails co "work.example""#.into(), vec!["bob"]),
+        ("emails pr".into(), vec!["alice", "bob"]),
+        ("active eq false".into(), vec!["bob"]),
+        ("active ne false".into(), vec!["alice", "carol"]),
+        (format!(r#"meta.created gt "{t_alice}""#), vec!["bob", "carol"]),
+        (format!(r#"meta.created ge "{t_alice}""#), vec!["alice", "bob", "carol"]),
+        (format!(r#"meta.created lt "{t_bob}""#), vec!["alice"]),
+        (format!(r#"meta.created le "{t_bob}""#), vec!["alice", "bob"]),
+        (format!(r#"meta.lastModified ge "{t_alice}""#), vec!["alice", "bob", "carol"]),
+        (r#"meta.resourceType eq "User""#.into(), vec!["alice", "bob", "carol"]),
+        (r#"(userName eq "alice" or userName eq "bob") and active eq true"#.into(), vec!["alice"]),
+        (r#"userName eq "carol" or userName eq "bob" and active eq true"#.into(), vec!["carol"]),
+        (r#"not (userName eq "alice") and not (active eq false)"#.into(), vec!["carol"]),
+        (r#"userName eq "x' OR '1'='1""#.into(), vec![]),
+        (r#"userName co "%""#.into(), vec![]),
+    ];
+    for (filter, want) in &cases {
+        let res = scim(&app, Method::GET, &format!("/scim/v2/Users?filter={}", enc(filter)), &idp.key, None).await;
+        let body = res.expect(200);
+        assert_eq!(names(&body), *want, "{filter}");
+        assert_eq!(body["totalResults"], json!(want.len()), "{filter}");
+    }
+
+    // Groups: displayName is case-insensitive, externalId exact, members by value.
+    let alice = id_of(&created[0]);
+    for (name, ext, members) in [("Engineering", "E-1", vec![json!({"value": alice})]), ("Design", "D-1", vec![])] {
+        let body = json!({"displayName": name, "externalId": ext, "members": members});
+        scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await.expect(201);
+    }
+    let group_cases: Vec<(String, Vec<&str>)> = vec![
+        (r#"displayName eq "ENGINEERING""#.into(), vec!["Engineering"]),
+        (r#"displayName sw "des""#.into(), vec!["Design"]),
+        (r#"externalId eq "e-1""#.into(), vec![]),
+        (r#"externalId eq "E-1""#.into(), vec!["Engineering"]),
+        (format!(r#"members[value eq "{alice}"]"#), vec!["Engineering"]),
+        (format!(r#"members.value eq "{alice}""#), vec!["Engineering"]),
+        ("members pr".into(), vec!["Engineering"]),
+        ("not (members pr)".into(), vec!["Design"]),
+        (r#"members[type eq "User"]"#.into(), vec!["Engineering"]),
+    ];
+    for (filter, want) in &group_cases {
+        let body = scim(&app, Method::GET, &format!("/scim/v2/Groups?filter={}", enc(filter)), &idp.key, None).await.expect(200);
+        assert_eq!(names(&body), *want, "{filter}");
+    }
+
+    // Paging: 1-based startIndex, count, totals.
+    let page = scim(&app, Method::GET, "/scim/v2/Users?startIndex=2&count=1", &idp.key, None).await.expect(200);
+    assert_eq!((page["totalResults"].clone(), page["startIndex"].clone(), page["itemsPerPage"].clone()), (json!(3), json!(2), json!(1)));
+    assert_eq!(names(&page), ["bob"]);
+    let none = scim(&app, Method::GET, "/scim/v2/Users?count=0", &idp.key, None).await.expect(200);
+    assert_eq!((none["totalResults"].clone(), none["itemsPerPage"].clone(), none["Resources"].clone()), (json!(3), json!(0), json!([])));
+    let clamped = scim(&app, Method::GET, "/scim/v2/Users?startIndex=0&count=-4", &idp.key, None).await.expect(200);
+    assert_eq!((clamped["startIndex"].clone(), clamped["itemsPerPage"].clone()), (json!(1), json!(0)));
+    let past = scim(&app, Method::GET, "/scim/v2/Users?startIndex=10", &idp.key, None).await.expect(200);
+    assert_eq!((past["totalResults"].clone(), past["Resources"].clone()), (json!(3), json!([])));
+});
+
+story!(each_scim_error_and_never_a_5xx, |app: TestApp| async move {
+    let idp = idp(&app, "Errors").await;
+    let user = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": "dup", "emails": [{"value": "dup@x.io"}]})))
+        .await
+        .expect(201);
+    let uid = id_of(&user);
+    let upath = format!("/scim/v2/Users/{uid}");
+    let group =
+        scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Dup", "externalId": "g-1"}))).await.expect(201);
+    let gpath = format!("/scim/v2/Groups/{}", id_of(&group));
+
+    // uniqueness
+    for body in [json!({"userName": "DUP"}), json!({"userName": "other", "emails": [{"value": "DUP@x.io"}]})] {
+        let e = scim_error(scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await, 409, Some("uniqueness"));
+        assert!(!e["detail"].as_str().unwrap().is_empty());
+    }
+    for body in [json!({"displayName": "dup"}), json!({"displayName": "Other", "externalId": "g-1"})] {
+        scim_error(scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await, 409, Some("uniqueness"));
+    }
+    // invalidFilter
+    for filter in [
+        r#"userName eq"#,
+        r#"userName xx "a""#,
+        r#"password eq "x""#,
+        r#"meta.created gt "yesterday""#,
+        "(active eq true",
+        r#"active eq "yes""#,
+    ] {
+        let res = scim(&app, Method::GET, &format!("/scim/v2/Users?filter={}", enc(filter)), &idp.key, None).await;
+        scim_error(res, 400, Some("invalidFilter"));
+    }
+    scim_error(
+        scim(&app, Method::GET, &format!("/scim/v2/Groups?filter={}", enc("displayName pr and")), &idp.key, None).await,
+        400,
+        Some("invalidFilter"),
+    );
+    // invalidValue
+    for body in [
+        json!({"name": {"givenName": "x"}}),
+        json!({"userName": "has space"}),
+        json!({"userName": 5}),
+        json!({"userName": "ok", "active": "maybe"}),
+        json!({"userName": "ok2", "emails": "nope"}),
+        json!({"userName": "ok3", "password": "short"}),
+    ] {
+        scim_error(scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await, 400, Some("invalidValue"));
+    }
+    for body in [
+        json!({}),
+        json!({"displayName": ""}),
+        json!({"displayName": "M", "members": [{"value": "usr_nobody"}]}),
+        json!({"displayName": "N", "members": [{"display": "x"}]}),
+    ] {
+        scim_error(scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await, 400, Some("invalidValue"));
+    }
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "replace", "path": "active", "value": "maybe"}])))).await,
+        400,
+        Some("invalidValue"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "remove", "path": "userName"}])))).await,
+        400,
+        Some("invalidValue"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "add", "path": "userName"}])))).await,
+        400,
+        Some("invalidValue"),
+    );
+    scim_error(scim(&app, Method::GET, "/scim/v2/Users?startIndex=first", &idp.key, None).await, 400, Some("invalidValue"));
+    // mutability
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "replace", "path": "id", "value": "usr_x"}])))).await,
+        400,
+        Some("mutability"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "replace", "value": {"id": "usr_x"}}])))).await,
+        400,
+        Some("mutability"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "add", "path": "groups", "value": [{"value": "grp_x"}]}]))))
+            .await,
+        400,
+        Some("mutability"),
+    );
+    scim_error(
+        scim(&app, Method::PUT, &upath, &idp.key, Some(json!({"id": "usr_other", "userName": "dup"}))).await,
+        400,
+        Some("mutability"),
+    );
+    scim_error(
+        scim(
+            &app,
+            Method::PATCH,
+            &gpath,
+            &idp.key,
+            Some(ops(json!([{"op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]))),
+        )
+        .await,
+        400,
+        Some("mutability"),
+    );
+    // noTarget
+    scim_error(scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "remove"}])))).await, 400, Some("noTarget"));
+    scim_error(
+        scim(
+            &app,
+            Method::PATCH,
+            &upath,
+            &idp.key,
+            Some(ops(json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "h@x.io"}]))),
+        )
+        .await,
+        400,
+        Some("noTarget"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &gpath, &idp.key, Some(ops(json!([{"op": "remove", "value": {"members": []}}])))).await,
+        400,
+        Some("noTarget"),
+    );
+    // invalidSyntax and invalidPath
+    let bad_json = app.call_with(Method::POST, "/scim/v2/Users", Some(&idp.key), None, &[("Content-Type", "application/scim+json")]).await;
+    scim_error(bad_json, 400, Some("invalidSyntax"));
+    scim_error(app.raw(Method::POST, "/scim/v2/Users", &idp.key, b"{nope".to_vec()).await, 400, Some("invalidSyntax"));
+    scim_error(app.raw(Method::POST, "/scim/v2/Users", &idp.key, b"[1,2]".to_vec()).await, 400, Some("invalidSyntax"));
+    scim_error(scim(&app, Method::PATCH, &upath, &idp.key, Some(json!({"schemas": [PATCH]}))).await, 400, Some("invalidSyntax"));
+    scim_error(
+        scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "frobnicate", "path": "active", "value": true}])))).await,
+        400,
+        Some("invalidSyntax"),
+    );
+    scim_error(
+        scim(&app, Method::PATCH, &gpath, &idp.key, Some(ops(json!([{"op": "remove", "path": "members[value eq"}])))).await,
+        400,
+        Some("invalidPath"),
+    );
+    // 401, 403, 404, 405, 412, 415
+    scim_error(app.call(Method::GET, "/scim/v2/Users", None, None).await, 401, None);
+    scim_error(app.get("/scim/v2/Users", "ck_forged").await, 401, None);
+    scim_error(app.get("/scim/v2/Users", &app.admin_key).await, 403, None);
+    let someone = app.user("someone").await;
+    scim_error(app.get("/scim/v2/Users", &someone.token).await, 403, None);
+    let writer = app
+        .post("/api/v1/api-keys", &app.admin_key, json!({"name": "w", "scopes": ["groups:write", "users:write"]}))
+        .await
+        .expect(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    scim_error(app.get("/scim/v2/Groups", &writer).await, 403, None);
+    scim_error(scim(&app, Method::GET, "/scim/v2/Users/usr_nobody", &idp.key, None).await, 404, None);
+    scim_error(
+        scim(&app, Method::PATCH, "/scim/v2/Groups/grp_nobody", &idp.key, Some(ops(json!([{"op": "remove", "path": "members"}])))).await,
+        404,
+        None,
+    );
+    scim_error(scim(&app, Method::DELETE, "/scim/v2/Users", &idp.key, None).await, 405, None);
+    let stale = app.call_with(Method::PUT, &gpath, Some(&idp.key), Some(json!({"displayName": "Dup"})), &[("If-Match", "W/\"99\"")]).await;
+    scim_error(stale, 412, None);
+    let text = app
+        .call_with(Method::POST, "/scim/v2/Users", Some(&idp.key), Some(json!({"userName": "t"})), &[("Content-Type", "text/plain")])
+        .await;
+    scim_error(text, 415, None);
+    let plain_json = app
+        .call_with(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&idp.key),
+            Some(json!({"userName": "json"})),
+            &[("Content-Type", "application/json")],
+        )
+        .await;
+    plain_json.expect(201);
+
+    // Hostile input is always a 4xx.
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"\"str\"".to_vec(),
+        b"{\"userName\": \"a\0b\"}".to_vec(),
+        br#"{"userName": "x", "name": "flat"}"#.to_vec(),
+        br#"{"userName": "y", "emails": [{"value": 5}]}"#.to_vec(),
+        br#"{"userName": "z", "externalId": ""}"#.to_vec(),
+        br#"{"displayName": "g", "members": "all"}"#.to_vec(),
+        br#"{"Operations": "all"}"#.to_vec(),
+        br#"{"Operations": [1]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": 5, "value": 1}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": "members", "value": 5}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": "name", "value": 5}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": "emails", "value": [7]}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "replace", "path": "members[value eq \"x\"]", "value": []}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": "displayName", "value": ["x"]}]}"#.to_vec(),
+        br#"{"Operations": [{"op": "add", "path": "displayName", "value": "x\u0000"}]}"#.to_vec(),
+        format!("{{\"userName\": \"{}\"}}", "u".repeat(5000)).into_bytes(),
+        format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes(),
+        vec![0xff, 0xfe, 0x00],
+    ];
+    let targets = ["/scim/v2/Users".to_string(), "/scim/v2/Groups".to_string(), upath.clone(), gpath.clone()];
+    for target in &targets {
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            for body in &bodies {
+                let res = app.raw(method.clone(), target, &idp.key, body.clone()).await;
+                let code = res.status.as_u16();
+                assert!(
+                    (400..500).contains(&code) || code == 200 || code == 201,
+                    "{method} {target} {:?}: {code} {}",
+                    String::from_utf8_lossy(body),
+                    res.body
+                );
+                if code >= 400 {
+                    assert_eq!(res.body["schemas"], json!([ERROR]), "{method} {target}: {}", res.body);
+                }
+            }
+        }
+    }
+    for filter in [
+        "",
+        " ",
+        "\"",
+        "((((",
+        "a[b[c eq 1]]",
+        "a eq 1e999",
+        "userName eq \"\\u0000\"",
+        "x.y.z pr",
+        "emails[",
+        "not",
+        "not (",
+        "and",
+        "userName eq \"a\" and",
+        &"(".repeat(100),
+        &format!("userName eq \"{}\"", "a".repeat(5000)),
+    ] {
+        for resource in ["Users", "Groups"] {
+            let res = scim(&app, Method::GET, &format!("/scim/v2/{resource}?filter={}", enc(filter)), &idp.key, None).await;
+            let code = res.status.as_u16();
+            assert!(code == 200 || code == 400, "{resource} {filter:?}: {code} {}", res.body);
+        }
+    }
+});
+
+story!(a_scim_key_stays_in_its_space, |app: TestApp| async move {
+    let a = idp(&app, "Tenant A").await;
+    let b = idp(&app, "Tenant B").await;
+    let ga = scim(&app, Method::POST, "/scim/v2/Groups", &a.key, Some(json!({"displayName": "Shared name"}))).await.expect(201);
+    let gb = scim(&app, Method::POST, "/scim/v2/Groups", &b.key, Some(json!({"displayName": "Shared name"}))).await.expect(201);
+    let (ga, gb) = (id_of(&ga), id_of(&gb));
+    let native_default = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Default space group"})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let listed = scim(&app, Method::GET, "/scim/v2/Groups", &a.key, None).await.expect(200);
+    assert_eq!(listed["totalResults"], 1);
+    assert_eq!(listed["Resources"][0]["id"], json!(ga));
+    for other in [&gb, &native_default] {
+        let path = format!("/scim/v2/Groups/{other}");
+        scim_error(scim(&app, Method::GET, &path, &a.key, None).await, 404, None);
+        scim_error(scim(&app, Method::PUT, &path, &a.key, Some(json!({"displayName": "Taken"}))).await, 404, None);
+        scim_error(scim(&app, Method::PATCH, &path, &a.key, Some(ops(json!([{"op": "remove", "path": "members"}])))).await, 404, None);
+        scim_error(scim(&app, Method::DELETE, &path, &a.key, None).await, 404, None);
+        let by_id = format!("/scim/v2/Groups?filter={}", enc(&format!(r#"id eq "{other}""#)));
+        assert_eq!(scim(&app, Method::GET, &by_id, &a.key, None).await.expect(200)["totalResults"], 0);
+    }
+    assert_eq!(app.get(&format!("/api/v1/groups/{gb}"), &app.admin_key).await.expect(200)["name"], "Shared name");
+
+    // The key cannot use the native API or the other dialects.
+    app.get("/api/v1/groups", &a.key).await.error(403, "permission_denied");
+    app.post("/api/v1/groups", &a.key, json!({"name": "sneaky", "space_id": a.space})).await.error(403, "permission_denied");
+    let status = app.get(&format!("/api/v1/groups/{ga}"), &a.key).await.status.as_u16();
+    assert!(status == 403 || status == 404, "{status}");
+    app.get("/api/v1/users", &a.key).await.error(403, "permission_denied");
+    app.post("/api/v1/users", &a.key, json!({"username": "sneaky"})).await.error(403, "permission_denied");
+    app.post("/api/v1/api-keys", &a.key, json!({"name": "escalate", "scopes": ["admin"]})).await.expect(403);
+    let status = app.get(&format!("/api/organizations/{}/groups", a.space), &a.key).await.status.as_u16();
+    assert_eq!(status, 403);
+
+    // Site administrators are outside SCIM's reach.
+    let admin = app.post("/api/v1/users", &app.admin_key, json!({"username": "root", "site_role": "admin"})).await.expect(201);
+    let admin_id = id_of(&admin);
+    scim_error(scim(&app, Method::GET, &format!("/scim/v2/Users/{admin_id}"), &a.key, None).await, 404, None);
+    let off = ops(json!([{"op": "replace", "path": "active", "value": false}]));
+    scim_error(scim(&app, Method::PATCH, &format!("/scim/v2/Users/{admin_id}"), &a.key, Some(off)).await, 404, None);
+    scim_error(scim(&app, Method::DELETE, &format!("/scim/v2/Users/{admin_id}"), &a.key, None).await, 404, None);
+    let by_name = format!("/scim/v2/Users?filter={}", enc(r#"userName eq "root""#));
+    assert_eq!(scim(&app, Method::GET, &by_name, &a.key, None).await.expect(200)["totalResults"], 0);
+    assert_eq!(app.get(&format!("/api/v1/users/{admin_id}"), &app.admin_key).await.expect(200)["active"], true);
+});
+
+story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
+    let idp = idp(&app, "Large").await;
+    let principal = cohort_core::auth::Principal::system();
+    let mut ids = Vec::with_capacity(2000);
+    for i in 0..2000 {
+        let new = cohort_app::users::NewUser { username: format!("bulk{i:04}"), ..Default::default() };
+        ids.push(app.app.create_user(&principal, new).await.unwrap().id);
+    }
+    let group = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Everyone"}))).await.expect(201);
+    let path = format!("/scim/v2/Groups/{}", id_of(&group));
+    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let added = scim(
+        &app,
+        Method::PATCH,
+        &format!("{path}?excludedAttributes=members"),
+        &idp.key,
+        Some(ops(json!([{"op": "add", "path": "members", "value": value}]))),
+    )
+    .await
+    .expect(200);
+    assert!(added.get("members").is_none());
+    let all = scim(&app, Method::GET, &path, &idp.key, None).await.expect(200);
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(member_ids(&all), want);
+    let native = app.get(&format!("/api/v1/groups/{}", id_of(&group)), &app.admin_key).await.expect(200);
+    assert_eq!(native["member_count"], 2000);
+
+    // Removing half in one PATCH, with both remove forms.
+    let (first, second) = ids.split_at(1000);
+    let by_value: Vec<Value> = first[..999].iter().map(|id| json!({"value": id})).collect();
+    let remove = ops(json!([
+        {"op": "remove", "path": "members", "value": by_value},
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", first[999])}
+    ]));
+    let left = scim(&app, Method::PATCH, &path, &idp.key, Some(remove)).await.expect(200);
+    let mut want = second.to_vec();
+    want.sort();
+    assert_eq!(member_ids(&left), want);
+    assert_eq!(app.get(&format!("/api/v1/groups/{}", id_of(&group)), &app.admin_key).await.expect(200)["member_count"], 1000);
+});

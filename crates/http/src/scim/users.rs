@@ -1,0 +1,509 @@
+//! `/scim/v2/Users`: Cohort's users in SCIM's shape.
+//!
+//! Cohort keeps one full name, one email and one photo per user: `name.formatted` and
+//! `displayName` are the full name, `name.givenName` its first word and `name.familyName`
+//! the rest; `emails` has at most one element (`type: work`, `primary: true`). Attributes
+//! Cohort does not keep (titles, phone numbers, the enterprise extension) are accepted and
+//! dropped, as identity providers send them whatever the schema says.
+
+use super::{
+    OpKind, PatchOp, Projection, Scim, ScimError, ScimJson, ScimResult, USER_SCHEMA, boolean, get_ci, list_response, meta, no_content,
+    opt_string, own_schema, patch_ops, projection_of, resource, value_object,
+};
+use crate::extract::{IfMatch, Path};
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use cohort_app::App;
+use cohort_app::users::{NewUser, UserPatch};
+use cohort_core::Error;
+use cohort_core::model::User;
+use cohort_core::scim_filter::PatchPath;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// The first word of a full name, and the rest.
+fn split_name(full: &str) -> (String, Option<String>) {
+    match full.trim().split_once(' ') {
+        Some((given, family)) => (given.to_string(), Some(family.trim().to_string()).filter(|f| !f.is_empty())),
+        None => (full.trim().to_string(), None),
+    }
+}
+
+/// Trimmed, runs of whitespace as one space; `None` when nothing is left.
+fn normalise(s: &str) -> Option<String> {
+    let out = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!out.is_empty()).then_some(out)
+}
+
+fn join(given: Option<&str>, family: Option<&str>) -> Option<String> {
+    normalise(&format!("{} {}", given.unwrap_or(""), family.unwrap_or("")))
+}
+
+/// A user as SCIM shows it; `groups` are the caller's space's groups they belong to.
+pub fn user_json(u: &User, groups: Option<&[(String, String)]>, base: &str) -> Value {
+    let location = format!("{base}/Users/{}", u.id);
+    let mut v = json!({
+        "schemas": [USER_SCHEMA],
+        "id": u.id,
+        "userName": u.username,
+        "active": u.active,
+    });
+    if let Some(e) = &u.external_id {
+        v["externalId"] = json!(e);
+    }
+    if let Some(full) = u.full_name.as_deref().filter(|f| !f.trim().is_empty()) {
+        let (given, family) = split_name(full);
+        let mut name = json!({"formatted": full, "givenName": given});
+        if let Some(f) = family {
+            name["familyName"] = json!(f);
+        }
+        v["name"] = name;
+        v["displayName"] = json!(full);
+    }
+    if let Some(e) = &u.email {
+        v["emails"] = json!([{"value": e, "type": "work", "primary": true}]);
+    }
+    if let Some(p) = &u.avatar_url {
+        v["photos"] = json!([{"value": p, "type": "photo", "primary": true}]);
+    }
+    if let Some(gs) = groups {
+        v["groups"] = gs
+            .iter()
+            .map(|(id, name)| json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name, "type": "direct"}))
+            .collect();
+    }
+    v["meta"] = meta("User", u.created_at, u.updated_at, u.version, &location);
+    v
+}
+
+/// The user's fields as SCIM writes them: a whole resource (POST, PUT) or the current user
+/// that PATCH operations change.
+#[derive(Debug, Clone, Default)]
+struct Draft {
+    user_name: Option<String>,
+    external_id: Option<String>,
+    /// `name.formatted` (or `displayName`); the full name unless the parts changed since.
+    formatted: Option<String>,
+    given: Option<String>,
+    family: Option<String>,
+    parts_changed: bool,
+    email: Option<String>,
+    photo: Option<String>,
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+impl Draft {
+    fn of(u: &User) -> Self {
+        let mut d = Draft {
+            user_name: Some(u.username.clone()),
+            external_id: u.external_id.clone(),
+            email: u.email.clone(),
+            photo: u.avatar_url.clone(),
+            ..Draft::default()
+        };
+        d.set_formatted(u.full_name.clone());
+        d
+    }
+
+    fn full_name(&self) -> Option<String> {
+        if self.parts_changed { join(self.given.as_deref(), self.family.as_deref()) } else { self.formatted.clone() }
+    }
+
+    fn set_formatted(&mut self, v: Option<String>) {
+        self.formatted = v.as_deref().and_then(normalise);
+        let (given, family) = match &self.formatted {
+            Some(f) => {
+                let (g, f) = split_name(f);
+                (Some(g), f)
+            }
+            None => (None, None),
+        };
+        self.given = given;
+        self.family = family;
+        self.parts_changed = false;
+    }
+
+    /// Sets the parts present in a `name` object (`formatted` wins over the parts).
+    fn set_name(&mut self, name: &Value) -> ScimResult<()> {
+        if !name.is_object() {
+            return Err(ScimError::invalid_value("name must be an object"));
+        }
+        if let Some(f) = get_ci(name, "formatted").filter(|f| !f.is_null()) {
+            self.set_formatted(opt_string("name.formatted", Some(f))?);
+            return Ok(());
+        }
+        if let Some(g) = get_ci(name, "givenName") {
+            self.given = opt_string("name.givenName", Some(g))?.as_deref().and_then(normalise);
+            self.parts_changed = true;
+        }
+        if let Some(f) = get_ci(name, "familyName") {
+            self.family = opt_string("name.familyName", Some(f))?.as_deref().and_then(normalise);
+            self.parts_changed = true;
+        }
+        Ok(())
+    }
+
+    /// A whole resource (POST, PUT): everything it carries, defaults for the rest.
+    fn from_resource(v: &Value) -> ScimResult<Self> {
+        let mut d = Draft::default();
+        match get_ci(v, "userName") {
+            Some(Value::String(s)) => d.user_name = Some(s.clone()),
+            Some(other) if !other.is_null() => return Err(ScimError::invalid_value("userName must be a string")),
+            _ => return Err(ScimError::invalid_value("userName is required")),
+        }
+        d.external_id = opt_string("externalId", get_ci(v, "externalId"))?;
+        d.set_formatted(opt_string("displayName", get_ci(v, "displayName"))?);
+        if let Some(name) = get_ci(v, "name").filter(|n| !n.is_null()) {
+            d.set_name(name)?;
+        }
+        if let Some(e) = get_ci(v, "emails").filter(|e| !e.is_null()) {
+            d.email = pick("emails", e, "work")?;
+        }
+        if let Some(p) = get_ci(v, "photos").filter(|p| !p.is_null()) {
+            d.photo = pick("photos", p, "photo")?;
+        }
+        if let Some(a) = get_ci(v, "active").filter(|a| !a.is_null()) {
+            d.active = Some(boolean("active", a)?);
+        }
+        d.password = opt_string("password", get_ci(v, "password"))?;
+        Ok(d)
+    }
+
+    /// Applies one PATCH operation.
+    fn apply(&mut self, op: &PatchOp, id: &str) -> ScimResult<()> {
+        match &op.path {
+            Some(path) => self.apply_path(op.op, path, op.value.as_ref()),
+            None => {
+                let obj = value_object(op.value.as_ref().unwrap_or(&Value::Null))?;
+                for (k, v) in obj {
+                    if k.eq_ignore_ascii_case("id") {
+                        if v.as_str() != Some(id) {
+                            return Err(ScimError::mutability("id cannot be changed"));
+                        }
+                        continue;
+                    }
+                    if k.eq_ignore_ascii_case("schemas") || k.eq_ignore_ascii_case("meta") {
+                        continue;
+                    }
+                    // Keys may be paths (`name.givenName`) or schema URNs (ignored).
+                    let Ok(path) = cohort_core::scim_filter::parse_path(k) else {
+                        continue;
+                    };
+                    self.apply_path(op.op, &path, Some(v))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_path(&mut self, op: OpKind, path: &PatchPath, value: Option<&Value>) -> ScimResult<()> {
+        if !own_schema(path.urn.as_deref(), USER_SCHEMA) {
+            return Ok(());
+        }
+        let remove = op == OpKind::Remove;
+        let attr = path.attr_key();
+        let sub = path.sub_key();
+        if path.filter.is_some() && attr != "emails" && attr != "photos" {
+            return if matches!(attr.as_str(), "id" | "meta" | "groups") {
+                Err(ScimError::mutability(format!("{} is read-only", path.attr)))
+            } else {
+                Ok(())
+            };
+        }
+        match (attr.as_str(), sub.as_deref()) {
+            ("id" | "meta" | "groups", _) => Err(ScimError::mutability(format!("{} is read-only", path.attr))),
+            ("username", None) => {
+                if remove {
+                    return Err(ScimError::invalid_value("userName is required and cannot be removed"));
+                }
+                match value {
+                    Some(Value::String(s)) => {
+                        self.user_name = Some(s.clone());
+                        Ok(())
+                    }
+                    _ => Err(ScimError::invalid_value("userName must be a string")),
+                }
+            }
+            ("externalid", None) => {
+                self.external_id = if remove { None } else { opt_string("externalId", value)? };
+                Ok(())
+            }
+            ("displayname", None) | ("name", Some("formatted")) => {
+                self.set_formatted(if remove { None } else { opt_string("displayName", value)? });
+                Ok(())
+            }
+            ("name", None) => {
+                match (remove, value) {
+                    (true, _) => self.set_formatted(None),
+                    (false, Some(v)) => self.set_name(v)?,
+                    (false, None) => {}
+                }
+                Ok(())
+            }
+            ("name", Some("givenname")) => {
+                self.given = if remove { None } else { opt_string("name.givenName", value)?.as_deref().and_then(normalise) };
+                self.parts_changed = true;
+                Ok(())
+            }
+            ("name", Some("familyname")) => {
+                self.family = if remove { None } else { opt_string("name.familyName", value)?.as_deref().and_then(normalise) };
+                self.parts_changed = true;
+                Ok(())
+            }
+            ("active", None) => {
+                if remove {
+                    return Err(ScimError::invalid_value("active cannot be removed; set it to true or false"));
+                }
+                self.active = Some(boolean("active", value.unwrap_or(&Value::Null))?);
+                Ok(())
+            }
+            ("password", None) => {
+                if !remove {
+                    self.password = opt_string("password", value)?;
+                }
+                Ok(())
+            }
+            ("emails", _) => {
+                let current = self.email.clone();
+                self.email = multi(op, path, value, current, "emails", "work")?;
+                Ok(())
+            }
+            ("photos", _) => {
+                let current = self.photo.clone();
+                self.photo = multi(op, path, value, current, "photos", "photo")?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The one value Cohort keeps of a multi-valued attribute (`emails`, `photos`): the
+/// primary element, else the one of type `kind`, else the first.
+fn pick(name: &str, v: &Value, kind: &str) -> ScimResult<Option<String>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        Value::Null => vec![],
+        _ => return Err(ScimError::invalid_value(format!("{name} must be a list of {{value, type, primary}}"))),
+    };
+    let primary = |e: &&Value| get_ci(e, "primary").and_then(|p| boolean("primary", p).ok()).unwrap_or(false);
+    let typed = |e: &&Value| get_ci(e, "type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind));
+    let chosen = items.iter().copied().find(primary).or_else(|| items.iter().copied().find(typed)).or_else(|| items.first().copied());
+    match chosen {
+        None => Ok(None),
+        Some(e) if e.is_object() => opt_string(&format!("{name}.value"), get_ci(e, "value")),
+        Some(_) => Err(ScimError::invalid_value(format!("each of {name} must be an object with a value"))),
+    }
+}
+
+/// A PATCH of `emails`/`photos` (with or without a value filter) against the one value kept.
+fn multi(
+    op: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+    current: Option<String>,
+    name: &str,
+    kind: &str,
+) -> ScimResult<Option<String>> {
+    let element = |v: &str| json!({"value": v, "type": kind, "primary": true});
+    let sub = path.sub_key();
+    if sub.as_deref().is_some_and(|s| s != "value") {
+        // `type`, `primary`, `display`: Cohort's single element has fixed ones.
+        return Ok(current);
+    }
+    let new_value = |v: Option<&Value>| -> ScimResult<Option<String>> {
+        match (sub.as_deref(), v) {
+            (Some(_), v) => opt_string(&format!("{name}.value"), v),
+            (None, Some(v)) => pick(name, v, kind),
+            (None, None) => Ok(None),
+        }
+    };
+    let Some(filter) = &path.filter else {
+        return match op {
+            OpKind::Remove => Ok(None),
+            OpKind::Replace => new_value(value),
+            // Adding to a list Cohort keeps one of: the new one wins when it is primary or
+            // of the kept kind, or when there is none yet.
+            OpKind::Add => match value {
+                Some(v) if sub.is_none() => {
+                    let picked = pick(name, v, kind)?;
+                    Ok(if current.is_none() || primary_or_kind(v, kind) { picked.or(current) } else { current })
+                }
+                v => Ok(new_value(v)?.or(current)),
+            },
+        };
+    };
+    let matches_current = current.as_deref().is_some_and(|c| filter.matches(&element(c)));
+    match op {
+        OpKind::Remove => Ok(if matches_current { None } else { current }),
+        OpKind::Add | OpKind::Replace => {
+            let Some(new) = new_value(value)? else {
+                return Ok(if matches_current { None } else { current });
+            };
+            if matches_current || filter.matches(&element(&new)) {
+                Ok(Some(new))
+            } else if op == OpKind::Add {
+                Ok(current)
+            } else {
+                Err(ScimError::no_target(format!("no element of {name} matches the path's filter")))
+            }
+        }
+    }
+}
+
+fn primary_or_kind(v: &Value, kind: &str) -> bool {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    items.iter().any(|e| {
+        get_ci(e, "primary").and_then(|p| boolean("primary", p).ok()).unwrap_or(false)
+            || get_ci(e, "type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind))
+    })
+}
+
+/// What changed between the user and the draft.
+fn patch_of(u: &User, d: Draft) -> UserPatch {
+    let changed = |old: &Option<String>, new: Option<String>| if *old == new { None } else { Some(new) };
+    UserPatch {
+        username: d.user_name.clone().filter(|n| *n != u.username),
+        email: changed(&u.email, d.email.clone()),
+        full_name: changed(&u.full_name, d.full_name()),
+        avatar_url: changed(&u.avatar_url, d.photo.clone()),
+        password: d.password.clone(),
+        site_role: None,
+        external_id: changed(&u.external_id, d.external_id.clone()),
+        active: d.active,
+    }
+}
+
+async fn render(app: &App, s: &Scim, users: &[User], projection: &Projection) -> ScimResult<Vec<Value>> {
+    let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let with_groups = projection.wants("groups");
+    if with_groups && !users.is_empty() {
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        for (user, group, name) in app.scim_user_groups(&s.caller, &ids).await? {
+            groups.entry(user).or_default().push((group, name));
+        }
+    }
+    Ok(users
+        .iter()
+        .map(|u| {
+            let gs = with_groups.then(|| groups.get(&u.id).map(Vec::as_slice).unwrap_or(&[]));
+            projection.apply(user_json(u, gs, &s.base))
+        })
+        .collect())
+}
+
+async fn one(app: &App, s: &Scim, u: &User, status: StatusCode, projection: &Projection) -> ScimResult<Response> {
+    let body = render(app, s, std::slice::from_ref(u), projection).await?.pop().unwrap_or(Value::Null);
+    let location = format!("{}/Users/{}", s.base, u.id);
+    Ok(resource(status, u.version, (status == StatusCode::CREATED).then_some(location.as_str()), body))
+}
+
+pub async fn list(State(app): State<App>, s: Scim, uri: Uri) -> ScimResult {
+    let q = super::ListQuery::from_uri(uri.query())?;
+    let (total, users) = app.scim_users(&s.caller, q.filter.as_ref(), q.start, q.count).await?;
+    let resources = render(&app, &s, &users, &q.projection).await?;
+    Ok(list_response(total, q.start, resources))
+}
+
+pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: Uri) -> ScimResult {
+    let u = app.scim_get_user(&s.caller, &id).await?;
+    one(&app, &s, &u, StatusCode::OK, &projection_of(uri.query())?).await
+}
+
+pub async fn create(State(app): State<App>, s: Scim, uri: Uri, ScimJson(body): ScimJson) -> ScimResult {
+    let d = Draft::from_resource(&body)?;
+    let new = NewUser {
+        username: d.user_name.clone().unwrap_or_default(),
+        email: d.email.clone(),
+        full_name: d.full_name(),
+        avatar_url: d.photo.clone(),
+        password: d.password.clone(),
+        site_role: None,
+        external_id: d.external_id.clone(),
+        active: d.active,
+    };
+    let u = app.scim_create_user(&s.caller, new).await?;
+    one(&app, &s, &u, StatusCode::CREATED, &projection_of(uri.query())?).await
+}
+
+pub async fn replace(
+    State(app): State<App>,
+    s: Scim,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    uri: Uri,
+    ScimJson(body): ScimJson,
+) -> ScimResult {
+    let current = app.scim_get_user(&s.caller, &id).await?;
+    if get_ci(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id) {
+        return Err(ScimError::mutability("id cannot be changed"));
+    }
+    let d = Draft::from_resource(&body)?;
+    let u = app.scim_update_user(&s.caller, &id, patch_of(&current, d), if_match).await?;
+    one(&app, &s, &u, StatusCode::OK, &projection_of(uri.query())?).await
+}
+
+pub async fn patch(
+    State(app): State<App>,
+    s: Scim,
+    Path(id): Path<String>,
+    IfMatch(if_match): IfMatch,
+    uri: Uri,
+    ScimJson(body): ScimJson,
+) -> ScimResult {
+    let ops = patch_ops(&body)?;
+    let mut attempt = 0;
+    loop {
+        let current = app.scim_get_user(&s.caller, &id).await?;
+        let mut d = Draft::of(&current);
+        for op in &ops {
+            d.apply(op, &id)?;
+        }
+        // The operations apply to the user as read; a change in between is retried unless
+        // the caller pinned a version with If-Match.
+        match app.scim_update_user(&s.caller, &id, patch_of(&current, d), if_match.or(Some(current.version))).await {
+            Err(Error::PreconditionFailed { .. }) if if_match.is_none() && attempt < 3 => attempt += 1,
+            r => return one(&app, &s, &r?, StatusCode::OK, &projection_of(uri.query())?).await,
+        }
+    }
+}
+
+pub async fn delete(State(app): State<App>, s: Scim, Path(id): Path<String>, IfMatch(if_match): IfMatch) -> ScimResult {
+    if let Some(v) = if_match {
+        let u = app.scim_get_user(&s.caller, &id).await?;
+        cohort_app::check_version(Some(v), u.version)?;
+    }
+    app.scim_delete_user(&s.caller, &id).await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_and_join() {
+        assert_eq!(split_name("Barbara Jensen"), ("Barbara".into(), Some("Jensen".into())));
+        assert_eq!(split_name("Juan de la Cruz"), ("Juan".into(), Some("de la Cruz".into())));
+        assert_eq!(split_name("Cher"), ("Cher".into(), None));
+        assert_eq!(join(Some(" Mary  Ann "), Some("Smith")), Some("Mary Ann Smith".into()));
+        assert_eq!(join(None, None), None);
+    }
+
+    #[test]
+    fn sequential_name_parts_keep_a_two_word_given_name() {
+        let mut d = Draft::default();
+        d.set_formatted(Some("Mary Ann Smith".into()));
+        d.given = Some("Mary Ann".into());
+        d.parts_changed = true;
+        d.family = Some("Smyth".into());
+        assert_eq!(d.full_name().as_deref(), Some("Mary Ann Smyth"));
+    }
+}
