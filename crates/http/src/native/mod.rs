@@ -57,6 +57,32 @@ impl Modify for Security {
     }
 }
 
+/// Every operation documents the error answers any request may get: unreadable input (400),
+/// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413) and
+/// invalid values (422), each with the error body.
+fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+    let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
+    let common: [(&str, &str); 6] = [
+        ("400", "The request cannot be read"),
+        ("401", "Missing or invalid credentials"),
+        ("403", "Not allowed"),
+        ("404", "Not found"),
+        ("413", "The body is too large"),
+        ("422", "A value is not valid"),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            for (code, text) in common {
+                op.responses.responses.entry(code.to_string()).or_insert_with(|| {
+                    RefOr::T(ResponseBuilder::new().description(text).content("application/json", body.clone()).build())
+                });
+            }
+        }
+    }
+}
+
 /// The native routes with their OpenAPI document.
 pub fn router() -> OpenApiRouter<App> {
     let v1 = OpenApiRouter::new()
@@ -73,10 +99,12 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(questions::router())
         .merge(activity::router())
         .merge(audit::router());
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(crate::compat::router())
         .merge(crate::admin::router())
         .merge(crate::org::router())
-        .merge(crate::ops::health_router())
+        .merge(crate::ops::health_router());
+    document_errors(router.get_openapi_mut());
+    router
 }
