@@ -397,6 +397,14 @@ story!(okta_pushes_a_group, |app: TestApp| async move {
     want.sort();
     assert_eq!(member_ids(&replaced), want);
 
+    // A PUT without members keeps them; with an empty list it clears them.
+    let renamed = scim(&app, Method::PUT, &path, &idp.key, Some(json!({"schemas": [GROUP], "displayName": "Final 2"}))).await.expect(200);
+    assert_eq!((renamed["displayName"].clone(), member_ids(&renamed)), (json!("Final 2"), want.clone()));
+    let emptied = scim(&app, Method::PUT, &path, &idp.key, Some(json!({"displayName": "Final 2", "members": []}))).await.expect(200);
+    assert_eq!(emptied["members"], json!([]));
+
+    let refill = ops(json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]));
+    scim(&app, Method::PATCH, &path, &idp.key, Some(refill)).await.expect(200);
     let clear = ops(json!([{"op": "remove", "path": "members"}]));
     assert_eq!(scim(&app, Method::PATCH, &path, &idp.key, Some(clear)).await.expect(200)["members"], json!([]));
 

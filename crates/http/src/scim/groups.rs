@@ -83,8 +83,9 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
         .collect()
 }
 
-/// `displayName`, `externalId` and `members` of a whole resource (POST, PUT).
-fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Vec<String>)> {
+/// `displayName`, `externalId` and `members` of a whole resource (POST, PUT); `members` is
+/// `None` when the body leaves it out.
+fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Option<Vec<String>>)> {
     let name = match get_ci(v, "displayName") {
         Some(Value::String(s)) => s.clone(),
         Some(other) if !other.is_null() => return Err(ScimError::invalid_value("displayName must be a string")),
@@ -92,8 +93,9 @@ fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Vec<String>)>
     };
     let external_id = opt_string("externalId", get_ci(v, "externalId"))?;
     let members = match get_ci(v, "members") {
-        None | Some(Value::Null) => vec![],
-        Some(m) => member_ids(m)?,
+        None => None,
+        Some(Value::Null) => Some(vec![]),
+        Some(m) => Some(member_ids(m)?),
     };
     Ok((name, external_id, members))
 }
@@ -207,7 +209,7 @@ pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: U
 
 pub async fn create(State(app): State<App>, s: Scim, uri: Uri, ScimJson(body): ScimJson) -> ScimResult {
     let (name, external_id, members) = from_resource(&body)?;
-    let g = app.scim_create_group(&s.caller, name, external_id, members).await?;
+    let g = app.scim_create_group(&s.caller, name, external_id, members.unwrap_or_default()).await?;
     let g = app.scim_get_group(&s.caller, &g.id).await?;
     one(&app, &s, &g, StatusCode::CREATED, &projection_of(uri.query())?).await
 }
@@ -224,7 +226,10 @@ pub async fn replace(
         return Err(ScimError::mutability("id cannot be changed"));
     }
     let (name, external_id, members) = from_resource(&body)?;
-    let change = GroupChange { name: Some(name), external_id: Some(external_id), members: vec![MemberOp::Replace(members)] };
+    // A PUT that leaves `members` out keeps them: providers that PUT only the name must not
+    // empty the group. `"members": []` does.
+    let change =
+        GroupChange { name: Some(name), external_id: Some(external_id), members: members.map(MemberOp::Replace).into_iter().collect() };
     let g = app.scim_change_group(&s.caller, &id, change, if_match).await?;
     one(&app, &s, &g, StatusCode::OK, &projection_of(uri.query())?).await
 }
