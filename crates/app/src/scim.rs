@@ -172,7 +172,7 @@ impl App {
                 .after(serde_json::json!({"status": m.status.as_str(), "reason": "scim_deactivated"}))
                 .record(&tx, &c.acting)
                 .await?;
-            suspended.push(m.group_id);
+            suspended.push(serde_json::json!({"group": m.group_id, "membership": m.id}));
         }
         if !suspended.is_empty() || !kept.is_empty() {
             Change::new(DEACTIVATED, "user", user_id)
@@ -188,31 +188,41 @@ impl App {
     /// Restores the memberships SCIM deactivations suspended since the last reactivation,
     /// where they are still suspended and the group has a seat.
     async fn scim_restore(&self, c: &ScimCaller, user_id: &str) -> Result<()> {
-        let latest = cohort_store::scim::events(&self.read().await?, user_id, &[DEACTIVATED, REACTIVATED]).await?;
-        if latest.first().is_none_or(|(action, _)| action == REACTIVATED) {
+        // Most users have nothing suspended: that answer comes from an index on memberships,
+        // before the audit trail is read.
+        if !members::of_user(&self.read().await?, user_id).await?.iter().any(|m| m.status == MemberStatus::Suspended) {
             return Ok(());
         }
         let tx = self.begin().await?;
-        let mut groups_to_restore: Vec<String> = Vec::new();
+        let mut listed: Vec<(String, String)> = Vec::new();
         let mut pending = false;
         for (action, after) in cohort_store::scim::events(&tx, user_id, &[DEACTIVATED, REACTIVATED]).await? {
             if action == REACTIVATED {
                 break;
             }
             pending = true;
-            let listed = after.as_ref().and_then(|a| a["suspended"].as_array().cloned()).unwrap_or_default();
-            groups_to_restore.extend(listed.iter().filter_map(|g| g.as_str().map(str::to_string)));
+            for item in after.as_ref().and_then(|a| a["suspended"].as_array().cloned()).unwrap_or_default() {
+                if let (Some(g), Some(m)) = (item["group"].as_str(), item["membership"].as_str()) {
+                    listed.push((g.to_string(), m.to_string()));
+                }
+            }
         }
         if !pending {
             return Ok(());
         }
         let mut restored = Vec::new();
         let mut full = Vec::new();
-        for group_id in dedup(groups_to_restore) {
+        let mut seen = HashSet::new();
+        for (group_id, membership_id) in listed {
+            if !seen.insert(membership_id.clone()) {
+                continue;
+            }
+            // The same membership, still suspended: one removed and made again since is not
+            // this deactivation's to restore.
             let Some(before) = members::get(&tx, &group_id, user_id).await? else {
                 continue;
             };
-            if before.status != MemberStatus::Suspended {
+            if before.id != membership_id || before.status != MemberStatus::Suspended {
                 continue;
             }
             let role = before.role.as_str();

@@ -224,6 +224,38 @@ story!(okta_provisions_deactivates_and_reactivates_a_user, |app: TestApp| async 
     let inactive = scim(&app, Method::GET, &format!("/scim/v2/Users?filter={}", enc("active eq false")), &idp.key, None).await.expect(200);
     assert_eq!(names(&inactive), ["isabell.hall@example.com"]);
 
+    // Meanwhile one membership is removed and made again (suspended), and another group
+    // fills the seat the user had.
+    let recreated =
+        app.post("/api/v1/groups", &app.admin_key, json!({"name": "Recreated"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let tiny = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Tiny", "settings": {"max_members": 1}})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = app.user("other").await;
+    // An administrator reactivates the user natively (which restores nothing), they join
+    // two more groups, and the directory deactivates them again.
+    app.app
+        .update_user(
+            &cohort_core::auth::Principal::system(),
+            &id,
+            cohort_app::users::UserPatch { active: Some(true), ..Default::default() },
+            None,
+        )
+        .await
+        .unwrap();
+    for g in [&recreated, &tiny] {
+        app.post(&format!("/api/v1/groups/{g}/members"), &app.admin_key, json!({"user_id": id})).await.expect(201);
+    }
+    let off = ops(json!([{"op": "replace", "value": {"active": false}}]));
+    scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(off)).await.expect(200);
+    assert_eq!(membership_status(&app, &recreated, &id).await, "suspended");
+    app.delete(&format!("/api/v1/groups/{recreated}/members/{id}"), &app.admin_key).await.expect(200);
+    app.post(&format!("/api/v1/groups/{recreated}/members"), &app.admin_key, json!({"user_id": id, "status": "suspended"}))
+        .await
+        .expect(201);
+    app.post(&format!("/api/v1/groups/{tiny}/members"), &app.admin_key, json!({"user_id": other.id})).await.expect(201);
+
     // Reactivation restores what deactivation suspended, and only that.
     let on = ops(json!([{"op": "replace", "value": {"active": true}}]));
     let reactivated = scim(&app, Method::PATCH, &format!("/scim/v2/Users/{id}"), &idp.key, Some(on)).await.expect(200);
@@ -231,6 +263,8 @@ story!(okta_provisions_deactivates_and_reactivates_a_user, |app: TestApp| async 
     assert_eq!(membership_status(&app, &sales, &id).await, "active");
     assert_eq!(membership_status(&app, &native_group, &id).await, "active");
     assert_eq!(membership_status(&app, &paused, &id).await, "suspended", "a membership suspended before stays suspended");
+    assert_eq!(membership_status(&app, &recreated, &id).await, "suspended", "a membership made again is not the one suspended");
+    assert_eq!(membership_status(&app, &tiny, &id).await, "suspended", "a full group keeps the membership suspended");
     assert_eq!(app.post("/api/v1/check", &app.admin_key, read).await.expect(200)["allowed"], true);
     let token = login(&app, "isabell.hall@example.com", "1mz050nq").await.expect(200)["token"].as_str().unwrap().to_string();
     app.get("/api/v1/users/me", &token).await.expect(200);
