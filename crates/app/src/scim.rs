@@ -17,9 +17,11 @@ use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope, Scopes};
 use cohort_core::error::Conflict;
 use cohort_core::group::GroupPatch;
-use cohort_core::model::{Group, GroupDraft, MemberStatus, SiteRole, User};
+use cohort_core::model::{AuditEvent, Group, GroupDraft, MemberStatus, Membership, SiteRole, User};
+use cohort_core::policy::{self, Action, GroupContext};
 use cohort_core::scim_filter::Filter;
-use cohort_core::{Error, Result, time};
+use cohort_core::{Error, Result, id, time};
+use cohort_store::Conn;
 use cohort_store::scim::MemberRef;
 use cohort_store::{groups, members, users};
 use std::collections::HashSet;
@@ -330,6 +332,7 @@ impl App {
         if loaded.group.space_id != c.space_id {
             return Err(Error::NotFound("group"));
         }
+        let ctx = loaded.ctx;
         let mut one = [loaded.group];
         groups::load_details(&tx, &mut one).await?;
         let [mut g] = one;
@@ -390,14 +393,9 @@ impl App {
             if let Some(missing) = adding.iter().find(|u| !known.contains(*u)) {
                 return Err(Error::validation("members", format!("no user {missing}")));
             }
-            for m in current.iter().filter(|m| !wanted_set.contains(&m.user_id)) {
-                shift_counters(&tx, id, &m.user_id, Some((&m.role, m.status)), None).await?;
-                members::delete(&tx, &m.id).await?;
-                Change::new("member.removed", "membership", &m.id).group(id).user(&m.user_id).record(&tx, p).await?;
-            }
-            for user_id in adding {
-                self.add_member_in(&tx, p, id, NewMember { user_id, ..NewMember::default() }).await?;
-            }
+            let removing: Vec<Membership> = current.iter().filter(|m| !wanted_set.contains(&m.user_id)).cloned().collect();
+            remove_many(&tx, p, &ctx, id, removing).await?;
+            add_many(&tx, p, &ctx, id, adding).await?;
         }
         self.commit(tx).await?;
         self.scim_get_group(c, id).await
@@ -408,4 +406,119 @@ impl App {
         self.scim_get_group(c, id).await?;
         self.delete_group(&c.acting, id, false, if_match).await.map(|_| ())
     }
+}
+
+fn membership_snapshot(m: &Membership) -> serde_json::Value {
+    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
+}
+
+fn event(
+    p: &Principal,
+    action: &str,
+    m: &Membership,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> (AuditEvent, Option<String>) {
+    let e = AuditEvent {
+        id: id::new(id::Kind::Event),
+        at: time::now(),
+        actor_id: p.actor_id(),
+        action: action.to_string(),
+        target_type: "membership".into(),
+        target_id: m.id.clone(),
+        group_id: Some(m.group_id.clone()),
+        before,
+        after,
+    };
+    (e, Some(m.user_id.clone()))
+}
+
+/// Adds known users who are not members yet as active `member`s, in the caller's
+/// transaction and in batches: the seats in one conditional update (the `max_members` rule
+/// as [`crate::members`] keeps it), then the memberships, their history and their audit
+/// events (one each, as single adds write them) many rows per statement.
+async fn add_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, user_ids: Vec<String>) -> Result<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let role = crate::groups::role(tx, group_id, "member").await?;
+    policy::authorize(p, ctx, Action::AddMember { role: &role })?;
+    if !cohort_store::scim::take_seats(tx, group_id, user_ids.len() as i64).await? {
+        let (current, max) = groups::seats(tx, group_id).await?;
+        return Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current });
+    }
+    let now = time::now();
+    let added: Vec<Membership> = user_ids
+        .into_iter()
+        .map(|user_id| Membership {
+            id: id::new(id::Kind::Membership),
+            group_id: group_id.to_string(),
+            user_id,
+            role: role.slug.clone(),
+            permissions: vec![],
+            status: MemberStatus::Active,
+            joined_at: now,
+            expires_at: None,
+            last_active: None,
+            added_by: p.actor_id(),
+            updated_at: now,
+            version: 1,
+        })
+        .collect();
+    cohort_store::scim::insert_memberships(tx, &added).await.map_err(|e| {
+        if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
+            Error::conflict(Conflict::MemberExists, "User is already a member of this group")
+        } else {
+            e.into()
+        }
+    })?;
+    let history: Vec<(String, String)> = added.iter().map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
+    cohort_store::scim::history_open_many(tx, group_id, &history, now).await?;
+    let events: Vec<_> = added
+        .iter()
+        .map(|m| {
+            let mut after = membership_snapshot(m);
+            after["notify"] = false.into();
+            event(p, "member.added", m, None, Some(after))
+        })
+        .collect();
+    cohort_store::scim::record_many(tx, &events).await
+}
+
+/// Removes memberships of one group in the caller's transaction and in batches. An active
+/// owner goes through [`shift_counters`] one by one, so the group keeps its last owner; the
+/// others give their seats back in one update.
+async fn remove_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, gone: Vec<Membership>) -> Result<()> {
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut roles = HashSet::new();
+    for m in &gone {
+        // A role that no longer resolves grants nothing, so removing it needs no more than
+        // removing a member.
+        if roles.insert(m.role.clone()) {
+            let role = match crate::groups::role(tx, group_id, &m.role).await {
+                Ok(r) => r,
+                Err(_) => crate::groups::role(tx, group_id, "member").await?,
+            };
+            policy::authorize(p, ctx, Action::RemoveMember { role: &role })?;
+        }
+    }
+    let now = time::now();
+    let mut freed = Vec::new();
+    for m in gone.iter().filter(|m| m.status == MemberStatus::Active) {
+        if m.role == "owner" {
+            shift_counters(tx, group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
+        } else {
+            freed.push(m.user_id.clone());
+        }
+    }
+    if !freed.is_empty() {
+        cohort_store::scim::free_seats(tx, group_id, freed.len() as i64).await?;
+        cohort_store::scim::history_close_many(tx, group_id, &freed, now).await?;
+    }
+    let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
+    cohort_store::scim::delete_memberships(tx, &ids).await?;
+    let events: Vec<_> = gone.iter().map(|m| event(p, "member.removed", m, Some(membership_snapshot(m)), None)).collect();
+    cohort_store::scim::record_many(tx, &events).await
 }

@@ -945,5 +945,34 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     let mut want = second.to_vec();
     want.sort();
     assert_eq!(member_ids(&left), want);
-    assert_eq!(app.get(&format!("/api/v1/groups/{}", id_of(&group)), &app.admin_key).await.expect(200)["member_count"], 1000);
+    let gid = id_of(&group);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1000);
+
+    // The access index follows the batch, as it follows single changes.
+    let reads = |user: &str| json!({"user_id": user, "group_id": gid, "action": "read"});
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, reads(&second[0])).await.expect(200)["allowed"], true);
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, reads(&first[0])).await.expect(200)["allowed"], false);
+    // Each membership has its audit event, the key as the actor.
+    let audit = app.get(&format!("/api/v1/audit?group_id={gid}&action=member.removed&limit=1"), &app.admin_key).await.expect(200);
+    let last = &audit["events"][0];
+    assert_eq!(last["action"], "member.removed");
+    assert!(last["actor_id"].as_str().unwrap().starts_with("key_"), "{last}");
+
+    // max_members holds for a batch: all of it or none.
+    app.patch(&format!("/api/v1/groups/{gid}"), &app.admin_key, json!({"settings": {"max_members": 1001}})).await.expect(200);
+    let two: Vec<Value> = first[..2].iter().map(|id| json!({"value": id})).collect();
+    let over = scim(&app, Method::PATCH, &path, &idp.key, Some(ops(json!([{"op": "add", "path": "members", "value": two}])))).await;
+    scim_error(over, 400, Some("invalidValue"));
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1000);
+
+    // The group's last owner stays, whatever the directory sends.
+    app.patch(&format!("/api/v1/groups/{gid}"), &app.admin_key, json!({"settings": {"max_members": null}})).await.expect(200);
+    app.post(&format!("/api/v1/groups/{gid}/members"), &app.admin_key, json!({"user_id": first[0], "role": "owner"})).await.expect(201);
+    let clear = ops(json!([{"op": "remove", "path": "members"}]));
+    let refused = scim(&app, Method::PATCH, &path, &idp.key, Some(clear)).await;
+    assert_eq!(refused.status.as_u16(), 409, "{}", refused.body);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1001);
+    let keep_owner = ops(json!([{"op": "replace", "path": "members", "value": [{"value": first[0]}]}]));
+    let kept = scim(&app, Method::PATCH, &path, &idp.key, Some(keep_owner)).await.expect(200);
+    assert_eq!(member_ids(&kept), std::slice::from_ref(&first[0]));
 });
