@@ -11,7 +11,7 @@
 //! event of that (`user.scim_deactivated`) lists them; reactivating restores exactly those
 //! that are still suspended. A membership that keeps a group's last owner stays active.
 
-use crate::members::{NewMember, shift_counters};
+use crate::members::shift_counters;
 use crate::users::{NewUser, UserPatch};
 use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope, Scopes};
@@ -283,8 +283,9 @@ impl App {
         cohort_store::scim::groups_of(&self.read().await?, &c.space_id, user_ids).await
     }
 
-    /// Creates a group in the caller's space with exactly `members` (the key does not join),
-    /// in one transaction.
+    /// Creates a group in the caller's space with exactly `members` (the key does not join):
+    /// the group, then its members in one batch. The members are checked first; should the
+    /// batch still fail, the group is removed again, so the request has no effect.
     pub async fn scim_create_group(
         &self,
         c: &ScimCaller,
@@ -294,8 +295,20 @@ impl App {
     ) -> Result<Group> {
         let members = self.known_users(members).await?;
         let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
-        let initial = members.into_iter().map(|user_id| NewMember { user_id, ..NewMember::default() }).collect();
-        self.create_group_with(&c.acting, Some(c.space_id.clone()), input, initial).await
+        let g = self.create_group_as(&c.acting, Some(c.space_id.clone()), None, input, false).await?;
+        if members.is_empty() {
+            return Ok(g);
+        }
+        let change = GroupChange { members: vec![MemberOp::Add(members)], ..GroupChange::default() };
+        match self.scim_change_group(c, &g.id, change, None).await {
+            Ok(g) => Ok(g),
+            Err(e) => {
+                if let Err(undo) = self.delete_group(&c.acting, &g.id, false, None).await {
+                    tracing::warn!(group = %g.id, error = %undo, "removing a SCIM group whose members could not be added");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Refuses ids that name no user (400-class `validation_failed` on `members`).

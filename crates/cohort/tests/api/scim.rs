@@ -669,6 +669,8 @@ story!(each_scim_error_and_never_a_5xx, |app: TestApp| async move {
     ] {
         scim_error(scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await, 400, Some("invalidValue"));
     }
+    let made = scim(&app, Method::GET, &format!("/scim/v2/Groups?filter={}", enc(r#"displayName eq "M""#)), &idp.key, None).await;
+    assert_eq!(made.expect(200)["totalResults"], 0, "a refused create leaves no group");
     scim_error(
         scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "replace", "path": "active", "value": "maybe"}])))).await,
         400,
@@ -933,6 +935,19 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     assert_eq!(member_ids(&all), want);
     let native = app.get(&format!("/api/v1/groups/{}", id_of(&group)), &app.admin_key).await.expect(200);
     assert_eq!(native["member_count"], 2000);
+
+    // A group can also be made with all of them at once.
+    let everyone: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let again = scim(
+        &app,
+        Method::POST,
+        "/scim/v2/Groups?excludedAttributes=members",
+        &idp.key,
+        Some(json!({"displayName": "Everyone again", "members": everyone})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.get(&format!("/api/v1/groups/{}", id_of(&again)), &app.admin_key).await.expect(200)["member_count"], 2000);
 
     // Removing half in one PATCH, with both remove forms.
     let (first, second) = ids.split_at(1000);
