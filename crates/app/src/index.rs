@@ -64,14 +64,47 @@ impl Index {
             let from = self.applied.load(Ordering::Acquire);
             let rows = access::changes_after(&c, from, BATCH).await?;
             let Some(last) = rows.last().map(|r| r.seq) else { return Ok(from) };
-            for row in &rows {
-                self.apply(&c, row).await?;
-            }
+            self.apply_all(&c, &rows).await?;
             self.applied.store(last, Ordering::Release);
             if (rows.len() as i64) < BATCH {
                 return Ok(last);
             }
         }
+    }
+
+    /// Applies rows in order; runs of membership changes are reloaded with one query per
+    /// few hundred (a bulk change of thousands of members is thousands of rows).
+    async fn apply_all(&self, c: &Conn, rows: &[ChangeRow]) -> Result<()> {
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for row in rows {
+            let family = row.kind.split('.').next().unwrap_or("");
+            if matches!(family, "member" | "join_request" | "invitation") {
+                if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
+                    pending.push((g.clone(), u.clone()));
+                }
+                continue;
+            }
+            self.flush(c, &mut pending).await?;
+            self.apply(c, row).await?;
+        }
+        self.flush(c, &mut pending).await
+    }
+
+    async fn flush(&self, c: &Conn, pending: &mut Vec<(String, String)>) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        pending.sort();
+        pending.dedup();
+        let mut found: std::collections::HashMap<(String, String), _> =
+            access::memberships_of(c, pending).await?.into_iter().map(|(u, m)| ((m.group_id.clone(), u), m)).collect();
+        let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        for (g, u) in pending.iter() {
+            let m = found.remove(&(g.clone(), u.clone()));
+            idx.put_membership(u, g, m);
+        }
+        pending.clear();
+        Ok(())
     }
 
     async fn apply(&self, c: &Conn, row: &ChangeRow) -> Result<()> {

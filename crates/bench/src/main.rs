@@ -36,6 +36,10 @@ struct Args {
     /// `postgres://…` to measure PostgreSQL; default: a fresh SQLite file in a temp dir.
     #[arg(long)]
     database_url: Option<String>,
+    /// Instead of the lists: time one SCIM PATCH that adds this many members to a group,
+    /// beside PATCHes that add one member each.
+    #[arg(long)]
+    scim_members: Option<usize>,
 }
 
 /// A small deterministic generator (the data set is the same on every run).
@@ -249,6 +253,11 @@ async fn main() {
         }
     };
     cohort_store::migrate::run(&db).await.expect("migrate");
+    if let Some(n) = a.scim_members {
+        scim_patch(db, n).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let started = Instant::now();
     load(&db, &a).await;
     eprintln!("loaded in {:.1}s", started.elapsed().as_secs_f64());
@@ -329,4 +338,94 @@ async fn main() {
         p99(&deep).as_secs_f64() / p99(&first).as_secs_f64().max(1e-9)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One SCIM PATCH adding `n` members, against PATCHes adding one member each.
+async fn scim_patch(db: Db, n: usize) {
+    let now: i64 = 1_700_000_000_000;
+    let extra = 50;
+    let mut u = (0..n + extra).map(|i| {
+        vec![
+            format!("usr_s{i}").into(),
+            (i as i64 + 1).into(),
+            format!("scim{i}").into(),
+            format!("scim{i}").into(),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            1i64.into(),
+            "user".into(),
+            Value::Null,
+            now.into(),
+            now.into(),
+            1i64.into(),
+        ]
+    });
+    insert_rows(
+        &db,
+        "users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version)",
+        15,
+        &mut u,
+        n + extra,
+        "users",
+    )
+    .await;
+    let app = App::open(db).await.expect("open");
+    let space = app.create_space(&Principal::system(), "Directory", None, vec![]).await.expect("space");
+    let new = NewKey { name: "scim".into(), scopes: vec!["scim".into()], space_id: Some(space.id), ..NewKey::default() };
+    let (_, key) = app.create_key(&Principal::system(), new).await.expect("key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(cohort_http::serve(listener, app, std::future::pending()));
+    let client = reqwest::Client::new();
+    let group = |name: &str| {
+        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name});
+        client
+            .post(format!("{base}/scim/v2/Groups"))
+            .bearer_auth(&key)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let patch = |gid: String, ids: Vec<String>| {
+        let members: Vec<serde_json::Value> = ids.into_iter().map(|v| serde_json::json!({"value": v})).collect();
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": members}]
+        });
+        client
+            .patch(format!("{base}/scim/v2/Groups/{gid}"))
+            .bearer_auth(&key)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let id_of = |v: serde_json::Value| v["id"].as_str().expect("group id").to_string();
+    let small = id_of(group("One at a time").await.expect("create").json().await.expect("json"));
+    let mut singles = Vec::new();
+    for i in 0..extra {
+        let t = Instant::now();
+        let res = patch(small.clone(), vec![format!("usr_s{}", n + i)]).await.expect("patch");
+        assert!(res.status().is_success(), "{}", res.status());
+        singles.push(t.elapsed());
+    }
+    singles.sort();
+    let single = singles[singles.len() / 2];
+    let big = id_of(group("All at once").await.expect("create").json().await.expect("json"));
+    let t = Instant::now();
+    let res = patch(big.clone(), (0..n).map(|i| format!("usr_s{i}")).collect()).await.expect("patch");
+    let took = t.elapsed();
+    assert!(res.status().is_success(), "{}", res.status());
+    let check: serde_json::Value =
+        client.get(format!("{base}/scim/v2/Groups/{big}")).bearer_auth(&key).send().await.expect("get").json().await.expect("json");
+    let got = check["members"].as_array().map(Vec::len).unwrap_or(0);
+    println!("\ncohort-bench --scim-members {n}: one PATCH adding {n} members took {:.2} s ({got} members read back)", took.as_secs_f64());
+    println!(
+        "a PATCH adding one member: median {:.2} ms; the big PATCH costs {:.3} ms per member, {:.1}x a single-member PATCH per member",
+        single.as_secs_f64() * 1e3,
+        took.as_secs_f64() * 1e3 / n as f64,
+        (took.as_secs_f64() / n as f64) / single.as_secs_f64()
+    );
 }

@@ -161,3 +161,19 @@ pub async fn changes_after(c: &Conn, seq: i64, limit: i64) -> Result<Vec<ChangeR
         .map(|r| Ok(ChangeRow { seq: r.get(0)?, kind: r.get(1)?, entity_id: r.get(2)?, group_id: r.get(3)?, user_id: r.get(4)? }))
         .collect()
 }
+
+/// Many memberships at once, by (group, user); pairs with no membership are absent.
+pub async fn memberships_of(c: &Conn, pairs: &[(String, String)]) -> Result<Vec<(String, DirectMembership)>, StoreError> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(400) {
+        let marks = vec!["(?, ?)"; chunk.len()].join(", ");
+        let args: Vec<Value> = chunk.iter().flat_map(|(g, u)| [Value::from(g), Value::from(u)]).collect();
+        let sql = format!(
+            "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships WHERE (group_id, user_id) IN ({marks})"
+        );
+        for r in c.query(&sql, &args).await? {
+            out.push((r.get(0)?, membership(&r, 1)?));
+        }
+    }
+    Ok(out)
+}
