@@ -89,6 +89,20 @@ async fn insert_rows(db: &Db, table_cols: &str, ncols: usize, rows: &mut dyn Ite
     eprintln!();
 }
 
+/// `n` plain users: ids `{id_prefix}{i}`, usernames `{name_prefix}{i}`, numbers from `first_num`.
+async fn insert_users(db: &Db, id_prefix: &str, name_prefix: &str, first_num: i64, n: usize) {
+    let now: i64 = 1_700_000_000_000;
+    let mut u = (0..n).map(|i| {
+        let name = format!("{name_prefix}{i}");
+        let mut row: Vec<Value> = vec![format!("{id_prefix}{i}").into(), (first_num + i as i64).into(), name.clone().into(), name.into()];
+        row.extend([Value::Null, Value::Null, Value::Null, Value::Null, Value::Null]);
+        row.extend([1i64.into(), "user".into(), Value::Null, now.into(), now.into(), 1i64.into()]);
+        row
+    });
+    let cols = "users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version)";
+    insert_rows(db, cols, 15, &mut u, n, "users").await;
+}
+
 async fn load(db: &Db, a: &Args) {
     let now: i64 = 1_700_000_000_000;
     let spaces = a.spaces;
@@ -106,34 +120,7 @@ async fn load(db: &Db, a: &Args) {
     });
     insert_rows(db, "spaces (id, name, name_key, description, created_at, created_by, updated_at, version)", 8, &mut s, spaces, "spaces")
         .await;
-    let mut u = (0..a.users).map(|i| {
-        vec![
-            format!("usr_b{i}").into(),
-            (i as i64 + 1_000_000).into(),
-            format!("user{i}").into(),
-            format!("user{i}").into(),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            1i64.into(),
-            "user".into(),
-            Value::Null,
-            now.into(),
-            now.into(),
-            1i64.into(),
-        ]
-    });
-    insert_rows(
-        db,
-        "users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version)",
-        15,
-        &mut u,
-        a.users,
-        "users",
-    )
-    .await;
+    insert_users(db, "usr_b", "user", 1_000_000, a.users).await;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut g = (0..a.groups).map(move |i| {
         let word = WORDS[rng.below(WORDS.len())];
@@ -342,36 +329,8 @@ async fn main() {
 
 /// One SCIM PATCH adding `n` members, against PATCHes adding one member each.
 async fn scim_patch(db: Db, n: usize) {
-    let now: i64 = 1_700_000_000_000;
     let extra = 50;
-    let mut u = (0..n + extra).map(|i| {
-        vec![
-            format!("usr_s{i}").into(),
-            (i as i64 + 1).into(),
-            format!("scim{i}").into(),
-            format!("scim{i}").into(),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            1i64.into(),
-            "user".into(),
-            Value::Null,
-            now.into(),
-            now.into(),
-            1i64.into(),
-        ]
-    });
-    insert_rows(
-        &db,
-        "users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version)",
-        15,
-        &mut u,
-        n + extra,
-        "users",
-    )
-    .await;
+    insert_users(&db, "usr_s", "scim", 1, n + extra).await;
     let app = App::open(db).await.expect("open");
     let space = app.create_space(&Principal::system(), "Directory", None, vec![]).await.expect("space");
     let new = NewKey { name: "scim".into(), scopes: vec!["scim".into()], space_id: Some(space.id), ..NewKey::default() };
