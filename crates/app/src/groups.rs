@@ -172,7 +172,7 @@ impl App {
                 if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
                     return Err(Error::validation("space_id", "a subgroup lives in its parent's space"));
                 }
-                let depth = depth_of(&tx, pid).await? + 1;
+                let depth = groups::depth(&tx, pid).await? + 1;
                 if depth >= MAX_DEPTH {
                     return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
                 }
@@ -382,10 +382,6 @@ impl App {
         self.commit(tx).await?;
         Ok(out)
     }
-}
-
-async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
-    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &cohort_store::params![id]).await?.get(0)?)
 }
 
 /// The site-administrator view of groups that seed 002 serves: every group, with member

@@ -12,10 +12,6 @@ use cohort_core::{Error, Result, input, time};
 use cohort_store::groups::{self, GroupQuery, Viewer};
 use cohort_store::{Conn, params};
 
-async fn depth_of(c: &Conn, id: &str) -> Result<i64> {
-    Ok(c.query_one("SELECT depth FROM groups WHERE id = ?", &params![id]).await?.get(0)?)
-}
-
 /// The group's subtree (itself first), walked in the database.
 async fn subtree(c: &Conn, id: &str) -> Result<Vec<String>> {
     let mut out = vec![id.to_string()];
@@ -66,14 +62,14 @@ impl App {
         {
             return Err(Error::Cycle);
         }
-        let old_depth = depth_of(&tx, id).await?;
+        let old_depth = groups::depth(&tx, id).await?;
         let new_depth = match &new_parent {
-            Some(pid) => depth_of(&tx, pid).await? + 1,
+            Some(pid) => groups::depth(&tx, pid).await? + 1,
             None => 0,
         };
         let mut deepest = old_depth;
         for gid in &tree {
-            deepest = deepest.max(depth_of(&tx, gid).await?);
+            deepest = deepest.max(groups::depth(&tx, gid).await?);
         }
         if new_depth + (deepest - old_depth) >= MAX_DEPTH {
             return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));

@@ -431,6 +431,11 @@ pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Res
     Ok(Page { items, total, page: sql.page_no, limit, has_more, next_cursor })
 }
 
+/// How deep a group sits in its tree (0 at the top).
+pub async fn depth(c: &Conn, id: &str) -> Result<i64, StoreError> {
+    c.query_one("SELECT depth FROM groups WHERE id = ?", &params![id]).await?.get(0)
+}
+
 /// The id of the group with this number.
 pub async fn id_by_num(c: &Conn, num: i64) -> Result<Option<String>, StoreError> {
     c.query_opt("SELECT id FROM groups WHERE num = ?", &params![num]).await?.map(|r| r.get(0)).transpose()
