@@ -288,15 +288,6 @@ impl App {
         p.require(Scope::GroupsRead)
     }
 
-    /// The groups with these ids that the caller can see.
-    pub async fn groups_by_ids(&self, p: &Principal, ids: Vec<String>, page: PageRequest) -> Result<Page<Group>> {
-        p.require(Scope::GroupsRead)?;
-        let viewer =
-            if p.is_superuser(Scope::GroupsRead) { None } else { p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() }) };
-        let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
-        groups::list(&self.read().await?, &q, &Paging::Offset(page)).await
-    }
-
     /// Merges `patch` into the group (PATCH).
     pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
         self.change_group(p, id, if_match, |d| patch.apply(d)).await

@@ -54,6 +54,25 @@ impl App {
         Ok(self.index().read(|idx| idx.effective_groups(user_id, time::now())))
     }
 
+    /// The groups a user belongs to (directly, or also through inheritance with `effective`),
+    /// with the membership each comes from. Whoever may ask about the user sees them all.
+    pub async fn user_groups(
+        &self,
+        p: &Principal,
+        user_id: &str,
+        effective: bool,
+    ) -> Result<Vec<(cohort_core::model::Group, EffectiveGroup)>> {
+        let mut found = self.user_effective_groups(p, user_id).await?;
+        if !effective {
+            found.retain(|e| e.direct);
+        }
+        let q = cohort_store::groups::GroupQuery { ids: Some(found.iter().map(|e| e.group_id.clone()).collect()), ..Default::default() };
+        let paging = cohort_store::list::Paging::Cursor { after: None, limit: found.len().max(1) as i64, with_total: false };
+        let records = cohort_store::groups::list(&self.read().await?, &q, &paging).await?.items;
+        let mut by_id: std::collections::HashMap<String, EffectiveGroup> = found.into_iter().map(|e| (e.group_id.clone(), e)).collect();
+        Ok(records.into_iter().filter_map(|g| by_id.remove(&g.id).map(|e| (g, e))).collect())
+    }
+
     pub async fn user_permissions(&self, p: &Principal, user_id: &str) -> Result<Vec<HeldPermission>> {
         self.may_ask_about(p, user_id)?;
         self.known_user(user_id).await?;

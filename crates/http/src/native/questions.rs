@@ -8,7 +8,6 @@ use axum::extract::State;
 use cohort_app::App;
 use cohort_app::questions::Check;
 use cohort_core::access::{Decision, GroupCheck, Level};
-use cohort_core::page::PageRequest;
 use cohort_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -149,21 +148,12 @@ async fn user_groups(
     Path(id): Path<String>,
     Query(q): Query<UserGroupsParams>,
 ) -> ApiResult<Json<UserGroups>> {
-    let mut effective = app.user_effective_groups(&p, &id).await?;
-    if !q.effective.unwrap_or(false) {
-        effective.retain(|e| e.direct);
-    }
-    let ids: Vec<String> = effective.iter().map(|e| e.group_id.clone()).collect();
-    let admin = cohort_core::auth::Principal::system();
-    let records = app.groups_by_ids(&admin, ids, PageRequest { page: 1, limit: 100_000, with_total: false }).await?;
-    let groups = records
-        .items
+    let groups: Vec<UserGroup> = app
+        .user_groups(&p, &id, q.effective.unwrap_or(false))
+        .await?
         .into_iter()
-        .filter_map(|g| {
-            let e = effective.iter().find(|e| e.group_id == g.id)?;
-            Some(UserGroup { role: e.role.clone(), direct: e.direct, via: e.via.clone(), group: g.into() })
-        })
-        .collect::<Vec<_>>();
+        .map(|(g, e)| UserGroup { role: e.role, direct: e.direct, via: e.via, group: g.into() })
+        .collect();
     Ok(Json(UserGroups { user_id: id, total: groups.len() as i64, groups }))
 }
 
