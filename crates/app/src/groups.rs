@@ -290,12 +290,30 @@ impl App {
 
     /// Merges `patch` into the group (PATCH).
     pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
-        self.change_group(p, id, if_match, |d| patch.apply(d)).await
+        self.change_group(p, id, if_match, |_, d| patch.apply(d)).await
     }
 
     /// Replaces the group's editable fields (PUT).
-    pub async fn replace_group(&self, p: &Principal, id: &str, input: GroupInput, if_match: Option<i64>) -> Result<Group> {
-        self.change_group(p, id, if_match, |_| input.into_draft()).await
+    pub async fn replace_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        space_id: Option<String>,
+        parent_id: Option<String>,
+        input: GroupInput,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
+        self.change_group(p, id, if_match, |g, _| {
+            // A replace keeps the group where it is: spaces never change, parents via a move.
+            if space_id.is_some_and(|s| s != g.space_id) {
+                return Err(Error::validation("space_id", "a group cannot change space"));
+            }
+            if parent_id.is_some_and(|pid| Some(&pid) != g.parent_id.as_ref()) {
+                return Err(Error::validation("parent_id", "move a group with POST /groups/{id}/move"));
+            }
+            input.into_draft()
+        })
+        .await
     }
 
     async fn change_group(
@@ -303,7 +321,7 @@ impl App {
         p: &Principal,
         id: &str,
         if_match: Option<i64>,
-        change: impl FnOnce(GroupDraft) -> Result<GroupDraft>,
+        change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let tx = self.begin().await?;
         let mut g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
@@ -312,7 +330,7 @@ impl App {
         [g] = one;
         check_version(if_match, g.version)?;
         let before = GroupDraft::of(&g);
-        let draft = change(before.clone())?;
+        let draft = change(&g, before.clone())?;
         let after = snapshot(&draft);
         let expected = g.version;
         apply_draft(&mut g, draft);

@@ -160,7 +160,8 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Quer
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
-    let g = app.replace_group(&p, &id, b.into_input(), None).await?;
+    let (space, parent) = (b.space()?, b.parent_id.clone());
+    let g = app.replace_group(&p, &id, space, parent, b.into_input(), None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 

@@ -513,14 +513,8 @@ async fn put(
     IfMatch(v): IfMatch,
     Body(b): Body<GroupWrite>,
 ) -> ApiResult<Response> {
-    let current = app.get_group(&p, &id).await?;
-    if b.space()?.is_some_and(|s| s != current.space_id) {
-        return Err(Error::validation("space_id", "a group cannot change space").into());
-    }
-    if b.parent_id.as_ref().is_some_and(|pid| Some(pid) != current.parent_id.as_ref()) {
-        return Err(Error::validation("parent_id", "move a group with POST /groups/{id}/move").into());
-    }
-    Ok(respond(app.replace_group(&p, &id, b.into_input(), v).await?, StatusCode::OK))
+    let (space, parent) = (b.space()?, b.parent_id.clone());
+    Ok(respond(app.replace_group(&p, &id, space, parent, b.into_input(), v).await?, StatusCode::OK))
 }
 
 /// Delete a group (owners, space moderators, administrators).
