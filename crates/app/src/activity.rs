@@ -3,9 +3,10 @@
 use crate::{App, Change};
 use cohort_core::auth::Principal;
 use cohort_core::model::Post;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::{members, posts, requests};
 
 /// Seed 003's analytics, computed over `period_days` back from now.
@@ -58,10 +59,10 @@ impl App {
         Ok(post)
     }
 
-    pub async fn list_posts(&self, p: &Principal, group_id: &str, page: PageRequest) -> Result<Page<Post>> {
+    pub async fn list_posts(&self, p: &Principal, group_id: &str, listing: &Listing) -> Result<Page<Post>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        Ok(posts::list(&c, group_id, page).await?)
+        posts::list(&c, group_id, listing).await
     }
 
     /// Authors delete their own posts; moderators delete anyone's.

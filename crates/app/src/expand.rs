@@ -2,11 +2,11 @@
 //! (never one per row).
 
 use crate::App;
-use cohort_core::auth::{Principal, Scope};
+use cohort_core::auth::Principal;
 use cohort_core::model::{Group, Member, Space};
-use cohort_core::{Error, Result, time};
-use cohort_store::groups::{self, GroupQuery, Viewer};
-use cohort_store::list::Paging;
+use cohort_core::{Error, Result};
+use cohort_store::groups::{self, GroupQuery};
+use cohort_store::list::{Listing, Paging};
 use cohort_store::{members, spaces};
 use std::collections::HashMap;
 
@@ -74,14 +74,9 @@ impl App {
                 }
                 Relation::Parent => {
                     let parent_ids: Vec<String> = groups.iter().filter_map(|g| g.parent_id.clone()).collect();
-                    let viewer = if p.is_superuser(Scope::GroupsRead) {
-                        None
-                    } else {
-                        p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() })
-                    };
-                    let q = GroupQuery { viewer, ids: Some(parent_ids), ..GroupQuery::default() };
+                    let q = GroupQuery { viewer: crate::groups::viewer(p), ids: Some(parent_ids), ..GroupQuery::default() };
                     let paging = Paging::Cursor { after: None, limit: groups.len() as i64 + 1, with_total: false };
-                    let parents = groups::list(&c, &q, &paging).await?.items;
+                    let parents = groups::list(&c, &q, &Listing { paging, ..Listing::default() }).await?.items;
                     for g in groups {
                         let parent = g.parent_id.as_ref().and_then(|pid| parents.iter().find(|x| &x.id == pid).cloned());
                         if let Some(e) = out.get_mut(&g.id) {

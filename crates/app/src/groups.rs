@@ -9,7 +9,7 @@ use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, GroupContext, Role};
 use cohort_core::{Error, Result, id, time};
 use cohort_store::groups::{self, GroupQuery, Viewer};
-use cohort_store::list::Paging;
+use cohort_store::list::Listing;
 use cohort_store::{Conn, StoreError, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
@@ -105,8 +105,20 @@ pub struct GroupFilter {
     pub visibility: Option<cohort_core::model::Visibility>,
     pub member: Option<String>,
     pub search: Option<String>,
-    pub sort: Vec<cohort_core::list::SortTerm>,
-    pub filter: Option<cohort_core::filter::Expr>,
+}
+
+/// Whose view of the groups a list shows: `None` sees every group (a superuser, or a key
+/// acting for no user once it has passed its checks).
+pub(crate) fn viewer(p: &Principal) -> Option<Viewer> {
+    if p.is_superuser(Scope::GroupsRead) { None } else { p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() }) }
+}
+
+/// Like [`viewer`] for lists across groups, which a key acting for no user cannot ask for.
+pub(crate) fn list_viewer(p: &Principal, what: &str) -> Result<Option<Viewer>> {
+    if !p.is_superuser(Scope::GroupsRead) && p.user_id().is_none() {
+        return Err(Error::denied(format!("this key cannot list {what}")));
+    }
+    Ok(viewer(p))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -260,16 +272,10 @@ impl App {
         Ok(g)
     }
 
-    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, paging: &Paging) -> Result<Page<Group>> {
+    pub async fn list_groups(&self, p: &Principal, f: GroupFilter, listing: &Listing) -> Result<Page<Group>> {
         p.require(Scope::GroupsRead)?;
-        let viewer = if p.is_superuser(Scope::GroupsRead) {
-            None
-        } else {
-            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list groups"))?;
-            Some(Viewer { user_id: uid.to_string(), now: time::now() })
-        };
         let q = GroupQuery {
-            viewer,
+            viewer: list_viewer(p, "groups")?,
             space_id: f.space_id,
             parent_id: f.parent_id,
             group_type: f.group_type,
@@ -277,10 +283,8 @@ impl App {
             member: f.member,
             search: f.search,
             ids: None,
-            sort: f.sort,
-            filter: f.filter,
         };
-        groups::list(&self.read().await?, &q, paging).await
+        groups::list(&self.read().await?, &q, listing).await
     }
 
     /// Whether the caller may list groups at all (the `groups:read` scope).
@@ -408,7 +412,7 @@ impl App {
     pub async fn admin_groups(&self, p: &Principal, page: PageRequest) -> Result<(Page<AdminGroup>, Vec<cohort_core::model::User>)> {
         p.require_superuser(Scope::GroupsRead)?;
         let c = self.read().await?;
-        let list = groups::list(&c, &GroupQuery { sort: vec![], ..GroupQuery::default() }, &Paging::Offset(page)).await?;
+        let list = groups::list(&c, &GroupQuery::default(), &Listing::page(page)).await?;
         self.admin_view(&c, list).await
     }
 
@@ -418,7 +422,7 @@ impl App {
         let c = self.read().await?;
         let id = groups::id_by_num(&c, num).await?.ok_or(Error::NotFound("group"))?;
         let q = GroupQuery { ids: Some(vec![id]), ..GroupQuery::default() };
-        let page = groups::list(&c, &q, &Paging::Offset(PageRequest::default())).await?;
+        let page = groups::list(&c, &q, &Listing::default()).await?;
         let (mut view, users) = self.admin_view(&c, page).await?;
         let one = view.items.pop().ok_or(Error::NotFound("group"))?;
         Ok((one, users))

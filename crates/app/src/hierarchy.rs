@@ -6,10 +6,11 @@ use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::group::MAX_DEPTH;
 use cohort_core::model::Group;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, input, time};
-use cohort_store::groups::{self, GroupQuery, Viewer};
+use cohort_store::groups::{self, GroupQuery};
+use cohort_store::list::Listing;
 use cohort_store::{Conn, params};
 
 /// The group's subtree (itself first), walked in the database.
@@ -29,17 +30,12 @@ async fn subtree(c: &Conn, id: &str) -> Result<Vec<String>> {
 
 impl App {
     /// Lists a group's children, or with `recursive` its whole subtree, as the caller sees them.
-    pub async fn list_subgroups(&self, p: &Principal, id: &str, recursive: bool, page: PageRequest) -> Result<Page<Group>> {
+    pub async fn list_subgroups(&self, p: &Principal, id: &str, recursive: bool, listing: &Listing) -> Result<Page<Group>> {
         let c = self.read().await?;
         self.load_for(&c, p, id, Action::Read).await?;
         let ids = if recursive { subtree(&c, id).await?.split_off(1) } else { groups::child_ids(&c, id).await? };
-        let viewer = if p.is_superuser(cohort_core::auth::Scope::GroupsRead) {
-            None
-        } else {
-            p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() })
-        };
-        let q = GroupQuery { viewer, ids: Some(ids), ..GroupQuery::default() };
-        groups::list(&c, &q, &cohort_store::list::Paging::Offset(page)).await
+        let q = GroupQuery { viewer: crate::groups::viewer(p), ids: Some(ids), ..GroupQuery::default() };
+        groups::list(&c, &q, listing).await
     }
 
     /// Moves a group under another (or to the top with `None`): 422 `cycle` under its own

@@ -6,9 +6,10 @@ use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{Invitation, InvitationStatus, Membership};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::{invitations, members, users};
 
 #[derive(Debug, Clone, Default)]
@@ -105,12 +106,12 @@ impl App {
         p: &Principal,
         group_id: &str,
         status: Option<InvitationStatus>,
-        page: PageRequest,
+        listing: &Listing,
     ) -> Result<Page<Invitation>> {
         let c = self.read().await?;
         let member = cohort_core::policy::Role::builtin("member").ok_or(Error::NotFound("role"))?;
         self.load_for(&c, p, group_id, Action::Invite { role: &member }).await?;
-        Ok(invitations::list(&c, group_id, status, page).await?)
+        invitations::list(&c, group_id, status, listing).await
     }
 
     pub async fn revoke_invitation(&self, p: &Principal, group_id: &str, invitation_id: &str) -> Result<Invitation> {

@@ -12,6 +12,7 @@ use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, Role};
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::members::MemberQuery;
 use cohort_store::{Conn, groups, members, users};
 
@@ -211,16 +212,16 @@ impl App {
         members::get_member(&c, group_id, user_id).await?.ok_or(Error::NotFound("member"))
     }
 
-    pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, page: PageRequest) -> Result<Page<Member>> {
+    pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, listing: &Listing) -> Result<Page<Member>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        members::list(&c, group_id, q, page).await
+        members::list(&c, group_id, q, listing).await
     }
 
-    pub async fn group_users(&self, p: &Principal, group_id: &str, page: PageRequest) -> Result<Page<User>> {
+    pub async fn group_users(&self, p: &Principal, group_id: &str, listing: &Listing) -> Result<Page<User>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        Ok(members::users(&c, group_id, page).await?)
+        members::users(&c, group_id, listing).await
     }
 
     /// Changes a member's role, permissions, status or expiry.
@@ -310,9 +311,7 @@ impl App {
         if let Some(missing) = wanted.iter().find(|u| !known.contains(u)) {
             return Err(Error::validation("users", format!("no user {missing}")));
         }
-        let current = members::list(&tx, group_id, &MemberQuery::default(), PageRequest { page: 1, limit: 1_000_000, with_total: false })
-            .await?
-            .items;
+        let current = members::list(&tx, group_id, &MemberQuery::default(), &everyone()).await?.items;
         for m in current.iter().filter(|m| !wanted.contains(&m.membership.user_id)) {
             let r = role(&tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
             policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
@@ -335,8 +334,12 @@ impl App {
     pub async fn group_user_ids(&self, p: &Principal, group_id: &str) -> Result<Vec<String>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        let all =
-            members::list(&c, group_id, &MemberQuery::default(), PageRequest { page: 1, limit: 1_000_000, with_total: false }).await?;
+        let all = members::list(&c, group_id, &MemberQuery::default(), &everyone()).await?;
         Ok(all.items.into_iter().map(|m| m.membership.user_id).collect())
     }
+}
+
+/// Every row of a list, in its default order.
+fn everyone() -> Listing {
+    Listing::page(PageRequest { page: 1, limit: 1_000_000, with_total: false })
 }

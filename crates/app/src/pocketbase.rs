@@ -6,33 +6,20 @@ use crate::App;
 use crate::members::{MemberPatch, NewMember};
 use crate::requests::Filed;
 use cohort_core::auth::{Principal, Scope};
-use cohort_core::filter::Expr;
-use cohort_core::list::SortTerm;
 use cohort_core::model::{Member, Membership, Visibility};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::policy::Action;
-use cohort_core::{Error, Result, time};
-use cohort_store::groups::Viewer;
+use cohort_core::{Error, Result};
+use cohort_store::list::Listing;
 use cohort_store::members;
 use std::collections::HashMap;
 
 impl App {
     /// Memberships in every group the caller can see, filtered and sorted.
-    pub async fn list_memberships(
-        &self,
-        p: &Principal,
-        filter: Option<&Expr>,
-        sort: &[SortTerm],
-        page: PageRequest,
-    ) -> Result<Page<Member>> {
+    pub async fn list_memberships(&self, p: &Principal, listing: &Listing) -> Result<Page<Member>> {
         p.require(Scope::GroupsRead)?;
-        let viewer = if p.is_superuser(Scope::GroupsRead) {
-            None
-        } else {
-            let uid = p.user_id().ok_or_else(|| Error::denied("this key cannot list memberships"))?;
-            Some(Viewer { user_id: uid.to_string(), now: time::now() })
-        };
-        members::list_visible(&self.read().await?, viewer.as_ref(), filter, sort, page).await
+        let viewer = crate::groups::list_viewer(p, "memberships")?;
+        members::list_visible(&self.read().await?, viewer.as_ref(), listing).await
     }
 
     /// One membership by its id, if the caller can see its group.

@@ -6,9 +6,10 @@ use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{JoinRequest, MemberStatus, Membership, RequestStatus, User, Visibility};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::policy::{self, Action};
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::{Conn, members, requests};
 
 /// What filing a request came to: a pending request, or (for a public group that needs no
@@ -119,11 +120,11 @@ impl App {
         p: &Principal,
         group_id: &str,
         status: Option<RequestStatus>,
-        page: PageRequest,
+        listing: &Listing,
     ) -> Result<Page<(JoinRequest, User)>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::ManageJoinRequests).await?;
-        Ok(requests::list(&c, group_id, status, page).await?)
+        requests::list(&c, group_id, status, listing).await
     }
 
     /// Approves (with a role, default `member`) or rejects a pending request.

@@ -4,8 +4,9 @@ use crate::{App, Change, check_version, unique_as};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::Space;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::{Tx, spaces, users};
 
 pub const DEFAULT_SPACE: &str = "spc_default";
@@ -60,9 +61,9 @@ impl App {
         spaces::get(&self.read().await?, id).await?.ok_or(Error::NotFound("space"))
     }
 
-    pub async fn list_spaces(&self, p: &Principal, page: PageRequest) -> Result<Page<Space>> {
+    pub async fn list_spaces(&self, p: &Principal, listing: &Listing) -> Result<Page<Space>> {
         p.require(Scope::GroupsRead)?;
-        Ok(spaces::list(&self.read().await?, page).await?)
+        spaces::list(&self.read().await?, listing).await
     }
 
     pub async fn update_space(&self, p: &Principal, id: &str, patch: SpacePatch, if_match: Option<i64>) -> Result<Space> {

@@ -5,8 +5,9 @@ use crate::{App, Change, check_version, unique_as};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{SiteRole, User};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 use cohort_core::{Error, Result, id, input, time};
+use cohort_store::list::Listing;
 use cohort_store::{audit, members, users};
 
 #[derive(Debug, Clone, Default)]
@@ -95,9 +96,9 @@ impl App {
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
-    pub async fn list_users(&self, p: &Principal, search: Option<&str>, page: PageRequest) -> Result<Page<User>> {
+    pub async fn list_users(&self, p: &Principal, search: Option<&str>, listing: &Listing) -> Result<Page<User>> {
         p.require(Scope::UsersRead)?;
-        Ok(users::list(&self.read().await?, search, page).await?)
+        users::list(&self.read().await?, search, listing).await
     }
 
     pub async fn update_user(&self, p: &Principal, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {

@@ -32,7 +32,7 @@ pub fn parse_sort(raw: &str) -> Result<Vec<SortTerm>> {
 
 /// Seed 004's `sort_by` and `sort_order` (`asc` or `desc`).
 pub fn sort_pair(sort_by: &str, sort_order: Option<&str>) -> Result<Vec<SortTerm>> {
-    let desc = match sort_order.map(str::to_ascii_lowercase).as_deref() {
+    let desc = match sort_order {
         None | Some("desc") => true,
         Some("asc") => false,
         Some(other) => return Err(Error::invalid(format!("sort_order {other:?} is not asc or desc"))),

@@ -3,6 +3,7 @@
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path, Query, with_etag};
+use crate::native::filters::FilterMetadata;
 use crate::native::groups::{GroupOut, GroupUpdate, GroupWrite, with_expansions};
 use crate::native::users::UserOut;
 use axum::Json;
@@ -16,7 +17,7 @@ use cohort_app::members::NewMember;
 use cohort_core::list::{Cursor, sort_pair};
 use cohort_core::page::PageRequest;
 use cohort_core::{Error, time};
-use cohort_store::list::Paging;
+use cohort_store::list::{Listing, Paging};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -96,8 +97,8 @@ async fn page(app: App, p: cohort_core::auth::Principal, q: AdminListParams) -> 
     let sort = sort_pair(q.sort_by.as_deref().unwrap_or("created"), q.sort_order.as_deref())?;
     let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     let paging = Paging::Cursor { after, limit, with_total: q.include_total.unwrap_or(false) };
-    let f = GroupFilter { sort, filter: crate::native::groups::parse_filter(q.filter.as_deref())?, ..GroupFilter::default() };
-    let page = app.list_groups(&p, f, &paging).await?;
+    let listing = Listing { filter: crate::native::schema::parse_filter(q.filter.as_deref())?, sort, paging };
+    let page = app.list_groups(&p, GroupFilter::default(), &listing).await?;
     let next_page = page.next_cursor.as_ref().map(|c| format!("/api/admin/groups/?cursor={c}&limit={limit}"));
     Ok(Json(AdminPage {
         next_cursor: page.next_cursor.clone(),
@@ -186,7 +187,7 @@ async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -
 #[utoipa::path(get, path = "/api/admin/groups/{id}/users", tag = "seed 004", params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn users(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<UserOut>>> {
-    let page = app.group_users(&p, &id, PageRequest { page: 1, limit: 10_000, with_total: false }).await?;
+    let page = app.group_users(&p, &id, &Listing::page(PageRequest { page: 1, limit: 10_000, with_total: false })).await?;
     Ok(Json(page.items.into_iter().map(UserOut::from).collect()))
 }
 
@@ -221,8 +222,8 @@ async fn remove_user(
 
 /// Filter, operator and sort options for the group list (`groups:read`).
 #[utoipa::path(get, path = "/api/admin/groups/filters", tag = "seed 004",
-    responses((status = 200, body = crate::native::groups::FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<crate::native::groups::FilterMetadata>> {
+    responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
-    Ok(Json(crate::native::groups::filter_metadata()))
+    Ok(Json(FilterMetadata::of(&cohort_store::groups::LIST)))
 }

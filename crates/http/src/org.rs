@@ -16,7 +16,7 @@ use cohort_core::group::{GroupInput, GroupPatch};
 use cohort_core::model::{CollectionGrant, Group};
 use cohort_core::page::PageRequest;
 use cohort_core::{Error, Result};
-use cohort_store::list::Paging;
+use cohort_store::list::Listing;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -153,7 +153,7 @@ async fn group_in(app: &App, p: &Principal, org: &str, id: &str) -> Result<Group
 async fn all(app: &App, p: &Principal, org: &str, details: bool) -> ApiResult<Json<OrgList>> {
     app.require_space_manager(p, org, Scope::GroupsRead).await?;
     let f = GroupFilter { space_id: Some(org.to_string()), ..GroupFilter::default() };
-    let page = app.list_groups(p, f, &Paging::Offset(PageRequest { page: 1, limit: 100_000, with_total: false })).await?;
+    let page = app.list_groups(p, f, &Listing::page(PageRequest { page: 1, limit: 100_000, with_total: false })).await?;
     Ok(Json(OrgList {
         object: "list".into(),
         data: page.items.into_iter().map(|g| org_group(g, details)).collect(),

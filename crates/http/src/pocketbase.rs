@@ -20,7 +20,7 @@ use cohort_core::list::parse_sort;
 use cohort_core::model::{Group, Member, Post, User, Visibility};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::{Error, Result, time};
-use cohort_store::list::Paging;
+use cohort_store::list::{Listing, Paging};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -120,12 +120,13 @@ impl ListParams {
         PageRequest { page, limit, with_total: !skip }
     }
 
-    fn filter(&self) -> Result<Option<cohort_core::filter::Expr>> {
-        crate::native::groups::parse_filter(self.filter.as_deref())
-    }
-
-    fn sort(&self) -> Result<Vec<cohort_core::list::SortTerm>> {
-        parse_sort(self.sort.as_deref().unwrap_or(""))
+    /// Filter, sort and page as the SDK sends them.
+    fn listing(&self) -> Result<Listing> {
+        Ok(Listing {
+            filter: crate::native::schema::parse_filter(self.filter.as_deref())?,
+            sort: parse_sort(self.sort.as_deref().unwrap_or(""))?,
+            paging: Paging::Offset(self.page()),
+        })
     }
 
     fn expands(&self) -> Vec<String> {
@@ -238,8 +239,7 @@ async fn auth_refresh(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<V
 }
 
 async fn list_groups(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    let f = GroupFilter { filter: q.filter()?, sort: q.sort()?, ..GroupFilter::default() };
-    let page = app.list_groups(&p, f, &Paging::Offset(q.page())).await?;
+    let page = app.list_groups(&p, GroupFilter::default(), &q.listing()?).await?;
     let items = group_records(&app, &p, &page.items, &q.expands()).await?;
     Ok(Json(envelope(&page, items)))
 }
@@ -310,8 +310,7 @@ async fn delete_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<Stri
 }
 
 async fn list_members(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    let filter = q.filter()?;
-    let page = app.list_memberships(&p, filter.as_ref(), &q.sort()?, q.page()).await?;
+    let page = app.list_memberships(&p, &q.listing()?).await?;
     let items = member_records(&app, &p, &page.items, &q.expands()).await?;
     Ok(Json(envelope(&page, items)))
 }
@@ -367,7 +366,7 @@ async fn list_posts(State(app): State<App>, Auth(p): Auth, Query(q): Query<PostP
     }
     let group = q.group.filter(|g| !g.is_empty()).ok_or_else(|| required("group"))?;
     let lp = ListParams { page: q.page, per_page: q.per_page, ..ListParams::default() };
-    let page = app.list_posts(&p, &group, lp.page()).await?;
+    let page = app.list_posts(&p, &group, &lp.listing()?).await?;
     let items = page.items.iter().map(post_record).collect();
     Ok(Json(envelope(&page, items)))
 }

@@ -1,9 +1,11 @@
 //! The audit trail and the change log, both written inside the transaction of the change.
 
 use crate::db::{Conn, Row};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
 use crate::{StoreError, params};
 use cohort_core::model::AuditEvent;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 /// The next number of a named counter (`users`, `groups`, `changes`). The row lock it takes
 /// lasts until commit, so numbers are handed out in commit order.
@@ -63,40 +65,54 @@ fn from_row(r: &Row) -> Result<AuditEvent, StoreError> {
     })
 }
 
-/// Newest first.
-pub async fn list(c: &Conn, q: &AuditQuery, page: PageRequest) -> Result<Page<AuditEvent>, StoreError> {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
+/// What audit events may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "a.id" },
+    Field { name: "at", kind: Kind::Time, sql: "a.at" },
+    Field { name: "created", kind: Kind::Time, sql: "a.at" },
+    Field { name: "actor", kind: Kind::Text, sql: "a.actor_id" },
+    Field { name: "actor_id", kind: Kind::Text, sql: "a.actor_id" },
+    Field { name: "action", kind: Kind::Text, sql: "a.action" },
+    Field { name: "target_type", kind: Kind::Text, sql: "a.target_type" },
+    Field { name: "target_id", kind: Kind::Text, sql: "a.target_id" },
+    Field { name: "group", kind: Kind::Text, sql: "a.group_id" },
+    Field { name: "group_id", kind: Kind::Text, sql: "a.group_id" },
+];
+
+/// What audit events may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["at", "created"], sql: "a.at", kind: ColKind::Int },
+    SortColumn { names: &["action"], sql: "a.action", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "a.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source = Source {
+    from: "audit_events a",
+    cols: &["a.id, a.at, a.actor_id, a.action, a.target_type, a.target_id, a.group_id, a.before_json, a.after_json"],
+    ncols: 9,
+    id: "a.id",
+    fields: FIELDS,
+    sort: SORT,
+    default_sort: "-at",
+};
+
+/// Newest first unless asked otherwise.
+pub async fn list(c: &Conn, q: &AuditQuery, listing: &Listing) -> cohort_core::Result<Page<AuditEvent>> {
+    let mut cond = Conditions::new();
     if let Some(g) = &q.group_id {
-        clauses.push("group_id = ?");
-        args.push(g.into());
+        cond.and("a.group_id = ?", [g.into()]);
     }
     if let Some(a) = &q.actor_id {
-        clauses.push("actor_id = ?");
-        args.push(a.into());
+        cond.and("a.actor_id = ?", [a.into()]);
     }
     if let Some(a) = &q.action {
-        clauses.push("action = ?");
-        args.push(a.into());
+        cond.and("a.action = ?", [a.into()]);
     }
     if let Some(t) = q.since {
-        clauses.push("at >= ?");
-        args.push(t.into());
+        cond.and("a.at >= ?", [t.into()]);
     }
     if let Some(t) = q.until {
-        clauses.push("at <= ?");
-        args.push(t.into());
+        cond.and("a.at <= ?", [t.into()]);
     }
-    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM audit_events {where_sql}"), &args).await?.get(0)?;
-    let mut page_args = args.clone();
-    page_args.push((page.limit + 1).into());
-    page_args.push(page.offset().into());
-    let rows = c
-        .query(
-            &format!("SELECT id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json FROM audit_events {where_sql} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?"),
-            &page_args,
-        )
-        .await?;
-    crate::page_of(rows, page, Some(total), from_row)
+    crate::list::fetch(c, &LIST, cond, listing, from_row).await
 }

@@ -1,12 +1,10 @@
 //! Groups, their permissions and collection grants, and the counters their rules rest on.
 
 use crate::db::{Backend, Conn, Row, Value};
-use crate::filter::{Field, Kind, compile};
-use crate::list::{self, ColKind, Paging, SortColumn};
+use crate::filter::{Field, Kind};
+use crate::list::{self, ColKind, Conditions, ListSql, Listing, SortColumn, Source};
 use crate::{StoreError, json_list, like_pattern, params};
-use cohort_core::filter::Expr;
 use cohort_core::input::name_key;
-use cohort_core::list::SortTerm;
 use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
 use cohort_core::page::Page;
 use std::collections::HashMap;
@@ -265,10 +263,6 @@ pub struct GroupQuery {
     pub search: Option<String>,
     /// Only these groups.
     pub ids: Option<Vec<String>>,
-    /// Sort keys (default: oldest first).
-    pub sort: Vec<SortTerm>,
-    /// A parsed `filter` expression over [`FIELDS`].
-    pub filter: Option<Expr>,
 }
 
 /// What groups may be filtered by: native names, and the PocketBase names seed 000 uses.
@@ -317,98 +311,71 @@ pub static SORT: &[SortColumn] = &[
     SortColumn { names: &["id"], sql: "g.id", kind: ColKind::Text },
 ];
 
-/// The statements a group list runs: the count and the page, with their parameters.
-pub struct ListSql {
-    pub count: String,
-    pub count_args: Vec<Value>,
-    pub page: String,
-    pub page_args: Vec<Value>,
-    order: list::Order,
-    page_no: i64,
+/// The rows of a group list.
+pub static LIST: Source =
+    Source { from: "groups g", cols: &[COLS], ncols: NCOLS, id: "g.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
+
+/// The condition that keeps groups `viewer` can see (`g` is the group's alias): public
+/// ones, those they are an active member of, and those of the spaces they moderate.
+pub fn visible_to(v: &Viewer, g: &str) -> (String, Vec<Value>) {
+    (
+        format!(
+            "({g}.visibility = 'public' \
+              OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = {g}.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
+              OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = {g}.space_id AND sm.user_id = ?))"
+        ),
+        params![v.user_id.as_str(), v.now, v.user_id.as_str()].to_vec(),
+    )
 }
 
 /// Builds the statements for a group list (also used to check their query plans).
-pub fn list_sql(backend: Backend, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<ListSql> {
-    list_sql_with(backend, q, paging, true)
+pub fn list_sql(backend: Backend, q: &GroupQuery, listing: &Listing) -> cohort_core::Result<ListSql> {
+    list_sql_with(backend, q, listing, true)
+}
+
+fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search_index: bool) -> cohort_core::Result<ListSql> {
+    let mut cond = Conditions::new();
+    if let Some(v) = &q.viewer {
+        let (sql, args) = visible_to(v, "g");
+        cond.and(sql, args);
+    }
+    if let Some(s) = &q.space_id {
+        cond.and("g.space_id = ?", [s.into()]);
+    }
+    match &q.parent_id {
+        Some(Some(p)) => {
+            cond.and("g.parent_id = ?", [p.into()]);
+        }
+        Some(None) => {
+            cond.and("g.parent_id IS NULL", []);
+        }
+        None => {}
+    }
+    if let Some(t) = q.group_type {
+        cond.and("g.type = ?", [t.as_str().into()]);
+    }
+    if let Some(v) = q.visibility {
+        cond.and("g.visibility = ?", [v.as_str().into()]);
+    }
+    if let Some(m) = &q.member {
+        cond.and("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')", [m.into()]);
+    }
+    if let Some(s) = &q.search {
+        let (clause, search_args) = search_clause(backend, s, search_index);
+        cond.and(clause, search_args);
+    }
+    if let Some(ids) = &q.ids {
+        let sql = if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) };
+        cond.and(sql, ids.iter().map(Value::from));
+    }
+    list::statements(&LIST, cond, listing)
 }
 
 /// How many matches make a search term "frequent" on SQLite: past this, walking the rows in
 /// list order and testing each (stopping after a page) beats collecting every match first.
 const FREQUENT: i64 = 2000;
 
-fn list_sql_with(backend: Backend, q: &GroupQuery, paging: &Paging, search_index: bool) -> cohort_core::Result<ListSql> {
-    let order = list::order(&q.sort, SORT, "g.id", &[SortTerm { field: "created_at".into(), desc: false }])?;
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(v) = &q.viewer {
-        clauses.push(
-            "(g.visibility = 'public' \
-              OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = g.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
-              OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?))"
-                .into(),
-        );
-        args.extend(params![v.user_id.as_str(), v.now, v.user_id.as_str()]);
-    }
-    if let Some(s) = &q.space_id {
-        clauses.push("g.space_id = ?".into());
-        args.push(s.into());
-    }
-    match &q.parent_id {
-        Some(Some(p)) => {
-            clauses.push("g.parent_id = ?".into());
-            args.push(p.into());
-        }
-        Some(None) => clauses.push("g.parent_id IS NULL".into()),
-        None => {}
-    }
-    if let Some(t) = q.group_type {
-        clauses.push("g.type = ?".into());
-        args.push(t.as_str().into());
-    }
-    if let Some(v) = q.visibility {
-        clauses.push("g.visibility = ?".into());
-        args.push(v.as_str().into());
-    }
-    if let Some(m) = &q.member {
-        clauses.push("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')".into());
-        args.push(m.into());
-    }
-    if let Some(s) = &q.search {
-        let (clause, search_args) = search_clause(backend, s, search_index);
-        clauses.push(clause.into());
-        args.extend(search_args);
-    }
-    if let Some(expr) = &q.filter {
-        let (sql, filter_args) = compile(expr, FIELDS, cohort_core::time::now())?;
-        clauses.push(sql);
-        args.extend(filter_args);
-    }
-    if let Some(ids) = &q.ids {
-        clauses.push(if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) });
-        args.extend(ids.iter().map(Value::from));
-    }
-    let count_where = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let count = format!("SELECT COUNT(*) FROM groups g {count_where}");
-    let count_args = args.clone();
-    let (page_no, offset) = match paging {
-        Paging::Offset(p) => (p.page, p.offset()),
-        Paging::Cursor { after, .. } => {
-            if let Some(cur) = after {
-                let (cond, cond_args) = order.after(cur)?;
-                clauses.push(cond);
-                args.extend(cond_args);
-            }
-            (1, 0)
-        }
-    };
-    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    args.push((paging.limit() + 1).into());
-    args.push(offset.into());
-    let page = format!("SELECT {COLS}{} FROM groups g {where_sql} {} LIMIT ? OFFSET ?", order.select_extra(), order.order_by());
-    Ok(ListSql { count, count_args, page, page_args: args, order, page_no })
-}
-
-pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Result<Page<Group>> {
+pub async fn list(c: &Conn, q: &GroupQuery, listing: &Listing) -> cohort_core::Result<Page<Group>> {
     let mut search_index = true;
     if let Some(term) = q.search.as_deref().filter(|t| c.backend() == Backend::Sqlite && t.chars().count() >= 3) {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
@@ -416,22 +383,12 @@ pub async fn list(c: &Conn, q: &GroupQuery, paging: &Paging) -> cohort_core::Res
         let hits: i64 = c.query_one(probe, &params![phrase, FREQUENT]).await?.get(0)?;
         search_index = hits < FREQUENT;
     }
-    let sql = list_sql_with(c.backend(), q, paging, search_index)?;
-    let total = if paging.with_total() { Some(c.query_one(&sql.count, &sql.count_args).await?.get(0)?) } else { None };
-    let limit = paging.limit();
-    let mut rows = c.query(&sql.page, &sql.page_args).await?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = match (paging, has_more, rows.last()) {
-        (Paging::Cursor { .. }, true, Some(last)) => Some(sql.order.cursor_after(last, NCOLS, last.get(0)?)?),
-        _ => None,
-    };
-    let mut items = rows.iter().map(|r| from_row(r, 0)).collect::<Result<Vec<_>, _>>()?;
-    load_details(c, &mut items).await?;
-    Ok(Page { items, total, page: sql.page_no, limit, has_more, next_cursor })
+    let sql = list_sql_with(c.backend(), q, listing, search_index)?;
+    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| from_row(r, 0)).await?;
+    load_details(c, &mut page.items).await?;
+    Ok(page)
 }
 
-/// How deep a group sits in its tree (0 at the top).
 pub async fn depth(c: &Conn, id: &str) -> Result<i64, StoreError> {
     c.query_one("SELECT depth FROM groups WHERE id = ?", &params![id]).await?.get(0)
 }

@@ -1,12 +1,15 @@
 //! Invitations: the SQL.
 
 use crate::db::{Conn, Row};
-use crate::{StoreError, page_of, params};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, params};
 use cohort_core::model::{Invitation, InvitationStatus};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 const COLS: &str =
     "i.id, i.group_id, i.email, i.user_id, i.role, i.message, i.status, i.invited_by, i.created_at, i.expires_at, i.decided_at";
+const NCOLS: usize = 11;
 
 fn from_row(r: &Row) -> Result<Invitation, StoreError> {
     Ok(Invitation {
@@ -68,20 +71,39 @@ pub async fn open_for(c: &Conn, group_id: &str, email: Option<&str>, user_id: Op
     Ok(r.is_some())
 }
 
-pub async fn list(c: &Conn, group_id: &str, status: Option<InvitationStatus>, page: PageRequest) -> Result<Page<Invitation>, StoreError> {
-    let (filter, args) = match status {
-        Some(s) => ("AND i.status = ?", vec![group_id.into(), s.as_str().into()]),
-        None => ("", vec![group_id.into()]),
-    };
-    let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM invitations i WHERE i.group_id = ? {filter}"), &args).await?.get(0)?;
-    let mut page_args = args;
-    page_args.push((page.limit + 1).into());
-    page_args.push(page.offset().into());
-    let rows = c
-        .query(
-            &format!("SELECT {COLS} FROM invitations i WHERE i.group_id = ? {filter} ORDER BY i.created_at, i.id LIMIT ? OFFSET ?"),
-            &page_args,
-        )
-        .await?;
-    page_of(rows, page, Some(total), from_row)
+/// What invitations may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "i.id" },
+    Field { name: "email", kind: Kind::Text, sql: "i.email" },
+    Field { name: "user", kind: Kind::Text, sql: "i.user_id" },
+    Field { name: "user_id", kind: Kind::Text, sql: "i.user_id" },
+    Field { name: "role", kind: Kind::Text, sql: "i.role" },
+    Field { name: "status", kind: Kind::Text, sql: "i.status" },
+    Field { name: "invited_by", kind: Kind::Text, sql: "i.invited_by" },
+    Field { name: "created_at", kind: Kind::Time, sql: "i.created_at" },
+    Field { name: "created", kind: Kind::Time, sql: "i.created_at" },
+    Field { name: "expires_at", kind: Kind::Time, sql: "i.expires_at" },
+    Field { name: "decided_at", kind: Kind::Time, sql: "i.decided_at" },
+];
+
+/// What invitations may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created_at", "created"], sql: "i.created_at", kind: ColKind::Int },
+    SortColumn { names: &["expires_at"], sql: "i.expires_at", kind: ColKind::Int },
+    SortColumn { names: &["email"], sql: "COALESCE(i.email_key, '')", kind: ColKind::Text },
+    SortColumn { names: &["status"], sql: "i.status", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "i.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source =
+    Source { from: "invitations i", cols: &[COLS], ncols: NCOLS, id: "i.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
+
+/// A group's invitations, of one status when given.
+pub async fn list(c: &Conn, group_id: &str, status: Option<InvitationStatus>, listing: &Listing) -> cohort_core::Result<Page<Invitation>> {
+    let mut cond = Conditions::new();
+    cond.and("i.group_id = ?", [group_id.into()]);
+    if let Some(s) = status {
+        cond.and("i.status = ?", [s.as_str().into()]);
+    }
+    crate::list::fetch(c, &LIST, cond, listing, from_row).await
 }

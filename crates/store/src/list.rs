@@ -2,10 +2,12 @@
 //! and keyset (cursor) conditions that stay correct while rows come and go between pages.
 
 use crate::StoreError;
-use crate::db::{Row, Value};
+use crate::db::{Conn, Row, Value};
+use crate::filter::{Field, compile};
 use cohort_core::error::{Error, Result};
-use cohort_core::list::{Cursor, CursorValue, SortTerm, signature};
-use cohort_core::page::PageRequest;
+use cohort_core::filter::Expr;
+use cohort_core::list::{Cursor, CursorValue, SortTerm, parse_sort, signature};
+use cohort_core::page::{Page, PageRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColKind {
@@ -18,6 +20,8 @@ pub enum ColKind {
 pub struct SortColumn {
     /// The name callers use, and other names for it (`created` for `created_at`).
     pub names: &'static [&'static str],
+    /// An expression that is never NULL (wrap a nullable column in `COALESCE`), so a
+    /// cursor can always be compared with it.
     pub sql: &'static str,
     pub kind: ColKind,
 }
@@ -139,4 +143,141 @@ impl Order {
         }
         Ok(Cursor { sort: self.signature.clone(), values, id }.encode())
     }
+}
+
+/// A resource callers can list: where its rows come from and what they may filter and sort
+/// by. Each store module that serves a list declares one next to its SQL.
+#[derive(Debug)]
+pub struct Source {
+    /// The `FROM` body: `users u`, or `join_requests r JOIN users u ON u.id = r.user_id`.
+    pub from: &'static str,
+    /// The selected column lists, joined with commas; the row's id must come first.
+    pub cols: &'static [&'static str],
+    /// How many columns `cols` selects (the sort columns follow them, for the cursor).
+    pub ncols: usize,
+    /// The unique id, the last key of every order.
+    pub id: &'static str,
+    pub fields: &'static [Field],
+    pub sort: &'static [SortColumn],
+    /// The order when the caller gives none, in `sort=` syntax.
+    pub default_sort: &'static str,
+}
+
+/// What a caller asked of a list: a filter over [`Source::fields`], an order over
+/// [`Source::sort`], and a page.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub filter: Option<Expr>,
+    pub sort: Vec<SortTerm>,
+    pub paging: Paging,
+}
+
+impl Listing {
+    /// The default order and filter, by page number.
+    pub fn page(p: PageRequest) -> Listing {
+        Listing { paging: Paging::Offset(p), ..Listing::default() }
+    }
+}
+
+/// The conditions a service puts on a list (its group, a status, who may see what), joined
+/// with `AND` before the caller's filter.
+#[derive(Debug, Default, Clone)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl Conditions {
+    pub fn new() -> Conditions {
+        Conditions::default()
+    }
+
+    /// Adds `sql` (with one `?` per argument) to the conditions.
+    pub fn and(&mut self, sql: impl Into<String>, args: impl IntoIterator<Item = Value>) -> &mut Self {
+        self.clauses.push(sql.into());
+        self.args.extend(args);
+        self
+    }
+
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
+    }
+}
+
+/// The statements a list runs: the count and the page, with their parameters.
+#[derive(Debug)]
+pub struct ListSql {
+    pub count: String,
+    pub count_args: Vec<Value>,
+    pub page: String,
+    pub page_args: Vec<Value>,
+    order: Order,
+    page_no: i64,
+}
+
+/// Builds the statements for a list of `src` under `cond` as `listing` asks.
+pub fn statements(src: &Source, mut cond: Conditions, listing: &Listing) -> Result<ListSql> {
+    let default = parse_sort(src.default_sort)?;
+    let order = order(&listing.sort, src.sort, src.id, &default)?;
+    if let Some(expr) = &listing.filter {
+        let (sql, args) = compile(expr, src.fields, cohort_core::time::now())?;
+        cond.and(sql, args);
+    }
+    let count = format!("SELECT COUNT(*) FROM {} {}", src.from, cond.where_sql());
+    let count_args = cond.args.clone();
+    let (page_no, offset) = match &listing.paging {
+        Paging::Offset(p) => (p.page, p.offset()),
+        Paging::Cursor { after, .. } => {
+            if let Some(cur) = after {
+                let (sql, args) = order.after(cur)?;
+                cond.and(sql, args);
+            }
+            (1, 0)
+        }
+    };
+    let page = format!(
+        "SELECT {}{} FROM {} {} {} LIMIT ? OFFSET ?",
+        src.cols.join(", "),
+        order.select_extra(),
+        src.from,
+        cond.where_sql(),
+        order.order_by()
+    );
+    let mut page_args = cond.args;
+    page_args.push((listing.paging.limit() + 1).into());
+    page_args.push(offset.into());
+    Ok(ListSql { count, count_args, page, page_args, order, page_no })
+}
+
+/// Runs a list of `src`: the count (unless skipped), the page, and the cursor after it.
+pub async fn fetch<T>(
+    c: &Conn,
+    src: &Source,
+    cond: Conditions,
+    listing: &Listing,
+    decode: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Page<T>> {
+    let sql = statements(src, cond, listing)?;
+    run(c, src, &sql, &listing.paging, decode).await
+}
+
+/// Runs statements built by [`statements`].
+pub async fn run<T>(
+    c: &Conn,
+    src: &Source,
+    sql: &ListSql,
+    paging: &Paging,
+    decode: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Page<T>> {
+    let total = if paging.with_total() { Some(c.query_one(&sql.count, &sql.count_args).await?.get(0)?) } else { None };
+    let limit = paging.limit();
+    let mut rows = c.query(&sql.page, &sql.page_args).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (paging, has_more, rows.last()) {
+        (Paging::Cursor { .. }, true, Some(last)) => Some(sql.order.cursor_after(last, src.ncols, last.get(0)?)?),
+        _ => None,
+    };
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, total, page: sql.page_no, limit, has_more, next_cursor })
 }

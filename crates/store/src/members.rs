@@ -1,9 +1,11 @@
 //! Memberships: the SQL. The counters they feed live in [`crate::groups`].
 
 use crate::db::{Conn, Row, Value};
-use crate::{StoreError, json_list, like_pattern, page_of, params, to_json_list};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, json_list, like_pattern, params, to_json_list};
 use cohort_core::model::{Member, MemberStatus, Membership, User};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 pub const COLS: &str = "m.id, m.group_id, m.user_id, m.role, m.permissions, m.status, m.joined_at, m.expires_at, m.last_active, m.added_by, m.updated_at, m.version";
 pub const NCOLS: usize = 12;
@@ -99,59 +101,64 @@ pub struct MemberQuery {
     pub role: Option<String>,
     pub status: Option<MemberStatus>,
     pub search: Option<String>,
-    /// A parsed `filter` over [`FIELDS`].
-    pub filter: Option<cohort_core::filter::Expr>,
-    /// Sort keys over [`SORT`] (default: oldest membership first).
-    pub sort: Vec<cohort_core::list::SortTerm>,
 }
 
-pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, page: PageRequest) -> cohort_core::Result<Page<Member>> {
-    let order = crate::list::order(&q.sort, SORT, "m.id", &[cohort_core::list::SortTerm { field: "created".into(), desc: false }])?;
-    let mut where_sql = String::from("WHERE m.group_id = ?");
-    let mut args: Vec<Value> = vec![group_id.into()];
+/// Memberships with their users; filtered by [`FIELDS`], sorted by [`SORT`].
+pub static LIST: Source = Source {
+    from: "memberships m JOIN users u ON u.id = m.user_id",
+    cols: &[COLS, crate::users::COLS],
+    ncols: NCOLS + crate::users::NCOLS,
+    id: "m.id",
+    fields: FIELDS,
+    sort: SORT,
+    default_sort: "created",
+};
+
+/// The members of a group.
+pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) -> cohort_core::Result<Page<Member>> {
+    let mut cond = Conditions::new();
+    cond.and("m.group_id = ?", [group_id.into()]);
     if let Some(r) = &q.role {
-        where_sql.push_str(" AND m.role = ?");
-        args.push(r.into());
+        cond.and("m.role = ?", [r.into()]);
     }
     if let Some(s) = q.status {
-        where_sql.push_str(" AND m.status = ?");
-        args.push(s.as_str().into());
+        cond.and("m.status = ?", [s.as_str().into()]);
     }
     if let Some(s) = &q.search {
         let p = like_pattern(s);
-        where_sql.push_str(
-            " AND (u.username_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')",
+        cond.and(
+            "(u.username_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')",
+            params![p.as_str(), p.as_str(), p.as_str()],
         );
-        args.extend(params![p.as_str(), p.as_str(), p.as_str()]);
     }
-    if let Some(expr) = &q.filter {
-        let (sql, filter_args) = crate::filter::compile(expr, FIELDS, cohort_core::time::now())?;
-        where_sql.push_str(&format!(" AND {sql}"));
-        args.extend(filter_args);
-    }
-    let total: i64 =
-        c.query_one(&format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"), &args).await?.get(0)?;
-    args.push((page.limit + 1).into());
-    args.push(page.offset().into());
-    let sql = format!(
-        "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id {where_sql} {} LIMIT ? OFFSET ?",
-        crate::users::COLS,
-        order.order_by()
-    );
-    let rows = c.query(&sql, &args).await?;
-    Ok(page_of(rows, page, Some(total), member_from_row)?)
+    crate::list::fetch(c, &LIST, cond, listing, member_from_row).await
 }
 
-/// The users of a group with an active membership.
-pub async fn users(c: &Conn, group_id: &str, page: PageRequest) -> Result<Page<User>, StoreError> {
-    let total: i64 =
-        c.query_one("SELECT COUNT(*) FROM memberships m WHERE m.group_id = ? AND m.status = 'active'", &params![group_id]).await?.get(0)?;
-    let sql = format!(
-        "SELECT {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? AND m.status = 'active' ORDER BY m.joined_at, m.id LIMIT ? OFFSET ?",
-        crate::users::COLS
-    );
-    let rows = c.query(&sql, &params![group_id, page.limit + 1, page.offset()]).await?;
-    page_of(rows, page, Some(total), |r| crate::users::from_row(r, 0))
+/// The users of a group with an active membership: filtered by the user's fields
+/// ([`crate::users::FIELDS`]), in the order they joined unless asked otherwise.
+pub static USERS: Source = Source {
+    from: "memberships m JOIN users u ON u.id = m.user_id",
+    cols: &[crate::users::COLS],
+    ncols: crate::users::NCOLS,
+    id: "u.id",
+    fields: crate::users::FIELDS,
+    sort: USER_SORT,
+    default_sort: "joined_at",
+};
+
+static USER_SORT: &[SortColumn] = &[
+    SortColumn { names: &["joined_at", "joined"], sql: "m.joined_at", kind: ColKind::Int },
+    SortColumn { names: &["created_at", "created"], sql: "u.created_at", kind: ColKind::Int },
+    SortColumn { names: &["username"], sql: "u.username_key", kind: ColKind::Text },
+    SortColumn { names: &["email"], sql: "COALESCE(u.email_key, '')", kind: ColKind::Text },
+    SortColumn { names: &["full_name", "name"], sql: "COALESCE(u.full_name, '')", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "u.id", kind: ColKind::Text },
+];
+
+pub async fn users(c: &Conn, group_id: &str, listing: &Listing) -> cohort_core::Result<Page<User>> {
+    let mut cond = Conditions::new();
+    cond.and("m.group_id = ? AND m.status = 'active'", [group_id.into()]);
+    crate::list::fetch(c, &USERS, cond, listing, |r| crate::users::from_row(r, 0)).await
 }
 
 /// Opens a period of active membership (for analytics and history).
@@ -221,74 +228,45 @@ pub async fn of_groups(c: &Conn, group_ids: &[String], active_only: bool, per_gr
     Ok(out)
 }
 
-/// What memberships may be filtered by across groups (PocketBase's `group_members` names).
-pub static FIELDS: &[crate::filter::Field] = &[
-    crate::filter::Field { name: "id", kind: crate::filter::Kind::Text, sql: "m.id" },
-    crate::filter::Field { name: "group", kind: crate::filter::Kind::Text, sql: "m.group_id" },
-    crate::filter::Field { name: "group_id", kind: crate::filter::Kind::Text, sql: "m.group_id" },
-    crate::filter::Field { name: "user", kind: crate::filter::Kind::Text, sql: "m.user_id" },
-    crate::filter::Field { name: "user_id", kind: crate::filter::Kind::Text, sql: "m.user_id" },
-    crate::filter::Field { name: "role", kind: crate::filter::Kind::Text, sql: "m.role" },
-    crate::filter::Field { name: "status", kind: crate::filter::Kind::Text, sql: "m.status" },
-    crate::filter::Field { name: "created", kind: crate::filter::Kind::Time, sql: "m.joined_at" },
-    crate::filter::Field { name: "joined_at", kind: crate::filter::Kind::Time, sql: "m.joined_at" },
-    crate::filter::Field { name: "updated", kind: crate::filter::Kind::Time, sql: "m.updated_at" },
-    crate::filter::Field { name: "user.username", kind: crate::filter::Kind::Text, sql: "u.username" },
-    crate::filter::Field { name: "user.email", kind: crate::filter::Kind::Text, sql: "u.email" },
+/// What memberships may be filtered by (PocketBase's `group_members` names, and native ones).
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "m.id" },
+    Field { name: "group", kind: Kind::Text, sql: "m.group_id" },
+    Field { name: "group_id", kind: Kind::Text, sql: "m.group_id" },
+    Field { name: "user", kind: Kind::Text, sql: "m.user_id" },
+    Field { name: "user_id", kind: Kind::Text, sql: "m.user_id" },
+    Field { name: "role", kind: Kind::Text, sql: "m.role" },
+    Field { name: "status", kind: Kind::Text, sql: "m.status" },
+    Field { name: "created", kind: Kind::Time, sql: "m.joined_at" },
+    Field { name: "joined_at", kind: Kind::Time, sql: "m.joined_at" },
+    Field { name: "updated", kind: Kind::Time, sql: "m.updated_at" },
+    Field { name: "updated_at", kind: Kind::Time, sql: "m.updated_at" },
+    Field { name: "expires_at", kind: Kind::Time, sql: "m.expires_at" },
+    Field { name: "last_active", kind: Kind::Time, sql: "m.last_active" },
+    Field { name: "added_by", kind: Kind::Text, sql: "m.added_by" },
+    Field { name: "user.username", kind: Kind::Text, sql: "u.username" },
+    Field { name: "user.email", kind: Kind::Text, sql: "u.email" },
+    Field { name: "user.full_name", kind: Kind::Text, sql: "u.full_name" },
 ];
 
 /// What memberships may be sorted by.
-pub static SORT: &[crate::list::SortColumn] = &[
-    crate::list::SortColumn { names: &["created", "joined_at"], sql: "m.joined_at", kind: crate::list::ColKind::Int },
-    crate::list::SortColumn { names: &["updated"], sql: "m.updated_at", kind: crate::list::ColKind::Int },
-    crate::list::SortColumn { names: &["role"], sql: "m.role", kind: crate::list::ColKind::Text },
-    crate::list::SortColumn { names: &["id"], sql: "m.id", kind: crate::list::ColKind::Text },
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created", "joined_at"], sql: "m.joined_at", kind: ColKind::Int },
+    SortColumn { names: &["updated", "updated_at"], sql: "m.updated_at", kind: ColKind::Int },
+    SortColumn { names: &["role"], sql: "m.role", kind: ColKind::Text },
+    SortColumn { names: &["status"], sql: "m.status", kind: ColKind::Text },
+    SortColumn { names: &["username", "user.username"], sql: "u.username_key", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "m.id", kind: ColKind::Text },
 ];
 
 /// Memberships in the groups `viewer` can see (all groups for `None`), filtered and sorted.
-pub async fn list_visible(
-    c: &Conn,
-    viewer: Option<&crate::groups::Viewer>,
-    filter: Option<&cohort_core::filter::Expr>,
-    sort: &[cohort_core::list::SortTerm],
-    page: PageRequest,
-) -> cohort_core::Result<Page<Member>> {
-    let order = crate::list::order(sort, SORT, "m.id", &[cohort_core::list::SortTerm { field: "created".into(), desc: false }])?;
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
+pub async fn list_visible(c: &Conn, viewer: Option<&crate::groups::Viewer>, listing: &Listing) -> cohort_core::Result<Page<Member>> {
+    let mut cond = Conditions::new();
     if let Some(v) = viewer {
-        clauses.push(
-            "EXISTS (SELECT 1 FROM groups g WHERE g.id = m.group_id AND (g.visibility = 'public' \
-             OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = g.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
-             OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?)))"
-                .into(),
-        );
-        args.extend(params![v.user_id.as_str(), v.now, v.user_id.as_str()]);
+        let (sql, args) = crate::groups::visible_to(v, "g");
+        cond.and(format!("EXISTS (SELECT 1 FROM groups g WHERE g.id = m.group_id AND {sql})"), args);
     }
-    if let Some(expr) = filter {
-        let (sql, filter_args) = crate::filter::compile(expr, FIELDS, cohort_core::time::now())?;
-        clauses.push(sql);
-        args.extend(filter_args);
-    }
-    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total = if page.with_total {
-        Some(
-            c.query_one(&format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id {where_sql}"), &args)
-                .await?
-                .get(0)?,
-        )
-    } else {
-        None
-    };
-    args.push((page.limit + 1).into());
-    args.push(page.offset().into());
-    let sql = format!(
-        "SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id {where_sql} {} LIMIT ? OFFSET ?",
-        crate::users::COLS,
-        order.order_by()
-    );
-    let rows = c.query(&sql, &args).await?;
-    Ok(page_of(rows, page, total, member_from_row)?)
+    crate::list::fetch(c, &LIST, cond, listing, member_from_row).await
 }
 
 /// One membership by its id, with its user.

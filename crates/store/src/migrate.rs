@@ -23,7 +23,8 @@ macro_rules! migration {
     };
 }
 
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init"), migration!(2, "0002_workflows"), migration!(3, "0003_search")];
+pub const MIGRATIONS: &[Migration] =
+    &[migration!(1, "0001_init"), migration!(2, "0002_workflows"), migration!(3, "0003_search"), migration!(4, "0004_lists")];
 
 /// Applies what is missing; safe to run from several processes at once.
 pub async fn run(db: &Db) -> Result<usize, StoreError> {

@@ -1,11 +1,14 @@
 //! Posts and recorded activity: the SQL, and the counts analytics needs.
 
 use crate::db::{Conn, Row};
-use crate::{StoreError, page_of, params};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, params};
 use cohort_core::model::Post;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 const COLS: &str = "p.id, p.group_id, p.author_id, p.title, p.body, p.created_at, p.updated_at";
+const NCOLS: usize = 7;
 
 fn from_row(r: &Row) -> Result<Post, StoreError> {
     Ok(Post {
@@ -36,16 +39,35 @@ pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
     c.execute("DELETE FROM posts WHERE id = ?", &params![id]).await
 }
 
-/// A group's posts, newest first.
-pub async fn list(c: &Conn, group_id: &str, page: PageRequest) -> Result<Page<Post>, StoreError> {
-    let total: i64 = c.query_one("SELECT COUNT(*) FROM posts p WHERE p.group_id = ?", &params![group_id]).await?.get(0)?;
-    let rows = c
-        .query(
-            &format!("SELECT {COLS} FROM posts p WHERE p.group_id = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ? OFFSET ?"),
-            &params![group_id, page.limit + 1, page.offset()],
-        )
-        .await?;
-    page_of(rows, page, Some(total), from_row)
+/// What posts may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "p.id" },
+    Field { name: "author", kind: Kind::Text, sql: "p.author_id" },
+    Field { name: "author_id", kind: Kind::Text, sql: "p.author_id" },
+    Field { name: "title", kind: Kind::Text, sql: "p.title" },
+    Field { name: "body", kind: Kind::Text, sql: "p.body" },
+    Field { name: "created_at", kind: Kind::Time, sql: "p.created_at" },
+    Field { name: "created", kind: Kind::Time, sql: "p.created_at" },
+    Field { name: "updated_at", kind: Kind::Time, sql: "p.updated_at" },
+    Field { name: "updated", kind: Kind::Time, sql: "p.updated_at" },
+];
+
+/// What posts may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created_at", "created"], sql: "p.created_at", kind: ColKind::Int },
+    SortColumn { names: &["updated_at", "updated"], sql: "p.updated_at", kind: ColKind::Int },
+    SortColumn { names: &["title"], sql: "COALESCE(p.title, '')", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "p.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source =
+    Source { from: "posts p", cols: &[COLS], ncols: NCOLS, id: "p.id", fields: FIELDS, sort: SORT, default_sort: "-created_at" };
+
+/// A group's posts, newest first unless asked otherwise.
+pub async fn list(c: &Conn, group_id: &str, listing: &Listing) -> cohort_core::Result<Page<Post>> {
+    let mut cond = Conditions::new();
+    cond.and("p.group_id = ?", [group_id.into()]);
+    crate::list::fetch(c, &LIST, cond, listing, from_row).await
 }
 
 pub async fn record_activity(c: &Conn, id: &str, group_id: &str, user_id: Option<&str>, kind: &str, at: i64) -> Result<(), StoreError> {

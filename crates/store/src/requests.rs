@@ -1,12 +1,15 @@
 //! Join requests: the SQL.
 
 use crate::db::{Conn, Row};
-use crate::{StoreError, page_of, params};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, params};
 use cohort_core::model::{JoinRequest, RequestStatus, User};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 const COLS: &str =
     "r.id, r.group_id, r.user_id, r.message, r.referred_by, r.status, r.submitted_at, r.decided_at, r.decided_by, r.note, r.role";
+const NCOLS: usize = 11;
 
 fn from_row(r: &Row) -> Result<JoinRequest, StoreError> {
     Ok(JoinRequest {
@@ -59,24 +62,56 @@ pub async fn decide(c: &Conn, j: &JoinRequest) -> Result<bool, StoreError> {
     Ok(n == 1)
 }
 
-/// Requests of a group (pending first unless a status is given), with their users.
+/// What join requests may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "r.id" },
+    Field { name: "user", kind: Kind::Text, sql: "r.user_id" },
+    Field { name: "user_id", kind: Kind::Text, sql: "r.user_id" },
+    Field { name: "status", kind: Kind::Text, sql: "r.status" },
+    Field { name: "message", kind: Kind::Text, sql: "r.message" },
+    Field { name: "referred_by", kind: Kind::Text, sql: "r.referred_by" },
+    Field { name: "role", kind: Kind::Text, sql: "r.role" },
+    Field { name: "decided_by", kind: Kind::Text, sql: "r.decided_by" },
+    Field { name: "submitted_at", kind: Kind::Time, sql: "r.submitted_at" },
+    Field { name: "created", kind: Kind::Time, sql: "r.submitted_at" },
+    Field { name: "decided_at", kind: Kind::Time, sql: "r.decided_at" },
+    Field { name: "user.username", kind: Kind::Text, sql: "u.username" },
+    Field { name: "user.email", kind: Kind::Text, sql: "u.email" },
+    Field { name: "user.full_name", kind: Kind::Text, sql: "u.full_name" },
+];
+
+/// What join requests may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["submitted_at", "created"], sql: "r.submitted_at", kind: ColKind::Int },
+    SortColumn { names: &["decided_at"], sql: "COALESCE(r.decided_at, 0)", kind: ColKind::Int },
+    SortColumn { names: &["status"], sql: "r.status", kind: ColKind::Text },
+    SortColumn { names: &["username", "user.username"], sql: "u.username_key", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "r.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source = Source {
+    from: "join_requests r JOIN users u ON u.id = r.user_id",
+    cols: &[COLS, crate::users::COLS],
+    ncols: NCOLS + crate::users::NCOLS,
+    id: "r.id",
+    fields: FIELDS,
+    sort: SORT,
+    default_sort: "submitted_at",
+};
+
+/// Requests of a group with their users, of one status when given.
 pub async fn list(
     c: &Conn,
     group_id: &str,
     status: Option<RequestStatus>,
-    page: PageRequest,
-) -> Result<Page<(JoinRequest, User)>, StoreError> {
-    let status = status.unwrap_or(RequestStatus::Pending);
-    let total: i64 = c
-        .query_one("SELECT COUNT(*) FROM join_requests r WHERE r.group_id = ? AND r.status = ?", &params![group_id, status.as_str()])
-        .await?
-        .get(0)?;
-    let sql = format!(
-        "SELECT {COLS}, {} FROM join_requests r JOIN users u ON u.id = r.user_id WHERE r.group_id = ? AND r.status = ? ORDER BY r.submitted_at, r.id LIMIT ? OFFSET ?",
-        crate::users::COLS
-    );
-    let rows = c.query(&sql, &params![group_id, status.as_str(), page.limit + 1, page.offset()]).await?;
-    page_of(rows, page, Some(total), |r| Ok((from_row(r)?, crate::users::from_row(r, 11)?)))
+    listing: &Listing,
+) -> cohort_core::Result<Page<(JoinRequest, User)>> {
+    let mut cond = Conditions::new();
+    cond.and("r.group_id = ?", [group_id.into()]);
+    if let Some(s) = status {
+        cond.and("r.status = ?", [s.as_str().into()]);
+    }
+    crate::list::fetch(c, &LIST, cond, listing, |r| Ok((from_row(r)?, crate::users::from_row(r, NCOLS)?))).await
 }
 
 /// Mean seconds from submission to decision for requests decided in `[from, to)`.

@@ -1,11 +1,14 @@
 //! Spaces and their moderators: the SQL.
 
-use crate::db::{Conn, Row};
-use crate::{StoreError, page_of, params};
+use crate::db::{Conn, Row, Value};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, params};
 use cohort_core::model::Space;
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
-const COLS: &str = "id, name, description, created_at, created_by, updated_at, version";
+const COLS: &str = "s.id, s.name, s.description, s.created_at, s.created_by, s.updated_at, s.version";
+const NCOLS: usize = 7;
 
 fn from_row(r: &Row) -> Result<Space, StoreError> {
     Ok(Space {
@@ -29,7 +32,7 @@ async fn moderators(c: &Conn, space_id: &str) -> Result<Vec<String>, StoreError>
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Space>, StoreError> {
-    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM spaces WHERE id = ?"), &params![id]).await? else {
+    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM spaces s WHERE s.id = ?"), &params![id]).await? else {
         return Ok(None);
     };
     let mut space = from_row(&row)?;
@@ -90,14 +93,44 @@ pub async fn is_moderator(c: &Conn, space_id: &str, user_id: &str) -> Result<boo
     Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?", &params![space_id, user_id]).await?.is_some())
 }
 
-pub async fn list(c: &Conn, page: PageRequest) -> Result<Page<Space>, StoreError> {
-    let total: i64 = c.query_one("SELECT COUNT(*) FROM spaces", &[]).await?.get(0)?;
-    let rows = c
-        .query(&format!("SELECT {COLS} FROM spaces ORDER BY created_at, id LIMIT ? OFFSET ?"), &params![page.limit + 1, page.offset()])
-        .await?;
-    let mut out = page_of(rows, page, Some(total), from_row)?;
-    for s in &mut out.items {
-        s.moderators = moderators(c, &s.id).await?;
+/// What spaces may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "s.id" },
+    Field { name: "name", kind: Kind::Text, sql: "s.name" },
+    Field { name: "description", kind: Kind::Text, sql: "s.description" },
+    Field { name: "created_by", kind: Kind::Text, sql: "s.created_by" },
+    Field { name: "created_at", kind: Kind::Time, sql: "s.created_at" },
+    Field { name: "created", kind: Kind::Time, sql: "s.created_at" },
+    Field { name: "updated_at", kind: Kind::Time, sql: "s.updated_at" },
+    Field { name: "updated", kind: Kind::Time, sql: "s.updated_at" },
+    Field { name: "moderators", kind: Kind::TextList, sql: "SELECT sm.user_id FROM space_moderators sm WHERE sm.space_id = s.id" },
+];
+
+/// What spaces may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created_at", "created"], sql: "s.created_at", kind: ColKind::Int },
+    SortColumn { names: &["updated_at", "updated"], sql: "s.updated_at", kind: ColKind::Int },
+    SortColumn { names: &["name"], sql: "s.name_key", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "s.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source =
+    Source { from: "spaces s", cols: &[COLS], ncols: NCOLS, id: "s.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
+
+pub async fn list(c: &Conn, listing: &Listing) -> cohort_core::Result<Page<Space>> {
+    let mut out = crate::list::fetch(c, &LIST, Conditions::new(), listing, from_row).await?;
+    if out.items.is_empty() {
+        return Ok(out);
+    }
+    // The page's moderators in one query.
+    let marks = vec!["?"; out.items.len()].join(", ");
+    let ids: Vec<Value> = out.items.iter().map(|s| Value::from(&s.id)).collect();
+    let sql = format!("SELECT space_id, user_id FROM space_moderators WHERE space_id IN ({marks}) ORDER BY space_id, user_id");
+    for r in c.query(&sql, &ids).await? {
+        let (space, user): (String, String) = (r.get(0)?, r.get(1)?);
+        if let Some(s) = out.items.iter_mut().find(|s| s.id == space) {
+            s.moderators.push(user);
+        }
     }
     Ok(out)
 }

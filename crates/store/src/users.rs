@@ -1,9 +1,11 @@
 //! Users: the SQL.
 
 use crate::db::{Conn, Row, Value};
-use crate::{StoreError, like_pattern, page_of, params};
+use crate::filter::{Field, Kind};
+use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
+use crate::{StoreError, like_pattern, params};
 use cohort_core::model::{SiteRole, User};
-use cohort_core::page::{Page, PageRequest};
+use cohort_core::page::Page;
 
 pub const COLS: &str = "u.id, u.num, u.username, u.email, u.full_name, u.avatar_url, u.external_id, u.active, u.site_role, u.created_at, u.updated_at, u.version";
 pub const NCOLS: usize = 12;
@@ -79,23 +81,46 @@ pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
     c.execute("DELETE FROM users WHERE id = ?", &params![id]).await
 }
 
-pub async fn list(c: &Conn, search: Option<&str>, page: PageRequest) -> Result<Page<User>, StoreError> {
-    let (where_sql, args): (&str, Vec<Value>) = match search {
-        Some(s) => {
-            let p = like_pattern(s);
-            (
-                "WHERE u.username_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\'",
-                params![p.as_str(), p.as_str(), p.as_str()].to_vec(),
-            )
-        }
-        None => ("", vec![]),
-    };
-    let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM users u {where_sql}"), &args).await?.get(0)?;
-    let mut page_args = args;
-    page_args.push((page.limit + 1).into());
-    page_args.push(page.offset().into());
-    let rows = c.query(&format!("SELECT {COLS} FROM users u {where_sql} ORDER BY u.created_at, u.id LIMIT ? OFFSET ?"), &page_args).await?;
-    page_of(rows, page, Some(total), |r| from_row(r, 0))
+/// What users may be filtered by.
+pub static FIELDS: &[Field] = &[
+    Field { name: "id", kind: Kind::Text, sql: "u.id" },
+    Field { name: "username", kind: Kind::Text, sql: "u.username" },
+    Field { name: "email", kind: Kind::Text, sql: "u.email" },
+    Field { name: "full_name", kind: Kind::Text, sql: "u.full_name" },
+    Field { name: "name", kind: Kind::Text, sql: "u.full_name" },
+    Field { name: "external_id", kind: Kind::Text, sql: "u.external_id" },
+    Field { name: "active", kind: Kind::Bool, sql: "u.active" },
+    Field { name: "site_role", kind: Kind::Text, sql: "u.site_role" },
+    Field { name: "created_at", kind: Kind::Time, sql: "u.created_at" },
+    Field { name: "created", kind: Kind::Time, sql: "u.created_at" },
+    Field { name: "updated_at", kind: Kind::Time, sql: "u.updated_at" },
+    Field { name: "updated", kind: Kind::Time, sql: "u.updated_at" },
+];
+
+/// What users may be sorted by.
+pub static SORT: &[SortColumn] = &[
+    SortColumn { names: &["created_at", "created"], sql: "u.created_at", kind: ColKind::Int },
+    SortColumn { names: &["updated_at", "updated"], sql: "u.updated_at", kind: ColKind::Int },
+    SortColumn { names: &["username"], sql: "u.username_key", kind: ColKind::Text },
+    SortColumn { names: &["email"], sql: "COALESCE(u.email_key, '')", kind: ColKind::Text },
+    SortColumn { names: &["full_name", "name"], sql: "COALESCE(u.full_name, '')", kind: ColKind::Text },
+    SortColumn { names: &["id"], sql: "u.id", kind: ColKind::Text },
+];
+
+pub static LIST: Source =
+    Source { from: "users u", cols: &[COLS], ncols: NCOLS, id: "u.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
+
+/// Users, optionally matching `search` in username, email or full name.
+pub async fn list(c: &Conn, search: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<User>> {
+    let mut cond = Conditions::new();
+    if let Some(s) = search {
+        let p = like_pattern(s);
+        cond.and(
+            "(u.username_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\')",
+            params![p.as_str(), p.as_str(), p.as_str()],
+        );
+    }
+    crate::list::fetch(c, &LIST, cond, listing, |r| from_row(r, 0)).await
 }
 
 /// Which of `ids` exist.

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod every_list;
 mod helpers;
 mod hostile;
 mod lists;

@@ -1,6 +1,6 @@
 //! `/groups/{id}/analytics`, `/groups/{id}/activity`, `/groups/{id}/posts`, `/posts/{id}`.
 
-use super::schema::{PageMeta, PageParams, meta, ts};
+use super::schema::{ListParams, PageMeta, PageParams, meta_paged, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path, Query};
 use axum::Json;
@@ -195,16 +195,21 @@ async fn create_post(
 }
 
 /// A group's posts, newest first.
-#[utoipa::path(get, path = "/groups/{id}/posts", tag = "activity", params(("id" = String, Path, description = "Group id"), PageParams),
+///
+/// Filter fields: `id`, `author`, `title`, `body`, `created_at`, `updated_at`; sort keys:
+/// `created_at`, `updated_at`, `title`, `id`.
+#[utoipa::path(get, path = "/groups/{id}/posts", tag = "activity", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = PostList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_posts(
     State(app): State<App>,
     Auth(p): Auth,
     Path(id): Path<String>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<PostList>> {
-    let page = app.list_posts(&p, &id, pp.request()?).await?;
-    let meta = meta(&page);
+    let listing = lp.listing(&pp)?;
+    let page = app.list_posts(&p, &id, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(PostList { posts: page.items.into_iter().map(Into::into).collect(), page: meta }))
 }
 

@@ -1,6 +1,6 @@
 //! `/audit`: the trail of changes, newest first.
 
-use super::schema::{PageMeta, PageParams, instant, meta, ts};
+use super::schema::{ListParams, PageMeta, PageParams, instant, meta_paged, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Query};
 use axum::Json;
@@ -67,15 +67,20 @@ pub struct AuditParams {
     pub until: Option<String>,
 }
 
-/// Read the audit trail (site administrators).
-#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams, PageParams),
+/// Read the audit trail (site administrators), newest first.
+///
+/// Filter fields: `id`, `at`, `actor`, `action`, `target_type`, `target_id`, `group`; sort
+/// keys: `at`, `action`, `id`.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams, PageParams, ListParams),
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
     Auth(p): Auth,
     Query(q): Query<AuditParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<EventList>> {
+    let listing = lp.listing(&pp)?;
     let query = AuditQuery {
         group_id: q.group_id,
         actor_id: q.actor_id,
@@ -83,7 +88,7 @@ async fn list(
         since: q.since.as_deref().map(|s| instant("since", s)).transpose()?,
         until: q.until.as_deref().map(|s| instant("until", s)).transpose()?,
     };
-    let page = app.audit(&p, &query, pp.request()?).await?;
-    let meta = meta(&page);
+    let page = app.audit(&p, &query, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(EventList { events: page.items.into_iter().map(EventOut::from).collect(), page: meta }))
 }

@@ -1,7 +1,8 @@
 //! `/groups`: create, read, list, change, replace, delete, bulk delete.
 
+use super::filters::FilterMetadata;
 use super::members::MemberOut;
-use super::schema::{self, PageMeta, PageParams, SortParams, meta_paged, nullable, ts};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, nullable, ts};
 use super::spaces::SpaceOut;
 use super::users::UserOut;
 use crate::error::{ApiResult, ErrorBody};
@@ -328,57 +329,6 @@ pub struct GroupListParams {
     pub space: Option<String>,
     /// Parent group id.
     pub parent: Option<String>,
-    /// A PocketBase-syntax expression over the fields `GET /groups/filters` lists.
-    pub filter: Option<String>,
-}
-
-/// Parses a `filter` parameter; empty means none.
-pub fn parse_filter(raw: Option<&str>) -> Result<Option<cohort_core::filter::Expr>> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(f) => cohort_core::filter::parse(f).map(Some),
-    }
-}
-
-/// The fields, operators and sort keys a group list takes, from the whitelists the query
-/// compiler and the sorter use.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FilterMetadata {
-    pub fields: Vec<FilterField>,
-    pub operators: Vec<String>,
-    pub sort_keys: Vec<String>,
-    /// The default order.
-    pub default_sort: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FilterField {
-    pub name: String,
-    /// `text`, `int`, `bool`, `time` or `list`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub operators: Vec<String>,
-}
-
-pub fn filter_metadata() -> FilterMetadata {
-    use cohort_core::filter::Op;
-    use cohort_store::filter::Kind;
-    let all: Vec<String> = Op::ALL.iter().map(|o| o.symbol().to_string()).collect();
-    let fields = cohort_store::groups::FIELDS
-        .iter()
-        .map(|f| {
-            let (kind, ops): (&str, Vec<String>) = match f.kind {
-                Kind::Text => ("text", all.clone()),
-                Kind::Int => ("int", all.iter().filter(|o| !o.contains('~')).cloned().collect()),
-                Kind::Time => ("time", all.iter().filter(|o| !o.contains('~')).cloned().collect()),
-                Kind::Bool => ("bool", vec!["=".into(), "!=".into()]),
-                Kind::TextList => ("list", all.clone()),
-            };
-            FilterField { name: f.name.to_string(), kind: kind.into(), operators: ops }
-        })
-        .collect();
-    let sort_keys = cohort_store::groups::SORT.iter().flat_map(|c| c.names.iter().map(|n| n.to_string())).collect();
-    FilterMetadata { fields, operators: all, sort_keys, default_sort: "created_at".into() }
 }
 
 /// What group lists can be filtered and sorted by.
@@ -386,7 +336,7 @@ pub fn filter_metadata() -> FilterMetadata {
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
-    Ok(Json(filter_metadata()))
+    Ok(Json(FilterMetadata::of(&cohort_store::groups::LIST)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -448,14 +398,14 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>
 }
 
 /// List the groups the caller can see, in every space.
-#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams, SortParams, ExpandParams),
+#[utoipa::path(get, path = "/groups", tag = "groups", params(GroupListParams, PageParams, ListParams, ExpandParams),
     responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
     Auth(p): Auth,
     Query(q): Query<GroupListParams>,
     Query(pp): Query<PageParams>,
-    Query(sp): Query<SortParams>,
+    Query(lp): Query<ListParams>,
     Query(ep): Query<ExpandParams>,
 ) -> ApiResult<Json<GroupList>> {
     let rels = ep.relations()?;
@@ -466,12 +416,10 @@ async fn list(
         visibility: q.visibility,
         member: q.member,
         search: q.search.filter(|s| !s.is_empty()),
-        sort: sp.terms()?,
-        filter: parse_filter(q.filter.as_deref())?,
     };
-    let paging = sp.paging(&pp)?;
-    let page = app.list_groups(&p, f, &paging).await?;
-    let meta = meta_paged(&page, &paging);
+    let listing = lp.listing(&pp)?;
+    let page = app.list_groups(&p, f, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(GroupList { groups: with_expansions(&app, &p, page.items, &rels).await?, page: meta }))
 }
 

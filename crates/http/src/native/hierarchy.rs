@@ -1,7 +1,7 @@
 //! `/groups/{id}/subgroups`, `/groups/{id}/move`, `/groups/{id}/permissions`.
 
 use super::groups::{GroupOut, GroupWrite};
-use super::schema::{PageMeta, PageParams, meta};
+use super::schema::{ListParams, PageMeta, PageParams, meta_paged};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path, Query, with_etag};
 use axum::Json;
@@ -87,7 +87,9 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String
 }
 
 /// List a group's subgroups (`recursive=true` for the whole subtree).
-#[utoipa::path(get, path = "/groups/{id}/subgroups", tag = "hierarchy", params(("id" = String, Path, description = "Group id"), SubgroupParams, PageParams),
+///
+/// Filter fields and sort keys as for `GET /groups`.
+#[utoipa::path(get, path = "/groups/{id}/subgroups", tag = "hierarchy", params(("id" = String, Path, description = "Group id"), SubgroupParams, PageParams, ListParams),
     responses((status = 200, body = SubgroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -95,9 +97,11 @@ async fn list(
     Path(id): Path<String>,
     Query(q): Query<SubgroupParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<SubgroupList>> {
-    let page = app.list_subgroups(&p, &id, q.recursive.unwrap_or(false), pp.request()?).await?;
-    let meta = meta(&page);
+    let listing = lp.listing(&pp)?;
+    let page = app.list_subgroups(&p, &id, q.recursive.unwrap_or(false), &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(SubgroupList { subgroups: page.items.into_iter().map(GroupOut::from).collect(), page: meta }))
 }
 

@@ -1,7 +1,7 @@
 //! `/groups/{id}/invitations` and `/invitations/{id}/accept|decline`.
 
 use super::members::MembershipOut;
-use super::schema::{PageMeta, PageParams, meta, opt_instant, opt_ts, ts};
+use super::schema::{ListParams, PageMeta, PageParams, meta_paged, opt_instant, opt_ts, ts};
 use crate::error::{ApiResult, ErrorBody, parts};
 use crate::extract::{Auth, Body, Path, Query};
 use axum::Json;
@@ -136,7 +136,10 @@ async fn create(
 }
 
 /// List a group's invitations (those who may invite).
-#[utoipa::path(get, path = "/groups/{id}/invitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams),
+///
+/// Filter fields: `id`, `email`, `user`, `role`, `status`, `invited_by`, `created_at`,
+/// `expires_at`, `decided_at`; sort keys: `created_at`, `expires_at`, `email`, `status`, `id`.
+#[utoipa::path(get, path = "/groups/{id}/invitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams, ListParams),
     responses((status = 200, body = InvitationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -144,9 +147,11 @@ async fn list(
     Path(id): Path<String>,
     Query(q): Query<InvitationListParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<InvitationList>> {
-    let page = app.list_invitations(&p, &id, q.status, pp.request()?).await?;
-    let meta = meta(&page);
+    let listing = lp.listing(&pp)?;
+    let page = app.list_invitations(&p, &id, q.status, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(InvitationList { invitations: page.items.into_iter().map(Into::into).collect(), page: meta }))
 }
 

@@ -1,6 +1,6 @@
 //! `/groups/{id}/members`, `/groups/{id}/users`, join and leave.
 
-use super::schema::{self, PageMeta, PageParams, meta, nullable, opt_instant, opt_ts, ts};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, nullable, opt_instant, opt_ts, ts};
 use super::users::UserOut;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
@@ -212,11 +212,6 @@ pub struct MemberListParams {
     pub status: Option<MemberStatus>,
     /// Case-insensitive match on username, full name and email.
     pub search: Option<String>,
-    /// A filter expression over `id`, `user`, `role`, `status`, `created`, `updated`,
-    /// `user.username`, `user.email`.
-    pub filter: Option<String>,
-    /// Sort keys, `-` for descending: `created`, `updated`, `role`, `id`.
-    pub sort: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -284,7 +279,11 @@ async fn bulk_add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Bo
 }
 
 /// List members.
-#[utoipa::path(get, path = "/groups/{id}/members", tag = "members", params(("id" = String, Path, description = "Group id"), MemberListParams, PageParams),
+///
+/// Filter fields: `id`, `user`, `role`, `status`, `created` (`joined_at`),
+/// `updated`, `expires_at`, `last_active`, `added_by`, `user.username`, `user.email`,
+/// `user.full_name`; sort keys: `created`, `updated`, `role`, `status`, `username`, `id`.
+#[utoipa::path(get, path = "/groups/{id}/members", tag = "members", params(("id" = String, Path, description = "Group id"), MemberListParams, PageParams, ListParams),
     responses((status = 200, body = MemberList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -292,16 +291,12 @@ async fn list(
     Path(id): GroupPath,
     Query(q): Query<MemberListParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<MemberList>> {
-    let query = MemberQuery {
-        role: q.role,
-        status: q.status,
-        search: q.search.filter(|s| !s.is_empty()),
-        filter: super::groups::parse_filter(q.filter.as_deref())?,
-        sort: cohort_core::list::parse_sort(q.sort.as_deref().unwrap_or(""))?,
-    };
-    let page = app.list_members(&p, &id, &query, pp.request()?).await?;
-    let meta = meta(&page);
+    let query = MemberQuery { role: q.role, status: q.status, search: q.search.filter(|s| !s.is_empty()) };
+    let listing = lp.listing(&pp)?;
+    let page = app.list_members(&p, &id, &query, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(MemberList { members: page.items.into_iter().map(MemberOut::from).collect(), page: meta }))
 }
 
@@ -345,11 +340,21 @@ async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): Memb
 }
 
 /// The users of a group (active members), as user records.
-#[utoipa::path(get, path = "/groups/{id}/users", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams),
+///
+/// In the order they joined unless sorted otherwise. Filter fields as for `GET /users`; sort
+/// keys: `joined_at`, `created_at`, `username`, `email`, `full_name`, `id`.
+#[utoipa::path(get, path = "/groups/{id}/users", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn users(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Query(pp): Query<PageParams>) -> ApiResult<Json<UserList>> {
-    let page = app.group_users(&p, &id, pp.request()?).await?;
-    let meta = meta(&page);
+async fn users(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): GroupPath,
+    Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
+) -> ApiResult<Json<UserList>> {
+    let listing = lp.listing(&pp)?;
+    let page = app.group_users(&p, &id, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
 }
 

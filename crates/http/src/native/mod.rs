@@ -3,6 +3,7 @@
 mod activity;
 mod audit;
 mod auth;
+pub mod filters;
 pub mod groups;
 mod hierarchy;
 mod invitations;
@@ -38,6 +39,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "access", description = "Effective groups, permissions, collections, checks"),
         (name = "activity", description = "Posts, activity and analytics"),
         (name = "api-keys", description = "API keys with scopes"),
+        (name = "lists", description = "What each list can be filtered and sorted by"),
         (name = "audit", description = "The audit trail"),
         (name = "ops", description = "Health and readiness"),
         (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)"),
@@ -98,7 +100,8 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(hierarchy::router())
         .merge(questions::router())
         .merge(activity::router())
-        .merge(audit::router());
+        .merge(audit::router())
+        .merge(filters::router());
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(crate::compat::router())

@@ -1,7 +1,7 @@
 //! `/groups/{id}/join-requests`: ask to join, list, approve or reject, cancel.
 
 use super::members::MembershipOut;
-use super::schema::{PageMeta, PageParams, meta, opt_ts, ts};
+use super::schema::{ListParams, PageMeta, PageParams, meta_paged, opt_ts, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, BodyOrDefault, Path, Query};
 use axum::Json;
@@ -127,7 +127,11 @@ async fn create(
 }
 
 /// List join requests (group managers).
-#[utoipa::path(get, path = "/groups/{id}/join-requests", tag = "join-requests", params(("id" = String, Path, description = "Group id"), RequestListParams, PageParams),
+///
+/// Pending ones unless `status` or a `filter` is given. Filter fields: `id`, `user`, `status`, `message`, `referred_by`, `role`, `decided_by`,
+/// `submitted_at`, `decided_at`, `user.username`, `user.email`, `user.full_name`; sort keys:
+/// `submitted_at`, `decided_at`, `status`, `username`, `id`.
+#[utoipa::path(get, path = "/groups/{id}/join-requests", tag = "join-requests", params(("id" = String, Path, description = "Group id"), RequestListParams, PageParams, ListParams),
     responses((status = 200, body = RequestList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -135,9 +139,12 @@ async fn list(
     Path(id): Path<String>,
     Query(q): Query<RequestListParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<RequestList>> {
-    let page = app.list_join_requests(&p, &id, q.status, pp.request()?).await?;
-    let meta = meta(&page);
+    let listing = lp.listing(&pp)?;
+    let status = q.status.or(if listing.filter.is_none() { Some(RequestStatus::Pending) } else { None });
+    let page = app.list_join_requests(&p, &id, status, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(RequestList { requests: page.items.into_iter().map(|(j, u)| request_out(j, Some(u))).collect(), page: meta }))
 }
 

@@ -1,10 +1,11 @@
 //! Shapes shared by the native resources: page envelopes, query parameters, enums as the
 //! OpenAPI document names them, and helpers for nullable fields and timestamps.
 
+use cohort_core::filter::Expr;
 use cohort_core::list::{Cursor, SortTerm, parse_sort, sort_pair};
 use cohort_core::page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageInfo, PageRequest};
 use cohort_core::{Error, time};
-use cohort_store::list::Paging;
+use cohort_store::list::{Listing, Paging};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -67,21 +68,34 @@ pub struct PageParams {
     pub skip_total: Option<bool>,
 }
 
-/// Order and cursor parameters of the lists that support them.
+/// Filter, order and cursor parameters, taken by every native list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SortParams {
+pub struct ListParams {
+    /// A filter expression in PocketBase syntax over the list's fields:
+    /// `type = 'team' && created_at > '2026-01-01'`. `GET /filters/{list}` names each list's
+    /// fields, types, operators and sort keys.
+    pub filter: Option<String>,
     /// Comma list of sort keys, `-` for descending: `-created_at,name`.
     pub sort: Option<String>,
     /// One sort key (with `sort_order`), as seed 004 writes it.
     pub sort_by: Option<String>,
     /// `asc` or `desc` (default `desc` with `sort_by`).
+    #[param(value_type = Option<SortOrder>)]
     pub sort_order: Option<String>,
-    /// From a previous page's `next_cursor`: the rows after it.
+    /// From a previous page's `next_cursor`: the rows after it. Empty: the first page, by cursor.
     pub cursor: Option<String>,
 }
 
-impl SortParams {
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+impl ListParams {
     pub fn terms(&self) -> Result<Vec<SortTerm>, Error> {
         match (&self.sort, &self.sort_by) {
             (Some(s), _) if !s.trim().is_empty() => parse_sort(s),
@@ -98,6 +112,19 @@ impl SortParams {
             Some("") => Ok(Paging::Cursor { after: None, limit: p.limit, with_total: p.with_total }),
             Some(raw) => Ok(Paging::Cursor { after: Some(Cursor::decode(raw)?), limit: p.limit, with_total: p.with_total }),
         }
+    }
+
+    /// What the caller asked of the list.
+    pub fn listing(&self, page: &PageParams) -> Result<Listing, Error> {
+        Ok(Listing { filter: parse_filter(self.filter.as_deref())?, sort: self.terms()?, paging: self.paging(page)? })
+    }
+}
+
+/// Parses a `filter` parameter; absent or blank means no filter.
+pub fn parse_filter(raw: Option<&str>) -> Result<Option<Expr>, Error> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(f) => cohort_core::filter::parse(f).map(Some),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/spaces`: tenants and their moderators.
 
-use super::schema::{PageMeta, PageParams, meta, nullable, ts};
+use super::schema::{ListParams, PageMeta, PageParams, meta_paged, nullable, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use axum::Json;
@@ -88,11 +88,20 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<SpaceCreate
 }
 
 /// List spaces.
-#[utoipa::path(get, path = "/spaces", tag = "spaces", params(PageParams),
+///
+/// Filter fields: `id`, `name`, `description`, `created_by`, `created_at`, `updated_at`,
+/// `moderators`; sort keys: `created_at`, `updated_at`, `name`, `id`.
+#[utoipa::path(get, path = "/spaces", tag = "spaces", params(PageParams, ListParams),
     responses((status = 200, body = SpaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<PageParams>) -> ApiResult<Json<SpaceList>> {
-    let page = app.list_spaces(&p, q.request()?).await?;
-    let meta = meta(&page);
+async fn list(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<PageParams>,
+    Query(lp): Query<ListParams>,
+) -> ApiResult<Json<SpaceList>> {
+    let listing = lp.listing(&q)?;
+    let page = app.list_spaces(&p, &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(SpaceList { spaces: page.items.into_iter().map(SpaceOut::from).collect(), page: meta }))
 }
 

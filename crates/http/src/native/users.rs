@@ -1,6 +1,6 @@
 //! `/users`: the site's users.
 
-use super::schema::{PageMeta, PageParams, SiteRole, meta, nullable, ts};
+use super::schema::{ListParams, PageMeta, PageParams, SiteRole, meta_paged, nullable, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use axum::Json;
@@ -132,16 +132,22 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>
 }
 
 /// List users.
-#[utoipa::path(get, path = "/users", tag = "users", params(UserListParams, PageParams),
+///
+/// Filter fields: `id`, `username`, `email`, `full_name`, `external_id`, `active`,
+/// `site_role`, `created_at`, `updated_at`; sort keys: `created_at`, `updated_at`,
+/// `username`, `email`, `full_name`, `id`.
+#[utoipa::path(get, path = "/users", tag = "users", params(UserListParams, PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
     Auth(p): Auth,
     Query(q): Query<UserListParams>,
     Query(pp): Query<PageParams>,
+    Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<UserList>> {
-    let page = app.list_users(&p, q.search.as_deref().filter(|s| !s.is_empty()), pp.request()?).await?;
-    let meta = meta(&page);
+    let listing = lp.listing(&pp)?;
+    let page = app.list_users(&p, q.search.as_deref().filter(|s| !s.is_empty()), &listing).await?;
+    let meta = meta_paged(&page, &listing.paging);
     Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
 }
 
