@@ -19,7 +19,7 @@ impl PageRequest {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(default_limit);
         if !(1..=1_000_000_000).contains(&page) {
-            return Err(Error::invalid("page must be a whole number from 1"));
+            return Err(Error::invalid("page must be a whole number from 1 to 1000000000"));
         }
         if !(1..=max_limit).contains(&limit) {
             return Err(Error::invalid(format!("limit must be a whole number from 1 to {max_limit}")));

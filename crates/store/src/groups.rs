@@ -3,7 +3,8 @@
 use crate::db::{Backend, Conn, Row, Value};
 use crate::filter::{Field, Kind};
 use crate::list::{self, ColKind, Conditions, ListSql, Listing, SortColumn, Source};
-use crate::{StoreError, json_list, like_pattern, params};
+use crate::search::{self, Plan};
+use crate::{StoreError, json_list, params};
 use cohort_core::input::name_key;
 use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
 use cohort_core::page::Page;
@@ -230,18 +231,6 @@ pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError>
     Ok((r.get(0)?, r.get(1)?))
 }
 
-/// The condition for a case-insensitive search in name and description. On SQLite a term of
-/// three or more characters goes through the trigram full-text table (`groups_search`); on
-/// PostgreSQL the `LIKE` itself uses the trigram indexes. Shorter terms scan.
-fn search_clause(backend: Backend, term: &str, use_index: bool) -> (&'static str, Vec<Value>) {
-    if backend == Backend::Sqlite && use_index && term.chars().count() >= 3 {
-        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-        return ("g.id IN (SELECT group_id FROM groups_search WHERE groups_search MATCH ?)", vec![Value::from(phrase)]);
-    }
-    let p = like_pattern(term);
-    ("(g.name_key LIKE ? ESCAPE '\\' OR lower(g.description) LIKE ? ESCAPE '\\')", vec![Value::from(p.clone()), Value::from(p)])
-}
-
 /// Who is listing: `None` sees every group; a user sees public groups, groups they belong
 /// to, and groups of spaces they moderate.
 #[derive(Debug, Clone)]
@@ -330,10 +319,10 @@ pub fn visible_to(v: &Viewer, g: &str) -> (String, Vec<Value>) {
 
 /// Builds the statements for a group list (also used to check their query plans).
 pub fn list_sql(backend: Backend, q: &GroupQuery, listing: &Listing) -> cohort_core::Result<ListSql> {
-    list_sql_with(backend, q, listing, true)
+    list_sql_with(backend, q, listing, Plan::Index)
 }
 
-fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search_index: bool) -> cohort_core::Result<ListSql> {
+fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search: Plan) -> cohort_core::Result<ListSql> {
     let mut cond = Conditions::new();
     if let Some(v) = &q.viewer {
         let (sql, args) = visible_to(v, "g");
@@ -361,7 +350,7 @@ fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search_ind
         cond.and("EXISTS (SELECT 1 FROM memberships fm WHERE fm.group_id = g.id AND fm.user_id = ? AND fm.status = 'active')", [m.into()]);
     }
     if let Some(s) = &q.search {
-        let (clause, search_args) = search_clause(backend, s, search_index);
+        let (clause, search_args) = search::clause(backend, &search::GROUPS, s, search);
         cond.and(clause, search_args);
     }
     if let Some(ids) = &q.ids {
@@ -371,19 +360,12 @@ fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search_ind
     list::statements(&LIST, cond, listing)
 }
 
-/// How many matches make a search term "frequent" on SQLite: past this, walking the rows in
-/// list order and testing each (stopping after a page) beats collecting every match first.
-const FREQUENT: i64 = 2000;
-
 pub async fn list(c: &Conn, q: &GroupQuery, listing: &Listing) -> cohort_core::Result<Page<Group>> {
-    let mut search_index = true;
-    if let Some(term) = q.search.as_deref().filter(|t| c.backend() == Backend::Sqlite && t.chars().count() >= 3) {
-        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-        let probe = "SELECT COUNT(*) FROM (SELECT 1 FROM groups_search WHERE groups_search MATCH ? LIMIT ?) AS hits";
-        let hits: i64 = c.query_one(probe, &params![phrase, FREQUENT]).await?.get(0)?;
-        search_index = hits < FREQUENT;
-    }
-    let sql = list_sql_with(c.backend(), q, listing, search_index)?;
+    let plan = match &q.search {
+        Some(term) => search::plan(c, &search::GROUPS, term).await?,
+        None => Plan::Rows,
+    };
+    let sql = list_sql_with(c.backend(), q, listing, plan)?;
     let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| from_row(r, 0)).await?;
     load_details(c, &mut page.items).await?;
     Ok(page)

@@ -22,6 +22,7 @@ pub mod posts;
 pub mod requests;
 pub mod roles;
 pub mod scim;
+pub mod search;
 pub mod spaces;
 pub mod users;
 

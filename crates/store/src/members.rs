@@ -3,7 +3,7 @@
 use crate::db::{Conn, Row, Value};
 use crate::filter::{Field, Kind};
 use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
-use crate::{StoreError, json_list, like_pattern, params, to_json_list};
+use crate::{StoreError, json_list, params, to_json_list};
 use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::Page;
 
@@ -124,12 +124,10 @@ pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) 
     if let Some(s) = q.status {
         cond.and("m.status = ?", [s.as_str().into()]);
     }
-    if let Some(s) = &q.search {
-        let p = like_pattern(s);
-        cond.and(
-            "(u.username_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')",
-            params![p.as_str(), p.as_str(), p.as_str()],
-        );
+    if let Some(term) = &q.search {
+        let plan = crate::search::plan(c, &crate::search::USERS, term).await?;
+        let (sql, args) = crate::search::clause(c.backend(), &crate::search::USERS, term, plan);
+        cond.and(sql, args);
     }
     crate::list::fetch(c, &LIST, cond, listing, member_from_row).await
 }

@@ -3,7 +3,7 @@
 use crate::db::{Conn, Row, Value};
 use crate::filter::{Field, Kind};
 use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
-use crate::{StoreError, like_pattern, params};
+use crate::{StoreError, params};
 use cohort_core::model::{SiteRole, User};
 use cohort_core::page::Page;
 
@@ -113,12 +113,10 @@ pub static LIST: Source =
 /// Users, optionally matching `search` in username, email or full name.
 pub async fn list(c: &Conn, search: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<User>> {
     let mut cond = Conditions::new();
-    if let Some(s) = search {
-        let p = like_pattern(s);
-        cond.and(
-            "(u.username_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\' OR lower(u.full_name) LIKE ? ESCAPE '\\')",
-            params![p.as_str(), p.as_str(), p.as_str()],
-        );
+    if let Some(term) = search {
+        let plan = crate::search::plan(c, &crate::search::USERS, term).await?;
+        let (sql, args) = crate::search::clause(c.backend(), &crate::search::USERS, term, plan);
+        cond.and(sql, args);
     }
     crate::list::fetch(c, &LIST, cond, listing, |r| from_row(r, 0)).await
 }

@@ -45,8 +45,17 @@ fn group_queries() -> Vec<(&'static str, GroupQuery, Listing)> {
 }
 
 /// The other lists, in their default order, under the conditions their services put on them.
-fn other_queries() -> Vec<(&'static str, &'static Source, Conditions)> {
+fn other_queries(backend: Backend) -> Vec<(&'static str, &'static Source, Conditions)> {
     use cohort_store::*;
+    let searching = |scope: Option<&str>| {
+        let mut c = Conditions::new();
+        if let Some(g) = scope {
+            c.and("m.group_id = ?", [Value::from(g)]);
+        }
+        let (sql, args) = search::clause(backend, &search::USERS, "engineer", search::Plan::Index);
+        c.and(sql, args);
+        c
+    };
     let scoped = |sql: &str, v: &str| {
         let mut c = Conditions::new();
         c.and(sql.to_string(), [Value::from(v)]);
@@ -56,6 +65,8 @@ fn other_queries() -> Vec<(&'static str, &'static Source, Conditions)> {
         ("members of a group", &members::LIST, scoped("m.group_id = ?", "grp_1")),
         ("users of a group", &members::USERS, scoped("m.group_id = ? AND m.status = 'active'", "grp_1")),
         ("users", &users::LIST, Conditions::new()),
+        ("users matching a search", &users::LIST, searching(None)),
+        ("members of a group matching a search", &members::LIST, searching(Some("grp_1"))),
         ("spaces", &spaces::LIST, Conditions::new()),
         ("join requests of a group", &requests::LIST, scoped("r.group_id = ?", "grp_1")),
         ("invitations of a group", &invitations::LIST, scoped("i.group_id = ?", "grp_1")),
@@ -100,7 +111,7 @@ async fn check(db: &Db) {
     for (name, q, listing) in group_queries() {
         statements.push((name, groups::list_sql(c.backend(), &q, &listing).unwrap()));
     }
-    for (name, src, cond) in other_queries() {
+    for (name, src, cond) in other_queries(c.backend()) {
         let listing = Listing { paging: Paging::Cursor { after: None, limit: 30, with_total: false }, ..Listing::default() };
         statements.push((name, cohort_store::list::statements(src, cond, &listing).unwrap()));
     }

@@ -244,3 +244,38 @@ async fn filtered_lists_agree_across_databases() {
         assert_eq!(l, p, "{f} differs between the databases");
     }
 }
+
+story!(user_search_follows_changes_in_users_and_members, |app: TestApp| async move {
+    let w = world(&app).await;
+    let found = |path: String, key: &'static str| {
+        let app = &app;
+        let auth = w.owner.token.clone();
+        async move {
+            let v = app.get(&path, &auth).await.expect(200);
+            let mut names: Vec<String> = v[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u.pointer("/username").or(u.pointer("/user/username")).unwrap().as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    let users = |term: &str| format!("/api/v1/users?search={}&limit=100", enc(term));
+    assert_eq!(found(users("EXAMPLE.COM"), "users").await, ["ann", "ben", "cat", "dan"], "case-insensitive, in emails");
+    assert_eq!(found(users("nn"), "users").await, ["ann"], "short terms too");
+    assert_eq!(found(users("CAT"), "users").await, ["cat"], "full names");
+    assert_eq!(found(users("a%"), "users").await, Vec::<String>::new(), "wildcards are literal");
+    let members = |term: &str| format!("/api/v1/groups/{}/members?search={}", w.group, enc(term));
+    assert_eq!(found(members("ben@example"), "members").await, ["ben"]);
+    assert_eq!(found(members("example"), "members").await, ["ann", "ben"], "only the group's members");
+    let cat = app.get("/api/v1/users?search=cat%40", &app.admin_key).await.expect(200)["users"][0]["id"].as_str().unwrap().to_string();
+    app.patch(&format!("/api/v1/users/{cat}"), &app.admin_key, json!({"username": "catherine", "email": "cathy@corp.test"}))
+        .await
+        .expect(200);
+    assert_eq!(found(users("catherine"), "users").await, ["catherine"]);
+    assert_eq!(found(users("cat@example"), "users").await, Vec::<String>::new(), "the old email is forgotten");
+    app.delete(&format!("/api/v1/users/{cat}"), &app.admin_key).await.expect(200);
+    assert_eq!(found(users("catherine"), "users").await, Vec::<String>::new());
+});

@@ -54,7 +54,7 @@ pub fn meta_paged<T>(p: &Page<T>, paging: &Paging) -> PageMeta {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<i64>,
     /// Items per page, 1 to 500 (default 20).
     #[param(minimum = 1, maximum = 500)]
