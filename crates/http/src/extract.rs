@@ -120,7 +120,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             return Ok(IfMatch(None));
         };
         let raw = raw.to_str().unwrap_or("").trim();
-        if raw == "*" {
+        // An empty header names no version; `*` matches any.
+        if raw == "*" || raw.is_empty() {
             return Ok(IfMatch(None));
         }
         let v = raw.trim_start_matches("W/").trim_matches('"');

@@ -185,6 +185,7 @@ story!(every_list_filters_sorts_and_walks_by_cursor, |app: TestApp| async move {
         app.get(&format!("{path}?filter={}", enc("id = ")), &auth).await.error(400, "invalid_filter");
         app.get(&format!("{path}?sort=password_hash"), &auth).await.error(400, "invalid_request");
         app.get(&format!("{path}?cursor=nonsense"), &auth).await.error(400, "invalid_request");
+        app.get(&format!("{path}?sort_order=sideways"), &auth).await.error(400, "invalid_request");
     }
 });
 

@@ -1,6 +1,6 @@
 //! `/groups/{id}/analytics`, `/groups/{id}/activity`, `/groups/{id}/posts`, `/posts/{id}`.
 
-use super::schema::{ListParams, PageMeta, PageParams, meta_paged, ts};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path, Query};
 use axum::Json;
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<App> {
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsParams {
     /// `7d`, `30d` (default) or `90d`.
+    #[param(value_type = Option<schema::Period>)]
     pub period: Option<String>,
 }
 
@@ -129,6 +130,7 @@ impl From<Post> for PostOut {
 #[serde(deny_unknown_fields)]
 pub struct PostIn {
     pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
 }
 

@@ -62,8 +62,10 @@ pub struct AuditParams {
     pub actor_id: Option<String>,
     pub action: Option<String>,
     /// RFC 3339; events at or after.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; events at or before.
+    #[param(format = DateTime)]
     pub until: Option<String>,
 }
 

@@ -40,6 +40,7 @@ pub struct Settings {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Collection {
+    #[schema(min_length = 1, max_length = 300)]
     pub id: String,
     #[serde(default)]
     pub read_only: bool,
@@ -205,7 +206,12 @@ pub struct SettingsIn {
 #[serde(deny_unknown_fields)]
 pub struct GroupWrite {
     /// 1-200 characters, unique (case-insensitive) among siblings in a space.
-    #[schema(example = "Engineering Team")]
+    #[schema(
+        example = "Engineering Team",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     pub description: Option<String>,
     #[serde(rename = "type")]
@@ -219,6 +225,7 @@ pub struct GroupWrite {
     pub space: Option<String>,
     pub space_id: Option<String>,
     pub parent_id: Option<String>,
+    #[schema(min_length = 1, max_length = 300)]
     pub external_id: Option<String>,
     pub access_all: Option<bool>,
     pub settings: Option<SettingsIn>,
@@ -264,6 +271,11 @@ impl GroupWrite {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupUpdate {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -275,7 +287,7 @@ pub struct GroupUpdate {
     pub visibility: Option<Visibility>,
     pub is_public: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 300)]
     pub external_id: Option<Option<String>>,
     pub access_all: Option<bool>,
     pub settings: Option<SettingsIn>,

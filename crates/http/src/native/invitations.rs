@@ -1,7 +1,7 @@
 //! `/groups/{id}/invitations` and `/invitations/{id}/accept|decline`.
 
 use super::members::MembershipOut;
-use super::schema::{ListParams, PageMeta, PageParams, meta_paged, opt_instant, opt_ts, ts};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, opt_instant, opt_ts, ts};
 use crate::error::{ApiResult, ErrorBody, parts};
 use crate::extract::{Auth, Body, Path, Query};
 use axum::Json;
@@ -67,6 +67,7 @@ pub struct InvitationCreate {
     /// Default 7; 0 expires at once.
     pub expires_in_days: Option<i64>,
     /// RFC 3339; wins over `expires_in_days`.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     pub notify: Option<bool>,
 }
@@ -96,7 +97,7 @@ pub struct InvitationList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InvitationListParams {
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<schema::InvitationStatus>)]
     pub status: Option<InvitationStatus>,
 }
 

@@ -68,6 +68,7 @@ pub struct KeyCreate {
     pub user_id: Option<String>,
     /// The space a `scim` key is bound to.
     pub space_id: Option<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

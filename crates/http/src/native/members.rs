@@ -133,6 +133,7 @@ pub struct MemberAdd {
     #[schema(value_type = Option<schema::MemberStatus>)]
     pub status: Option<MemberStatus>,
     /// RFC 3339; the membership stops counting then.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -186,7 +187,7 @@ pub struct MemberUpdate {
     #[schema(value_type = Option<schema::MemberStatus>)]
     pub status: Option<MemberStatus>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<String>>,
 }
 

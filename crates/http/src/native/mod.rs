@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "Cohort", description = "Groups, memberships and permissions as a service.", license(name = "Apache-2.0")),
     modifiers(&Security),
+    components(schemas(schema::SortOrder, schema::InvitationStatus, schema::RequestStatus, schema::Period, filters::ListName)),
     security(("bearer" = []), ("api_key" = [])),
     tags(
         (name = "auth", description = "Tokens: log in, log out, mint"),

@@ -1,7 +1,7 @@
 //! `/groups/{id}/join-requests`: ask to join, list, approve or reject, cancel.
 
 use super::members::MembershipOut;
-use super::schema::{ListParams, PageMeta, PageParams, meta_paged, opt_ts, ts};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, opt_ts, ts};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, BodyOrDefault, Path, Query};
 use axum::Json;
@@ -108,7 +108,7 @@ pub struct RequestList {
 #[into_params(parameter_in = Query)]
 pub struct RequestListParams {
     /// Default `pending`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<schema::RequestStatus>)]
     pub status: Option<RequestStatus>,
 }
 

@@ -97,10 +97,11 @@ pub enum SortOrder {
 
 impl ListParams {
     pub fn terms(&self) -> Result<Vec<SortTerm>, Error> {
-        match (&self.sort, &self.sort_by) {
-            (Some(s), _) if !s.trim().is_empty() => parse_sort(s),
-            (_, Some(by)) if !by.trim().is_empty() => sort_pair(by, self.sort_order.as_deref()),
-            _ => Ok(vec![]),
+        // Paired first, so a bad `sort_order` is refused even when it orders nothing.
+        let paired = sort_pair(self.sort_by.as_deref().unwrap_or(""), self.sort_order.as_deref())?;
+        match &self.sort {
+            Some(s) if !s.trim().is_empty() => parse_sort(s),
+            _ => Ok(paired),
         }
     }
 
@@ -184,6 +185,39 @@ pub enum MemberStatus {
     Active,
     Pending,
     Suspended,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum InvitationStatus {
+    Sent,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+}
+
+/// An analytics period.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum Period {
+    #[schema(rename = "7d")]
+    Week,
+    #[schema(rename = "30d")]
+    Month,
+    #[schema(rename = "90d")]
+    Quarter,
 }
 
 #[derive(ToSchema)]

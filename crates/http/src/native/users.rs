@@ -67,6 +67,7 @@ pub struct UserCreate {
     pub password: Option<String>,
     #[schema(value_type = Option<SiteRole>)]
     pub site_role: Option<model::SiteRole>,
+    #[schema(min_length = 1, max_length = 300)]
     pub external_id: Option<String>,
     pub active: Option<bool>,
 }
@@ -88,7 +89,7 @@ pub struct UserUpdate {
     #[schema(value_type = Option<SiteRole>)]
     pub site_role: Option<model::SiteRole>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 300)]
     pub external_id: Option<Option<String>>,
     pub active: Option<bool>,
 }
