@@ -26,3 +26,27 @@ async fn the_server_serves_its_document_and_docs_offline() {
         assert_eq!(reqwest::get(format!("{}{path}", app.base)).await.expect("get").status().as_u16(), 200);
     }
 }
+
+/// Every `$ref` names a schema the document defines: a dangling one makes generated clients
+/// and schema fuzzers skip what it describes.
+#[test]
+fn every_reference_resolves() {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(cohort_http::openapi()).expect("json");
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    let dangling: Vec<&String> = found.iter().filter(|r| doc.pointer(r.trim_start_matches('#')).is_none()).collect();
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+}
