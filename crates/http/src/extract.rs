@@ -46,7 +46,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        parse_json(&read_body(req, state).await?).map(Body)
+        let route = route_of(&req);
+        let bytes = read_body(req, state).await?;
+        let body = parse_json(&bytes)?;
+        check_shape(route, &bytes)?;
+        Ok(Body(body))
+    }
+}
+
+/// The method and route template a request matched, for [`check_shape`].
+fn route_of(req: &Request) -> Option<(String, String)> {
+    let path = req.extensions().get::<axum::extract::MatchedPath>()?;
+    Some((req.method().as_str().to_ascii_lowercase(), path.as_str().to_string()))
+}
+
+/// Refuses an array where the operation documents an object (see [`crate::shape`]); only
+/// bodies that hold an array at all are looked at again.
+fn check_shape(route: Option<(String, String)>, bytes: &[u8]) -> Result<(), ApiError> {
+    let Some((method, path)) = route.filter(|_| bytes.contains(&b'[')) else {
+        return Ok(());
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    match crate::shape::misplaced_array(&method, &path, &value) {
+        Some(at) => Err(Error::invalid(format!("{at}: expected an object, not an array")).into()),
+        None => Ok(()),
     }
 }
 
@@ -145,10 +170,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for BodyOrDef
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let route = route_of(&req);
         let bytes = read_body(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.as_ref() == b"null" {
             return Ok(BodyOrDefault(T::default()));
         }
-        parse_json(&bytes).map(BodyOrDefault)
+        let body = parse_json(&bytes)?;
+        check_shape(route, &bytes)?;
+        Ok(BodyOrDefault(body))
     }
 }

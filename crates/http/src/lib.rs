@@ -12,6 +12,7 @@
 //! - [`dialect`]: what the dialects share (their own error bodies).
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
+//! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
 
 pub mod admin;
 pub mod compat;
@@ -23,6 +24,7 @@ pub mod ops;
 pub mod org;
 pub mod pocketbase;
 pub mod scim;
+pub mod shape;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

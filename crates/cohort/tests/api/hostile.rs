@@ -110,3 +110,20 @@ story!(no_route_answers_a_5xx_to_hostile_input, |app: TestApp| async move {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 });
+
+story!(arrays_never_stand_in_for_objects, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Shaped", json!({})).await;
+    let bad =
+        app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": [true, false, 5]})).await.error(400, "invalid_request");
+    assert!(bad["message"].as_str().unwrap().contains("body.settings"), "{bad}");
+    app.patch(&format!("/api/v1/groups/{g}/roles/moderator"), &owner.token, json!(["Mods", []])).await.error(400, "invalid_request");
+    app.put(&format!("/api/admin/groups/{g}"), &app.admin_key, json!({"name": "Shaped", "settings": [null, null]}))
+        .await
+        .error(400, "invalid_request");
+    let kept = app.get(&format!("/api/v1/groups/{g}"), &owner.token).await.expect(200);
+    assert_eq!(kept["settings"]["allow_join_requests"], true, "nothing was applied");
+    app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": {"max_members": 5}, "permissions": ["a.b"]}))
+        .await
+        .expect(200);
+});

@@ -1,0 +1,86 @@
+//! Holds a JSON body to the shape its operation documents where serde would not: a derived
+//! struct also reads from an array, field by field in order, which no caller means and the
+//! OpenAPI document does not allow. Only arrays are checked here (an array where the
+//! document has no array); every other rule is the body type's own.
+
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Deeper than any documented body: past it the walk stops.
+const MAX_DEPTH: usize = 32;
+
+fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| serde_json::to_value(crate::openapi()).unwrap_or(Value::Null))
+}
+
+/// Where in `body` an array stands in for a documented object, if anywhere: `body.settings`.
+/// `path` is the route's template (`/api/v1/groups/{id}`), `method` in lower case.
+pub fn misplaced_array(method: &str, path: &str, body: &Value) -> Option<String> {
+    let doc = document();
+    let schema = doc.get("paths")?.get(path)?.get(method)?.pointer("/requestBody/content/application~1json/schema")?;
+    walk(doc, schema, body, "body", 0)
+}
+
+fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, depth: usize) -> Option<String> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        return walk(doc, doc.pointer(target.trim_start_matches('#'))?, value, at, depth + 1);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema.get(key).and_then(Value::as_array) {
+            // Wrong only when no alternative takes it.
+            let mut first = None;
+            for alt in alternatives {
+                match walk(doc, alt, value, at, depth + 1) {
+                    None => return None,
+                    Some(found) => first = first.or(Some(found)),
+                }
+            }
+            return first;
+        }
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        return all.iter().find_map(|s| walk(doc, s, value, at, depth + 1));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    match value {
+        Value::Array(items) => {
+            // A typed schema without `array` (or an untyped one with properties) refuses it.
+            let refuses = if types.is_empty() { schema.get("properties").is_some() } else { !types.contains(&"array") };
+            if refuses {
+                return Some(at.to_string());
+            }
+            let item = schema.get("items")?;
+            items.iter().enumerate().find_map(|(i, v)| walk(doc, item, v, &format!("{at}[{i}]"), depth + 1))
+        }
+        Value::Object(fields) => {
+            let props = schema.get("properties")?.as_object()?;
+            fields.iter().find_map(|(k, v)| walk(doc, props.get(k)?, v, &format!("{at}.{k}"), depth + 1))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arrays_for_documented_objects_are_found() {
+        let path = "/api/v1/groups/{id}";
+        assert_eq!(misplaced_array("patch", path, &json!([null, null])).as_deref(), Some("body"));
+        assert_eq!(misplaced_array("patch", path, &json!({"settings": [null, null]})).as_deref(), Some("body.settings"));
+        assert_eq!(misplaced_array("patch", path, &json!({"settings": null, "permissions": ["a"]})), None);
+        assert_eq!(misplaced_array("patch", path, &json!({"collections": [{"id": "c"}, [1]]})).as_deref(), Some("body.collections[1]"));
+        assert_eq!(misplaced_array("post", "/api/v1/groups/{id}/members/bulk", &json!({"members": [{"user_id": "u"}]})), None);
+        assert_eq!(misplaced_array("get", path, &json!([1])), None, "no documented body, nothing to hold it to");
+    }
+}
