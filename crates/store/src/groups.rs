@@ -53,23 +53,26 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
     let ids: Vec<Value> = groups.iter().map(|g| Value::from(&g.id)).collect();
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        for r in c
-            .query(
-                &format!("SELECT group_id, permission FROM group_permissions WHERE group_id IN ({marks}) ORDER BY group_id, position"),
-                chunk,
-            )
-            .await?
-        {
-            perms.entry(r.get(0)?).or_default().push(r.get(1)?);
-        }
-        for r in c
-            .query(
-                &format!("SELECT group_id, collection_id, read_only, hide_passwords, manage FROM group_collections WHERE group_id IN ({marks}) ORDER BY group_id, position"),
-                chunk,
-            )
-            .await?
-        {
-            cols.entry(r.get(0)?).or_default().push(CollectionGrant { id: r.get(1)?, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? });
+        // Both lists in one statement: a permission row has a NULL collection flag.
+        let sql = format!(
+            "SELECT group_id, permission, NULL, 0, 0, position FROM group_permissions WHERE group_id IN ({marks}) \
+             UNION ALL \
+             SELECT group_id, collection_id, read_only, hide_passwords, manage, position FROM group_collections WHERE group_id IN ({marks}) \
+             ORDER BY 1, 6"
+        );
+        let mut args = chunk.to_vec();
+        args.extend_from_slice(chunk);
+        for r in c.query(&sql, &args).await? {
+            let (group, item): (String, String) = (r.get(0)?, r.get(1)?);
+            match r.get::<Option<bool>>(2)? {
+                None => perms.entry(group).or_default().push(item),
+                Some(read_only) => cols.entry(group).or_default().push(CollectionGrant {
+                    id: item,
+                    read_only,
+                    hide_passwords: r.get(3)?,
+                    manage: r.get(4)?,
+                }),
+            }
         }
     }
     for g in groups {
