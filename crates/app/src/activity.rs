@@ -85,7 +85,7 @@ impl App {
     /// Records activity of `kind` for a member (themself, or anyone by a member manager).
     pub async fn record_activity(&self, p: &Principal, group_id: &str, kind: &str, user_id: Option<String>) -> Result<()> {
         let kind = kind.trim();
-        if kind.is_empty() || kind.len() > 100 {
+        if kind.is_empty() || kind.chars().count() > 100 {
             return Err(Error::validation("type", "must be 1 to 100 characters"));
         }
         let user_id = user_id.or_else(|| p.user_id().map(str::to_string));

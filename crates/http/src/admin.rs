@@ -43,6 +43,7 @@ pub struct AdminListParams {
     /// Default `created`.
     pub sort_by: Option<String>,
     /// `asc` or `desc` (default `desc`).
+    #[param(value_type = Option<crate::native::schema::SortOrder>)]
     pub sort_order: Option<String>,
     /// Include the members' user records (default true).
     pub hydrate: Option<bool>,

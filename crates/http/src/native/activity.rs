@@ -89,6 +89,7 @@ impl AnalyticsOut {
 pub struct ActivityIn {
     /// `message`, `task_completed`, or any other kind of activity.
     #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub kind: String,
     /// Whose activity (default: the caller).
     pub user_id: Option<String>,

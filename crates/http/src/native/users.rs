@@ -64,6 +64,7 @@ pub struct UserCreate {
     pub full_name: Option<String>,
     pub avatar_url: Option<String>,
     /// 8 to 1024 characters; stored as an Argon2id hash.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     #[schema(value_type = Option<SiteRole>)]
     pub site_role: Option<model::SiteRole>,
@@ -85,6 +86,7 @@ pub struct UserUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     #[schema(value_type = Option<SiteRole>)]
     pub site_role: Option<model::SiteRole>,
