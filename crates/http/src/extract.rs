@@ -91,13 +91,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("a JSON body is required").into());
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match read_typed(&mut serde_json::Deserializer::from_slice(bytes)) {
+        Err(e) if e.contains("invalid type: floating point") => {
+            // JSON Schema counts `5.0` as an integer, serde does not: read whole-valued
+            // numbers as integers and try once more (only bodies that failed pay for it).
+            let mut value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
+            whole_numbers_as_integers(&mut value);
+            read_typed(value).map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}"))))
+        }
+        other => other.map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}")))),
+    }
+}
+
+/// Deserializes with the path of the offending field in the message.
+fn read_typed<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(de: D) -> Result<T, String> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = if path.is_empty() || path == "." { inner.to_string() } else { format!("{path}: {inner}") };
-        ApiError(Error::invalid(format!("invalid JSON body: {msg}")))
+        if path.is_empty() || path == "." { inner.to_string() } else { format!("{path}: {inner}") }
     })
+}
+
+fn whole_numbers_as_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0) {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// Query parameters; a bad value is 400 `invalid_request`.

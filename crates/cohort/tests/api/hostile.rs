@@ -127,3 +127,16 @@ story!(arrays_never_stand_in_for_objects, |app: TestApp| async move {
         .await
         .expect(200);
 });
+
+story!(whole_numbers_written_with_a_point_are_integers, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Counted", json!({})).await;
+    // JSON Schema counts 5.0 as an integer; so does the service.
+    let ok = app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": {"max_members": 5.0}})).await.expect(200);
+    assert_eq!(ok["settings"]["max_members"], 5);
+    let bad = app
+        .patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": {"max_members": 5.5}}))
+        .await
+        .error(400, "invalid_request");
+    assert!(bad["message"].as_str().unwrap().contains("settings.max_members"), "{bad}");
+});
