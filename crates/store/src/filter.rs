@@ -30,6 +30,29 @@ pub enum Kind {
     TextList,
 }
 
+impl Kind {
+    /// The name the filter metadata gives the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Int => "int",
+            Kind::Bool => "bool",
+            Kind::Time => "time",
+            Kind::TextList => "list",
+        }
+    }
+
+    /// Whether a field of this kind can be compared with `op`. The compiler asks with the
+    /// plain operator (a `?` form on a scalar means that); booleans take `=` and `!=` only.
+    pub fn takes(self, op: Op) -> bool {
+        match self {
+            Kind::Text | Kind::TextList => true,
+            Kind::Bool => matches!(op, Op::Eq | Op::Ne),
+            Kind::Int | Kind::Time => !matches!(op.plain(), Op::Like | Op::NotLike),
+        }
+    }
+}
+
 /// A field callers may filter by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
@@ -125,7 +148,7 @@ fn scalar(name: &str, col: &str, kind: Kind, op: Op, value: &Operand, now_ms: i6
         let Operand::Text(term) = value else {
             return Err(invalid(format!("{name} {op} needs a quoted string")));
         };
-        if kind != Kind::Text {
+        if !kind.takes(op) {
             return Err(invalid(format!("{op} works on text fields, and {name} is {}", kind_name(kind))));
         }
         params.push(Value::Text(like_pattern(term)));
@@ -135,7 +158,7 @@ fn scalar(name: &str, col: &str, kind: Kind, op: Op, value: &Operand, now_ms: i6
             format!("({col} IS NULL OR lower({col}) NOT LIKE ? ESCAPE '\\')")
         });
     }
-    if kind == Kind::Bool && !matches!(op, Op::Eq | Op::Ne) {
+    if !kind.takes(op) {
         return Err(invalid(format!("{name} is a boolean: compare it with = or !=")));
     }
     params.push(param(name, kind, value, now_ms)?);

@@ -6,7 +6,6 @@ use crate::extract::{Auth, Path};
 use axum::Json;
 use cohort_core::Error;
 use cohort_core::filter::Op;
-use cohort_store::filter::Kind;
 use cohort_store::list::Source;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,22 +37,17 @@ pub struct FilterField {
 
 impl FilterMetadata {
     pub fn of(src: &Source) -> FilterMetadata {
-        let all: Vec<String> = Op::ALL.iter().map(|o| o.symbol().to_string()).collect();
-        let ordered = || all.iter().filter(|o| !o.contains('~')).cloned().collect::<Vec<_>>();
+        let symbols = |ops: &mut dyn Iterator<Item = &Op>| ops.map(|o| o.symbol().to_string()).collect::<Vec<_>>();
         let fields = src
             .fields
             .iter()
-            .map(|f| {
-                let (kind, ops): (&str, Vec<String>) = match f.kind {
-                    Kind::Text => ("text", all.clone()),
-                    Kind::Int => ("int", ordered()),
-                    Kind::Time => ("time", ordered()),
-                    Kind::Bool => ("bool", vec!["=".into(), "!=".into()]),
-                    Kind::TextList => ("list", all.clone()),
-                };
-                FilterField { name: f.name.to_string(), kind: kind.into(), operators: ops }
+            .map(|f| FilterField {
+                name: f.name.to_string(),
+                kind: f.kind.name().into(),
+                operators: symbols(&mut Op::ALL.iter().filter(|o| f.kind.takes(**o))),
             })
             .collect();
+        let all = symbols(&mut Op::ALL.iter());
         let sort_keys = src.sort.iter().flat_map(|c| c.names.iter().map(|n| n.to_string())).collect();
         FilterMetadata { fields, operators: all, sort_keys, default_sort: src.default_sort.into() }
     }
