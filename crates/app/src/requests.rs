@@ -115,6 +115,8 @@ impl App {
         Ok(Filed::Pending(j))
     }
 
+    /// A group's join requests: those of `status`; without one, the pending queue a manager
+    /// works through, unless the caller filters (then every status).
     pub async fn list_join_requests(
         &self,
         p: &Principal,
@@ -124,6 +126,7 @@ impl App {
     ) -> Result<Page<(JoinRequest, User)>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::ManageJoinRequests).await?;
+        let status = status.or_else(|| listing.filter.is_none().then_some(RequestStatus::Pending));
         requests::list(&c, group_id, status, listing).await
     }
 

@@ -128,9 +128,8 @@ async fn create(
 
 /// List join requests (group managers).
 ///
-/// Pending ones unless `status` or a `filter` is given. Filter fields: `id`, `user`, `status`, `message`, `referred_by`, `role`, `decided_by`,
-/// `submitted_at`, `decided_at`, `user.username`, `user.email`, `user.full_name`; sort keys:
-/// `submitted_at`, `decided_at`, `status`, `username`, `id`.
+/// Pending ones unless `status` or a `filter` is given. Filter fields and sort keys:
+/// `GET /filters/join-requests`.
 #[utoipa::path(get, path = "/groups/{id}/join-requests", tag = "join-requests", params(("id" = String, Path, description = "Group id"), RequestListParams, PageParams, ListParams),
     responses((status = 200, body = RequestList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
@@ -142,8 +141,7 @@ async fn list(
     Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<RequestList>> {
     let listing = lp.listing(&pp)?;
-    let status = q.status.or(if listing.filter.is_none() { Some(RequestStatus::Pending) } else { None });
-    let page = app.list_join_requests(&p, &id, status, &listing).await?;
+    let page = app.list_join_requests(&p, &id, q.status, &listing).await?;
     let meta = meta_paged(&page, &listing.paging);
     Ok(Json(RequestList { requests: page.items.into_iter().map(|(j, u)| request_out(j, Some(u))).collect(), page: meta }))
 }
