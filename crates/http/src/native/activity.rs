@@ -199,8 +199,7 @@ async fn create_post(
 
 /// A group's posts, newest first.
 ///
-/// Filter fields: `id`, `author`, `title`, `body`, `created_at`, `updated_at`; sort keys:
-/// `created_at`, `updated_at`, `title`, `id`.
+/// Filter fields and sort keys: `GET /filters/posts`.
 #[utoipa::path(get, path = "/groups/{id}/posts", tag = "activity", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = PostList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_posts(

@@ -71,8 +71,7 @@ pub struct AuditParams {
 
 /// Read the audit trail (site administrators), newest first.
 ///
-/// Filter fields: `id`, `at`, `actor`, `action`, `target_type`, `target_id`, `group`; sort
-/// keys: `at`, `action`, `id`.
+/// Filter fields and sort keys: `GET /filters/audit`.
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditParams, PageParams, ListParams),
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(

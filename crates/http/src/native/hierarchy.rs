@@ -88,7 +88,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String
 
 /// List a group's subgroups (`recursive=true` for the whole subtree).
 ///
-/// Filter fields and sort keys as for `GET /groups`.
+/// Filter fields and sort keys: `GET /filters/subgroups`.
 #[utoipa::path(get, path = "/groups/{id}/subgroups", tag = "hierarchy", params(("id" = String, Path, description = "Group id"), SubgroupParams, PageParams, ListParams),
     responses((status = 200, body = SubgroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(

@@ -138,8 +138,7 @@ async fn create(
 
 /// List a group's invitations (those who may invite).
 ///
-/// Filter fields: `id`, `email`, `user`, `role`, `status`, `invited_by`, `created_at`,
-/// `expires_at`, `decided_at`; sort keys: `created_at`, `expires_at`, `email`, `status`, `id`.
+/// Filter fields and sort keys: `GET /filters/invitations`.
 #[utoipa::path(get, path = "/groups/{id}/invitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams, ListParams),
     responses((status = 200, body = InvitationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(

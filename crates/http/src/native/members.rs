@@ -281,9 +281,7 @@ async fn bulk_add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Bo
 
 /// List members.
 ///
-/// Filter fields: `id`, `user`, `role`, `status`, `created` (`joined_at`),
-/// `updated`, `expires_at`, `last_active`, `added_by`, `user.username`, `user.email`,
-/// `user.full_name`; sort keys: `created`, `updated`, `role`, `status`, `username`, `id`.
+/// Filter fields and sort keys: `GET /filters/members`.
 #[utoipa::path(get, path = "/groups/{id}/members", tag = "members", params(("id" = String, Path, description = "Group id"), MemberListParams, PageParams, ListParams),
     responses((status = 200, body = MemberList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
@@ -342,8 +340,8 @@ async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): Memb
 
 /// The users of a group (active members), as user records.
 ///
-/// In the order they joined unless sorted otherwise. Filter fields as for `GET /users`; sort
-/// keys: `joined_at`, `created_at`, `username`, `email`, `full_name`, `id`.
+/// In the order they joined unless sorted otherwise. Filter fields and sort keys:
+/// `GET /filters/group-users`.
 #[utoipa::path(get, path = "/groups/{id}/users", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn users(

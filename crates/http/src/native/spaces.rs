@@ -99,8 +99,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<SpaceCreate
 
 /// List spaces.
 ///
-/// Filter fields: `id`, `name`, `description`, `created_by`, `created_at`, `updated_at`,
-/// `moderators`; sort keys: `created_at`, `updated_at`, `name`, `id`.
+/// Filter fields and sort keys: `GET /filters/spaces`.
 #[utoipa::path(get, path = "/spaces", tag = "spaces", params(PageParams, ListParams),
     responses((status = 200, body = SpaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(

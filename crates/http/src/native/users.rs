@@ -136,9 +136,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>
 
 /// List users.
 ///
-/// Filter fields: `id`, `username`, `email`, `full_name`, `external_id`, `active`,
-/// `site_role`, `created_at`, `updated_at`; sort keys: `created_at`, `updated_at`,
-/// `username`, `email`, `full_name`, `id`.
+/// Filter fields and sort keys: `GET /filters/users`.
 #[utoipa::path(get, path = "/users", tag = "users", params(UserListParams, PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
