@@ -107,6 +107,7 @@ impl Index {
         Ok(())
     }
 
+    /// Applies one change that is not a membership's ([`Index::apply_all`] batches those).
     async fn apply(&self, c: &Conn, row: &ChangeRow) -> Result<()> {
         let family = row.kind.split('.').next().unwrap_or("");
         match family {
@@ -117,12 +118,6 @@ impl Index {
                 match node {
                     Some(n) => idx.put_group(n),
                     None => idx.remove_group(gid),
-                }
-            }
-            "member" | "join_request" | "invitation" => {
-                if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
-                    let m = access::membership_of(c, g, u).await?;
-                    self.data.write().unwrap_or_else(PoisonError::into_inner).put_membership(u, g, m);
                 }
             }
             "user" => {

@@ -89,17 +89,6 @@ pub async fn all_memberships(c: &Conn) -> Result<HashMap<String, Vec<DirectMembe
     Ok(out)
 }
 
-/// One membership, or `None` if there is none.
-pub async fn membership_of(c: &Conn, group_id: &str, user_id: &str) -> Result<Option<DirectMembership>, StoreError> {
-    c.query_opt(
-        "SELECT group_id, role, permissions, status, expires_at FROM memberships WHERE group_id = ? AND user_id = ?",
-        &params![group_id, user_id],
-    )
-    .await?
-    .map(|r| membership(&r, 0))
-    .transpose()
-}
-
 /// A user's site role (`Some(is_admin)`) and memberships; `None` if the user is gone.
 pub async fn user(c: &Conn, user_id: &str) -> Result<Option<(bool, Vec<DirectMembership>)>, StoreError> {
     let Some(r) = c.query_opt("SELECT site_role FROM users WHERE id = ?", &params![user_id]).await? else { return Ok(None) };
