@@ -50,6 +50,11 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     // Reads map the file instead of copying pages through read(2) into each connection's own
     // cache: on a database larger than those caches, a list's row lookups stop being syscalls.
     conn.execute_batch("PRAGMA mmap_size = 4294967296;")?;
+    // Without the planner stability guarantee, binding a parameter SQLite looks at while
+    // planning (every list's `LIMIT ?`) expires the cached statement, so each list request
+    // parsed and planned its SQL again. Plans here never hinge on a bound value: searches go
+    // through the trigram index, and `~` patterns are `%…%`, which no index serves anyway.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
