@@ -43,8 +43,17 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
     })
 }
 
-/// Fills in permissions and collections for `groups` with one query each.
+/// Fills in permissions and collections for `groups`.
 pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreError> {
+    fill_details(c, groups.iter_mut().collect()).await
+}
+
+/// Whether a group has any permission or collection, selected after [`COLS`] in lists so a
+/// page loads details only for the groups that have some.
+const HAS_DETAILS: &str = "EXISTS (SELECT 1 FROM group_permissions hp WHERE hp.group_id = g.id) OR EXISTS (SELECT 1 FROM group_collections hc WHERE hc.group_id = g.id)";
+
+/// Fills in permissions and collections for `groups` with one query per 500 of them.
+async fn fill_details(c: &Conn, mut groups: Vec<&mut Group>) -> Result<(), StoreError> {
     if groups.is_empty() {
         return Ok(());
     }
@@ -75,7 +84,7 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
             }
         }
     }
-    for g in groups {
+    for g in groups.iter_mut() {
         g.permissions = perms.remove(&g.id).unwrap_or_default();
         g.collections = cols.remove(&g.id).unwrap_or_default();
     }
@@ -304,8 +313,15 @@ pub static SORT: &[SortColumn] = &[
 ];
 
 /// The rows of a group list.
-pub static LIST: Source =
-    Source { from: "groups g", cols: &[COLS], ncols: NCOLS, id: "g.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
+pub static LIST: Source = Source {
+    from: "groups g",
+    cols: &[COLS, HAS_DETAILS],
+    ncols: NCOLS + 1,
+    id: "g.id",
+    fields: FIELDS,
+    sort: SORT,
+    default_sort: "created_at",
+};
 
 /// The condition that keeps groups `viewer` can see (`g` is the group's alias): public
 /// ones, those they are an active member of, and those of the spaces they moderate.
@@ -369,8 +385,12 @@ pub async fn list(c: &Conn, q: &GroupQuery, listing: &Listing) -> cohort_core::R
         None => Plan::Rows,
     };
     let sql = list_sql_with(c.backend(), q, listing, plan)?;
-    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| from_row(r, 0)).await?;
-    load_details(c, &mut page.items).await?;
+    let mut has_details = Vec::new();
+    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| Ok((from_row(r, 0)?, r.get::<bool>(NCOLS)?))).await?.map(|(g, has)| {
+        has_details.push(has);
+        g
+    });
+    fill_details(c, page.items.iter_mut().zip(has_details).filter_map(|(g, has)| has.then_some(g)).collect()).await?;
     Ok(page)
 }
 

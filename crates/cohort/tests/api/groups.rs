@@ -73,3 +73,18 @@ story!(a_group_made_by_a_site_key_starts_empty, |app: TestApp| async move {
     let members = app.get(&format!("/api/v1/groups/{id}/members"), &app.admin_key).await.expect(200);
     assert_eq!(members["total"], 0);
 });
+
+story!(a_list_carries_each_groups_permissions_and_collections, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let perms = app.group(&owner, "With permissions", json!({"permissions": ["b.write", "a.read"]})).await;
+    let bare = app.group(&owner, "Bare", json!({})).await;
+    let cols = app.group(&owner, "With collections", json!({"collections": [{"id": "col_x", "manage": true}]})).await;
+    let list = app.get("/api/v1/groups?sort=created_at", &owner.token).await.expect(200);
+    let by_id = |id: &str| list["groups"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
+    assert_eq!(by_id(&perms)["permissions"], json!(["b.write", "a.read"]));
+    assert_eq!(by_id(&perms)["collections"], json!([]));
+    assert_eq!(by_id(&bare)["permissions"], json!([]));
+    assert_eq!(by_id(&bare)["collections"], json!([]));
+    assert_eq!(by_id(&cols)["permissions"], json!([]));
+    assert_eq!(by_id(&cols)["collections"], json!([{"id": "col_x", "read_only": false, "hide_passwords": false, "manage": true}]));
+});
