@@ -178,6 +178,16 @@ impl App {
         if items.len() > 10_000 {
             return Err(Error::validation("members", "at most 10000 members in one request"));
         }
+        // A malformed item refuses the whole batch before anything is applied; per-item
+        // outcomes report what the group and its users decide.
+        for (i, item) in items.iter().enumerate() {
+            if let Some(perms) = &item.permissions {
+                input::permissions(perms.clone()).map_err(|e| match e {
+                    Error::Validation { message, .. } => Error::validation(format!("members[{i}].permissions"), message),
+                    other => other,
+                })?;
+            }
+        }
         let tx = self.begin().await?;
         let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;

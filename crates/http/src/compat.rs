@@ -72,10 +72,13 @@ pub struct CompatOne {
 #[into_params(parameter_in = Query)]
 pub struct CompatParams {
     /// Page number (default: first page).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<i64>,
     /// 15, 25, 50 or 100 (default 100).
+    #[param(value_type = Option<PerPage>)]
     pub per_page: Option<i64>,
     /// Comma list; `users` is supported.
+    #[param(pattern = r"^\s*(users)?\s*(,\s*(users)?\s*)*$")]
     pub expands: Option<String>,
 }
 
@@ -83,8 +86,24 @@ pub struct CompatParams {
 #[into_params(parameter_in = Query)]
 pub struct ExpandsParam {
     /// Comma list; `users` is supported.
+    #[param(pattern = r"^\s*(users)?\s*(,\s*(users)?\s*)*$")]
     pub expands: Option<String>,
 }
+
+/// The page sizes the seed offers.
+pub struct PerPage;
+
+impl utoipa::PartialSchema for PerPage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+            .enum_values(Some([15, 25, 50, 100]))
+            .into()
+    }
+}
+
+impl ToSchema for PerPage {}
 
 fn wants_users(raw: Option<&str>) -> Result<bool> {
     let mut users = false;

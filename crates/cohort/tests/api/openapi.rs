@@ -50,3 +50,22 @@ fn every_reference_resolves() {
     let dangling: Vec<&String> = found.iter().filter(|r| doc.pointer(r.trim_start_matches('#')).is_none()).collect();
     assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
 }
+
+#[test]
+fn path_parameters_are_never_empty() {
+    // An empty id would turn `/groups/{id}/members` into `/groups//members`, which clients
+    // fold into another route: the document rules it out for every path parameter.
+    let doc = serde_json::to_value(cohort_http::openapi()).expect("json");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            // Enumerated parameters (`$ref` to an enum) name no empty value either.
+            for param in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path" && p["schema"]["type"] == "string")
+            {
+                checked += 1;
+                assert_eq!(param["schema"]["minLength"], 1, "{method} {path}: {}", param["name"]);
+            }
+        }
+    }
+    assert!(checked > 50, "{checked}");
+}

@@ -165,4 +165,12 @@ story!(bulk_add_members, |app: TestApp| async move {
     assert_eq!(again["memberships"][0]["status"], "exists");
     let group = app.get(&format!("/api/v1/groups/{gid}"), &admin.token).await.expect(200);
     assert_eq!(group["member_count"], 4);
+
+    // A malformed item refuses the whole batch: the well-formed one before it is not added.
+    let d = app.user("usr_004").await;
+    let bad = json!({"members": [{"user_id": d.id}, {"user_id": a.id, "permissions": ["no spaces"]}]});
+    let refused = app.post(&format!("/api/v1/groups/{gid}/members/bulk"), &admin.token, bad).await.error(422, "validation_failed");
+    assert_eq!(refused["field"], "members[1].permissions");
+    let group = app.get(&format!("/api/v1/groups/{gid}"), &admin.token).await.expect(200);
+    assert_eq!(group["member_count"], 4);
 });

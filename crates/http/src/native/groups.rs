@@ -232,6 +232,7 @@ pub struct GroupWrite {
     pub external_id: Option<String>,
     pub access_all: Option<bool>,
     pub settings: Option<SettingsIn>,
+    #[schema(value_type = Option<Vec<schema::Permission>>)]
     pub permissions: Option<Vec<String>>,
     pub collections: Option<Vec<Collection>>,
     pub inherit_permissions: Option<bool>,
@@ -294,6 +295,7 @@ pub struct GroupUpdate {
     pub external_id: Option<Option<String>>,
     pub access_all: Option<bool>,
     pub settings: Option<SettingsIn>,
+    #[schema(value_type = Option<Vec<schema::Permission>>)]
     pub permissions: Option<Vec<String>>,
     pub collections: Option<Vec<Collection>>,
     pub inherit_permissions: Option<bool>,

@@ -1,7 +1,7 @@
 //! `/groups/{id}/subgroups`, `/groups/{id}/move`, `/groups/{id}/permissions`.
 
 use super::groups::{GroupOut, GroupWrite};
-use super::schema::{ListParams, PageMeta, PageParams, meta_paged};
+use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path, Query, with_etag};
 use axum::Json;
@@ -68,8 +68,10 @@ fn permission_list(group_id: String, list: Vec<GroupPermission>) -> PermissionLi
 #[serde(deny_unknown_fields)]
 pub struct PermissionChange {
     #[serde(default)]
+    #[schema(value_type = Vec<schema::Permission>)]
     pub add: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<schema::Permission>)]
     pub remove: Vec<String>,
 }
 

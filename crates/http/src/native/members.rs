@@ -127,6 +127,7 @@ pub struct MemberAdd {
     pub user_id: String,
     /// `owner`, `admin`, `moderator`, `member` (default) or a custom role.
     pub role: Option<String>,
+    #[schema(value_type = Option<Vec<schema::Permission>>)]
     pub permissions: Option<Vec<String>>,
     /// Recorded on the audit event; delivery comes with webhooks.
     pub notify: Option<bool>,
@@ -183,6 +184,7 @@ pub struct BulkAdded {
 #[serde(deny_unknown_fields)]
 pub struct MemberUpdate {
     pub role: Option<String>,
+    #[schema(value_type = Option<Vec<schema::Permission>>)]
     pub permissions: Option<Vec<String>>,
     #[schema(value_type = Option<schema::MemberStatus>)]
     pub status: Option<MemberStatus>,

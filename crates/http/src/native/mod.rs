@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "Cohort", description = "Groups, memberships and permissions as a service.", license(name = "Apache-2.0")),
     modifiers(&Security),
-    components(schemas(schema::SortOrder, schema::InvitationStatus, schema::RequestStatus, schema::Period, filters::ListName)),
+    components(schemas(schema::SortOrder, schema::InvitationStatus, schema::RequestStatus, schema::Period, filters::ListName, crate::compat::PerPage)),
     security(("bearer" = []), ("api_key" = [])),
     tags(
         (name = "auth", description = "Tokens: log in, log out, mint"),
@@ -64,6 +64,8 @@ impl Modify for Security {
 /// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413) and
 /// invalid values (422), each with the error body.
 fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
     use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
     let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
     let common: [(&str, &str); 6] = [
@@ -81,6 +83,16 @@ fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
                 op.responses.responses.entry(code.to_string()).or_insert_with(|| {
                     RefOr::T(ResponseBuilder::new().description(text).content("application/json", body.clone()).build())
                 });
+            }
+            // A path segment is never empty: an empty id would make `/groups//members`, which
+            // clients fold into another route.
+            for param in op.parameters.iter_mut().flatten() {
+                if param.parameter_in == ParameterIn::Path
+                    && let Some(RefOr::T(Schema::Object(o))) = &mut param.schema
+                    && o.schema_type == SchemaType::Type(Type::String)
+                {
+                    o.min_length = Some(o.min_length.unwrap_or(0).max(1));
+                }
             }
         }
     }

@@ -89,8 +89,7 @@ pub struct RequestCreate {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDecision {
-    /// `approve` or `reject`.
-    #[schema(example = "approve")]
+    #[schema(value_type = schema::RequestAction, example = "approve")]
     pub action: String,
     /// The role an approval grants (default `member`).
     pub role: Option<String>,

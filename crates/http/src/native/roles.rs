@@ -1,6 +1,6 @@
 //! `/groups/{id}/roles`: built-in and custom roles.
 
-use super::schema::nullable;
+use super::schema::{self, nullable};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path};
 use axum::Json;
@@ -56,6 +56,7 @@ pub struct RoleCreate {
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     pub name: String,
+    #[schema(value_type = Vec<schema::RolePermission>)]
     pub permissions: Vec<String>,
     pub description: Option<String>,
 }
@@ -69,6 +70,7 @@ pub struct RoleUpdate {
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     pub name: Option<String>,
+    #[schema(value_type = Option<Vec<schema::RolePermission>>)]
     pub permissions: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]

@@ -233,3 +233,43 @@ pub enum SiteRole {
 pub struct Done {
     pub ok: bool,
 }
+
+/// A permission such as `kb.read`: 1-100 of ASCII letters, digits and `. _ - : *`
+/// (`cohort_core::input::permission` is the rule; this is how the document states it).
+pub struct Permission;
+
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A permission such as `kb.read`: 1-100 of ASCII letters, digits and `. _ - : *`."))
+            .pattern(Some("^[A-Za-z0-9._:*-]{1,100}$"))
+            .min_length(Some(1))
+            .max_length(Some(100))
+            .examples(["kb.read"])
+            .into()
+    }
+}
+
+impl ToSchema for Permission {}
+
+/// What a group role may do.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RolePermission {
+    ManageMembers,
+    ManageSettings,
+    Moderate,
+    Read,
+    Write,
+}
+
+/// A decision on a join request.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RequestAction {
+    Approve,
+    Reject,
+}
