@@ -385,13 +385,9 @@ pub async fn list(c: &Conn, q: &GroupQuery, listing: &Listing) -> cohort_core::R
         None => Plan::Rows,
     };
     let sql = list_sql_with(c.backend(), q, listing, plan)?;
-    let mut has_details = Vec::new();
-    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| Ok((from_row(r, 0)?, r.get::<bool>(NCOLS)?))).await?.map(|(g, has)| {
-        has_details.push(has);
-        g
-    });
-    fill_details(c, page.items.iter_mut().zip(has_details).filter_map(|(g, has)| has.then_some(g)).collect()).await?;
-    Ok(page)
+    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| Ok((from_row(r, 0)?, r.get::<bool>(NCOLS)?))).await?;
+    fill_details(c, page.items.iter_mut().filter(|(_, has)| *has).map(|(g, _)| g).collect()).await?;
+    Ok(page.map(|(g, _)| g))
 }
 
 pub async fn depth(c: &Conn, id: &str) -> Result<i64, StoreError> {
