@@ -174,18 +174,18 @@ impl App {
     }
 
     /// Adds many members in one transaction; each item reports its own outcome.
-    pub async fn bulk_add_members(&self, p: &Principal, group_id: &str, items: Vec<NewMember>) -> Result<Vec<(String, BulkOutcome)>> {
+    pub async fn bulk_add_members(&self, p: &Principal, group_id: &str, mut items: Vec<NewMember>) -> Result<Vec<(String, BulkOutcome)>> {
         if items.len() > 10_000 {
             return Err(Error::validation("members", "at most 10000 members in one request"));
         }
         // A malformed item refuses the whole batch before anything is applied; per-item
         // outcomes report what the group and its users decide.
-        for (i, item) in items.iter().enumerate() {
-            if let Some(perms) = &item.permissions {
-                input::permissions(perms.clone()).map_err(|e| match e {
+        for (i, item) in items.iter_mut().enumerate() {
+            if let Some(perms) = item.permissions.take() {
+                item.permissions = Some(input::permissions(perms).map_err(|e| match e {
                     Error::Validation { message, .. } => Error::validation(format!("members[{i}].permissions"), message),
                     other => other,
-                })?;
+                })?);
             }
         }
         let tx = self.begin().await?;
