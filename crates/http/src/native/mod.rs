@@ -64,8 +64,6 @@ impl Modify for Security {
 /// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413) and
 /// invalid values (422), each with the error body.
 fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::path::ParameterIn;
-    use utoipa::openapi::schema::{Schema, SchemaType, Type};
     use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
     let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
     let common: [(&str, &str); 6] = [
@@ -84,15 +82,24 @@ fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
                     RefOr::T(ResponseBuilder::new().description(text).content("application/json", body.clone()).build())
                 });
             }
-            // A path segment is never empty: an empty id would make `/groups//members`, which
-            // clients fold into another route.
-            for param in op.parameters.iter_mut().flatten() {
-                if param.parameter_in == ParameterIn::Path
-                    && let Some(RefOr::T(Schema::Object(o))) = &mut param.schema
-                    && o.schema_type == SchemaType::Type(Type::String)
-                {
-                    o.min_length = Some(o.min_length.unwrap_or(0).max(1));
-                }
+        }
+    }
+}
+
+/// A path segment is never empty: an empty id would make `/groups//members`, which clients
+/// fold into another route. Every string path parameter says so.
+fn document_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    for item in doc.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for param in ops.into_iter().flatten().flat_map(|op| op.parameters.iter_mut().flatten()) {
+            if param.parameter_in == ParameterIn::Path
+                && let Some(RefOr::T(Schema::Object(o))) = &mut param.schema
+                && o.schema_type == SchemaType::Type(Type::String)
+            {
+                o.min_length = Some(o.min_length.unwrap_or(0).max(1));
             }
         }
     }
@@ -122,5 +129,6 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(crate::org::router())
         .merge(crate::ops::health_router());
     document_errors(router.get_openapi_mut());
+    document_path_parameters(router.get_openapi_mut());
     router
 }
