@@ -77,9 +77,6 @@ pub struct CompatParams {
     /// 15, 25, 50 or 100 (default 100).
     #[param(value_type = Option<PerPage>)]
     pub per_page: Option<i64>,
-    /// Comma list; `users` is supported.
-    #[param(pattern = r"^\s*(users)?\s*(,\s*(users)?\s*)*$")]
-    pub expands: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -128,9 +125,14 @@ fn expands(users: bool, list: Vec<User>) -> Value {
 }
 
 /// All groups (site administrators).
-#[utoipa::path(get, path = "/compat/v1/groups", tag = "seed 002", params(CompatParams),
+#[utoipa::path(get, path = "/compat/v1/groups", tag = "seed 002", params(CompatParams, ExpandsParam),
     responses((status = 200, body = CompatPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<CompatParams>) -> ApiResult<Json<CompatPage>> {
+async fn list(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Query(q): Query<CompatParams>,
+    Query(e): Query<ExpandsParam>,
+) -> ApiResult<Json<CompatPage>> {
     let per_page = q.per_page.unwrap_or(100);
     if ![15, 25, 50, 100].contains(&per_page) {
         return Err(Error::validation("per_page", "per_page must be one of 15, 25, 50, 100").into());
@@ -139,7 +141,7 @@ async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<CompatParam
     if !(1..=1_000_000_000).contains(&page_no) {
         return Err(Error::validation("page", "page must be a whole number from 1").into());
     }
-    let users = wants_users(q.expands.as_deref())?;
+    let users = wants_users(e.expands.as_deref())?;
     let (page, people) = app.admin_groups(&p, PageRequest { page: page_no, limit: per_page, with_total: true }).await?;
     let info = page.info();
     let total = page.total.unwrap_or(0);
