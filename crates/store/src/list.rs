@@ -204,11 +204,11 @@ impl Conditions {
     }
 }
 
-/// The statements a list runs: the count and the page, with their parameters.
+/// The statements a list runs: the count (when the caller wants a total) and the page,
+/// with their parameters.
 #[derive(Debug)]
 pub struct ListSql {
-    pub count: String,
-    pub count_args: Vec<Value>,
+    pub count: Option<(String, Vec<Value>)>,
     pub page: String,
     pub page_args: Vec<Value>,
     order: Order,
@@ -223,8 +223,7 @@ pub fn statements(src: &Source, mut cond: Conditions, listing: &Listing) -> Resu
         let (sql, args) = compile(expr, src.fields, cohort_core::time::now())?;
         cond.and(sql, args);
     }
-    let count = format!("SELECT COUNT(*) FROM {} {}", src.from, cond.where_sql());
-    let count_args = cond.args.clone();
+    let count = listing.paging.with_total().then(|| (format!("SELECT COUNT(*) FROM {} {}", src.from, cond.where_sql()), cond.args.clone()));
     let (page_no, offset) = match &listing.paging {
         Paging::Offset(p) => (p.page, p.offset()),
         Paging::Cursor { after, .. } => {
@@ -246,7 +245,7 @@ pub fn statements(src: &Source, mut cond: Conditions, listing: &Listing) -> Resu
     let mut page_args = cond.args;
     page_args.push((listing.paging.limit() + 1).into());
     page_args.push(offset.into());
-    Ok(ListSql { count, count_args, page, page_args, order, page_no })
+    Ok(ListSql { count, page, page_args, order, page_no })
 }
 
 /// Runs a list of `src`: the count (unless skipped), the page, and the cursor after it.
@@ -269,7 +268,10 @@ pub async fn run<T>(
     paging: &Paging,
     decode: impl Fn(&Row) -> Result<T, StoreError>,
 ) -> Result<Page<T>> {
-    let total = if paging.with_total() { Some(c.query_one(&sql.count, &sql.count_args).await?.get(0)?) } else { None };
+    let total = match &sql.count {
+        Some((count, args)) => Some(c.query_one(count, args).await?.get(0)?),
+        None => None,
+    };
     let limit = paging.limit();
     let mut rows = c.query(&sql.page, &sql.page_args).await?;
     let has_more = rows.len() as i64 > limit;
