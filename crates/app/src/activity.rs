@@ -90,7 +90,8 @@ impl App {
         }
         let user_id = user_id.or_else(|| p.user_id().map(str::to_string));
         let tx = self.begin().await?;
-        let loaded = self.load_for(&tx, p, group_id, Action::Read).await?;
+        // Recording activity is a write: a member's own needs what posting does.
+        let loaded = self.load_for(&tx, p, group_id, Action::Post).await?;
         let for_self = user_id.is_some() && user_id.as_deref() == p.user_id();
         if !for_self {
             let member = cohort_core::policy::Role::builtin("member").ok_or(Error::NotFound("role"))?;

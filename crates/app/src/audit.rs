@@ -2,16 +2,17 @@
 
 use crate::App;
 use cohort_core::Result;
-use cohort_core::auth::{Principal, Scope};
+use cohort_core::auth::Principal;
 use cohort_core::model::AuditEvent;
 use cohort_core::page::Page;
+use cohort_core::policy::site;
 pub use cohort_store::audit::AuditQuery;
 use cohort_store::list::Listing;
 
 impl App {
     /// Site administrators read the whole trail.
     pub async fn audit(&self, p: &Principal, q: &AuditQuery, listing: &Listing) -> Result<Page<AuditEvent>> {
-        p.require_superuser(Scope::Admin)?;
+        site::read_audit(p)?;
         cohort_store::audit::list(&self.read().await?, q, listing).await
     }
 }

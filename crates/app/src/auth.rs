@@ -2,8 +2,9 @@
 
 use crate::secrets::{digest, new_token, verify_password};
 use crate::{App, Change, TOKEN_TTL};
-use cohort_core::auth::{Caller, Principal, Scope, Scopes};
+use cohort_core::auth::{Caller, Principal, Scopes};
 use cohort_core::model::User;
+use cohort_core::policy::site;
 use cohort_core::{Error, Result, id, time};
 use cohort_store::{keys, users};
 
@@ -80,7 +81,7 @@ impl App {
 
     /// An administrator mints a token for `user_id`.
     pub async fn mint_token(&self, p: &Principal, user_id: &str) -> Result<IssuedToken> {
-        p.require_superuser(Scope::UsersWrite)?;
+        site::manage_users(p)?;
         let user = users::get(&self.read().await?, user_id).await?.ok_or(Error::NotFound("user"))?;
         if !user.active {
             return Err(Error::validation("user_id", "the user is not active"));

@@ -178,7 +178,7 @@ impl App {
         }
         let draft = input.into_draft()?;
         let tx = self.begin().await?;
-        let (space_id, depth) = match &parent_id {
+        let (space_id, depth, space_moderator) = match &parent_id {
             Some(pid) => {
                 let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?;
                 if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
@@ -188,16 +188,21 @@ impl App {
                 if depth >= MAX_DEPTH {
                     return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
                 }
-                (parent.group.space_id, depth)
+                (parent.group.space_id, depth, parent.ctx.space_moderator)
             }
             None => {
                 let sid = space_id.unwrap_or_else(|| crate::spaces::DEFAULT_SPACE.to_string());
                 if spaces::get(&tx, &sid).await?.is_none() {
                     return Err(Error::validation("space_id", format!("no space {sid}")));
                 }
-                (sid, 0)
+                let moderator = match p.user_id() {
+                    Some(u) => spaces::is_moderator(&tx, &sid, u).await?,
+                    None => false,
+                };
+                (sid, 0, moderator)
             }
         };
+        self.check_grants(&tx, p, &space_id, space_moderator, &[], &draft.permissions).await?;
         let now = time::now();
         let mut group = Group {
             id: id::new(id::Kind::Group),
@@ -328,13 +333,14 @@ impl App {
         change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let tx = self.begin().await?;
-        let mut g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
-        let mut one = [g];
+        let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
+        let mut one = [loaded.group];
         groups::load_details(&tx, &mut one).await?;
-        [g] = one;
+        let [mut g] = one;
         check_version(if_match, g.version)?;
         let before = GroupDraft::of(&g);
         let draft = change(&g, before.clone())?;
+        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &before.permissions, &draft.permissions).await?;
         let after = snapshot(&draft);
         let expected = g.version;
         apply_draft(&mut g, draft);
@@ -386,11 +392,10 @@ impl App {
         let tx = self.begin().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let r = self.delete_in(&tx, p, id, cascade, None).await;
-            if let Err(Error::Internal(_)) = r {
-                return Err(r.err().unwrap_or_else(|| Error::internal("bulk delete")));
+            match self.delete_in(&tx, p, id, cascade, None).await {
+                Err(e) if e.is_fatal() => return Err(e),
+                r => out.push((id.clone(), r)),
             }
-            out.push((id.clone(), r));
         }
         self.commit(tx).await?;
         Ok(out)

@@ -93,23 +93,42 @@ impl App {
         self.get_group(p, id).await
     }
 
-    /// A group's permissions, each with the ancestor it comes from (or null).
-    pub async fn group_permissions(&self, p: &Principal, id: &str) -> Result<Vec<GroupPermission>> {
+    /// A group's permissions, each with the ancestor it comes from (or null) and its
+    /// description in the catalogue.
+    pub async fn group_permissions(&self, p: &Principal, id: &str) -> Result<Vec<(GroupPermission, Option<String>)>> {
         let c = self.read().await?;
-        self.load_for(&c, p, id, Action::Read).await?;
-        drop(c);
-        Ok(self.index().read(|idx| idx.group_permissions(id)))
+        let g = self.load_for(&c, p, id, Action::Read).await?.group;
+        let held = self.index().read(|idx| idx.group_permissions(id));
+        self.described(&c, &g.space_id, held).await
+    }
+
+    async fn described(&self, c: &Conn, space_id: &str, held: Vec<GroupPermission>) -> Result<Vec<(GroupPermission, Option<String>)>> {
+        let names: Vec<String> = held.iter().map(|h| h.permission.clone()).collect();
+        let about = self.descriptions(c, space_id, &names).await?;
+        Ok(held
+            .into_iter()
+            .map(|h| {
+                let d = about.get(&h.permission).cloned().flatten();
+                (h, d)
+            })
+            .collect())
     }
 
     /// Adds and removes a group's own permissions.
-    pub async fn change_permissions(&self, p: &Principal, id: &str, add: Vec<String>, remove: Vec<String>) -> Result<Vec<GroupPermission>> {
+    pub async fn change_permissions(
+        &self,
+        p: &Principal,
+        id: &str,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> Result<Vec<(GroupPermission, Option<String>)>> {
         let add = input::permissions(add)?;
         let remove = input::permissions(remove)?;
         let tx = self.begin().await?;
-        let mut g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
-        let mut one = [g];
+        let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
+        let mut one = [loaded.group];
         groups::load_details(&tx, &mut one).await?;
-        [g] = one;
+        let [mut g] = one;
         let before = g.permissions.clone();
         let mut perms: Vec<String> = g.permissions.iter().filter(|x| !remove.contains(x)).cloned().collect();
         for a in add {
@@ -118,6 +137,7 @@ impl App {
             }
         }
         g.permissions = input::permissions(perms)?;
+        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &before, &g.permissions).await?;
         let expected = g.version;
         g.version += 1;
         g.updated_at = time::now();
@@ -132,6 +152,7 @@ impl App {
             .record(&tx, p)
             .await?;
         self.commit(tx).await?;
-        Ok(self.index().read(|idx| idx.group_permissions(id)))
+        let held = self.index().read(|idx| idx.group_permissions(id));
+        self.described(&self.read().await?, &g.space_id, held).await
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::groups::role;
 use crate::requests::admit;
+use crate::secrets::{digest, new_secret};
 use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
@@ -28,8 +29,13 @@ pub struct Invite {
 /// How one invitee went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Invited {
-    Sent(Invitation),
-    Failed { target: String, error: Error },
+    /// Sent, with the secret of its link: shown once, for the inviter to send to the
+    /// invitee (holding it proves the invitation reached them).
+    Sent(Invitation, String),
+    Failed {
+        target: String,
+        error: Error,
+    },
 }
 
 fn snapshot(i: &Invitation) -> serde_json::Value {
@@ -59,10 +65,14 @@ impl App {
         let mut targets: Vec<(Option<String>, Option<String>)> = emails.into_iter().map(|e| (Some(e), None)).collect();
         targets.extend(inv.user_ids.into_iter().map(|u| (None, Some(u))));
         for (email, user_id) in targets {
+            // An invitation to an email a user has confirmed is bound to that user now; an
+            // address nobody has confirmed binds nobody, so claiming it later takes either
+            // confirming it or the link sent to it.
             let existing = match (&email, &user_id) {
-                (Some(e), _) => {
-                    users::by_login(&tx, e).await?.map(|(u, _)| u).filter(|u| u.email.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(e)))
-                }
+                (Some(e), _) => users::by_login(&tx, e)
+                    .await?
+                    .map(|(u, _)| u)
+                    .filter(|u| u.email_verified && u.email.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(e))),
                 (None, Some(u)) => match users::get(&tx, u).await? {
                     Some(found) => Some(found),
                     None => {
@@ -91,11 +101,12 @@ impl App {
                 expires_at,
                 decided_at: None,
             };
-            invitations::insert(&tx, &i).await?;
+            let link = new_secret("cin_")?;
+            invitations::insert(&tx, &i, &digest(&link)).await?;
             let mut after = snapshot(&i);
             after["notify"] = inv.notify.into();
             Change::new("invitation.sent", "invitation", &i.id).group(group_id).after(after).record(&tx, p).await?;
-            out.push(Invited::Sent(i));
+            out.push(Invited::Sent(i, link));
         }
         self.commit(tx).await?;
         Ok(out)
@@ -122,11 +133,12 @@ impl App {
         self.close_invitation(tx, p, i, InvitationStatus::Revoked).await
     }
 
-    /// The invited user accepts: they become a member with the invitation's role.
-    pub async fn accept_invitation(&self, p: &Principal, invitation_id: &str) -> Result<Membership> {
+    /// The invited user accepts: they become a member with the invitation's role. `link` is
+    /// the secret of the invitation's link, for an invitee not known by a confirmed email.
+    pub async fn accept_invitation(&self, p: &Principal, invitation_id: &str, link: Option<&str>) -> Result<Membership> {
         p.require(Scope::GroupsWrite)?;
         let tx = self.begin().await?;
-        let i = self.invitation_for_caller(&tx, p, invitation_id).await?;
+        let i = self.invitation_for_caller(&tx, p, invitation_id, link).await?;
         let uid = p.user_id().unwrap_or_default().to_string();
         let m = admit(&tx, p, &i.group_id, &uid, &i.role, "member.added").await?;
         if !invitations::decide(&tx, &i.id, InvitationStatus::Accepted, time::now()).await? {
@@ -139,22 +151,41 @@ impl App {
         Ok(m)
     }
 
-    pub async fn decline_invitation(&self, p: &Principal, invitation_id: &str) -> Result<Invitation> {
+    pub async fn decline_invitation(&self, p: &Principal, invitation_id: &str, link: Option<&str>) -> Result<Invitation> {
         p.require(Scope::GroupsWrite)?;
         let tx = self.begin().await?;
-        let i = self.invitation_for_caller(&tx, p, invitation_id).await?;
+        let i = self.invitation_for_caller(&tx, p, invitation_id, link).await?;
         self.close_invitation(tx, p, i, InvitationStatus::Declined).await
     }
 
     /// The open invitation, if it is the caller's: 404 if unknown, 403 if someone else's,
     /// 410 if expired, 409 if already closed.
-    async fn invitation_for_caller(&self, c: &cohort_store::Conn, p: &Principal, invitation_id: &str) -> Result<Invitation> {
-        let uid = p.user_id().ok_or_else(|| Error::invalid("only the invited user can answer an invitation"))?;
+    ///
+    /// An invitation bound to a user is theirs alone. One to an email is the caller's when
+    /// their confirmed email is that address, or when they hold the link sent to it; an
+    /// email the caller set without confirming it claims nothing.
+    async fn invitation_for_caller(
+        &self,
+        c: &cohort_store::Conn,
+        p: &Principal,
+        invitation_id: &str,
+        link: Option<&str>,
+    ) -> Result<Invitation> {
         let i = invitations::get(c, invitation_id).await?.ok_or(Error::NotFound("invitation"))?;
+        let uid = p.user_id().ok_or_else(|| Error::denied("only the invited user can answer an invitation"))?;
         let me = users::get(c, uid).await?.ok_or(Error::NotFound("user"))?;
-        let by_id = i.user_id.as_deref() == Some(uid);
-        let by_email = matches!((&i.email, &me.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
-        if !by_id && !by_email {
+        let mine = match &i.user_id {
+            Some(bound) => bound == uid,
+            None => {
+                let by_email = me.email_verified && matches!((&i.email, &me.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+                let by_link = match link.map(str::trim).filter(|l| !l.is_empty() && l.len() <= 200) {
+                    Some(l) => invitations::link_matches(c, &i.id, &digest(l)).await?,
+                    None => false,
+                };
+                by_email || by_link
+            }
+        };
+        if !mine {
             return Err(Error::denied("this invitation is for someone else"));
         }
         match i.status_at(time::now()) {

@@ -4,6 +4,7 @@ use crate::secrets::{digest, new_secret};
 use crate::{App, Change, auth::KEY_PREFIX};
 use cohort_core::auth::{Principal, Scope, Scopes};
 use cohort_core::model::ApiKey;
+use cohort_core::policy::site;
 use cohort_core::{Error, Result, id, input, time};
 use cohort_store::{keys, spaces, users};
 
@@ -23,22 +24,12 @@ impl App {
     pub async fn create_key(&self, p: &Principal, new: NewKey) -> Result<(ApiKey, String)> {
         let name = input::name("name", &new.name, 200)?;
         let scopes = Scopes::parse_list(&new.scopes)?;
-        let superuser = p.is_superuser(Scope::Admin);
+        // A key without an owner is a site key for a site administrator, else the caller's own.
         let owner = match (&new.owner_user_id, p.user_id()) {
-            (Some(o), _) if superuser => Some(o.clone()),
-            (Some(o), Some(me)) if o == me => Some(o.clone()),
-            (Some(_), _) => {
-                return Err(Error::denied("only a site administrator may create keys for other users"));
-            }
-            (None, _) if superuser => None,
-            (None, Some(me)) => Some(me.to_string()),
-            (None, None) => {
-                return Err(Error::denied("only a site administrator may create site keys"));
-            }
+            (Some(o), _) => Some(o.clone()),
+            (None, Some(me)) if !p.is_superuser(Scope::Admin) => Some(me.to_string()),
+            (None, _) => None,
         };
-        if !superuser && (scopes.contains(Scope::Admin) || scopes.contains(Scope::Scim) || !p.scopes.covers(scopes)) {
-            return Err(Error::denied("nobody grants a scope they do not hold"));
-        }
         if scopes.contains(Scope::Scim) && new.space_id.is_none() {
             return Err(Error::validation("space_id", "a scim key needs a space"));
         }
@@ -48,11 +39,14 @@ impl App {
             return Err(Error::validation("expires_at", "must be in the future"));
         }
         let tx = self.begin().await?;
-        if let Some(o) = &owner
-            && users::get(&tx, o).await?.is_none()
-        {
-            return Err(Error::NotFound("user"));
-        }
+        // Only those who may mint for the owner learn whether the owner exists.
+        let owner_role = match &owner {
+            Some(o) if p.is_superuser(Scope::Admin) || p.user_id() == Some(o.as_str()) => {
+                Some(users::get(&tx, o).await?.ok_or(Error::NotFound("user"))?.site_role)
+            }
+            _ => None,
+        };
+        site::mint_key(p, owner.as_deref(), owner_role, scopes)?;
         if let Some(s) = &new.space_id
             && spaces::get(&tx, s).await?.is_none()
         {
@@ -94,10 +88,7 @@ impl App {
     pub async fn revoke_key(&self, p: &Principal, key_id: &str) -> Result<()> {
         let tx = self.begin().await?;
         let key = keys::get_key(&tx, key_id).await?.ok_or(Error::NotFound("api key"))?;
-        let own = key.owner_user_id.is_some() && key.owner_user_id.as_deref() == p.user_id();
-        if !own && !p.is_superuser(Scope::Admin) {
-            return Err(Error::NotFound("api key"));
-        }
+        site::manage_key(p, key.owner_user_id.as_deref())?;
         keys::revoke_key(&tx, key_id, time::now()).await?;
         Change::new("api_key.revoked", "api_key", key_id).record(&tx, p).await?;
         self.commit(tx).await?;

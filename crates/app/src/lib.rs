@@ -11,6 +11,7 @@
 pub mod activity;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod expand;
 pub mod groups;
 pub mod hierarchy;

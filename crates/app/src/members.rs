@@ -10,6 +10,7 @@ use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::site;
 use cohort_core::policy::{self, Action, Role};
 use cohort_core::{Error, Result, id, input, time};
 use cohort_store::list::Listing;
@@ -208,7 +209,7 @@ impl App {
             }
             match self.add_in(&tx, p, group_id, item, Some(&loaded)).await {
                 Ok(m) => out.push((uid, BulkOutcome::Added(m))),
-                Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => out.push((uid, BulkOutcome::Failed(e))),
             }
         }
@@ -225,13 +226,13 @@ impl App {
     pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, listing: &Listing) -> Result<Page<Member>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        members::list(&c, group_id, q, listing).await
+        members::list(&c, group_id, q, &listing.seen_by(site::sees_all_users(p))).await
     }
 
     pub async fn group_users(&self, p: &Principal, group_id: &str, listing: &Listing) -> Result<Page<User>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        members::users(&c, group_id, listing).await
+        members::users(&c, group_id, &listing.seen_by(site::sees_all_users(p))).await
     }
 
     /// Changes a member's role, permissions, status or expiry.

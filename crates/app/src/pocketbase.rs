@@ -9,6 +9,7 @@ use cohort_core::auth::{Principal, Scope};
 use cohort_core::model::{Member, Membership, Visibility};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
+use cohort_core::policy::site;
 use cohort_core::{Error, Result};
 use cohort_store::list::Listing;
 use cohort_store::members;
@@ -19,7 +20,7 @@ impl App {
     pub async fn list_memberships(&self, p: &Principal, listing: &Listing) -> Result<Page<Member>> {
         p.require(Scope::GroupsRead)?;
         let viewer = crate::groups::list_viewer(p, "memberships")?;
-        members::list_visible(&self.read().await?, viewer.as_ref(), listing).await
+        members::list_visible(&self.read().await?, viewer.as_ref(), &listing.seen_by(site::sees_all_users(p))).await
     }
 
     /// One membership by its id, if the caller can see its group.

@@ -3,7 +3,7 @@
 
 use crate::App;
 use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldPermission, Level};
-use cohort_core::auth::{Principal, Scope};
+use cohort_core::auth::Principal;
 use cohort_core::{Error, Result, time};
 
 /// One question for `POST /check`.
@@ -25,12 +25,7 @@ impl Check {
 impl App {
     /// Who may ask about `user_id`: the user themself, or site-wide readers of groups or users.
     fn may_ask_about(&self, p: &Principal, user_id: &str) -> Result<()> {
-        if p.user_id() == Some(user_id) || p.is_superuser(Scope::GroupsRead) || p.is_superuser(Scope::UsersRead) {
-            Ok(())
-        } else {
-            p.require(Scope::GroupsRead)?;
-            Err(Error::denied("only the user themself or a site administrator may ask about a user's access"))
-        }
+        cohort_core::policy::site::ask_about_user(p, user_id)
     }
 
     /// Waits until this instance has applied `revision` (read-your-writes across instances).

@@ -7,6 +7,7 @@ use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{JoinRequest, MemberStatus, Membership, RequestStatus, User, Visibility};
 use cohort_core::page::Page;
+use cohort_core::policy::site;
 use cohort_core::policy::{self, Action};
 use cohort_core::{Error, Result, id, input, time};
 use cohort_store::list::Listing;
@@ -127,7 +128,7 @@ impl App {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::ManageJoinRequests).await?;
         let status = status.or_else(|| listing.filter.is_none().then_some(RequestStatus::Pending));
-        requests::list(&c, group_id, status, listing).await
+        requests::list(&c, group_id, status, &listing.seen_by(site::sees_all_users(p))).await
     }
 
     /// Approves (with a role, default `member`) or rejects a pending request.

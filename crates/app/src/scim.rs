@@ -17,7 +17,7 @@ use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope, Scopes};
 use cohort_core::error::Conflict;
 use cohort_core::group::GroupPatch;
-use cohort_core::model::{AuditEvent, Group, GroupDraft, MemberStatus, Membership, SiteRole, User};
+use cohort_core::model::{AuditEvent, Group, GroupDraft, MemberStatus, Membership, User};
 use cohort_core::policy::{self, Action, GroupContext};
 use cohort_core::scim_filter::Filter;
 use cohort_core::{Error, Result, id, time};
@@ -74,10 +74,7 @@ fn group_snapshot(g: &Group) -> serde_json::Value {
 impl App {
     /// Accepts a principal for SCIM: it needs the `scim` scope and a space (403 otherwise).
     pub fn scim_caller(&self, p: &Principal) -> Result<ScimCaller> {
-        if !p.scopes.contains(Scope::Scim) {
-            return Err(Error::denied("this credential lacks the scim scope"));
-        }
-        let space_id = p.space_id.clone().ok_or_else(|| Error::denied("a scim key must be bound to a space"))?;
+        let space_id = cohort_core::policy::site::use_scim(p)?;
         let acting = Principal {
             user: None,
             scopes: Scopes::of(&[Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite]),
@@ -88,23 +85,28 @@ impl App {
         Ok(ScimCaller { acting, space_id })
     }
 
-    /// A user SCIM may see: any but a site administrator (404 for those).
-    pub async fn scim_get_user(&self, _c: &ScimCaller, id: &str) -> Result<User> {
-        let u = users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))?;
-        if u.site_role == SiteRole::Admin {
+    /// A user the key reaches (404 for anyone else): one its space provisioned or whose
+    /// memberships all lie in its space, never a site administrator or another space's
+    /// moderator.
+    pub async fn scim_get_user(&self, c: &ScimCaller, id: &str) -> Result<User> {
+        let conn = self.read().await?;
+        if !cohort_store::scim::reaches_user(&conn, &c.space_id, id).await? {
             return Err(Error::NotFound("user"));
         }
-        Ok(u)
+        users::get(&conn, id).await?.ok_or(Error::NotFound("user"))
     }
 
-    /// Users matching `filter`: the total and `count` of them from the 1-based `start`.
-    pub async fn scim_users(&self, _c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<User>)> {
-        cohort_store::scim::list_users(&self.read().await?, filter, Some(SiteRole::User), start.max(1) - 1, count).await
+    /// The users the key reaches that match `filter`: the total and `count` of them from the
+    /// 1-based `start`.
+    pub async fn scim_users(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<User>)> {
+        cohort_store::scim::list_users(&self.read().await?, filter, &c.space_id, start.max(1) - 1, count).await
     }
 
-    /// Creates a user (never an administrator); they belong to no group.
+    /// Creates a user (never an administrator) provisioned by the key's space; they belong
+    /// to no group, and the email the directory gives is verified.
     pub async fn scim_create_user(&self, c: &ScimCaller, new: NewUser) -> Result<User> {
-        self.create_user(&c.acting, NewUser { site_role: None, ..new }).await
+        let new = NewUser { site_role: None, email_verified: Some(true), scim_space: Some(c.space_id.clone()), ..new };
+        self.create_user(&c.acting, new).await
     }
 
     /// Changes a user. `active: false` revokes their tokens and suspends their memberships;
@@ -293,7 +295,7 @@ impl App {
         external_id: Option<String>,
         members: Vec<String>,
     ) -> Result<Group> {
-        let members = self.known_users(members).await?;
+        let members = self.known_users(c, members).await?;
         let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
         let g = self.create_group_as(&c.acting, Some(c.space_id.clone()), None, input, false).await?;
         if members.is_empty() {
@@ -311,17 +313,15 @@ impl App {
         }
     }
 
-    /// Refuses ids that name no user (400-class `validation_failed` on `members`).
-    async fn known_users(&self, ids: Vec<String>) -> Result<Vec<String>> {
+    /// Refuses ids that name no user the key reaches (400-class `validation_failed` on
+    /// `members`).
+    async fn known_users(&self, c: &ScimCaller, ids: Vec<String>) -> Result<Vec<String>> {
         if ids.len() > MAX_MEMBERS_PER_REQUEST {
             return Err(Error::validation("members", format!("at most {MAX_MEMBERS_PER_REQUEST} members in one request")));
         }
         let ids = dedup(ids);
-        let known: HashSet<String> = users::existing(&self.read().await?, &ids).await?.into_iter().collect();
-        match ids.iter().find(|id| !known.contains(*id)) {
-            Some(missing) => Err(Error::validation("members", format!("no user {missing}"))),
-            None => Ok(ids),
-        }
+        reached(&self.read().await?, &c.space_id, &ids).await?;
+        Ok(ids)
     }
 
     /// Renames a group, changes its external id and its members, all in one transaction:
@@ -402,10 +402,7 @@ impl App {
             let wanted_set: HashSet<&String> = wanted.iter().collect();
             let present: HashSet<&String> = current.iter().map(|m| &m.user_id).collect();
             let adding: Vec<String> = wanted.iter().filter(|u| !present.contains(u)).cloned().collect();
-            let known: HashSet<String> = users::existing(&tx, &adding).await?.into_iter().collect();
-            if let Some(missing) = adding.iter().find(|u| !known.contains(*u)) {
-                return Err(Error::validation("members", format!("no user {missing}")));
-            }
+            reached(&tx, &c.space_id, &adding).await?;
             let removing: Vec<Membership> = current.iter().filter(|m| !wanted_set.contains(&m.user_id)).cloned().collect();
             remove_many(&tx, p, &ctx, id, removing).await?;
             add_many(&tx, p, &ctx, id, adding).await?;
@@ -418,6 +415,15 @@ impl App {
     pub async fn scim_delete_group(&self, c: &ScimCaller, id: &str, if_match: Option<i64>) -> Result<()> {
         self.scim_get_group(c, id).await?;
         self.delete_group(&c.acting, id, false, if_match).await.map(|_| ())
+    }
+}
+
+/// Refuses ids that name no user, or a user the space's key does not reach (as if unknown).
+async fn reached(c: &Conn, space_id: &str, ids: &[String]) -> Result<()> {
+    let known: HashSet<String> = cohort_store::scim::reached_users(c, space_id, ids).await?.into_iter().collect();
+    match ids.iter().find(|id| !known.contains(*id)) {
+        Some(missing) => Err(Error::validation("members", format!("no user {missing}"))),
+        None => Ok(()),
     }
 }
 

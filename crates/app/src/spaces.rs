@@ -5,6 +5,7 @@ use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::Space;
 use cohort_core::page::Page;
+use cohort_core::policy::site;
 use cohort_core::{Error, Result, id, input, time};
 use cohort_store::list::Listing;
 use cohort_store::{Tx, spaces, users};
@@ -35,7 +36,7 @@ async fn check_users(tx: &Tx, ids: &[String]) -> Result<Vec<String>> {
 
 impl App {
     pub async fn create_space(&self, p: &Principal, name: &str, description: Option<String>, moderators: Vec<String>) -> Result<Space> {
-        p.require_superuser(Scope::GroupsWrite)?;
+        site::manage_spaces(p)?;
         let name = input::name("name", name, 200)?;
         let description = input::text("description", description, 2000)?;
         let tx = self.begin().await?;
@@ -67,7 +68,7 @@ impl App {
     }
 
     pub async fn update_space(&self, p: &Principal, id: &str, patch: SpacePatch, if_match: Option<i64>) -> Result<Space> {
-        p.require_superuser(Scope::GroupsWrite)?;
+        site::manage_spaces(p)?;
         let tx = self.begin().await?;
         let before = spaces::get(&tx, id).await?.ok_or(Error::NotFound("space"))?;
         check_version(if_match, before.version)?;
@@ -94,7 +95,7 @@ impl App {
 
     /// Deletes an empty space; the default space stays.
     pub async fn delete_space(&self, p: &Principal, id: &str) -> Result<()> {
-        p.require_superuser(Scope::GroupsWrite)?;
+        site::manage_spaces(p)?;
         let tx = self.begin().await?;
         let space = spaces::get(&tx, id).await?.ok_or(Error::NotFound("space"))?;
         if id == DEFAULT_SPACE {
@@ -117,12 +118,10 @@ impl App {
         if spaces::get(&c, space_id).await?.is_none() {
             return Err(Error::NotFound("organization"));
         }
-        if p.is_superuser(need) {
-            return Ok(());
-        }
-        match p.user_id() {
-            Some(u) if spaces::is_moderator(&c, space_id, u).await? => Ok(()),
-            _ => Err(Error::denied("managing an organization's groups needs its moderators")),
-        }
+        let moderator = match p.user_id() {
+            Some(u) => spaces::is_moderator(&c, space_id, u).await?,
+            None => false,
+        };
+        site::manage_space_groups(p, need, moderator)
     }
 }

@@ -1,11 +1,12 @@
 //! Users: create, read, change, delete.
 
-use crate::secrets::hash_password;
+use crate::secrets::{hash_password, verify_password};
 use crate::{App, Change, check_version, unique_as};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{SiteRole, User};
 use cohort_core::page::Page;
+use cohort_core::policy::site::{self, UserChange, UserChangeBy};
 use cohort_core::{Error, Result, id, input, time};
 use cohort_store::list::Listing;
 use cohort_store::{audit, members, users};
@@ -20,6 +21,10 @@ pub struct NewUser {
     pub site_role: Option<SiteRole>,
     pub external_id: Option<String>,
     pub active: Option<bool>,
+    /// Whether the email is confirmed (default: yes, since the site sets it).
+    pub email_verified: Option<bool>,
+    /// The space whose scim key provisions this user.
+    pub scim_space: Option<String>,
 }
 
 /// A merge of a user's fields; `Some(None)` clears.
@@ -33,10 +38,24 @@ pub struct UserPatch {
     pub site_role: Option<SiteRole>,
     pub external_id: Option<Option<String>>,
     pub active: Option<bool>,
+    pub email_verified: Option<bool>,
+    /// The user's present password, which changing one's own password needs.
+    pub current_password: Option<String>,
+}
+
+impl UserPatch {
+    /// What the patch touches, as the policy weighs it.
+    fn change(&self) -> UserChange {
+        UserChange {
+            profile: self.username.is_some() || self.email.is_some() || self.full_name.is_some() || self.avatar_url.is_some(),
+            password: self.password.is_some(),
+            admin_fields: self.site_role.is_some() || self.active.is_some() || self.external_id.is_some() || self.email_verified.is_some(),
+        }
+    }
 }
 
 fn snapshot(u: &User) -> serde_json::Value {
-    serde_json::json!({"username": u.username, "email": u.email, "full_name": u.full_name, "active": u.active, "site_role": u.site_role.as_str()})
+    serde_json::json!({"username": u.username, "email": u.email, "email_verified": u.email_verified, "full_name": u.full_name, "active": u.active, "site_role": u.site_role.as_str()})
 }
 
 fn user_conflict(e: cohort_store::StoreError) -> Error {
@@ -55,7 +74,7 @@ fn optional_text(field: &str, v: Option<String>, max: usize) -> Result<Option<St
 
 impl App {
     pub async fn create_user(&self, p: &Principal, new: NewUser) -> Result<User> {
-        p.require_superuser(Scope::UsersWrite)?;
+        site::manage_users(p)?;
         let username = input::username(&new.username)?;
         let email = new.email.filter(|e| !e.trim().is_empty()).map(|e| input::email(&e)).transpose()?;
         let password_hash = match new.password {
@@ -68,6 +87,7 @@ impl App {
             id: id::new(id::Kind::User),
             num: audit::next_counter(&tx, "users").await?,
             username,
+            email_verified: email.is_some() && new.email_verified.unwrap_or(true),
             email,
             full_name: optional_text("full_name", new.full_name, 200)?,
             avatar_url: optional_text("avatar_url", new.avatar_url, 2000)?,
@@ -78,16 +98,14 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        users::insert(&tx, &user, password_hash.as_deref()).await.map_err(user_conflict)?;
+        users::insert(&tx, &user, password_hash.as_deref(), new.scim_space.as_deref()).await.map_err(user_conflict)?;
         Change::new("user.created", "user", &user.id).user(&user.id).after(snapshot(&user)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(user)
     }
 
     pub async fn get_user(&self, p: &Principal, id: &str) -> Result<User> {
-        if p.user_id() != Some(id) {
-            p.require(Scope::UsersRead)?;
-        }
+        site::read_user(p, id)?;
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
@@ -96,22 +114,26 @@ impl App {
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
+    /// Users; to callers who may not see private fields (everyone but the site's readers of
+    /// users) without them, and with filters, sorts and searches over names only.
     pub async fn list_users(&self, p: &Principal, search: Option<&str>, listing: &Listing) -> Result<Page<User>> {
-        p.require(Scope::UsersRead)?;
-        users::list(&self.read().await?, search, listing).await
+        site::list_users(p)?;
+        let listing = listing.seen_by(site::sees_all_users(p));
+        users::list(&self.read().await?, search, &listing).await
     }
 
+    /// Changes a user. The site changes anyone and any field (emails it sets are verified);
+    /// a user changes their own profile and password with `users:write`, a password change
+    /// needs the current one, and an email they set is unverified until confirmed.
     pub async fn update_user(&self, p: &Principal, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
-        let myself = p.user_id() == Some(id);
-        let superuser = p.is_superuser(Scope::UsersWrite);
-        if !superuser {
-            if !myself {
-                p.require(Scope::UsersWrite)?;
-                return Err(Error::denied("only a site administrator may change other users"));
-            }
-            if patch.site_role.is_some() || patch.active.is_some() || patch.external_id.is_some() {
-                return Err(Error::denied("only a site administrator may change site_role, active or external_id"));
-            }
+        let by = site::change_user(p, id, patch.change())?;
+        if by == UserChangeBy::Themself && patch.password.is_some() {
+            let stored = users::password_hash(&self.read().await?, id).await?;
+            let matches = match (&stored, &patch.current_password) {
+                (Some(_), Some(current)) => Some(verify_password(current.clone(), stored.clone()).await),
+                _ => None,
+            };
+            site::own_password_change(p, stored.is_some(), matches)?;
         }
         let password_hash = match patch.password {
             Some(pw) => Some(hash_password(input::password(&pw)?.to_string()).await?),
@@ -126,6 +148,13 @@ impl App {
         }
         if let Some(v) = patch.email {
             u.email = v.filter(|e| !e.trim().is_empty()).map(|e| input::email(&e)).transpose()?;
+            let changed = u.email.as_deref().map(str::to_lowercase) != before.email.as_deref().map(str::to_lowercase);
+            if changed {
+                u.email_verified = u.email.is_some() && by == UserChangeBy::Site;
+            }
+        }
+        if let Some(v) = patch.email_verified {
+            u.email_verified = v && u.email.is_some();
         }
         if let Some(v) = patch.full_name {
             u.full_name = optional_text("full_name", v, 200)?;
@@ -155,7 +184,7 @@ impl App {
 
     /// Deletes a user and their memberships; refused while they are the last owner of a group.
     pub async fn delete_user(&self, p: &Principal, id: &str) -> Result<()> {
-        p.require_superuser(Scope::UsersWrite)?;
+        site::manage_users(p)?;
         let tx = self.begin().await?;
         let user = users::get(&tx, id).await?.ok_or(Error::NotFound("user"))?;
         for m in members::of_user(&tx, id).await? {
@@ -187,5 +216,61 @@ impl App {
     /// The groups a user is a direct member of (any status).
     pub async fn direct_group_ids(&self, user_id: &str) -> Result<Vec<String>> {
         Ok(members::of_user(&self.read().await?, user_id).await?.into_iter().map(|m| m.group_id).collect())
+    }
+}
+
+/// How long an email confirmation stays usable.
+pub const EMAIL_VERIFICATION_TTL: time::Millis = 2 * time::DAY;
+
+/// An email confirmation, shown once: the application sends it to the address, and whoever
+/// reads that mailbox confirms it with [`App::verify_email`].
+#[derive(Debug, Clone)]
+pub struct EmailVerification {
+    pub token: String,
+    pub user_id: String,
+    pub email: String,
+    pub expires_at: time::Millis,
+}
+
+impl App {
+    /// Makes a confirmation for the user's current email (the site only: Cohort sends no mail,
+    /// so the application that does asks for it and delivers it).
+    pub async fn request_email_verification(&self, p: &Principal, user_id: &str) -> Result<EmailVerification> {
+        site::manage_users(p)?;
+        let token = crate::secrets::new_secret("cev_")?;
+        let now = time::now();
+        let expires_at = now + EMAIL_VERIFICATION_TTL;
+        let tx = self.begin().await?;
+        let u = users::get(&tx, user_id).await?.ok_or(Error::NotFound("user"))?;
+        let email = u.email.ok_or_else(|| Error::validation("email", "the user has no email to confirm"))?;
+        users::insert_verification(&tx, &crate::secrets::digest(&token), user_id, &email, now, expires_at).await?;
+        Change::new("user.email_verification_requested", "user", user_id)
+            .user(user_id)
+            .after(serde_json::json!({"email": email, "expires_at": expires_at}))
+            .record(&tx, p)
+            .await?;
+        self.commit(tx).await?;
+        Ok(EmailVerification { token, user_id: user_id.to_string(), email, expires_at })
+    }
+
+    /// Confirms an email with the token sent to it; 404 for a token that is unknown, used,
+    /// expired, or made for an address the user no longer has.
+    pub async fn verify_email(&self, token: &str) -> Result<User> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 200 {
+            return Err(Error::NotFound("email verification"));
+        }
+        let tx = self.begin().await?;
+        let uid = users::use_verification(&tx, &crate::secrets::digest(token), time::now())
+            .await?
+            .ok_or(Error::NotFound("email verification"))?;
+        let u = users::get(&tx, &uid).await?.ok_or(Error::NotFound("user"))?;
+        Change::new("user.email_verified", "user", &uid)
+            .user(&uid)
+            .after(serde_json::json!({"email": u.email}))
+            .record(&tx, &Principal::system())
+            .await?;
+        self.commit(tx).await?;
+        Ok(u)
     }
 }

@@ -109,10 +109,22 @@ impl DbArgs {
             Some(other) => Err(format!("unsupported database url {other:?}: use postgres://… or sqlite:PATH")),
             None => {
                 std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
+                private_dir(&self.data_dir)?;
                 Db::sqlite(&self.data_dir.join("cohort.db")).map_err(|e| e.to_string())
             }
         }
     }
+}
+
+/// The data directory is the owner's alone (0700): it holds the database with every record
+/// and password hash.
+fn private_dir(dir: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("securing {}: {e}", dir.display()))?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -132,14 +132,16 @@ impl Principal {
         self.scopes.allows(need)
     }
 
-    /// Site-wide power for work needing `need`: a site admin, an `admin` key, or a site key
-    /// holding the scope.
+    /// Site-wide power for work needing `need`: a site administrator, or a site key, whose
+    /// scopes allow `need`. A key owned by a user is never more than that user, so a user
+    /// who is not a site administrator has no site-wide power whatever their key's scopes
+    /// (and a demoted administrator's keys lose it at once).
     pub fn is_superuser(&self, need: Scope) -> bool {
         if !self.allows(need) {
             return false;
         }
         match &self.user {
-            Some(u) => u.site_role == SiteRole::Admin || self.scopes.contains(Scope::Admin) && self.key_id.is_some(),
+            Some(u) => u.site_role == SiteRole::Admin,
             None => true,
         }
     }
@@ -172,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn a_user_key_without_admin_scope_is_not_a_superuser() {
+    fn a_key_is_never_more_than_its_owner_or_its_scopes() {
         let p = Principal {
             user: Some(Caller { id: "usr_1".into(), site_role: SiteRole::User }),
             scopes: Scopes::of(&[Scope::Admin]),
@@ -180,8 +182,12 @@ mod tests {
             token_id: None,
             space_id: None,
         };
-        assert!(p.is_superuser(Scope::GroupsWrite));
-        let session = Principal { key_id: None, scopes: Scopes::session(), ..p };
-        assert!(!session.is_superuser(Scope::GroupsWrite));
+        assert!(!p.is_superuser(Scope::GroupsWrite));
+        let admin = Principal { user: Some(Caller { id: "usr_2".into(), site_role: SiteRole::Admin }), ..p.clone() };
+        assert!(admin.is_superuser(Scope::GroupsWrite));
+        let narrow = Principal { scopes: Scopes::of(&[Scope::GroupsRead]), ..admin };
+        assert!(narrow.is_superuser(Scope::GroupsRead) && !narrow.is_superuser(Scope::GroupsWrite));
+        let site = Principal { user: None, ..narrow };
+        assert!(site.is_superuser(Scope::GroupsRead) && !site.is_superuser(Scope::UsersRead));
     }
 }

@@ -69,6 +69,13 @@ pub enum Error {
     /// 422 `cycle`.
     #[error("a group cannot be moved under itself or its descendants")]
     Cycle,
+    /// 429 `rate_limited`, with `Retry-After` (seconds).
+    #[error("{message}")]
+    RateLimited { retry_after: u64, message: String },
+    /// 503 `unavailable`, with `Retry-After` (seconds): the database is slow or gone, or a
+    /// request ran past its time. Nothing was changed.
+    #[error("{message}")]
+    Unavailable { retry_after: u64, message: String },
     /// 500 `internal`: logged with detail, answered without it.
     #[error("internal error")]
     Internal(String),
@@ -89,6 +96,23 @@ impl Error {
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidRequest(message.into())
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Error::Unavailable { retry_after: 1, message: message.into() }
+    }
+
+    /// The seconds a caller should wait before trying again, for errors that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after, .. } | Error::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether this error ends a whole batch (the database failed) rather than one item.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::Internal(_) | Error::Unavailable { .. })
     }
 
     pub fn internal(message: impl fmt::Display) -> Self {

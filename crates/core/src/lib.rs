@@ -13,7 +13,7 @@
 //! - [`access`]: the in-memory access index that answers checks.
 //! - [`auth`]: who is calling (principal) and what their scopes allow.
 //! - [`group`]: the rules of a group's own fields (create, replace, merge).
-//! - [`policy`]: who may do what to a group.
+//! - [`policy`]: who may do what, to a group and on the site.
 //! - [`page`]: page arithmetic shared by every list.
 //! - [`scim_filter`]: SCIM filters and PATCH paths (RFC 7644), parsed into a typed expression.
 

@@ -43,6 +43,9 @@ pub struct User {
     pub num: i64,
     pub username: String,
     pub email: Option<String>,
+    /// Whether the email was confirmed: set by an administrator or a directory, or confirmed
+    /// by the user. An email a user set themself is not, until confirmed.
+    pub email_verified: bool,
     pub full_name: Option<String>,
     pub avatar_url: Option<String>,
     pub external_id: Option<String>,
@@ -254,4 +257,14 @@ pub struct Post {
     pub body: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// A permission declared in the catalogue: at site level (`space_id` `None`) or for one space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredPermission {
+    pub name: String,
+    pub description: Option<String>,
+    pub space_id: Option<String>,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
 }

@@ -98,7 +98,7 @@ async fn page(app: App, p: cohort_core::auth::Principal, q: AdminListParams) -> 
     let sort = sort_pair(q.sort_by.as_deref().unwrap_or("created"), q.sort_order.as_deref())?;
     let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     let paging = Paging::Cursor { after, limit, with_total: q.include_total.unwrap_or(false) };
-    let listing = Listing { filter: crate::native::schema::parse_filter(q.filter.as_deref())?, sort, paging };
+    let listing = Listing { filter: crate::native::schema::parse_filter(q.filter.as_deref())?, sort, paging, hide_private: false };
     let page = app.list_groups(&p, GroupFilter::default(), &listing).await?;
     let next_page = page.next_cursor.as_ref().map(|c| format!("/api/admin/groups/?cursor={c}&limit={limit}"));
     Ok(Json(AdminPage {
@@ -189,7 +189,7 @@ async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -
     responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn users(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<UserOut>>> {
     let page = app.group_users(&p, &id, &Listing::page(PageRequest { page: 1, limit: 10_000, with_total: false })).await?;
-    Ok(Json(page.items.into_iter().map(UserOut::from).collect()))
+    Ok(Json(page.items.into_iter().map(|u| UserOut::shown_to(u, &p)).collect()))
 }
 
 /// Add a user to a group; answers the user record with its groups (`groups:write`).
@@ -205,7 +205,7 @@ async fn add_user(
     app.add_member(&p, &id, NewMember { user_id: user_id.clone(), ..NewMember::default() }).await?;
     let user = app.user_record(&p, &user_id).await?;
     let groups = app.direct_group_ids(&user_id).await?;
-    Ok((StatusCode::CREATED, Json(UserInGroups { user: user.into(), groups })))
+    Ok((StatusCode::CREATED, Json(UserInGroups { user: UserOut::shown_to(user, &p), groups })))
 }
 
 /// Remove a user from a group (`groups:write`).

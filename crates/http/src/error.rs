@@ -59,6 +59,8 @@ pub fn parts(e: &Error) -> (StatusCode, &'static str, Map<String, Value>) {
             (StatusCode::UNPROCESSABLE_ENTITY, "group_full")
         }
         Error::Cycle => (StatusCode::UNPROCESSABLE_ENTITY, "cycle"),
+        Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        Error::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     (status, code, extra)
@@ -80,7 +82,11 @@ pub fn body(e: &Error) -> (StatusCode, Value) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = body(&self.0);
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = self.0.retry_after() {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        res
     }
 }
 

@@ -159,8 +159,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
-/// `If-Match`: the version the caller read. `*` or no header accepts any version; a value that
-/// is not one of our ETags can never match.
+/// `If-Match`: the version the caller read. `*` or no header accepts any version; an ETag
+/// of ours (`"3"`, `W/"3"`) names one. Anything else cannot be read, so it is refused (400):
+/// ignoring it would let a stale write through.
 pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -170,13 +171,18 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(raw) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
-        let raw = raw.to_str().unwrap_or("").trim();
+        let raw = raw.to_str().map_err(|_| Error::invalid("If-Match must be an ETag such as \"3\" or *"))?.trim();
         // An empty header names no version; `*` matches any.
         if raw == "*" || raw.is_empty() {
             return Ok(IfMatch(None));
         }
-        let v = raw.trim_start_matches("W/").trim_matches('"');
-        Ok(IfMatch(Some(v.parse().unwrap_or(-1))))
+        let v = raw.strip_prefix("W/").unwrap_or(raw);
+        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        // A value that reads as an ETag but is no version of ours can never match (412).
+        if !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b',') {
+            return Ok(IfMatch(Some(v.parse().unwrap_or(-1))));
+        }
+        Err(Error::invalid("If-Match must be an ETag such as \"3\" or *").into())
     }
 }
 

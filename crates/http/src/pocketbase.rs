@@ -19,6 +19,7 @@ use cohort_core::group::{GroupInput, GroupPatch};
 use cohort_core::list::parse_sort;
 use cohort_core::model::{Group, Member, Post, User, Visibility};
 use cohort_core::page::{Page, PageRequest};
+use cohort_core::policy::site;
 use cohort_core::{Error, Result, time};
 use cohort_store::list::{Listing, Paging};
 use serde::Deserialize;
@@ -64,10 +65,13 @@ fn pb_time(ms: i64) -> String {
     time::pocketbase(ms)
 }
 
-fn user_record(u: &User) -> Value {
+/// A users record; as PocketBase does, `email` is empty unless the caller may see it.
+fn user_record(u: &User, p: Option<&Principal>) -> Value {
+    let shown = p.is_none_or(|p| site::sees_private_fields(p, &u.id));
     json!({
         "id": u.id, "collectionId": USERS_ID, "collectionName": "users", "username": u.username,
-        "email": u.email.clone().unwrap_or_default(), "emailVisibility": true, "verified": true,
+        "email": if shown { u.email.clone().unwrap_or_default() } else { String::new() }, "emailVisibility": shown,
+        "verified": u.email_verified,
         "name": u.full_name.clone().unwrap_or_default(), "avatar": u.avatar_url.clone().unwrap_or_default(),
         "created": pb_time(u.created_at), "updated": pb_time(u.updated_at)
     })
@@ -126,6 +130,7 @@ impl ListParams {
             filter: crate::native::schema::parse_filter(self.filter.as_deref())?,
             sort: parse_sort(self.sort.as_deref().unwrap_or(""))?,
             paging: Paging::Offset(self.page()),
+            hide_private: false,
         })
     }
 
@@ -174,7 +179,10 @@ async fn group_records(app: &App, p: &Principal, groups: &[Group], expand: &[Str
             }
         }
         if expand.iter().any(|e| e == "moderators") {
-            exp.insert("moderators".into(), Value::Array(mods.iter().filter_map(|m| users.get(m)).map(user_record).collect()));
+            exp.insert(
+                "moderators".into(),
+                Value::Array(mods.iter().filter_map(|m| users.get(m)).map(|u| user_record(u, Some(p))).collect()),
+            );
         }
         if !exp.is_empty() {
             rec["expand"] = Value::Object(exp);
@@ -203,7 +211,7 @@ async fn member_records(app: &App, p: &Principal, members: &[Member], expand: &[
             let mut rec = member_record(m);
             let mut exp = Map::new();
             if expand.iter().any(|e| e == "user") {
-                exp.insert("user".into(), user_record(&m.user));
+                exp.insert("user".into(), user_record(&m.user, Some(p)));
             }
             if let Some(g) = groups.get(&m.membership.group_id) {
                 exp.insert("group".into(), g.clone());
@@ -228,14 +236,14 @@ struct PasswordLogin {
 
 async fn auth_with_password(State(app): State<App>, Body(b): Body<PasswordLogin>) -> Response {
     match app.login(&b.identity, &b.password).await {
-        Ok(t) => Json(json!({"token": t.token, "record": user_record(&t.user)})).into_response(),
+        Ok(t) => Json(json!({"token": t.token, "record": user_record(&t.user, None)})).into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, Json(json!({"status": 400, "message": "Failed to authenticate.", "data": {}}))).into_response(),
     }
 }
 
 async fn auth_refresh(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<Value>> {
     let t = app.refresh_token(&p).await?;
-    Ok(Json(json!({"token": t.token, "record": user_record(&t.user)})))
+    Ok(Json(json!({"token": t.token, "record": user_record(&t.user, None)})))
 }
 
 async fn list_groups(State(app): State<App>, Auth(p): Auth, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {

@@ -27,9 +27,10 @@ fn from_row(r: &Row) -> Result<Invitation, StoreError> {
     })
 }
 
-pub async fn insert(c: &Conn, i: &Invitation) -> Result<(), StoreError> {
+/// Inserts an invitation with the hash of the link sent with it.
+pub async fn insert(c: &Conn, i: &Invitation, token_hash: &str) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO invitations (id, group_id, email, email_key, user_id, role, message, status, invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO invitations (id, group_id, email, email_key, user_id, role, message, status, invited_by, created_at, expires_at, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             i.id.as_str(),
             i.group_id.as_str(),
@@ -41,7 +42,8 @@ pub async fn insert(c: &Conn, i: &Invitation) -> Result<(), StoreError> {
             i.status.as_str(),
             i.invited_by.clone(),
             i.created_at,
-            i.expires_at
+            i.expires_at,
+            token_hash
         ],
     )
     .await?;
@@ -106,4 +108,9 @@ pub async fn list(c: &Conn, group_id: &str, status: Option<InvitationStatus>, li
         cond.and("i.status = ?", [s.as_str().into()]);
     }
     crate::list::fetch(c, &LIST, cond, listing, from_row).await
+}
+
+/// Whether `hash` is the hash of the link sent with invitation `id`.
+pub async fn link_matches(c: &Conn, id: &str, hash: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM invitations WHERE id = ? AND token_hash = ?", &params![id, hash]).await?.is_some())
 }

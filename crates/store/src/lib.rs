@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod catalogue;
 pub mod db;
 pub mod filter;
 pub mod groups;
@@ -26,7 +27,7 @@ pub mod search;
 pub mod spaces;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Row, Tx, Value};
+pub use db::{Backend, Conn, Db, Limits, Row, Tx, Value};
 
 /// What can go wrong below the domain.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,10 @@ pub enum StoreError {
     /// The database was busy or a transaction had to give way; worth one more try.
     #[error("database busy: {0}")]
     Busy(String),
+    /// The database is gone, or did not answer in time (a pool wait, a statement or a lock
+    /// timeout); nothing was changed and the request may be tried again.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A value no database can take (text with NUL); the caller's input is at fault.
     #[error("{0}")]
     Invalid(String),
@@ -57,6 +62,10 @@ impl From<StoreError> for cohort_core::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(m) => cohort_core::Error::InvalidRequest(m),
+            StoreError::Busy(m) | StoreError::Unavailable(m) => {
+                tracing::warn!(detail = %m, "database unavailable");
+                cohort_core::Error::unavailable("the database is busy or unavailable; try again shortly")
+            }
             other => cohort_core::Error::Internal(other.to_string()),
         }
     }

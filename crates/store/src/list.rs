@@ -170,6 +170,9 @@ pub struct Listing {
     pub filter: Option<Expr>,
     pub sort: Vec<SortTerm>,
     pub paging: Paging,
+    /// The caller may not see users' private fields (email, site role, external id), so may
+    /// neither filter nor sort by them: to them those fields do not exist.
+    pub hide_private: bool,
 }
 
 impl Listing {
@@ -177,6 +180,18 @@ impl Listing {
     pub fn page(p: PageRequest) -> Listing {
         Listing { paging: Paging::Offset(p), ..Listing::default() }
     }
+
+    /// This listing for a caller who may (`true`) or may not see users' private fields.
+    pub fn seen_by(&self, sees_private: bool) -> Listing {
+        Listing { hide_private: !sees_private, ..self.clone() }
+    }
+}
+
+/// Column expressions that hold users' private fields.
+const PRIVATE_USER_COLUMNS: [&str; 3] = ["u.email", "u.site_role", "u.external_id"];
+
+fn private_column(sql: &str) -> bool {
+    PRIVATE_USER_COLUMNS.iter().any(|c| sql.contains(c))
 }
 
 /// The conditions a service puts on a list (its group, a status, who may see what), joined
@@ -218,9 +233,19 @@ pub struct ListSql {
 /// Builds the statements for a list of `src` under `cond` as `listing` asks.
 pub fn statements(src: &Source, mut cond: Conditions, listing: &Listing) -> Result<ListSql> {
     let default = parse_sort(src.default_sort)?;
+    if listing.hide_private
+        && let Some(t) = listing.sort.iter().find(|t| src.sort.iter().any(|c| c.names.contains(&t.field.as_str()) && private_column(c.sql)))
+    {
+        return Err(Error::invalid(format!("cannot sort by {:?}", t.field)));
+    }
     let order = order(&listing.sort, src.sort, src.id, &default)?;
     if let Some(expr) = &listing.filter {
-        let (sql, args) = compile(expr, src.fields, cohort_core::time::now())?;
+        let (sql, args) = if listing.hide_private {
+            let visible: Vec<_> = src.fields.iter().filter(|f| !private_column(f.sql)).copied().collect();
+            compile(expr, &visible, cohort_core::time::now())?
+        } else {
+            compile(expr, src.fields, cohort_core::time::now())?
+        };
         cond.and(sql, args);
     }
     let count = listing.paging.with_total().then(|| (format!("SELECT COUNT(*) FROM {} {}", src.from, cond.where_sql()), cond.args.clone()));

@@ -125,8 +125,9 @@ pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) 
         cond.and("m.status = ?", [s.as_str().into()]);
     }
     if let Some(term) = &q.search {
-        let plan = crate::search::plan(c, &crate::search::USERS, term).await?;
-        let (sql, args) = crate::search::clause(c.backend(), &crate::search::USERS, term, plan);
+        let searched = crate::search::users(!listing.hide_private);
+        let plan = crate::search::plan(c, searched, term).await?;
+        let (sql, args) = crate::search::clause(c.backend(), searched, term, plan);
         cond.and(sql, args);
     }
     crate::list::fetch(c, &LIST, cond, listing, member_from_row).await

@@ -23,15 +23,21 @@ macro_rules! migration {
     };
 }
 
-pub const MIGRATIONS: &[Migration] =
-    &[migration!(1, "0001_init"), migration!(2, "0002_workflows"), migration!(3, "0003_search"), migration!(4, "0004_lists")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_init"),
+    migration!(2, "0002_workflows"),
+    migration!(3, "0003_search"),
+    migration!(4, "0004_lists"),
+    migration!(5, "0005_security"),
+];
 
 /// Applies what is missing; safe to run from several processes at once.
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
     let tx = db.begin().await?;
     if tx.backend() == Backend::Postgres {
-        // Instances starting together take turns; the lock ends with the transaction.
-        tx.batch("SELECT pg_advisory_xact_lock(7206147)").await?;
+        // Building an index over a large table may take longer than any request may; and
+        // instances starting together take turns (the lock ends with the transaction).
+        tx.batch("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7206147)").await?;
     }
     tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
         .await?;

@@ -19,7 +19,7 @@ use crate::filter::{Field, Kind};
 use crate::params;
 use cohort_core::Result;
 use cohort_core::error::Error;
-use cohort_core::model::{AuditEvent, Group, Membership, SiteRole, User};
+use cohort_core::model::{AuditEvent, Group, Membership, User};
 use cohort_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -431,21 +431,46 @@ fn const_leaf(name: &str, c: Const, op: CompareOp, v: &CompValue) -> Result<Stri
     Ok(if hit { TRUE } else { FALSE }.into())
 }
 
-/// Users matching `filter` (of `site_role` only, when given), oldest first: the total and the
-/// page from `offset`.
-pub async fn list_users(
-    c: &Conn,
-    filter: Option<&Filter>,
-    site_role: Option<SiteRole>,
-    offset: i64,
-    limit: i64,
-) -> Result<(i64, Vec<User>)> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(role) = site_role {
-        clauses.push("u.site_role = ?".into());
-        args.push(role.as_str().into());
+/// The users a space's scim key reaches: never a site administrator or a moderator of
+/// another space; of the rest, those the space provisioned, and those with memberships that
+/// all lie in the space. Anyone else does not exist for the key.
+fn reach(space_id: &str) -> (String, Vec<Value>) {
+    let sql = "u.site_role = 'user' \
+        AND NOT EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.user_id = u.id AND sm.space_id <> ?) \
+        AND (u.scim_space_id = ? \
+             OR (EXISTS (SELECT 1 FROM memberships rm WHERE rm.user_id = u.id) \
+                 AND NOT EXISTS (SELECT 1 FROM memberships rm JOIN groups rg ON rg.id = rm.group_id WHERE rm.user_id = u.id AND rg.space_id <> ?)))";
+    (sql.to_string(), vec![space_id.into(), space_id.into(), space_id.into()])
+}
+
+/// Whether the scim key of `space_id` reaches user `user_id` (see [`list_users`]).
+pub async fn reaches_user(c: &Conn, space_id: &str, user_id: &str) -> Result<bool> {
+    let (cond, mut args) = reach(space_id);
+    args.insert(0, user_id.into());
+    Ok(c.query_opt(&format!("SELECT 1 FROM users u WHERE u.id = ? AND {cond}"), &args).await?.is_some())
+}
+
+/// Which of `ids` the scim key of `space_id` reaches.
+pub async fn reached_users(c: &Conn, space_id: &str, ids: &[String]) -> Result<Vec<String>> {
+    let (cond, reach_args) = reach(space_id);
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        args.extend(reach_args.iter().cloned());
+        for r in c.query(&format!("SELECT u.id FROM users u WHERE u.id IN ({marks}) AND {cond}"), &args).await? {
+            out.push(r.get(0)?);
+        }
     }
+    Ok(out)
+}
+
+/// The users the scim key of `space_id` reaches that match `filter`, oldest first: the total
+/// and the page from `offset`.
+pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: &str, offset: i64, limit: i64) -> Result<(i64, Vec<User>)> {
+    let (reach_sql, reach_args) = reach(space_id);
+    let mut clauses: Vec<String> = vec![reach_sql];
+    let mut args: Vec<Value> = reach_args;
     if let Some(f) = filter {
         let (sql, filter_args) = compile(f, USER_SCHEMA, USER_ATTRS)?;
         clauses.push(sql);

@@ -21,20 +21,47 @@ pub struct Searched {
     pub row_id: &'static str,
     /// Lower-cased expressions the `LIKE` tests (the same ones PostgreSQL indexes).
     pub like: &'static [&'static str],
+    /// The trigram table's columns a match may look in (FTS5 column filter); `None`: all.
+    pub columns: Option<&'static str>,
 }
 
-pub static GROUPS: Searched =
-    Searched { table: "groups_search", id_column: "group_id", row_id: "g.id", like: &["g.name_key", "lower(g.description)"] };
+pub static GROUPS: Searched = Searched {
+    table: "groups_search",
+    id_column: "group_id",
+    row_id: "g.id",
+    like: &["g.name_key", "lower(g.description)"],
+    columns: None,
+};
 
 pub static USERS: Searched = Searched {
     table: "users_search",
     id_column: "user_id",
     row_id: "u.id",
     like: &["u.username_key", "u.email_key", "lower(u.full_name)"],
+    columns: None,
 };
 
-fn phrase(term: &str) -> String {
-    format!("\"{}\"", term.replace('"', "\"\""))
+/// User search for callers who may not see emails: names only, so a search cannot tell
+/// whose address contains what.
+pub static USERS_BY_NAME: Searched = Searched {
+    table: "users_search",
+    id_column: "user_id",
+    row_id: "u.id",
+    like: &["u.username_key", "lower(u.full_name)"],
+    columns: Some("username_key full_name"),
+};
+
+/// The users search for a caller who may (`true`) or may not see private fields.
+pub fn users(sees_private: bool) -> &'static Searched {
+    if sees_private { &USERS } else { &USERS_BY_NAME }
+}
+
+fn phrase(s: &Searched, term: &str) -> String {
+    let quoted = format!("\"{}\"", term.replace('"', "\"\""));
+    match s.columns {
+        Some(cols) => format!("{{{cols}}} : {quoted}"),
+        None => quoted,
+    }
 }
 
 /// How a search will run: through the trigram table or by testing rows.
@@ -50,7 +77,7 @@ pub async fn plan(c: &Conn, s: &Searched, term: &str) -> Result<Plan, StoreError
         return Ok(Plan::Rows);
     }
     let probe = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {t} WHERE {t} MATCH ? LIMIT ?) AS hits", t = s.table);
-    let hits: i64 = c.query_one(&probe, &params![phrase(term), FREQUENT]).await?.get(0)?;
+    let hits: i64 = c.query_one(&probe, &params![phrase(s, term), FREQUENT]).await?.get(0)?;
     Ok(if hits < FREQUENT { Plan::Index } else { Plan::Rows })
 }
 
@@ -59,7 +86,7 @@ pub fn clause(backend: Backend, s: &Searched, term: &str, plan: Plan) -> (String
     if backend == Backend::Sqlite && plan == Plan::Index && term.chars().count() >= 3 {
         return (
             format!("{} IN (SELECT {} FROM {t} WHERE {t} MATCH ?)", s.row_id, s.id_column, t = s.table),
-            vec![Value::from(phrase(term))],
+            vec![Value::from(phrase(s, term))],
         );
     }
     let p = like_pattern(term);

@@ -7,8 +7,8 @@ use crate::{StoreError, params};
 use cohort_core::model::{SiteRole, User};
 use cohort_core::page::Page;
 
-pub const COLS: &str = "u.id, u.num, u.username, u.email, u.full_name, u.avatar_url, u.external_id, u.active, u.site_role, u.created_at, u.updated_at, u.version";
-pub const NCOLS: usize = 12;
+pub const COLS: &str = "u.id, u.num, u.username, u.email, u.full_name, u.avatar_url, u.external_id, u.active, u.site_role, u.created_at, u.updated_at, u.version, u.email_verified";
+pub const NCOLS: usize = 13;
 
 /// Decodes the [`COLS`] found from column `at` on.
 pub fn from_row(r: &Row, at: usize) -> Result<User, StoreError> {
@@ -25,6 +25,7 @@ pub fn from_row(r: &Row, at: usize) -> Result<User, StoreError> {
         created_at: r.get(at + 9)?,
         updated_at: r.get(at + 10)?,
         version: r.get(at + 11)?,
+        email_verified: r.get(at + 12)?,
     })
 }
 
@@ -32,14 +33,15 @@ fn email_key(email: &Option<String>) -> Option<String> {
     email.as_ref().map(|e| e.to_lowercase())
 }
 
-pub async fn insert(c: &Conn, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+/// Inserts a user; `scim_space` names the space whose scim key provisions them.
+pub async fn insert(c: &Conn, u: &User, password_hash: Option<&str>, scim_space: Option<&str>) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (id, num, username, username_key, email, email_key, full_name, avatar_url, external_id, active, site_role, password_hash, created_at, updated_at, version, email_verified, scim_space_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             u.id.as_str(), u.num, u.username.as_str(), u.username.to_lowercase(), u.email.clone(), email_key(&u.email),
             u.full_name.clone(), u.avatar_url.clone(), u.external_id.clone(), u.active, u.site_role.as_str(),
-            password_hash, u.created_at, u.updated_at, u.version
+            password_hash, u.created_at, u.updated_at, u.version, u.email_verified, scim_space
         ],
     )
     .await?;
@@ -50,10 +52,11 @@ pub async fn insert(c: &Conn, u: &User, password_hash: Option<&str>) -> Result<(
 pub async fn update(c: &Conn, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
     c.execute(
         "UPDATE users SET username = ?, username_key = ?, email = ?, email_key = ?, full_name = ?, avatar_url = ?, external_id = ?, active = ?, site_role = ?, \
-         password_hash = COALESCE(?, password_hash), updated_at = ?, version = ? WHERE id = ?",
+         password_hash = COALESCE(?, password_hash), updated_at = ?, version = ?, email_verified = ? WHERE id = ?",
         &params![
             u.username.as_str(), u.username.to_lowercase(), u.email.clone(), email_key(&u.email), u.full_name.clone(),
-            u.avatar_url.clone(), u.external_id.clone(), u.active, u.site_role.as_str(), password_hash, u.updated_at, u.version, u.id.as_str()
+            u.avatar_url.clone(), u.external_id.clone(), u.active, u.site_role.as_str(), password_hash, u.updated_at, u.version,
+            u.email_verified, u.id.as_str()
         ],
     )
     .await?;
@@ -63,6 +66,11 @@ pub async fn update(c: &Conn, u: &User, password_hash: Option<&str>) -> Result<(
 pub async fn get(c: &Conn, id: &str) -> Result<Option<User>, StoreError> {
     let row = c.query_opt(&format!("SELECT {COLS} FROM users u WHERE u.id = ?"), &params![id]).await?;
     row.map(|r| from_row(&r, 0)).transpose()
+}
+
+/// The password hash of a user, if they have one.
+pub async fn password_hash(c: &Conn, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(c.query_opt("SELECT password_hash FROM users WHERE id = ?", &params![id]).await?.map(|r| r.get(0)).transpose()?.flatten())
 }
 
 /// A user by username or email (case-insensitive), with the password hash.
@@ -91,6 +99,7 @@ pub static FIELDS: &[Field] = &[
     Field { name: "external_id", kind: Kind::Text, sql: "u.external_id" },
     Field { name: "active", kind: Kind::Bool, sql: "u.active" },
     Field { name: "site_role", kind: Kind::Text, sql: "u.site_role" },
+    Field { name: "email_verified", kind: Kind::Bool, sql: "u.email_verified" },
     Field { name: "created_at", kind: Kind::Time, sql: "u.created_at" },
     Field { name: "created", kind: Kind::Time, sql: "u.created_at" },
     Field { name: "updated_at", kind: Kind::Time, sql: "u.updated_at" },
@@ -114,8 +123,9 @@ pub static LIST: Source =
 pub async fn list(c: &Conn, search: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<User>> {
     let mut cond = Conditions::new();
     if let Some(term) = search {
-        let plan = crate::search::plan(c, &crate::search::USERS, term).await?;
-        let (sql, args) = crate::search::clause(c.backend(), &crate::search::USERS, term, plan);
+        let searched = crate::search::users(!listing.hide_private);
+        let plan = crate::search::plan(c, searched, term).await?;
+        let (sql, args) = crate::search::clause(c.backend(), searched, term, plan);
         cond.and(sql, args);
     }
     crate::list::fetch(c, &LIST, cond, listing, |r| from_row(r, 0)).await
@@ -145,4 +155,36 @@ pub async fn nums(c: &Conn, ids: &[String]) -> Result<std::collections::HashMap<
         }
     }
     Ok(out)
+}
+
+/// Keeps the hash of an email confirmation for `user_id`'s current `email`.
+pub async fn insert_verification(c: &Conn, hash: &str, user_id: &str, email: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO email_verifications (token_hash, user_id, email_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        &params![hash, user_id, email.to_lowercase(), now, expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Uses an unexpired, unused confirmation: marks it used and, if the user's email is still the
+/// one it was made for, the email verified. Answers the user it confirmed.
+pub async fn use_verification(c: &Conn, hash: &str, now: i64) -> Result<Option<String>, StoreError> {
+    let Some(r) = c
+        .query_opt(
+            "UPDATE email_verifications SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id, email_key",
+            &params![now, hash, now],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (user_id, email_key): (String, String) = (r.get(0)?, r.get(1)?);
+    let n = c
+        .execute(
+            "UPDATE users SET email_verified = 1, version = version + 1, updated_at = ? WHERE id = ? AND email_key = ?",
+            &params![now, user_id.as_str(), email_key.as_str()],
+        )
+        .await?;
+    Ok((n > 0).then_some(user_id))
 }

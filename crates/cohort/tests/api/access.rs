@@ -7,24 +7,20 @@ use serde_json::json;
 story!(inheritance_and_checks, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let alice = app.user("alice").await;
-    let org = app
-        .group(
-            &owner,
-            "Org",
-            json!({"permissions": ["kb.read"], "collections": [{"id": "col_a", "read_only": true, "hide_passwords": true}]}),
-        )
-        .await;
+    let org = app.group(&owner, "Org", json!({"collections": [{"id": "col_a", "read_only": true, "hide_passwords": true}]})).await;
+    app.grant(&org, &["kb.read"]).await;
     let team = app
         .post(
             &format!("/api/v1/groups/{org}/subgroups"),
             &owner.token,
-            json!({"name": "Team", "inherit_members": true, "inherit_permissions": true, "permissions": ["bot.use"], "collections": [{"id": "col_b", "manage": true}]}),
+            json!({"name": "Team", "inherit_members": true, "inherit_permissions": true, "collections": [{"id": "col_b", "manage": true}]}),
         )
         .await
         .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_string();
+    app.grant(&team, &["bot.use"]).await;
     let side = app.group(&owner, "Side", json!({"collections": [{"id": "col_a", "read_only": false}], "visibility": "private"})).await;
     app.add(&org, &alice, "member").await;
 
@@ -120,7 +116,7 @@ story!(inherited_members_see_private_subgroups, |app: TestApp| async move {
 });
 
 story!(expired_memberships_stop_counting_at_once, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     let temp = app.user("temp").await;
     let g = app.group(&owner, "Temp", json!({"permissions": ["temp.use"]})).await;
     let soon = cohort_core::time::rfc3339(cohort_core::time::now() + 4000);

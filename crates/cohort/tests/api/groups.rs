@@ -5,7 +5,7 @@ use crate::story;
 use serde_json::json;
 
 story!(put_replaces_the_record, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     let g = app
         .group(&owner, "Team", json!({"description": "d", "permissions": ["a.b"], "settings": {"max_members": 5}, "visibility": "public"}))
         .await;
@@ -75,7 +75,7 @@ story!(a_group_made_by_a_site_key_starts_empty, |app: TestApp| async move {
 });
 
 story!(a_list_carries_each_groups_permissions_and_collections, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     let perms = app.group(&owner, "With permissions", json!({"permissions": ["b.write", "a.read"]})).await;
     let bare = app.group(&owner, "Bare", json!({})).await;
     let cols = app.group(&owner, "With collections", json!({"collections": [{"id": "col_x", "manage": true}]})).await;

@@ -208,6 +208,29 @@ impl TestApp {
         TestUser { id, token: t["token"].as_str().expect("token").into() }
     }
 
+    /// A user who is a site administrator (the seed's `usr_admin`).
+    pub async fn site_admin(&self, username: &str) -> TestUser {
+        let u = self.user(username).await;
+        self.patch(&format!("/api/v1/users/{}", u.id), &self.admin_key, json!({"site_role": "admin"})).await.expect(200);
+        u
+    }
+
+    /// A user who moderates the default space, and so may grant any permission to its groups
+    /// (declaring those the catalogue lacks).
+    pub async fn space_moderator(&self, username: &str) -> TestUser {
+        let u = self.user(username).await;
+        let space = self.get("/api/v1/spaces/spc_default", &self.admin_key).await.expect(200);
+        let mut mods: Vec<Value> = space["moderators"].as_array().cloned().unwrap_or_default();
+        mods.push(json!(u.id));
+        self.patch("/api/v1/spaces/spc_default", &self.admin_key, json!({"moderators": mods})).await.expect(200);
+        u
+    }
+
+    /// Gives `group` these permissions, as the site (which declares any the catalogue lacks).
+    pub async fn grant(&self, group: &str, permissions: &[&str]) {
+        self.patch(&format!("/api/v1/groups/{group}/permissions"), &self.admin_key, json!({"add": permissions})).await.expect(200);
+    }
+
     /// Creates a group as `owner` with extra fields; answers its id.
     pub async fn group(&self, owner: &TestUser, name: &str, extra: Value) -> String {
         let mut body = json!({"name": name});

@@ -112,7 +112,7 @@ story!(no_route_answers_a_5xx_to_hostile_input, |app: TestApp| async move {
 });
 
 story!(arrays_never_stand_in_for_objects, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     let g = app.group(&owner, "Shaped", json!({})).await;
     let bad =
         app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"settings": [true, false, 5]})).await.error(400, "invalid_request");

@@ -85,7 +85,7 @@ story!(expand_related_records, |app: TestApp| async move {
 });
 
 story!(filter_language_on_group_lists, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     let m = app.user("member").await;
     let eng = app.group(&owner, "Engineering", json!({"type": "team", "visibility": "public", "permissions": ["kb.read"]})).await;
     app.group(&owner, "Sales", json!({"type": "department", "visibility": "public", "description": "Revenue \"team\""})).await;

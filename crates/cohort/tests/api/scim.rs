@@ -913,7 +913,8 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     let principal = cohort_core::auth::Principal::system();
     let mut ids = Vec::with_capacity(2000);
     for i in 0..2000 {
-        let new = cohort_app::users::NewUser { username: format!("bulk{i:04}"), ..Default::default() };
+        // Users the space's directory provisioned (made in process, not through 2,000 POSTs).
+        let new = cohort_app::users::NewUser { username: format!("bulk{i:04}"), scim_space: Some(idp.space.clone()), ..Default::default() };
         ids.push(app.app.create_user(&principal, new).await.unwrap().id);
     }
     let group = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Everyone"}))).await.expect(201);

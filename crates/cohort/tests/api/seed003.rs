@@ -16,7 +16,7 @@ fn engineering() -> serde_json::Value {
 }
 
 story!(create_get_update_delete_group, |app: TestApp| async move {
-    let admin = app.user("usr_admin").await;
+    let admin = app.site_admin("usr_admin").await;
     let created = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201);
     let gid = created["group_id"].as_str().unwrap().to_string();
     assert!(gid.starts_with("grp_"));
@@ -55,7 +55,7 @@ story!(create_get_update_delete_group, |app: TestApp| async move {
 });
 
 story!(list_groups_with_filters, |app: TestApp| async move {
-    let owner = app.user("owner").await;
+    let owner = app.space_moderator("owner").await;
     app.post("/api/v1/groups", &owner.token, engineering()).await.expect(201);
     app.group(&owner, "Sales", json!({"type": "department", "visibility": "public", "description": "Revenue"})).await;
     app.group(&owner, "Project Alpha", json!({"type": "project", "visibility": "public"})).await;
@@ -90,7 +90,7 @@ story!(list_groups_with_filters, |app: TestApp| async move {
 });
 
 story!(add_list_update_remove_members, |app: TestApp| async move {
-    let admin = app.user("usr_admin").await;
+    let admin = app.site_admin("usr_admin").await;
     let john = app.user("johndoe").await;
     let gid = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201)["group_id"].as_str().unwrap().to_string();
 
@@ -142,7 +142,7 @@ story!(add_list_update_remove_members, |app: TestApp| async move {
 });
 
 story!(bulk_add_members, |app: TestApp| async move {
-    let admin = app.user("usr_admin").await;
+    let admin = app.site_admin("usr_admin").await;
     let gid = app.post("/api/v1/groups", &admin.token, engineering()).await.expect(201)["group_id"].as_str().unwrap().to_string();
     let (a, b, c) = (app.user("usr_001").await, app.user("usr_002").await, app.user("usr_003").await);
     let body = json!({

@@ -5,7 +5,7 @@ use crate::story;
 use serde_json::json;
 
 async fn engineering(app: &TestApp) -> (crate::helpers::TestUser, String) {
-    let admin = app.user("usr_admin").await;
+    let admin = app.site_admin("usr_admin").await;
     let body = json!({
         "name": "Engineering Team", "description": "Product engineering team", "type": "team", "visibility": "private",
         "settings": {"allow_join_requests": true, "require_approval": true, "max_members": 50},

@@ -14,7 +14,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(token)).routes(routes!(logout)).routes(routes!(mint))
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(logout))
+        .routes(routes!(mint))
+        .routes(routes!(request_verification))
+        .routes(routes!(verify_email))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -36,7 +41,7 @@ pub struct TokenOut {
 
 impl From<IssuedToken> for TokenOut {
     fn from(t: IssuedToken) -> Self {
-        TokenOut { token: t.token, token_type: "Bearer".into(), expires_at: ts(t.expires_at), user: t.user.into() }
+        TokenOut { token: t.token, token_type: "Bearer".into(), expires_at: ts(t.expires_at), user: UserOut::full(t.user) }
     }
 }
 
@@ -65,4 +70,48 @@ async fn logout(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<LoggedO
     responses((status = 201, body = TokenOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn mint(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<TokenOut>)> {
     Ok((StatusCode::CREATED, Json(app.mint_token(&p, &id).await?.into())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationOut {
+    /// Shown once: send it to the address; it confirms the email at `POST /auth/verify-email`.
+    pub token: String,
+    pub user_id: String,
+    pub email: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmail {
+    #[schema(max_length = 200)]
+    pub token: String,
+}
+
+/// Make a confirmation for a user's email (site administrators; Cohort sends no mail, the
+/// application delivers the token).
+#[utoipa::path(post, path = "/users/{id}/email-verification", tag = "auth", params(("id" = String, Path, description = "User id")),
+    responses((status = 201, body = VerificationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn request_verification(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<VerificationOut>)> {
+    let v = app.request_email_verification(&p, &id).await?;
+    Ok((StatusCode::CREATED, Json(VerificationOut { token: v.token, user_id: v.user_id, email: v.email, expires_at: ts(v.expires_at) })))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verified {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Confirm an email with the token sent to it (no credentials needed: the token is the proof).
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmail, security(()),
+    responses((status = 200, body = Verified), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn verify_email(State(app): State<App>, Body(b): Body<VerifyEmail>) -> ApiResult<Json<Verified>> {
+    let u = app.verify_email(&b.token).await?;
+    Ok(Json(Verified { user_id: u.id, email: u.email, email_verified: u.email_verified }))
 }

@@ -164,21 +164,21 @@ pub async fn with_expansions(app: &App, p: &cohort_core::auth::Principal, groups
             let e = expanded.remove(&g.id);
             let mut out = GroupOut::from(g);
             if let Some(e) = e.filter(|_| !rels.is_empty()) {
-                out.expand = Some(expansion_json(e));
+                out.expand = Some(expansion_json(e, p));
             }
             out
         })
         .collect())
 }
 
-fn expansion_json(e: Expanded) -> serde_json::Value {
+fn expansion_json(e: Expanded, p: &cohort_core::auth::Principal) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
     if let Some(users) = e.users {
-        let list: Vec<UserOut> = users.into_iter().map(|m| UserOut::from(m.user)).collect();
+        let list: Vec<UserOut> = users.into_iter().map(|m| UserOut::shown_to(m.user, p)).collect();
         obj.insert("users".into(), serde_json::to_value(list).unwrap_or_default());
     }
     if let Some(members) = e.members {
-        let list: Vec<MemberOut> = members.into_iter().map(MemberOut::from).collect();
+        let list: Vec<MemberOut> = members.into_iter().map(|m| MemberOut::shown_to(m, p)).collect();
         obj.insert("members".into(), serde_json::to_value(list).unwrap_or_default());
     }
     if let Some(parent) = e.parent {

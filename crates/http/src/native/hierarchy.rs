@@ -54,12 +54,12 @@ pub struct PermissionList {
     pub permissions: Vec<PermissionOut>,
 }
 
-fn permission_list(group_id: String, list: Vec<GroupPermission>) -> PermissionList {
+fn permission_list(group_id: String, list: Vec<(GroupPermission, Option<String>)>) -> PermissionList {
     PermissionList {
         group_id,
         permissions: list
             .into_iter()
-            .map(|p| PermissionOut { permission: p.permission, description: None, inherited_from: p.inherited_from })
+            .map(|(p, description)| PermissionOut { permission: p.permission, description, inherited_from: p.inherited_from })
             .collect(),
     }
 }

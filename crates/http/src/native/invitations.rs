@@ -3,7 +3,7 @@
 use super::members::MembershipOut;
 use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, opt_instant, opt_ts, ts};
 use crate::error::{ApiResult, ErrorBody, parts};
-use crate::extract::{Auth, Body, Path, Query};
+use crate::extract::{Auth, Body, BodyOrDefault, Path, Query};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +34,11 @@ pub struct InvitationOut {
     pub created_at: String,
     pub expires_at: String,
     pub decided_at: Option<String>,
+    /// Only in the answer that sent it: the secret of the invitation's link, for the
+    /// inviter to send to the invitee. Whoever holds it may accept an invitation to an
+    /// email (one bound to a user stays that user's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl From<Invitation> for InvitationOut {
@@ -51,6 +56,7 @@ impl From<Invitation> for InvitationOut {
             created_at: ts(i.created_at),
             expires_at: ts(i.expires_at),
             decided_at: opt_ts(i.decided_at),
+            token: None,
         }
     }
 }
@@ -123,9 +129,9 @@ async fn create(
     let mut out = InvitationsSent { invitations: vec![], sent: 0, failed: 0, failures: vec![] };
     for r in app.invite(&p, &id, inv).await? {
         match r {
-            Invited::Sent(i) => {
+            Invited::Sent(i, link) => {
                 out.sent += 1;
-                out.invitations.push(i.into());
+                out.invitations.push(InvitationOut { token: Some(link), ..i.into() });
             }
             Invited::Failed { target, error } => {
                 out.failed += 1;
@@ -163,18 +169,40 @@ async fn revoke(State(app): State<App>, Auth(p): Auth, Path((id, inv)): Path<(St
     Ok(Json(app.revoke_invitation(&p, &id, &inv).await?.into()))
 }
 
+/// An answer to an invitation; the body may be left out.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// The secret of the invitation's link, for an invitee whose confirmed email is not the
+    /// invited address.
+    #[schema(max_length = 200)]
+    pub token: Option<String>,
+}
+
 /// The invited user accepts and becomes a member.
 #[utoipa::path(post, path = "/invitations/{invitation_id}/accept", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+    request_body(content = Option<Answer>),
     responses((status = 200, body = MembershipOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn accept(State(app): State<App>, Auth(p): Auth, Path(inv): Path<String>) -> ApiResult<Json<MembershipOut>> {
-    Ok(Json(app.accept_invitation(&p, &inv).await?.into()))
+async fn accept(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(inv): Path<String>,
+    BodyOrDefault(b): BodyOrDefault<Answer>,
+) -> ApiResult<Json<MembershipOut>> {
+    Ok(Json(app.accept_invitation(&p, &inv, b.token.as_deref()).await?.into()))
 }
 
 /// The invited user declines.
 #[utoipa::path(post, path = "/invitations/{invitation_id}/decline", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+    request_body(content = Option<Answer>),
     responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
-async fn decline(State(app): State<App>, Auth(p): Auth, Path(inv): Path<String>) -> ApiResult<Json<InvitationOut>> {
-    Ok(Json(app.decline_invitation(&p, &inv).await?.into()))
+async fn decline(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(inv): Path<String>,
+    BodyOrDefault(b): BodyOrDefault<Answer>,
+) -> ApiResult<Json<InvitationOut>> {
+    Ok(Json(app.decline_invitation(&p, &inv, b.token.as_deref()).await?.into()))
 }

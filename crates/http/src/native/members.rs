@@ -11,7 +11,9 @@ use axum::response::Response;
 use cohort_app::App;
 use cohort_app::members::{BulkOutcome, MemberPatch, NewMember, Removed};
 use cohort_app::requests::Filed;
+use cohort_core::auth::Principal;
 use cohort_core::model::{Member, MemberStatus, Membership};
+use cohort_core::policy::site;
 use cohort_store::members::MemberQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -64,7 +66,8 @@ impl From<Membership> for MembershipOut {
     }
 }
 
-/// The user inside a member-list entry.
+/// The user inside a member-list entry; `email` only for the user themself and site-wide
+/// readers of users.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberUser {
     pub id: String,
@@ -72,6 +75,7 @@ pub struct MemberUser {
     pub username: String,
     pub full_name: Option<String>,
     pub avatar_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
@@ -94,8 +98,10 @@ pub struct MemberOut {
     pub version: i64,
 }
 
-impl From<Member> for MemberOut {
-    fn from(Member { membership: m, user: u }: Member) -> Self {
+impl MemberOut {
+    /// The entry as the caller may see it.
+    pub fn shown_to(Member { membership: m, user: u }: Member, p: &Principal) -> Self {
+        let sees = site::sees_private_fields(p, &u.id);
         MemberOut {
             membership_id: m.id.clone(),
             id: m.id,
@@ -107,7 +113,7 @@ impl From<Member> for MemberOut {
                 username: u.username,
                 full_name: u.full_name,
                 avatar_url: u.avatar_url,
-                email: u.email,
+                email: u.email.filter(|_| sees),
             },
             role: m.role,
             permissions: m.permissions,
@@ -298,7 +304,7 @@ async fn list(
     let listing = lp.listing(&pp)?;
     let page = app.list_members(&p, &id, &query, &listing).await?;
     let meta = meta_paged(&page, &listing.paging);
-    Ok(Json(MemberList { members: page.items.into_iter().map(MemberOut::from).collect(), page: meta }))
+    Ok(Json(MemberList { members: page.items.into_iter().map(|m| MemberOut::shown_to(m, &p)).collect(), page: meta }))
 }
 
 /// Get one member.
@@ -307,7 +313,7 @@ async fn list(
     responses((status = 200, body = MemberOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Response> {
     let m = app.get_member(&p, &id, &user_id).await?;
-    Ok(with_etag(m.membership.version, StatusCode::OK, Json(MemberOut::from(m))))
+    Ok(with_etag(m.membership.version, StatusCode::OK, Json(MemberOut::shown_to(m, &p))))
 }
 
 /// Change a member's role, permissions, status or expiry.
@@ -356,7 +362,7 @@ async fn users(
     let listing = lp.listing(&pp)?;
     let page = app.group_users(&p, &id, &listing).await?;
     let meta = meta_paged(&page, &listing.paging);
-    Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
+    Ok(Json(UserList { users: page.items.into_iter().map(|u| UserOut::shown_to(u, &p)).collect(), page: meta }))
 }
 
 /// Join a group: a public group that needs no approval at once (201 with the membership);

@@ -3,6 +3,7 @@
 mod activity;
 mod audit;
 mod auth;
+mod catalogue;
 pub mod filters;
 pub mod groups;
 mod hierarchy;
@@ -37,6 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "join-requests", description = "Asking to join, and deciding"),
         (name = "invitations", description = "Inviting, accepting, declining"),
         (name = "hierarchy", description = "Subgroups, moves, permissions"),
+        (name = "permissions", description = "The permission catalogue: what may be granted, at site level and per space"),
         (name = "access", description = "Effective groups, permissions, collections, checks"),
         (name = "activity", description = "Posts, activity and analytics"),
         (name = "api-keys", description = "API keys with scopes"),
@@ -120,6 +122,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(hierarchy::router())
         .merge(questions::router())
         .merge(activity::router())
+        .merge(catalogue::router())
         .merge(audit::router())
         .merge(filters::router());
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())

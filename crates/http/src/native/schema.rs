@@ -117,7 +117,7 @@ impl ListParams {
 
     /// What the caller asked of the list.
     pub fn listing(&self, page: &PageParams) -> Result<Listing, Error> {
-        Ok(Listing { filter: parse_filter(self.filter.as_deref())?, sort: self.terms()?, paging: self.paging(page)? })
+        Ok(Listing { filter: parse_filter(self.filter.as_deref())?, sort: self.terms()?, paging: self.paging(page)?, hide_private: false })
     }
 }
 

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use cohort_app::App;
 use cohort_app::users::{NewUser, UserPatch};
+use cohort_core::auth::Principal;
 use cohort_core::model::{self, User};
+use cohort_core::policy::site;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -18,40 +20,62 @@ pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(me)).routes(routes!(get, patch, delete))
 }
 
-/// A user as the native API shows it; secrets never appear.
+/// A user as the native API shows it; secrets never appear. The private fields (`email`,
+/// `email_verified`, `external_id`, `site_role`) appear only to the user themself and to
+/// site-wide readers of users; to anyone else they are left out.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub user_id: String,
     pub username: String,
-    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// Whether the email is confirmed; one a user set themself is not until confirmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     pub full_name: Option<String>,
     pub avatar_url: Option<String>,
-    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     pub active: bool,
-    #[schema(value_type = SiteRole)]
-    pub site_role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SiteRole>)]
+    pub site_role: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
 }
 
-impl From<User> for UserOut {
-    fn from(u: User) -> Self {
+impl UserOut {
+    /// The user with every field (for the user themself, or the site).
+    pub fn full(u: User) -> Self {
         UserOut {
             user_id: u.id.clone(),
             id: u.id,
             username: u.username,
-            email: u.email,
+            email: Some(u.email),
+            email_verified: Some(u.email_verified),
             full_name: u.full_name,
             avatar_url: u.avatar_url,
-            external_id: u.external_id,
+            external_id: Some(u.external_id),
             active: u.active,
-            site_role: u.site_role.as_str().to_string(),
+            site_role: Some(u.site_role.as_str().to_string()),
             created_at: ts(u.created_at),
             updated_at: ts(u.updated_at),
             version: u.version,
         }
+    }
+
+    /// The user as the caller may see them.
+    pub fn shown_to(u: User, p: &Principal) -> Self {
+        let sees = site::sees_private_fields(p, &u.id);
+        let mut out = UserOut::full(u);
+        if !sees {
+            (out.email, out.email_verified, out.external_id, out.site_role) = (None, None, None, None);
+        }
+        out
     }
 }
 
@@ -94,6 +118,11 @@ pub struct UserUpdate {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 300)]
     pub external_id: Option<Option<String>>,
     pub active: Option<bool>,
+    /// Site administrators only.
+    pub email_verified: Option<bool>,
+    /// Your present password: changing your own password needs it.
+    #[schema(max_length = 1024)]
+    pub current_password: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,9 +158,10 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>
         site_role: b.site_role,
         external_id: b.external_id,
         active: b.active,
+        ..NewUser::default()
     };
     let u = app.create_user(&p, new).await?;
-    Ok(with_etag(u.version, StatusCode::CREATED, Json(UserOut::from(u))))
+    Ok(with_etag(u.version, StatusCode::CREATED, Json(UserOut::shown_to(u, &p))))
 }
 
 /// List users.
@@ -149,7 +179,7 @@ async fn list(
     let listing = lp.listing(&pp)?;
     let page = app.list_users(&p, q.search.as_deref().filter(|s| !s.is_empty()), &listing).await?;
     let meta = meta_paged(&page, &listing.paging);
-    Ok(Json(UserList { users: page.items.into_iter().map(UserOut::from).collect(), page: meta }))
+    Ok(Json(UserList { users: page.items.into_iter().map(|u| UserOut::shown_to(u, &p)).collect(), page: meta }))
 }
 
 /// The caller's own user.
@@ -157,7 +187,7 @@ async fn list(
     responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn me(State(app): State<App>, Auth(p): Auth) -> ApiResult<Response> {
     let u = app.me(&p).await?;
-    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::shown_to(u, &p))))
 }
 
 /// Get a user.
@@ -165,7 +195,7 @@ async fn me(State(app): State<App>, Auth(p): Auth) -> ApiResult<Response> {
     responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let u = app.get_user(&p, &id).await?;
-    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::shown_to(u, &p))))
 }
 
 /// Change a user: themself (profile and password) or an administrator (everything).
@@ -189,9 +219,11 @@ async fn patch(
         site_role: b.site_role,
         external_id: b.external_id,
         active: b.active,
+        email_verified: b.email_verified,
+        current_password: b.current_password,
     };
     let u = app.update_user(&p, &id, patch, v).await?;
-    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::from(u))))
+    Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::shown_to(u, &p))))
 }
 
 /// Delete a user and their memberships.

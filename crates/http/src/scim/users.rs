@@ -377,6 +377,8 @@ fn patch_of(u: &User, d: Draft) -> UserPatch {
         site_role: None,
         external_id: changed(&u.external_id, d.external_id.clone()),
         active: d.active,
+        email_verified: None,
+        current_password: None,
     }
 }
 
@@ -427,6 +429,7 @@ pub async fn create(State(app): State<App>, s: Scim, uri: Uri, ScimJson(body): S
         site_role: None,
         external_id: d.external_id.clone(),
         active: d.active,
+        ..NewUser::default()
     };
     let u = app.scim_create_user(&s.caller, new).await?;
     one(&app, &s, &u, StatusCode::CREATED, &projection_of(uri.query())?).await

@@ -10,6 +10,26 @@ pub use value::{FromValue, Row, Value};
 use crate::StoreError;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the database may keep a request waiting. Past a limit the request fails with
+/// [`StoreError::Unavailable`] (503 with `Retry-After`) instead of queueing without end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Waiting for a connection: PostgreSQL's pool, SQLite's writer or a reader slot.
+    pub pool_wait: Duration,
+    /// One statement, lock waits included (PostgreSQL `statement_timeout` and
+    /// `lock_timeout`; on SQLite the busy timeout and an interrupt of long statements).
+    pub statement: Duration,
+    /// Opening a connection to PostgreSQL.
+    pub connect: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { pool_wait: Duration::from_secs(5), statement: Duration::from_secs(5), connect: Duration::from_secs(5) }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -32,14 +52,22 @@ pub enum Conn {
 }
 
 impl Db {
-    /// Opens the SQLite file at `path` (created if missing).
+    /// Opens the SQLite file at `path` (created if missing) with the default [`Limits`].
     pub fn sqlite(path: &Path) -> Result<Self, StoreError> {
-        Ok(Db::Sqlite(Arc::new(sqlite::Sqlite::open(path)?)))
+        Self::sqlite_with(path, Limits::default())
     }
 
-    /// Connects to PostgreSQL at `url` (`postgres://…`).
+    pub fn sqlite_with(path: &Path, limits: Limits) -> Result<Self, StoreError> {
+        Ok(Db::Sqlite(Arc::new(sqlite::Sqlite::open(path, limits)?)))
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://…`) with the default [`Limits`].
     pub fn postgres(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections)?)))
+        Self::postgres_with(url, max_connections, Limits::default())
+    }
+
+    pub fn postgres_with(url: &str, max_connections: usize, limits: Limits) -> Result<Self, StoreError> {
+        Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections, limits)?)))
     }
 
     pub fn backend(&self) -> Backend {
@@ -62,7 +90,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let conn = match self {
             Db::Sqlite(s) => {
-                let guard = s.writer().await;
+                let guard = s.writer().await?;
                 guard.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
                 Conn::SqliteWriter(guard)
             }
@@ -112,11 +140,12 @@ impl Conn {
         }
     }
 
-    /// Runs several statements without parameters (migrations).
+    /// Runs several statements without parameters (migrations), without SQLite's statement
+    /// deadline (PostgreSQL's is lifted by the migration itself).
     pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match self {
-            Conn::SqliteWriter(c) => c.with(|c| Ok(c.execute_batch(sql)?)),
-            Conn::SqliteReader(r) => r.conn()?.with(|c| Ok(c.execute_batch(sql)?)),
+            Conn::SqliteWriter(c) => c.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
+            Conn::SqliteReader(r) => r.conn()?.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
             Conn::Postgres(c) => Ok(c.batch_execute(sql).await?),
         }
     }

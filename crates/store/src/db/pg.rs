@@ -1,7 +1,7 @@
 //! PostgreSQL: a connection pool. Queries are written once with `?` placeholders and
 //! numbered here for PostgreSQL.
 
-use super::{Row, Value};
+use super::{Limits, Row, Value};
 use crate::StoreError;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -13,15 +13,31 @@ pub struct Pg {
 }
 
 impl Pg {
-    pub fn connect(url: &str, max_size: usize) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+    pub fn connect(url: &str, max_size: usize, limits: Limits) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+        // Every statement and every lock wait has a deadline on the server, so a held table
+        // lock or a slow query frees its connection instead of draining the pool.
+        let ms = limits.statement.as_millis();
+        let mut options = config.get_options().map(str::to_string).unwrap_or_default();
+        options.push_str(&format!(" -c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={}", ms * 4));
+        config.options(options.trim());
+        config.connect_timeout(limits.connect);
         let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(max_size).build().map_err(|e| StoreError::Other(e.to_string()))?;
+        let pool = Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(limits.pool_wait))
+            .create_timeout(Some(limits.connect))
+            .recycle_timeout(Some(limits.connect))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(Pg { pool })
     }
 
     pub async fn get(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Other(format!("database connection: {e}")))
+        // Whatever the pool says (a wait past its limit, a server that refuses or is gone),
+        // the request can only be tried again later.
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("database connection: {e}")))
     }
 }
 
@@ -119,7 +135,16 @@ impl From<tokio_postgres::Error> for StoreError {
             {
                 return StoreError::Busy(db.message().to_string());
             }
+            // Timeouts (57014 statement, 55P03 lock), a server shutting down or starting
+            // (57P0x), too many connections (53300) and broken connections (08xxx).
+            let c = code.code();
+            if matches!(c, "57014" | "55P03" | "53300") || c.starts_with("57P") || c.starts_with("08") {
+                return StoreError::Unavailable(format!("{c}: {}", db.message()));
+            }
             return StoreError::Other(format!("{}: {}", db.code().code(), db.message()));
+        }
+        if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+            return StoreError::Unavailable(e.to_string());
         }
         StoreError::Other(e.to_string())
     }

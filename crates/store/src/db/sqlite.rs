@@ -1,29 +1,73 @@
 //! SQLite: one writer connection (transactions begin IMMEDIATE, so other processes on the
 //! same file wait their turn) and a small pool of readers, all in WAL mode.
 
-use super::{Row, Value};
+use super::{Limits, Row, Value};
 use crate::StoreError;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 const READERS: usize = 8;
 
+/// Milliseconds since the first use of this clock: what statement deadlines are kept in.
+fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+const NO_DEADLINE: u64 = u64::MAX;
+
 /// A connection that can be shared by reference across `await`s (rusqlite's is not `Sync`);
 /// only one task uses it at a time, so the lock is never contended.
-pub struct Shared(Mutex<Connection>);
+///
+/// Statements run on the caller's thread, so a runaway one would hold that thread past any
+/// request timeout: each call arms a deadline, and a progress handler interrupts the
+/// statement once it has passed (SQLITE_INTERRUPT, answered as unavailable).
+pub struct Shared {
+    conn: Mutex<Connection>,
+    deadline: Arc<AtomicU64>,
+    limit: Duration,
+}
 
 impl Shared {
+    fn new(conn: Connection, limit: Duration) -> Self {
+        let deadline = Arc::new(AtomicU64::new(NO_DEADLINE));
+        let watched = deadline.clone();
+        conn.progress_handler(4000, Some(move || clock_ms() > watched.load(Ordering::Relaxed)));
+        Shared { conn: Mutex::new(conn), deadline, limit }
+    }
+
     pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let guard = self.0.lock().map_err(|_| StoreError::Other("sqlite connection poisoned".into()))?;
-        f(&guard)
+        self.run(Some(self.limit), f)
+    }
+
+    /// Like [`Shared::with`] without the statement deadline (migrations).
+    pub fn with_unlimited<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.run(None, f)
+    }
+
+    fn run<T>(&self, limit: Option<Duration>, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let guard = self.conn.lock().map_err(|_| StoreError::Other("sqlite connection poisoned".into()))?;
+        let at = limit.map_or(NO_DEADLINE, |l| clock_ms() + l.as_millis() as u64);
+        self.deadline.store(at, Ordering::Relaxed);
+        let out = f(&guard);
+        self.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        out
+    }
+
+    fn into_inner(self) -> Option<Connection> {
+        let Shared { conn, .. } = self;
+        conn.into_inner().ok()
     }
 }
 
 pub struct Sqlite {
     path: PathBuf,
+    limits: Limits,
     writer: Arc<tokio::sync::Mutex<Shared>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_slots: Arc<Semaphore>,
@@ -40,12 +84,14 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-fn open(path: &Path) -> Result<Connection, StoreError> {
+fn open(path: &Path, limits: Limits) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Another process holding the write lock (the CLI, a second server) is waited for this
+    // long, then the request is answered as unavailable.
+    conn.busy_timeout(limits.pool_wait)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
     // Reads map the file instead of copying pages through read(2) into each connection's own
     // cache: on a database larger than those caches, a list's row lookups stop being syscalls.
@@ -60,28 +106,56 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl Sqlite {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let writer = open(path)?;
+    pub fn open(path: &Path, limits: Limits) -> Result<Self, StoreError> {
+        let writer = open(path, limits)?;
+        restrict_files(path);
         Ok(Sqlite {
             path: path.to_path_buf(),
-            writer: Arc::new(tokio::sync::Mutex::new(Shared(Mutex::new(writer)))),
+            limits,
+            writer: Arc::new(tokio::sync::Mutex::new(Shared::new(writer, limits.statement))),
             readers: Arc::new(Mutex::new(Vec::new())),
             reader_slots: Arc::new(Semaphore::new(READERS)),
         })
     }
 
-    pub async fn writer(&self) -> OwnedMutexGuard<Shared> {
-        self.writer.clone().lock_owned().await
+    /// The one writer; waits at most the pool limit for it.
+    pub async fn writer(&self) -> Result<OwnedMutexGuard<Shared>, StoreError> {
+        tokio::time::timeout(self.limits.pool_wait, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("waited too long for the database writer".into()))
     }
 
     pub async fn reader(&self) -> Result<Reader, StoreError> {
-        let permit = self.reader_slots.clone().acquire_owned().await.map_err(|e| StoreError::Other(e.to_string()))?;
+        let permit = tokio::time::timeout(self.limits.pool_wait, self.reader_slots.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("waited too long for a database reader".into()))?
+            .map_err(|e| StoreError::Other(e.to_string()))?;
         let pooled = self.readers.lock().map_err(|e| StoreError::Other(e.to_string()))?.pop();
         let conn = match pooled {
             Some(c) => c,
-            None => open(&self.path)?,
+            None => open(&self.path, self.limits)?,
         };
-        Ok(Reader { conn: Some(Shared(Mutex::new(conn))), home: self.readers.clone(), _permit: permit })
+        Ok(Reader { conn: Some(Shared::new(conn, self.limits.statement)), home: self.readers.clone(), _permit: permit })
+    }
+}
+
+/// The database and its WAL and shared-memory files are the owner's alone (0600): they hold
+/// password hashes and every record.
+fn restrict_files(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut names = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            names.push(PathBuf::from(p));
+        }
+        for p in names.into_iter().filter(|p| p.exists()) {
+            if let Err(e) = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!(path = %p.display(), error = %e, "could not make the database file private");
+            }
+        }
     }
 }
 
@@ -100,9 +174,11 @@ impl Reader {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if let Some(Shared(conn)) = self.conn.take()
-            && let (Ok(conn), Ok(mut home)) = (conn.into_inner(), self.home.lock())
+        if let Some(shared) = self.conn.take()
+            && let (Some(conn), Ok(mut home)) = (shared.into_inner(), self.home.lock())
         {
+            // The next borrower installs its own deadline watcher.
+            conn.progress_handler(0, None::<fn() -> bool>);
             home.push(conn);
         }
     }
@@ -148,6 +224,9 @@ impl From<rusqlite::Error> for StoreError {
             }
             if code.code == rusqlite::ErrorCode::DatabaseBusy || code.code == rusqlite::ErrorCode::DatabaseLocked {
                 return StoreError::Busy(e.to_string());
+            }
+            if code.code == rusqlite::ErrorCode::OperationInterrupted {
+                return StoreError::Unavailable("a statement ran past its time limit".into());
             }
         }
         StoreError::Other(e.to_string())

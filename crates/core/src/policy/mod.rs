@@ -1,5 +1,8 @@
-//! Who may do what to a group: site power first, then space moderation, then the caller's
-//! role in the group. Private groups do not exist for callers who cannot see them.
+//! Who may do what: to a group (site power first, then space moderation, then the caller's
+//! role in the group; private groups do not exist for callers who cannot see them), and on
+//! the site ([`site`]).
+
+pub mod site;
 
 use crate::auth::{Principal, Scope};
 use crate::error::{Error, Result};
