@@ -19,6 +19,7 @@ mod groups;
 mod members;
 mod openapi;
 mod scim;
+mod security;
 mod seed000;
 mod seed001;
 mod seed002;
