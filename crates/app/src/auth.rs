@@ -1,6 +1,7 @@
 //! Authentication: turning a secret into a [`Principal`], logging in and out, and tokens.
 
-use crate::secrets::{digest, new_token, verify_password};
+use crate::credentials::Cached;
+use crate::secrets::{digest, new_token, token_signed, verify_password};
 use crate::{App, Change, TOKEN_TTL};
 use cohort_core::auth::{Caller, Principal, Scopes};
 use cohort_core::model::User;
@@ -25,35 +26,63 @@ fn unauthenticated() -> Error {
 
 impl App {
     /// Who holds `secret` (a user token or an API key); 401 when nobody does.
+    ///
+    /// Answered from memory when the secret was verified lately ([`crate::credentials`]);
+    /// while the database is unavailable, a credential verified before still answers.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
         let secret = secret.trim();
         if secret.is_empty() || secret.len() > 1024 {
             return Err(unauthenticated());
         }
-        let c = self.read().await?;
+        let is_key = secret.starts_with(KEY_PREFIX);
+        // A token we did not sign is refused before anything is looked up.
+        if !is_key && !token_signed(&self.token_key, secret) {
+            return Err(unauthenticated());
+        }
         let now = time::now();
         let hash = digest(secret);
-        if secret.starts_with(KEY_PREFIX) {
-            let (key, owner) = keys::key_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
+        let stale = match self.credentials.get(&hash, now) {
+            Cached::Fresh(p) => return Ok(p),
+            Cached::Stale(p) => Some(p),
+            Cached::Missing => None,
+        };
+        let generation = self.credentials.generation();
+        match self.look_up(is_key, &hash, now).await {
+            Ok((p, expires_at)) => {
+                self.credentials.put(hash, p.clone(), expires_at, generation);
+                Ok(p)
+            }
+            Err(e @ Error::Unavailable { .. }) => stale.ok_or(e),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads who holds the secret with this hash, and until when the credential is valid.
+    async fn look_up(&self, is_key: bool, hash: &str, now: time::Millis) -> Result<(Principal, Option<time::Millis>)> {
+        let c = self.read().await?;
+        if is_key {
+            let (key, owner) = keys::key_by_hash(&c, hash, now).await?.ok_or_else(unauthenticated)?;
             let scopes = Scopes::parse_list(&key.scopes).map_err(|_| unauthenticated())?;
             let user = match (key.owner_user_id, owner) {
                 (None, _) => None,
                 (Some(_), Some(u)) if u.active => Some(Caller { id: u.id, site_role: u.site_role }),
                 _ => return Err(unauthenticated()),
             };
-            return Ok(Principal { user, scopes, key_id: Some(key.id), token_id: None, space_id: key.space_id });
+            let p = Principal { user, scopes, key_id: Some(key.id), token_id: None, space_id: key.space_id };
+            return Ok((p, key.expires_at));
         }
-        let (token_id, user) = keys::token_by_hash(&c, &hash, now).await?.ok_or_else(unauthenticated)?;
+        let (token_id, expires_at, user) = keys::token_by_hash(&c, hash, now).await?.ok_or_else(unauthenticated)?;
         if !user.active {
             return Err(unauthenticated());
         }
-        Ok(Principal {
+        let p = Principal {
             user: Some(Caller { id: user.id, site_role: user.site_role }),
             scopes: Scopes::session(),
             key_id: None,
             token_id: Some(token_id),
             space_id: None,
-        })
+        };
+        Ok((p, Some(expires_at)))
     }
 
     /// Exchanges a username or email and a password for a token.
@@ -96,7 +125,7 @@ impl App {
     async fn issue_token(&self, actor: &Principal, user: User, action: &str) -> Result<IssuedToken> {
         let now = time::now();
         let expires_at = now + TOKEN_TTL;
-        let token = new_token(&user.id, expires_at)?;
+        let token = new_token(&self.token_key, &user.id, expires_at)?;
         let token_id = id::new(id::Kind::Token);
         let tx = self.begin().await?;
         keys::insert_token(&tx, &token_id, &digest(&token), &user.id, now, expires_at).await?;

@@ -56,8 +56,9 @@ impl Index {
         self.applied.load(Ordering::Acquire)
     }
 
-    /// Applies every change committed since the last one applied; answers the revision.
-    pub async fn catch_up(&self, db: &Db) -> Result<i64> {
+    /// Applies every change committed since the last one applied, showing each batch of
+    /// rows to `observe` too; answers the revision.
+    pub async fn catch_up(&self, db: &Db, observe: impl Fn(&[ChangeRow])) -> Result<i64> {
         let _turn = self.catching_up.lock().await;
         let c = db.read().await?;
         loop {
@@ -65,6 +66,7 @@ impl Index {
             let rows = access::changes_after(&c, from, BATCH).await?;
             let Some(last) = rows.last().map(|r| r.seq) else { return Ok(from) };
             self.apply_all(&c, &rows).await?;
+            observe(&rows);
             self.applied.store(last, Ordering::Release);
             if (rows.len() as i64) < BATCH {
                 return Ok(last);

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+mod credentials;
 pub mod expand;
 pub mod groups;
 pub mod hierarchy;
@@ -43,6 +44,8 @@ pub const TOKEN_TTL: time::Millis = 7 * time::DAY;
 pub struct App {
     db: Db,
     index: std::sync::Arc<index::Index>,
+    token_key: secrets::TokenKey,
+    credentials: std::sync::Arc<credentials::Credentials>,
 }
 
 impl App {
@@ -50,8 +53,14 @@ impl App {
     /// access index.
     pub async fn open(db: Db) -> Result<App> {
         cohort_store::migrate::run(&db).await?;
+        let token_key = {
+            let tx = db.begin().await?;
+            let secret = cohort_store::keys::site_secret(&tx, "token_signing", &secrets::new_secret("")?).await?;
+            tx.commit().await?;
+            secrets::TokenKey::new(&secret)
+        };
         let index = std::sync::Arc::new(index::Index::build(&db).await?);
-        Ok(App { db, index })
+        Ok(App { db, index, token_key, credentials: Default::default() })
     }
 
     pub fn index(&self) -> &index::Index {
@@ -66,7 +75,7 @@ impl App {
 
     /// Applies changes other processes made (and any of ours not yet applied).
     pub async fn sync(&self) -> Result<i64> {
-        self.index.catch_up(&self.db).await
+        self.index.catch_up(&self.db, |rows| self.credentials.observe(rows)).await
     }
 
     /// Background work for a serving process: follow other instances' changes and sweep

@@ -3,6 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use cohort_core::{Error, Result};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -42,14 +43,43 @@ pub fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-/// A user token: JWT-shaped (`header.payload.secret`) so clients that read a token's expiry
-/// (the PocketBase SDK does) can; the last part is 256 random bits and the whole string is
-/// what is hashed, so nothing in the readable parts is trusted.
-pub fn new_token(user_id: &str, expires_at_ms: i64) -> Result<String> {
-    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
-    let claims = serde_json::json!({"id": user_id, "type": "auth", "collectionId": "_pb_users_auth_", "refreshable": true, "exp": expires_at_ms / 1000});
-    let payload = base64url(claims.to_string().as_bytes());
-    Ok(format!("{header}.{payload}.{}", new_secret("")?))
+/// The key user tokens are signed with (HMAC-SHA256), shared by every instance.
+#[derive(Clone)]
+pub struct TokenKey(Vec<u8>);
+
+impl TokenKey {
+    pub fn new(secret: &str) -> Self {
+        TokenKey(secret.as_bytes().to_vec())
+    }
+
+    fn mac(&self, signed: &str) -> Result<Vec<u8>> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).map_err(Error::internal)?;
+        mac.update(signed.as_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+/// A user token: a JWT signed with HS256, so clients that read a token's expiry (the
+/// PocketBase SDK does) can, and a forged or altered one is refused before any lookup. It
+/// carries 256 random bits (`jti`), and the whole string is what is hashed and stored, so
+/// revoking it works as for any secret.
+pub fn new_token(key: &TokenKey, user_id: &str, expires_at_ms: i64) -> Result<String> {
+    let header = base64url(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims = serde_json::json!({
+        "id": user_id, "type": "auth", "collectionId": "_pb_users_auth_", "refreshable": true,
+        "exp": expires_at_ms / 1000, "jti": new_secret("")?,
+    });
+    let signed = format!("{header}.{}", base64url(claims.to_string().as_bytes()));
+    let sig = base64url(&key.mac(&signed)?);
+    Ok(format!("{signed}.{sig}"))
+}
+
+/// Whether `token` carries a valid signature of ours (compared in constant time).
+pub fn token_signed(key: &TokenKey, token: &str) -> bool {
+    let Some((signed, sig)) = token.rsplit_once('.') else { return false };
+    let Ok(want) = key.mac(signed) else { return false };
+    let got = base64url(&want);
+    got.len() == sig.len() && got.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The stored form of a key or token.
@@ -100,8 +130,13 @@ mod tests {
         assert_eq!(digest("x").len(), 64);
         assert_eq!(base64url(b"hello"), "aGVsbG8");
         assert_eq!(base64url(b"hi!"), "aGkh");
-        let t = new_token("usr_1", 1_000_000).unwrap_or_default();
+        let key = TokenKey::new("site secret");
+        let t = new_token(&key, "usr_1", 1_000_000).unwrap_or_default();
         assert_eq!(t.split('.').count(), 3);
+        assert!(token_signed(&key, &t));
+        assert!(!token_signed(&TokenKey::new("another"), &t));
+        let (head, _) = t.split_once('.').unwrap_or_default();
+        assert!(!token_signed(&key, &format!("{head}.eyJpZCI6InVzcl8yIn0.{}", t.rsplit('.').next().unwrap_or_default())));
     }
 
     #[tokio::test]

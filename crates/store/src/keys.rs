@@ -84,16 +84,16 @@ pub async fn insert_token(c: &Conn, id: &str, hash: &str, user_id: &str, now: i6
     Ok(())
 }
 
-/// A live token's id and user by the hash of its secret.
-pub async fn token_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(String, User)>, StoreError> {
+/// A live token's id, expiry and user by the hash of its secret.
+pub async fn token_by_hash(c: &Conn, hash: &str, now: i64) -> Result<Option<(String, i64, User)>, StoreError> {
     let sql = format!(
-        "SELECT t.id, {} FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?",
+        "SELECT t.id, t.expires_at, {} FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?",
         crate::users::COLS
     );
     let Some(r) = c.query_opt(&sql, &params![hash, now]).await? else {
         return Ok(None);
     };
-    Ok(Some((r.get(0)?, crate::users::from_row(&r, 1)?)))
+    Ok(Some((r.get(0)?, r.get(1)?, crate::users::from_row(&r, 2)?)))
 }
 
 pub async fn revoke_token(c: &Conn, id: &str, now: i64) -> Result<u64, StoreError> {
@@ -102,4 +102,11 @@ pub async fn revoke_token(c: &Conn, id: &str, now: i64) -> Result<u64, StoreErro
 
 pub async fn revoke_user_tokens(c: &Conn, user_id: &str, now: i64) -> Result<u64, StoreError> {
     c.execute("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", &params![now, user_id]).await
+}
+
+/// The site secret named `name`, made from `fresh` the first time it is asked for; every
+/// instance then reads the same one.
+pub async fn site_secret(c: &Conn, name: &str, fresh: &str) -> Result<String, StoreError> {
+    c.execute("INSERT INTO site_secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING", &params![name, fresh]).await?;
+    c.query_one("SELECT value FROM site_secrets WHERE name = ?", &params![name]).await?.get(0)
 }
