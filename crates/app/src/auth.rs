@@ -6,8 +6,9 @@ use crate::{App, Change, TOKEN_TTL};
 use cohort_core::auth::{Caller, Principal, Scopes};
 use cohort_core::model::User;
 use cohort_core::policy::site;
-use cohort_core::{Error, Result, id, time};
+use cohort_core::{Error, Result, id, throttle, time};
 use cohort_store::{keys, users};
+use std::net::IpAddr;
 
 /// API keys start with this; anything else is taken for a user token.
 pub const KEY_PREFIX: &str = "ck_";
@@ -18,6 +19,26 @@ pub struct IssuedToken {
     pub token: String,
     pub expires_at: time::Millis,
     pub user: User,
+}
+
+fn rate_limited(wait: time::Millis) -> Error {
+    let secs = (wait + 999) / 1000;
+    Error::RateLimited { retry_after: secs.max(1) as u64, message: format!("too many failed sign-ins; try again in {secs} s") }
+}
+
+/// The part of a client address throttling counts by: the address, or for IPv6 its /64
+/// (one host commonly holds a whole /64).
+fn address_key(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 fn unauthenticated() -> Error {
@@ -85,8 +106,26 @@ impl App {
         Ok((p, Some(expires_at)))
     }
 
-    /// Exchanges a username or email and a password for a token.
-    pub async fn login(&self, login: &str, password: &str) -> Result<IssuedToken> {
+    /// Exchanges a username or email and a password for a token, as the client at `from`.
+    ///
+    /// Failures slow down per account and per client address ([`throttle`]); while either
+    /// waits, every attempt is 429 with the seconds to wait, a right password included.
+    pub async fn login(&self, login: &str, password: &str, from: Option<IpAddr>) -> Result<IssuedToken> {
+        if login.len() > 320 || password.len() > 1024 {
+            return Err(Error::Unauthenticated("wrong login or password".into()));
+        }
+        let account = format!("account:{}", login.trim().to_lowercase());
+        let address = from.map(|a| format!("address:{}", address_key(a)));
+        let mut keys: Vec<(&str, throttle::Throttle)> = vec![(&account, throttle::ACCOUNT)];
+        if let Some(a) = &address {
+            keys.push((a, throttle::ADDRESS));
+        }
+        let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+        let now = time::now();
+        let until = cohort_store::throttle::locked_until(&self.read().await?, &names).await?;
+        if until > now {
+            return Err(rate_limited(until - now));
+        }
         let found = users::by_login(&self.read().await?, login).await?;
         let (user, hash) = match found {
             Some((u, h)) => (Some(u), h),
@@ -95,6 +134,9 @@ impl App {
         let ok = verify_password(password.to_string(), hash).await;
         match user {
             Some(u) if ok && u.active => {
+                let tx = self.begin().await?;
+                cohort_store::throttle::clear(&tx, &account).await?;
+                tx.commit().await?;
                 let actor = Principal {
                     user: Some(Caller { id: u.id.clone(), site_role: u.site_role }),
                     scopes: Scopes::session(),
@@ -104,7 +146,19 @@ impl App {
                 };
                 self.issue_token(&actor, u, "auth.login").await
             }
-            _ => Err(Error::Unauthenticated("wrong login or password".into())),
+            _ => {
+                let now = time::now();
+                let tx = self.begin().await?;
+                for (key, rule) in &keys {
+                    let failures = cohort_store::throttle::fail(&tx, key, now, now - throttle::FORGET_AFTER).await?;
+                    let wait = rule.wait_after(failures);
+                    if wait > 0 {
+                        cohort_store::throttle::lock(&tx, key, now + wait).await?;
+                    }
+                }
+                tx.commit().await?;
+                Err(Error::Unauthenticated("wrong login or password".into()))
+            }
         }
     }
 

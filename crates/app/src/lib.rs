@@ -116,10 +116,17 @@ impl App {
         Ok(self.db.read().await?)
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers: 503 `unavailable` when it does not.
     pub async fn ready(&self) -> Result<()> {
-        self.read().await?.query("SELECT 1", &[]).await?;
-        Ok(())
+        let answered = async { self.read().await?.query("SELECT 1", &[]).await.map_err(Error::from) }.await;
+        match answered {
+            Ok(_) => Ok(()),
+            Err(e @ Error::Unavailable { .. }) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness probe");
+                Err(Error::unavailable("the database does not answer"))
+            }
+        }
     }
 }
 

@@ -39,16 +39,64 @@ struct DbArgs {
     /// PostgreSQL connections per process.
     #[arg(long, env = "COHORT_DB_CONNECTIONS", default_value_t = 16, global = true)]
     db_connections: usize,
+    /// Seconds a request waits for a database connection (or SQLite's writer) before 503.
+    #[arg(long, env = "COHORT_DB_WAIT_TIMEOUT", default_value_t = 5.0, global = true)]
+    db_wait_timeout: f64,
+    /// Seconds one statement may run, lock waits included, before 503.
+    #[arg(long, env = "COHORT_DB_STATEMENT_TIMEOUT", default_value_t = 5.0, global = true)]
+    db_statement_timeout: f64,
+}
+
+/// What a serving process waits for and limits.
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COHORT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Seconds for a request's headers to arrive (also how long a kept-alive connection waits
+    /// for its next request).
+    #[arg(long, env = "COHORT_HEADER_TIMEOUT", default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, env = "COHORT_IDLE_TIMEOUT", default_value_t = 60.0)]
+    idle_timeout: f64,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "COHORT_REQUEST_TIMEOUT", default_value_t = 30.0)]
+    request_timeout: f64,
+    /// Proxies whose X-Forwarded-For names the client (comma list of addresses).
+    #[arg(long, env = "COHORT_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Requests per second allowed per credential (off when not given).
+    #[arg(long, env = "COHORT_RATE_LIMIT_PER_KEY")]
+    rate_limit_per_key: Option<u32>,
+    /// Requests per second allowed per client address (off when not given).
+    #[arg(long, env = "COHORT_RATE_LIMIT_PER_ADDRESS")]
+    rate_limit_per_address: Option<u32>,
+}
+
+fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("--{name} must be a positive number of seconds"))
+}
+
+impl ServeArgs {
+    fn options(&self) -> Result<cohort_http::ServeOptions, String> {
+        Ok(cohort_http::ServeOptions {
+            header_timeout: seconds("header-timeout", self.header_timeout)?,
+            idle_timeout: seconds("idle-timeout", self.idle_timeout)?,
+            request_timeout: seconds("request-timeout", self.request_timeout)?,
+            trusted_proxies: self.trusted_proxies.clone(),
+            limits: cohort_http::limits::RateLimits { per_key: self.rate_limit_per_key, per_address: self.rate_limit_per_address },
+        })
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "COHORT_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-    },
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// API keys.
@@ -98,19 +146,24 @@ enum UsersCommand {
 
 impl DbArgs {
     fn open(&self) -> Result<Db, String> {
+        let limits = cohort_store::Limits {
+            pool_wait: seconds("db-wait-timeout", self.db_wait_timeout)?,
+            statement: seconds("db-statement-timeout", self.db_statement_timeout)?,
+            connect: seconds("db-wait-timeout", self.db_wait_timeout)?,
+        };
         match self.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Db::postgres(url, self.db_connections).map_err(|e| e.to_string())
+                Db::postgres_with(url, self.db_connections, limits).map_err(|e| e.to_string())
             }
             Some(url) if url.starts_with("sqlite:") => {
                 let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-                Db::sqlite(std::path::Path::new(path)).map_err(|e| e.to_string())
+                Db::sqlite_with(std::path::Path::new(path), limits).map_err(|e| e.to_string())
             }
             Some(other) => Err(format!("unsupported database url {other:?}: use postgres://… or sqlite:PATH")),
             None => {
                 std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
                 private_dir(&self.data_dir)?;
-                Db::sqlite(&self.data_dir.join("cohort.db")).map_err(|e| e.to_string())
+                Db::sqlite_with(&self.data_dir.join("cohort.db"), limits).map_err(|e| e.to_string())
             }
         }
     }
@@ -152,13 +205,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => {
             eprintln!("migrations applied");
         }
-        Command::Serve { listen } => {
-            let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
+        Command::Serve(args) => {
+            let opts = args.options()?;
+            let listen = &args.listen;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             app.start_background();
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
-            cohort_http::serve(listener, app, shutdown_signal()).await.map_err(|e| e.to_string())?;
+            cohort_http::serve_with(listener, app, opts, shutdown_signal()).await.map_err(|e| e.to_string())?;
         }
         Command::Keys(KeysCommand::Create { name, scopes, user, space }) => {
             let new = NewKey { name, scopes, owner_user_id: user, space_id: space, expires_at: None };
@@ -184,7 +239,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG").unwrap_or_else(|_| default_level.into()))

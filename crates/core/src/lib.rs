@@ -16,6 +16,7 @@
 //! - [`policy`]: who may do what, to a group and on the site.
 //! - [`page`]: page arithmetic shared by every list.
 //! - [`scim_filter`]: SCIM filters and PATCH paths (RFC 7644), parsed into a typed expression.
+//! - [`throttle`]: how failed sign-ins slow down, per account and per client address.
 
 pub mod access;
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod model;
 pub mod page;
 pub mod policy;
 pub mod scim_filter;
+pub mod throttle;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -62,6 +62,7 @@ pub fn parse(s: &str) -> Option<Millis> {
     i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+pub const SECOND: Millis = 1000;
 pub const DAY: Millis = 86_400_000;
 
 #[cfg(test)]

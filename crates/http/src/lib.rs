@@ -13,17 +13,21 @@
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 //! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
+//! - [`server`]: connections with deadlines on headers, silence and whole requests.
+//! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
 
 pub mod admin;
 pub mod compat;
 pub mod dialect;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod native;
 pub mod ops;
 pub mod org;
 pub mod pocketbase;
 pub mod scim;
+pub mod server;
 pub mod shape;
 
 use axum::Router;
@@ -32,11 +36,18 @@ use cohort_app::App;
 use std::future::Future;
 use tokio::net::TcpListener;
 
+pub use server::ServeOptions;
+
 /// The largest request body accepted (413 past it).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole service as one router.
+/// The whole service as one router, with the default [`ServeOptions`].
 pub fn router(app: App) -> Router {
+    router_with(app, &ServeOptions::default())
+}
+
+/// The whole service as one router, every request first through the [`limits::guard`].
+pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
         .merge(pocketbase::router())
@@ -45,6 +56,7 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(app.clone(), ops::revision))
+        .layer(axum::middleware::from_fn_with_state(limits::Guard::new(opts.clone()), limits::guard))
         .with_state(app)
 }
 
@@ -53,7 +65,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     native::router().split_for_parts().1
 }
 
-/// Serves on `listener` until `shutdown` completes.
+/// Serves on `listener` with the default [`ServeOptions`] until `shutdown` completes.
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, app, ServeOptions::default(), shutdown).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets open requests finish.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: App,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router_with(app, &opts);
+    server::serve_with(listener, router, opts, shutdown).await
 }

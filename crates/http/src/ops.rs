@@ -31,8 +31,8 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "ops", security(()), responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+/// The database answers (503 `unavailable` with `Retry-After` when it does not).
+#[utoipa::path(get, path = "/readyz", tag = "ops", security(()), responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn readyz(State(app): State<App>) -> ApiResult<Json<Health>> {
     app.ready().await?;
     Ok(Json(Health { status: "ready".into() }))

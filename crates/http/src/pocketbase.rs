@@ -6,6 +6,7 @@
 use crate::dialect;
 use crate::error::ApiResult;
 use crate::extract::{Auth, Body, Path, Query};
+use crate::limits::Client;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -234,9 +235,12 @@ struct PasswordLogin {
     password: String,
 }
 
-async fn auth_with_password(State(app): State<App>, Body(b): Body<PasswordLogin>) -> Response {
-    match app.login(&b.identity, &b.password).await {
+async fn auth_with_password(State(app): State<App>, Client(from): Client, Body(b): Body<PasswordLogin>) -> Response {
+    match app.login(&b.identity, &b.password, from).await {
         Ok(t) => Json(json!({"token": t.token, "record": user_record(&t.user, None)})).into_response(),
+        // Throttled and unavailable are what they are (with Retry-After); any other failure is
+        // PocketBase's one "Failed to authenticate", which tells nothing about the account.
+        Err(e @ (Error::RateLimited { .. } | Error::Unavailable { .. })) => crate::error::ApiError(e).into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, Json(json!({"status": 400, "message": "Failed to authenticate.", "data": {}}))).into_response(),
     }
 }

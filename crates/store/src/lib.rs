@@ -25,6 +25,7 @@ pub mod roles;
 pub mod scim;
 pub mod search;
 pub mod spaces;
+pub mod throttle;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, Limits, Row, Tx, Value};

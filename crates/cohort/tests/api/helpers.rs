@@ -131,6 +131,11 @@ impl TestApp {
     }
 
     async fn start(db: Db, backend: Backend, data_dir: Option<PathBuf>) -> TestApp {
+        Self::start_with(db, backend, data_dir, cohort_http::ServeOptions::default()).await
+    }
+
+    /// A server over `db` with these serving options.
+    pub async fn start_with(db: Db, backend: Backend, data_dir: Option<PathBuf>, opts: cohort_http::ServeOptions) -> TestApp {
         // Internal errors are logged; show them beside a failing test.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("error").try_init();
         let app = App::open(db).await.expect("open app");
@@ -141,7 +146,7 @@ impl TestApp {
         app.start_background();
         let served = app.clone();
         tokio::spawn(async move {
-            let _ = cohort_http::serve(listener, served, std::future::pending()).await;
+            let _ = cohort_http::serve_with(listener, served, opts, std::future::pending()).await;
         });
         TestApp { base: format!("http://{addr}"), backend, admin_key, app, data_dir, client: reqwest::Client::new() }
     }
@@ -252,5 +257,44 @@ impl Drop for TestApp {
         if let Some(dir) = &self.data_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+/// A TCP relay in front of a server, which a test can cut to make that server vanish.
+pub struct Relay {
+    pub port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    /// Relays a local port to `target` (`host:port`).
+    pub async fn start(target: &str) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("relay addr").port();
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        let target = target.to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let mut watch = watch.clone();
+                if *watch.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Relay { port, cut }
+    }
+
+    /// Drops every relayed connection and refuses new ones.
+    pub fn cut(&self) {
+        let _ = self.cut.send(true);
     }
 }

@@ -18,6 +18,7 @@ mod errors;
 mod groups;
 mod members;
 mod openapi;
+mod resilience;
 mod scim;
 mod security;
 mod seed000;

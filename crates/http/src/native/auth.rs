@@ -4,6 +4,7 @@ use super::schema::ts;
 use super::users::UserOut;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Body, Path};
+use crate::limits::Client;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -52,9 +53,9 @@ pub struct LoggedOut {
 
 /// Exchange a login and password for a bearer token.
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = Login, security(()),
-    responses((status = 200, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn token(State(app): State<App>, Body(b): Body<Login>) -> ApiResult<Json<TokenOut>> {
-    Ok(Json(app.login(&b.login, &b.password).await?.into()))
+    responses((status = 200, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn token(State(app): State<App>, Client(from): Client, Body(b): Body<Login>) -> ApiResult<Json<TokenOut>> {
+    Ok(Json(app.login(&b.login, &b.password, from).await?.into()))
 }
 
 /// Revoke the token this request carries.

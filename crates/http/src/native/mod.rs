@@ -63,18 +63,21 @@ impl Modify for Security {
 }
 
 /// Every operation documents the error answers any request may get: unreadable input (400),
-/// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413) and
-/// invalid values (422), each with the error body.
+/// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413),
+/// invalid values (422), a rate limit (429) and a database that is slow or gone (503), each
+/// with the error body.
 fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
     let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
-    let common: [(&str, &str); 6] = [
+    let common: [(&str, &str); 8] = [
         ("400", "The request cannot be read"),
         ("401", "Missing or invalid credentials"),
         ("403", "Not allowed"),
         ("404", "Not found"),
         ("413", "The body is too large"),
         ("422", "A value is not valid"),
+        ("429", "Too many requests (or failed sign-ins); `Retry-After` says when to try again"),
+        ("503", "The database is slow or unavailable, or the request ran out of time; `Retry-After` says when to try again"),
     ];
     for item in doc.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];

@@ -1,0 +1,206 @@
+//! Serving connections with a deadline on everything a client can stall: the request's
+//! headers (which also bounds a kept-alive connection waiting for its next request), any
+//! silence on the connection, and the whole request. Each connection knows its peer, so
+//! throttling and limits can count by client address.
+
+use crate::limits::RateLimits;
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tower::Service;
+
+/// What a serving process waits for, and from whom it takes client addresses.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// A request's headers must arrive within this (a kept-alive connection waits this long
+    /// for its next request).
+    pub header_timeout: Duration,
+    /// A connection on which no byte moves for this long is closed.
+    pub idle_timeout: Duration,
+    /// A request answered later than this gets 503 `unavailable` instead.
+    pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client; from anyone else it is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub limits: RateLimits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            limits: RateLimits::default(),
+        }
+    }
+}
+
+/// The address of the client a request came from (after trusted proxies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The client address: the peer, or when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not one of them.
+pub fn client_addr(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(list) = forwarded else { return peer };
+    list.rsplit(',').filter_map(|s| s.trim().parse::<IpAddr>().ok()).find(|a| !trusted.contains(a)).unwrap_or(peer)
+}
+
+/// Accepts connections on `listener` until `shutdown` completes, then lets open requests
+/// finish.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection(stream, peer, router.clone(), opts.clone(), stop_rx.clone()));
+    }
+    drop(stop_rx);
+    let _ = stop_tx.send(());
+    stop_tx.closed().await;
+    Ok(())
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, opts: ServeOptions, mut stop: tokio::sync::watch::Receiver<()>) {
+    let started = Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move { router.call(req.map(axum::body::Body::new)).await }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(opts.header_timeout).keep_alive(true);
+    let mut conn = pin!(builder.serve_connection(io, service).with_upgrades());
+    let mut tick = tokio::time::interval(Duration::from_secs(1).min(opts.idle_timeout));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            done = conn.as_mut() => {
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, "connection ended");
+                }
+                return;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick() => {
+                let quiet = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                if quiet > opts.idle_timeout {
+                    tracing::debug!(%peer, "closing a silent connection");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The connection's socket, noting when a byte last moved either way.
+struct Tracked {
+    inner: TcpStream,
+    last: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Tracked {
+    fn touch(&self) {
+        self.last.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.touch();
+        }
+        res
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        res
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_addr;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.1");
+        assert_eq!(client_addr(ip("203.0.113.9"), Some("1.2.3.4"), &[proxy]), ip("203.0.113.9"));
+        assert_eq!(client_addr(proxy, Some("1.2.3.4"), &[proxy]), ip("1.2.3.4"));
+        // A client cannot hide behind an address it writes itself in front of the proxy's.
+        assert_eq!(client_addr(proxy, Some("6.6.6.6, 1.2.3.4"), &[proxy]), ip("1.2.3.4"));
+        assert_eq!(client_addr(proxy, None, &[proxy]), proxy);
+    }
+}
