@@ -37,6 +37,10 @@ impl App {
     pub(crate) async fn load(&self, c: &Conn, p: &Principal, id: &str) -> Result<Loaded> {
         let now = time::now();
         let row = groups::access(c, id, p.user_id(), now).await?.ok_or(Error::NotFound("group"))?;
+        // A space-bound credential knows nothing outside its space.
+        if p.space_id.as_ref().is_some_and(|s| *s != row.group.space_id) {
+            return Err(Error::NotFound("group"));
+        }
         let mut slug = row.role;
         if slug.is_none()
             && let Some(uid) = p.user_id()
@@ -47,9 +51,11 @@ impl App {
             Some(s) => role(c, id, &s).await.ok(),
             None => None,
         };
+        // A site key bound to the group's space stands for that space: its moderation.
+        let bound_here = p.user.is_none() && p.space_id.as_deref() == Some(row.group.space_id.as_str());
         let ctx = GroupContext {
             visibility: row.group.visibility,
-            space_moderator: row.space_moderator,
+            space_moderator: row.space_moderator || bound_here,
             role,
             member_permissions: row.member_permissions,
         };
@@ -108,14 +114,23 @@ pub struct GroupFilter {
 }
 
 /// Whose view of the groups a list shows: `None` sees every group (a superuser, or a key
-/// acting for no user once it has passed its checks).
+/// acting for no user once it has passed its checks); a space-bound credential sees only
+/// its space.
 pub(crate) fn viewer(p: &Principal) -> Option<Viewer> {
-    if p.is_superuser(Scope::GroupsRead) { None } else { p.user_id().map(|u| Viewer { user_id: u.to_string(), now: time::now() }) }
+    if p.is_superuser(Scope::GroupsRead) {
+        return None;
+    }
+    let user_id = p.user_id().map(str::to_string);
+    if user_id.is_none() && p.space_id.is_none() {
+        return None;
+    }
+    Some(Viewer { user_id, space_id: p.space_id.clone(), now: time::now() })
 }
 
-/// Like [`viewer`] for lists across groups, which a key acting for no user cannot ask for.
+/// Like [`viewer`] for lists across groups, which a key acting for no user (and bound to no
+/// space) cannot ask for.
 pub(crate) fn list_viewer(p: &Principal, what: &str) -> Result<Option<Viewer>> {
-    if !p.is_superuser(Scope::GroupsRead) && p.user_id().is_none() {
+    if !p.is_superuser(Scope::GroupsRead) && p.user_id().is_none() && p.space_id.is_none() {
         return Err(Error::denied(format!("this key cannot list {what}")));
     }
     Ok(viewer(p))
@@ -173,7 +188,13 @@ impl App {
         initial: Vec<crate::members::NewMember>,
     ) -> Result<Group> {
         p.require(Scope::GroupsWrite)?;
-        if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) {
+        // A space-bound credential creates in its space only.
+        let space_id = match (&p.space_id, space_id) {
+            (Some(bound), Some(s)) if *bound != s => return Err(Error::validation("space_id", format!("this key is bound to space {bound}"))),
+            (Some(bound), _) => Some(bound.clone()),
+            (None, s) => s,
+        };
+        if p.user.is_none() && !p.is_superuser(Scope::GroupsWrite) && p.space_id.is_none() {
             return Err(Error::denied("this key cannot create groups"));
         }
         let draft = input.into_draft()?;
@@ -197,7 +218,8 @@ impl App {
                 }
                 let moderator = match p.user_id() {
                     Some(u) => spaces::is_moderator(&tx, &sid, u).await?,
-                    None => false,
+                    // A site key bound to this space stands for its moderation.
+                    None => p.space_id.as_deref() == Some(sid.as_str()),
                 };
                 (sid, 0, moderator)
             }

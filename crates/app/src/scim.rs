@@ -80,7 +80,8 @@ impl App {
             scopes: Scopes::of(&[Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite]),
             key_id: p.key_id.clone(),
             token_id: None,
-            space_id: Some(space_id.clone()),
+            // The SCIM services keep to `space_id` themselves, with the site's scopes.
+            space_id: None,
         };
         Ok(ScimCaller { acting, space_id })
     }

@@ -109,7 +109,8 @@ pub struct Principal {
     pub key_id: Option<String>,
     /// The token used, if the call came with a user token (so logout can revoke it).
     pub token_id: Option<String>,
-    /// The space a `scim` key is bound to.
+    /// The space the key is bound to: it reaches nothing outside it, and a site key bound to
+    /// a space stands for that space's moderation.
     pub space_id: Option<String>,
 }
 
@@ -137,7 +138,8 @@ impl Principal {
     /// who is not a site administrator has no site-wide power whatever their key's scopes
     /// (and a demoted administrator's keys lose it at once).
     pub fn is_superuser(&self, need: Scope) -> bool {
-        if !self.allows(need) {
+        // A credential bound to a space has no site-wide power at all.
+        if !self.allows(need) || self.space_id.is_some() {
             return false;
         }
         match &self.user {

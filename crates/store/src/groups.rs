@@ -247,7 +247,10 @@ pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError>
 /// to, and groups of spaces they moderate.
 #[derive(Debug, Clone)]
 pub struct Viewer {
-    pub user_id: String,
+    /// The user whose view it is; `None` for a key acting for no user.
+    pub user_id: Option<String>,
+    /// The one space a space-bound credential sees.
+    pub space_id: Option<String>,
     pub now: i64,
 }
 
@@ -323,17 +326,28 @@ pub static LIST: Source = Source {
     default_sort: "created_at",
 };
 
-/// The condition that keeps groups `viewer` can see (`g` is the group's alias): public
-/// ones, those they are an active member of, and those of the spaces they moderate.
+/// The condition that keeps groups `viewer` can see (`g` is the group's alias): for a user,
+/// public ones, those they are an active member of, and those of the spaces they moderate;
+/// for a space-bound credential, only groups of its space.
 pub fn visible_to(v: &Viewer, g: &str) -> (String, Vec<Value>) {
-    (
-        format!(
+    let mut parts = Vec::new();
+    let mut args = Vec::new();
+    if let Some(u) = &v.user_id {
+        parts.push(format!(
             "({g}.visibility = 'public' \
               OR EXISTS (SELECT 1 FROM memberships vm WHERE vm.group_id = {g}.id AND vm.user_id = ? AND vm.status = 'active' AND (vm.expires_at IS NULL OR vm.expires_at > ?)) \
               OR EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.space_id = {g}.space_id AND sm.user_id = ?))"
-        ),
-        params![v.user_id.as_str(), v.now, v.user_id.as_str()].to_vec(),
-    )
+        ));
+        args.extend(params![u.as_str(), v.now, u.as_str()]);
+    }
+    if let Some(s) = &v.space_id {
+        parts.push(format!("{g}.space_id = ?"));
+        args.push(s.into());
+    }
+    if parts.is_empty() {
+        parts.push("1 = 1".into());
+    }
+    (format!("({})", parts.join(" AND ")), args)
 }
 
 /// Builds the statements for a group list (also used to check their query plans).

@@ -33,7 +33,7 @@ fn group_queries() -> Vec<(&'static str, GroupQuery, Listing)> {
         (
             "a user's view",
             GroupQuery {
-                viewer: Some(Viewer { user_id: "usr_1".into(), now: 0 }),
+                viewer: Some(Viewer { user_id: Some("usr_1".into()), space_id: None, now: 0 }),
                 space_id: Some("spc_1".into()),
                 ..GroupQuery::default()
             },

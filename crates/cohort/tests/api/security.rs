@@ -302,3 +302,41 @@ story!(a_malformed_if_match_is_refused, |app: TestApp| async move {
         app.call_with(Method::PATCH, &path, Some(&owner.token), Some(json!({"description": "stale"})), &[("If-Match", "\"1\"")]).await;
     assert_eq!(res.status, 412);
 });
+
+story!(a_space_bound_key_sees_only_its_space, |app: TestApp| async move {
+    let space = |name: &'static str| {
+        let app = &app;
+        async move { app.post("/api/v1/spaces", &app.admin_key, json!({"name": name})).await.expect(201)["id"].as_str().unwrap().to_string() }
+    };
+    let (a, b) = (space("A").await, space("B").await);
+    let bound = app.post("/api/v1/api-keys", &app.admin_key, json!({"name": "tenant a", "scopes": ["groups:write"], "space_id": a})).await.expect(201)
+        ["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let in_a = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Team A", "space_id": a})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let in_b = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Team B", "space_id": b, "visibility": "public"})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Its space's groups it manages, as the space's moderators do.
+    app.patch(&format!("/api/v1/groups/{in_a}"), &bound, json!({"description": "ours"})).await.expect(200);
+    let made = app.post("/api/v1/groups", &bound, json!({"name": "Made by A"})).await.expect(201);
+    assert_eq!(made["space_id"], a, "a group made without a space lands in the key's");
+    let listed = app.get("/api/v1/groups?limit=100", &bound).await.expect(200);
+    let names: Vec<&str> = listed["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Team A") && !names.contains(&"Team B"), "{names:?}");
+    assert_eq!(app.get(&format!("/api/v1/groups?space={b}"), &bound).await.expect(200)["total"], 0);
+
+    // Nothing of another space exists for it, public or not.
+    app.get(&format!("/api/v1/groups/{in_b}"), &bound).await.error(404, "not_found");
+    app.patch(&format!("/api/v1/groups/{in_b}"), &bound, json!({"description": "theirs"})).await.error(404, "not_found");
+    app.get(&format!("/api/v1/groups/{in_b}/members"), &bound).await.error(404, "not_found");
+    app.post("/api/v1/groups", &bound, json!({"name": "Sneaky", "space_id": b})).await.error(422, "validation_failed");
+    // And it has no site-wide power.
+    app.post("/api/v1/spaces", &bound, json!({"name": "C"})).await.error(403, "permission_denied");
+    app.post("/api/v1/permissions", &bound, json!({"permission": "x.y"})).await.error(403, "permission_denied");
+    let someone = app.user("someone").await;
+    app.post("/api/v1/check", &bound, json!({"user_id": someone.id, "permission": "x.y"})).await.error(403, "permission_denied");
+});

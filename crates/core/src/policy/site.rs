@@ -91,8 +91,12 @@ pub fn sees_private_fields(p: &Principal, user_id: &str) -> bool {
 }
 
 /// Asking about a user's access (checks, effective groups, permissions, collections): the
-/// user themself, or a site-wide reader of groups or users.
+/// user themself, or a site-wide reader of groups or users. A user's access spans spaces, so
+/// a space-bound credential, which knows nothing outside its space, may not ask.
 pub fn ask_about_user(p: &Principal, user_id: &str) -> Result<()> {
+    if p.space_id.is_some() {
+        return Err(Error::denied("a key bound to a space cannot ask about a user's access across spaces"));
+    }
     if p.is_superuser(Scope::GroupsRead) || p.is_superuser(Scope::UsersRead) {
         return Ok(());
     }
