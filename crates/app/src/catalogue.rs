@@ -2,12 +2,33 @@
 //! descriptions, and the rule every grant of a permission to a group goes through.
 
 use crate::{App, Change};
+use cohort_core::access::Level;
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
-use cohort_core::model::DeclaredPermission;
+use cohort_core::model::{CollectionGrant, DeclaredPermission, GroupDraft};
 use cohort_core::policy::site::{self, Granted, PermissionGrant};
 use cohort_core::{Error, Result, input, time};
 use cohort_store::{Conn, catalogue, spaces};
+
+/// What a group gives its effective members: the permissions it carries (inherited ones
+/// included) and its collection grants.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Given {
+    pub permissions: Vec<String>,
+    pub collections: Vec<CollectionGrant>,
+    pub access_all: bool,
+}
+
+impl Given {
+    /// Whether these grants lack what `grant` gives for its collection (it is new, of a
+    /// higher level, or shows passwords these hid).
+    fn lacks(&self, grant: &CollectionGrant) -> bool {
+        match self.collections.iter().find(|c| c.id == grant.id) {
+            None => true,
+            Some(was) => Level::of(grant) > Level::of(was) || (was.hide_passwords && !grant.hide_passwords),
+        }
+    }
+}
 
 fn snapshot(d: &DeclaredPermission) -> serde_json::Value {
     serde_json::json!({"name": d.name, "description": d.description, "space_id": d.space_id})
@@ -92,24 +113,37 @@ impl App {
         Ok(())
     }
 
-    /// Checks the permissions a change gives a group of `space_id` that it did not have
-    /// (`after` less `before`): each must be declared and held by the caller, unless the
-    /// caller moderates the space or the site; those declare what is missing, in the space.
+    /// Checks what a change gives a group of `space_id` that it did not have before: every
+    /// permission it comes to carry (its own, and through `inherit_permissions` its
+    /// parent's) must be declared and held by the caller, unless the caller moderates the
+    /// space or the site, who declare what is missing, in the space; every collection grant
+    /// must be within the caller's own access; `access_all` is the space's to give.
     pub(crate) async fn check_grants(
         &self,
         tx: &Conn,
         p: &Principal,
         space_id: &str,
         space_moderator: bool,
-        before: &[String],
-        after: &[String],
+        before: &Given,
+        after: &Given,
     ) -> Result<()> {
-        let added: Vec<String> = after.iter().filter(|x| !before.contains(x)).cloned().collect();
+        if after.access_all && !before.access_all {
+            site::grant_access_all(p, space_moderator)?;
+        }
+        let now = time::now();
+        let mine = match p.user_id() {
+            Some(u) if after.collections.iter().any(|c| before.lacks(c)) => self.index().read(|idx| idx.user_collections(u, now)),
+            _ => Vec::new(),
+        };
+        for c in after.collections.iter().filter(|c| before.lacks(c)) {
+            let held = mine.iter().find(|m| m.collection_id == c.id).map(|m| (m.level, m.hide_passwords));
+            site::grant_collection(p, &c.id, Level::of(c), !c.hide_passwords, held, space_moderator)?;
+        }
+        let added: Vec<String> = after.permissions.iter().filter(|x| !before.permissions.contains(x)).cloned().collect();
         if added.is_empty() {
             return Ok(());
         }
         let declared = catalogue::declared(tx, space_id, &added).await?;
-        let now = time::now();
         for name in &added {
             let held = p.user_id().is_some_and(|u| self.index().read(|idx| idx.check_permission(u, name, now).allowed));
             let grant = PermissionGrant { declared: declared.contains_key(name), held, space_moderator };
@@ -127,6 +161,28 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// What group `id` gives now, from the access index.
+    pub(crate) fn given_now(&self, id: &str, g: &cohort_core::model::Group) -> Given {
+        let permissions = self.index().read(|idx| idx.group_permissions(id)).into_iter().map(|gp| gp.permission).collect();
+        Given { permissions, collections: g.collections.clone(), access_all: g.access_all }
+    }
+
+    /// What a group with these fields, under `parent`, gives its members: its own permissions
+    /// and, when it inherits them, everything its parent carries (from the access index).
+    pub(crate) fn given(&self, draft: &GroupDraft, parent: Option<&str>) -> Given {
+        let mut permissions = draft.permissions.clone();
+        if draft.inherit_permissions
+            && let Some(pid) = parent
+        {
+            for gp in self.index().read(|idx| idx.group_permissions(pid)) {
+                if !permissions.contains(&gp.permission) {
+                    permissions.push(gp.permission);
+                }
+            }
+        }
+        Given { permissions, collections: draft.collections.clone(), access_all: draft.access_all }
     }
 
     /// The catalogue's descriptions of `names` for groups of `space_id`.

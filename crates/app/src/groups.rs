@@ -1,5 +1,6 @@
 //! Groups: create, read, list, change, delete.
 
+use crate::catalogue::Given;
 use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
@@ -190,7 +191,9 @@ impl App {
         p.require(Scope::GroupsWrite)?;
         // A space-bound credential creates in its space only.
         let space_id = match (&p.space_id, space_id) {
-            (Some(bound), Some(s)) if *bound != s => return Err(Error::validation("space_id", format!("this key is bound to space {bound}"))),
+            (Some(bound), Some(s)) if *bound != s => {
+                return Err(Error::validation("space_id", format!("this key is bound to space {bound}")));
+            }
             (Some(bound), _) => Some(bound.clone()),
             (None, s) => s,
         };
@@ -224,7 +227,8 @@ impl App {
                 (sid, 0, moderator)
             }
         };
-        self.check_grants(&tx, p, &space_id, space_moderator, &[], &draft.permissions).await?;
+        let given = self.given(&draft, parent_id.as_deref());
+        self.check_grants(&tx, p, &space_id, space_moderator, &Given::default(), &given).await?;
         let now = time::now();
         let mut group = Group {
             id: id::new(id::Kind::Group),
@@ -362,7 +366,8 @@ impl App {
         check_version(if_match, g.version)?;
         let before = GroupDraft::of(&g);
         let draft = change(&g, before.clone())?;
-        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &before.permissions, &draft.permissions).await?;
+        let (was, will) = (self.given_now(id, &g), self.given(&draft, g.parent_id.as_deref()));
+        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &was, &will).await?;
         let after = snapshot(&draft);
         let expected = g.version;
         apply_draft(&mut g, draft);

@@ -5,7 +5,7 @@ use cohort_core::access::GroupPermission;
 use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::group::MAX_DEPTH;
-use cohort_core::model::Group;
+use cohort_core::model::{Group, GroupDraft};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, input, time};
@@ -45,13 +45,19 @@ impl App {
         // Moves take turns (on PostgreSQL this row lock spans instances), so two moves can
         // never build a cycle between them.
         tx.execute("UPDATE counters SET value = value WHERE name = 'groups'", &[]).await?;
-        let g = self.load_for(&tx, p, id, Action::ManageSettings).await?.group;
+        let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
+        let mut one = [loaded.group];
+        groups::load_details(&tx, &mut one).await?;
+        let [g] = one;
         if let Some(pid) = &new_parent {
             let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?.group;
             if parent.space_id != g.space_id {
                 return Err(Error::validation("parent_id", "a group can only move within its space"));
             }
         }
+        // Under a new parent, a group that inherits permissions carries the new parent's.
+        let (was, will) = (self.given_now(id, &g), self.given(&GroupDraft::of(&g), new_parent.as_deref()));
+        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &was, &will).await?;
         let tree = subtree(&tx, id).await?;
         if let Some(pid) = &new_parent
             && tree.contains(pid)
@@ -136,8 +142,10 @@ impl App {
                 perms.push(a);
             }
         }
+        let was = self.given_now(id, &g);
         g.permissions = input::permissions(perms)?;
-        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &before, &g.permissions).await?;
+        let will = self.given(&GroupDraft::of(&g), g.parent_id.as_deref());
+        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &was, &will).await?;
         let expected = g.version;
         g.version += 1;
         g.updated_at = time::now();

@@ -7,21 +7,30 @@ use serde_json::json;
 story!(inheritance_and_checks, |app: TestApp| async move {
     let owner = app.user("owner").await;
     let alice = app.user("alice").await;
-    let org = app.group(&owner, "Org", json!({"collections": [{"id": "col_a", "read_only": true, "hide_passwords": true}]})).await;
+    // The owner holds no collection access of their own: the site grants it to the groups.
+    let collections = |g: &str, grants: serde_json::Value| {
+        let app = &app;
+        let path = format!("/api/v1/groups/{g}");
+        async move { app.patch(&path, &app.admin_key, json!({"collections": grants})).await.expect(200) }
+    };
+    let org = app.group(&owner, "Org", json!({})).await;
+    collections(&org, json!([{"id": "col_a", "read_only": true, "hide_passwords": true}])).await;
     app.grant(&org, &["kb.read"]).await;
     let team = app
         .post(
             &format!("/api/v1/groups/{org}/subgroups"),
             &owner.token,
-            json!({"name": "Team", "inherit_members": true, "inherit_permissions": true, "collections": [{"id": "col_b", "manage": true}]}),
+            json!({"name": "Team", "inherit_members": true, "inherit_permissions": true}),
         )
         .await
         .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_string();
+    collections(&team, json!([{"id": "col_b", "manage": true}])).await;
     app.grant(&team, &["bot.use"]).await;
-    let side = app.group(&owner, "Side", json!({"collections": [{"id": "col_a", "read_only": false}], "visibility": "private"})).await;
+    let side = app.group(&owner, "Side", json!({"visibility": "private"})).await;
+    collections(&side, json!([{"id": "col_a", "read_only": false}])).await;
     app.add(&org, &alice, "member").await;
 
     let direct = app.get(&format!("/api/v1/users/{}/groups", alice.id), &alice.token).await.expect(200);

@@ -309,13 +309,21 @@ story!(a_space_bound_key_sees_only_its_space, |app: TestApp| async move {
         async move { app.post("/api/v1/spaces", &app.admin_key, json!({"name": name})).await.expect(201)["id"].as_str().unwrap().to_string() }
     };
     let (a, b) = (space("A").await, space("B").await);
-    let bound = app.post("/api/v1/api-keys", &app.admin_key, json!({"name": "tenant a", "scopes": ["groups:write"], "space_id": a})).await.expect(201)
-        ["key"]
+    let bound = app
+        .post("/api/v1/api-keys", &app.admin_key, json!({"name": "tenant a", "scopes": ["groups:write"], "space_id": a}))
+        .await
+        .expect(201)["key"]
         .as_str()
         .unwrap()
         .to_string();
-    let in_a = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Team A", "space_id": a})).await.expect(201)["id"].as_str().unwrap().to_string();
-    let in_b = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Team B", "space_id": b, "visibility": "public"})).await.expect(201)["id"]
+    let in_a = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Team A", "space_id": a})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let in_b = app
+        .post("/api/v1/groups", &app.admin_key, json!({"name": "Team B", "space_id": b, "visibility": "public"}))
+        .await
+        .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -339,4 +347,59 @@ story!(a_space_bound_key_sees_only_its_space, |app: TestApp| async move {
     app.post("/api/v1/permissions", &bound, json!({"permission": "x.y"})).await.error(403, "permission_denied");
     let someone = app.user("someone").await;
     app.post("/api/v1/check", &bound, json!({"user_id": someone.id, "permission": "x.y"})).await.error(403, "permission_denied");
+});
+
+story!(nobody_grants_collection_access_or_inherited_permissions_they_lack, |app: TestApp| async move {
+    let eve = app.user("eve").await;
+    let g = app.group(&eve, "Mine", json!({})).await;
+    let path = format!("/api/v1/groups/{g}");
+    // Access to every collection is the space's to give.
+    app.patch(&path, &eve.token, json!({"access_all": true})).await.error(403, "permission_denied");
+    app.post("/api/v1/groups", &eve.token, json!({"name": "All", "access_all": true})).await.error(403, "permission_denied");
+    // A collection she has no access to she cannot hand out.
+    app.patch(&path, &eve.token, json!({"collections": [{"id": "col_vault", "manage": true}]})).await.error(403, "permission_denied");
+    let check = json!({"user_id": eve.id, "collection_id": "col_vault", "access": "read"});
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, check).await.expect(200)["allowed"], false);
+    // With read access (passwords hidden) she may pass on read, not edit, not the passwords.
+    let readers = app
+        .post(
+            "/api/v1/groups",
+            &app.admin_key,
+            json!({"name": "Readers", "collections": [{"id": "col_vault", "read_only": true, "hide_passwords": true}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add(&readers, &eve, "member").await;
+    app.patch(&path, &eve.token, json!({"collections": [{"id": "col_vault", "read_only": true, "hide_passwords": true}]}))
+        .await
+        .expect(200);
+    app.patch(&path, &eve.token, json!({"collections": [{"id": "col_vault", "read_only": false, "hide_passwords": true}]}))
+        .await
+        .error(403, "permission_denied");
+    app.patch(&path, &eve.token, json!({"collections": [{"id": "col_vault", "read_only": true, "hide_passwords": false}]}))
+        .await
+        .error(403, "permission_denied");
+
+    // A parent's permissions reach a subgroup that inherits them: turning that on is a grant.
+    let parent = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Parent", "permissions": ["kb.admin"]})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let child = app.post(&format!("/api/v1/groups/{parent}/subgroups"), &app.admin_key, json!({"name": "Child"})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add(&child, &eve, "owner").await;
+    app.patch(&format!("/api/v1/groups/{child}"), &eve.token, json!({"inherit_permissions": true})).await.error(403, "permission_denied");
+    let check = json!({"user_id": eve.id, "permission": "kb.admin"});
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, check.clone()).await.expect(200)["allowed"], false);
+    // Whoever holds them may.
+    let holder = app.user("holder").await;
+    app.add(&parent, &holder, "member").await;
+    app.add(&child, &holder, "admin").await;
+    app.patch(&format!("/api/v1/groups/{child}"), &holder.token, json!({"inherit_permissions": true})).await.expect(200);
+    assert_eq!(app.post("/api/v1/check", &app.admin_key, check).await.expect(200)["allowed"], true);
 });

@@ -5,6 +5,7 @@
 //! that user ([`Principal::is_superuser`]). Each function here answers one question and is
 //! the only place its rule is written.
 
+use crate::access::Level;
 use crate::auth::{Principal, Scope, Scopes};
 use crate::error::{Error, Result};
 use crate::model::SiteRole;
@@ -169,6 +170,39 @@ pub fn grant_permission(p: &Principal, name: &str, g: PermissionGrant) -> Result
             "permissions",
             format!("{name:?} is not in the permission catalogue; a space moderator or site administrator declares it first"),
         )),
+    }
+}
+
+/// Nobody grants access to a collection beyond their own: giving a group `level` on a
+/// collection (or showing its passwords) needs the caller to hold at least that (`held`:
+/// their own level, and whether passwords are hidden from them), unless they moderate the
+/// space or the site.
+pub fn grant_collection(
+    p: &Principal,
+    id: &str,
+    level: Level,
+    shows_passwords: bool,
+    held: Option<(Level, bool)>,
+    space_moderator: bool,
+) -> Result<()> {
+    p.require(Scope::GroupsWrite)?;
+    if p.is_superuser(Scope::GroupsWrite) || space_moderator {
+        return Ok(());
+    }
+    match held {
+        Some((have, hidden)) if have >= level && (!shows_passwords || !hidden) => Ok(()),
+        _ => Err(Error::denied(format!("you cannot grant {level:?} access to collection {id:?}: you do not hold it").to_lowercase())),
+    }
+}
+
+/// `access_all` (edit on every collection of the space) is the space's to give: its
+/// moderators or the site.
+pub fn grant_access_all(p: &Principal, space_moderator: bool) -> Result<()> {
+    p.require(Scope::GroupsWrite)?;
+    if p.is_superuser(Scope::GroupsWrite) || space_moderator {
+        Ok(())
+    } else {
+        Err(Error::denied("only the space's moderators or a site administrator give access to all collections"))
     }
 }
 
