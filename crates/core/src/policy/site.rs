@@ -208,11 +208,16 @@ pub fn grant_access_all(p: &Principal, space_moderator: bool) -> Result<()> {
 
 /// Minting an API key with `scopes`, for `owner` (`None`: a site key).
 ///
-/// A user mints keys for themself with scopes their own credential holds (never `admin` or
-/// `scim`); site administrators mint any key. A key for a user is never more than that user,
-/// so `admin` on a key for someone who is not a site administrator is refused.
+/// A user mints keys for themself, from a session, with scopes their session holds (never
+/// `admin` or `scim`): a key does not mint keys, or a leaked short-lived key could outlive
+/// its revocation through a copy. Site administrators mint any key. A key for a user is
+/// never more than that user, so `admin` on a key for someone who is not a site
+/// administrator is refused.
 pub fn mint_key(p: &Principal, owner: Option<&str>, owner_role: Option<SiteRole>, scopes: Scopes) -> Result<()> {
     let site = p.is_superuser(Scope::Admin);
+    if p.key_id.is_some() && !site {
+        return Err(Error::denied("keys are minted from a session, not from another key"));
+    }
     match owner {
         Some(o) if !site && p.user_id() != Some(o) => {
             return Err(Error::denied("only a site administrator may create keys for other users"));
@@ -311,6 +316,8 @@ mod tests {
         assert!(mint_key(&admin, None, None, scopes).is_ok());
         let member = user("usr_a", SiteRole::User, &[Scope::GroupsRead, Scope::GroupsWrite], false);
         assert!(mint_key(&member, Some("usr_a"), Some(SiteRole::User), Scopes::of(&[Scope::GroupsRead])).is_ok());
+        let key = user("usr_a", SiteRole::User, &[Scope::GroupsRead, Scope::GroupsWrite], true);
+        assert!(mint_key(&key, Some("usr_a"), Some(SiteRole::User), Scopes::of(&[Scope::GroupsRead])).is_err());
         assert!(mint_key(&member, Some("usr_a"), Some(SiteRole::User), Scopes::of(&[Scope::UsersRead])).is_err());
         assert!(mint_key(&member, None, None, Scopes::of(&[Scope::GroupsRead])).is_err());
     }
