@@ -164,7 +164,7 @@ impl App {
 
     /// An administrator mints a token for `user_id`.
     pub async fn mint_token(&self, p: &Principal, user_id: &str) -> Result<IssuedToken> {
-        site::manage_users(p)?;
+        site::mint_session(p)?;
         let user = users::get(&self.read().await?, user_id).await?.ok_or(Error::NotFound("user"))?;
         if !user.active {
             return Err(Error::validation("user_id", "the user is not active"));

@@ -97,9 +97,9 @@ impl App {
 
     /// A fresh token for the caller's own user (PocketBase's auth-refresh).
     pub async fn refresh_token(&self, p: &Principal) -> Result<crate::auth::IssuedToken> {
-        let uid = p.user_id().ok_or_else(|| Error::Unauthenticated("a user token is needed".into()))?;
+        let uid = p.user_id().ok_or_else(|| Error::denied("a session is renewed from a session; a key has none"))?;
         if p.key_id.is_some() {
-            return Err(Error::Unauthenticated("a user token is needed".into()));
+            return Err(Error::denied("a session is renewed from a session; a key has none"));
         }
         let user = cohort_store::users::get(&self.read().await?, uid).await?.ok_or(Error::NotFound("user"))?;
         self.issue_session(p, user).await

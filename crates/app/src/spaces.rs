@@ -59,12 +59,17 @@ impl App {
 
     pub async fn get_space(&self, p: &Principal, id: &str) -> Result<Space> {
         p.require(Scope::GroupsRead)?;
+        // A space-bound credential knows no other space.
+        if p.space_id.as_deref().is_some_and(|s| s != id) {
+            return Err(Error::NotFound("space"));
+        }
         spaces::get(&self.read().await?, id).await?.ok_or(Error::NotFound("space"))
     }
 
+    /// Spaces; a space-bound credential sees its own only.
     pub async fn list_spaces(&self, p: &Principal, listing: &Listing) -> Result<Page<Space>> {
         p.require(Scope::GroupsRead)?;
-        spaces::list(&self.read().await?, listing).await
+        spaces::list(&self.read().await?, p.space_id.as_deref(), listing).await
     }
 
     pub async fn update_space(&self, p: &Principal, id: &str, patch: SpacePatch, if_match: Option<i64>) -> Result<Space> {
@@ -120,7 +125,8 @@ impl App {
         }
         let moderator = match p.user_id() {
             Some(u) => spaces::is_moderator(&c, space_id, u).await?,
-            None => false,
+            // A site key bound to this space stands for its moderation.
+            None => p.space_id.as_deref() == Some(space_id),
         };
         site::manage_space_groups(p, need, moderator)
     }

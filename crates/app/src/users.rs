@@ -50,6 +50,7 @@ impl UserPatch {
             profile: self.username.is_some() || self.email.is_some() || self.full_name.is_some() || self.avatar_url.is_some(),
             password: self.password.is_some(),
             admin_fields: self.site_role.is_some() || self.active.is_some() || self.external_id.is_some() || self.email_verified.is_some(),
+            site_role: self.site_role.is_some(),
         }
     }
 }
@@ -74,7 +75,7 @@ fn optional_text(field: &str, v: Option<String>, max: usize) -> Result<Option<St
 
 impl App {
     pub async fn create_user(&self, p: &Principal, new: NewUser) -> Result<User> {
-        site::manage_users(p)?;
+        site::manage_users(p, new.site_role == Some(SiteRole::Admin))?;
         let username = input::username(&new.username)?;
         let email = new.email.filter(|e| !e.trim().is_empty()).map(|e| input::email(&e)).transpose()?;
         let password_hash = match new.password {
@@ -110,7 +111,7 @@ impl App {
     }
 
     pub async fn me(&self, p: &Principal) -> Result<User> {
-        let id = p.user_id().ok_or(Error::NotFound("user"))?;
+        let id = p.user_id().ok_or_else(|| Error::denied("a site key acts for no user"))?;
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
@@ -126,7 +127,13 @@ impl App {
     /// a user changes their own profile and password with `users:write`, a password change
     /// needs the current one, and an email they set is unverified until confirmed.
     pub async fn update_user(&self, p: &Principal, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
-        let by = site::change_user(p, id, patch.change())?;
+        p.require(Scope::UsersWrite)?;
+        let target = users::get(&self.read().await?, id).await?;
+        let target_admin = target.as_ref().is_some_and(|u| u.site_role == SiteRole::Admin);
+        let by = site::change_user(p, id, target_admin, patch.change())?;
+        if target.is_none() {
+            return Err(Error::NotFound("user"));
+        }
         if by == UserChangeBy::Themself && patch.password.is_some() {
             let stored = users::password_hash(&self.read().await?, id).await?;
             let matches = match (&stored, &patch.current_password) {
@@ -184,9 +191,10 @@ impl App {
 
     /// Deletes a user and their memberships; refused while they are the last owner of a group.
     pub async fn delete_user(&self, p: &Principal, id: &str) -> Result<()> {
-        site::manage_users(p)?;
+        site::manage_users(p, false)?;
         let tx = self.begin().await?;
         let user = users::get(&tx, id).await?.ok_or(Error::NotFound("user"))?;
+        site::manage_users(p, user.site_role == SiteRole::Admin)?;
         for m in members::of_user(&tx, id).await? {
             crate::members::shift_counters(&tx, &m.group_id, id, Some((&m.role, m.status)), None).await.map_err(|e| match e {
                 Error::Conflict { kind: Conflict::LastOwner, .. } => {
@@ -236,7 +244,7 @@ impl App {
     /// Makes a confirmation for the user's current email (the site only: Cohort sends no mail,
     /// so the application that does asks for it and delivers it).
     pub async fn request_email_verification(&self, p: &Principal, user_id: &str) -> Result<EmailVerification> {
-        site::manage_users(p)?;
+        site::manage_users(p, false)?;
         let token = crate::secrets::new_secret("cev_")?;
         let now = time::now();
         let expires_at = now + EMAIL_VERIFICATION_TTL;

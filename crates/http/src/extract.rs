@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use cohort_app::App;
 use cohort_core::Error;
 use cohort_core::auth::Principal;
+use cohort_core::policy::table::{Operation, Who};
 use serde::de::DeserializeOwned;
 
 /// The secret a request carries: `Authorization: Bearer …`, a bare `Authorization` value
@@ -27,15 +28,36 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The authenticated caller; 401 without valid credentials.
+/// The authenticated caller; 401 without valid credentials, 403 when the credential lacks
+/// the scope the route's operation needs ([`crate::routes`]), whatever the handler does.
 pub struct Auth(pub Principal);
+
+/// The operation of the route a request matched; a route missing from the table is refused
+/// for everyone (and logged), so a new route cannot go out without a rule.
+pub fn route_operation(parts: &Parts) -> Result<Operation, Error> {
+    let path = parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str()).unwrap_or("");
+    crate::routes::operation(&parts.method, path).ok_or_else(|| {
+        tracing::error!(method = %parts.method, %path, "a route that is not in the policy table was called");
+        Error::denied("this route has no rule in the policy table")
+    })
+}
 
 impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let op = route_operation(parts)?;
         let secret = credential(&parts.headers).ok_or_else(|| Error::Unauthenticated("authentication required".into()))?;
-        Ok(Auth(app.authenticate(secret).await?))
+        let p = app.authenticate(secret).await?;
+        let rule = op.rule();
+        // A user reads their own record whatever their credential's scopes; everything else
+        // needs the scope before any handler decides.
+        if let Some(scope) = rule.scope
+            && rule.who != Who::SelfOrReader
+        {
+            p.require(scope)?;
+        }
+        Ok(Auth(p))
     }
 }
 

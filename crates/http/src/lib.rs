@@ -10,6 +10,7 @@
 //! - [`org`]: seed 001's organization groups under `/api/organizations/{orgId}/groups`.
 //! - [`pocketbase`]: seed 000's PocketBase-style collections and the SDK's auth routes.
 //! - [`dialect`]: what the dialects share (their own error bodies).
+//! - [`routes`]: every route of every surface and the operation (and so the rule) it performs.
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
 //! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
@@ -26,6 +27,7 @@ pub mod native;
 pub mod ops;
 pub mod org;
 pub mod pocketbase;
+pub mod routes;
 pub mod scim;
 pub mod server;
 pub mod shape;

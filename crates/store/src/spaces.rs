@@ -117,8 +117,13 @@ pub static SORT: &[SortColumn] = &[
 pub static LIST: Source =
     Source { from: "spaces s", cols: &[COLS], ncols: NCOLS, id: "s.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
 
-pub async fn list(c: &Conn, listing: &Listing) -> cohort_core::Result<Page<Space>> {
-    let mut out = crate::list::fetch(c, &LIST, Conditions::new(), listing, from_row).await?;
+/// Spaces (only `only` when given).
+pub async fn list(c: &Conn, only: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<Space>> {
+    let mut cond = Conditions::new();
+    if let Some(id) = only {
+        cond.and("s.id = ?", [id.into()]);
+    }
+    let mut out = crate::list::fetch(c, &LIST, cond, listing, from_row).await?;
     if out.items.is_empty() {
         return Ok(out);
     }

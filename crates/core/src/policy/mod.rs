@@ -3,6 +3,7 @@
 //! the site ([`site`]).
 
 pub mod site;
+pub mod table;
 
 use crate::auth::{Principal, Scope};
 use crate::error::{Error, Result};

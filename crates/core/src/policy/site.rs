@@ -18,6 +18,8 @@ pub struct UserChange {
     pub password: bool,
     /// `site_role`, `active`, `external_id`, `email_verified`: the site's own fields.
     pub admin_fields: bool,
+    /// `site_role` itself (among the site's fields).
+    pub site_role: bool,
 }
 
 /// How a permitted change to a user's record is to be made.
@@ -30,14 +32,25 @@ pub enum UserChangeBy {
     Themself,
 }
 
-/// Decides a change to user `target`'s record.
+/// Decides a change to user `target`'s record (`target_admin`: they are a site
+/// administrator).
 ///
 /// Changing one's own record needs `users:write` like any other write to a user: a
 /// `groups:read` key of a user cannot take over its account. Only the site changes the
-/// site's fields, or other users.
-pub fn change_user(p: &Principal, target: &str, change: UserChange) -> Result<UserChangeBy> {
+/// site's fields, or other users; and a site administrator's account, or anyone's site role,
+/// only with the `admin` scope (a `users:write` key cannot make an administrator, or become
+/// one by taking an administrator's account).
+pub fn change_user(p: &Principal, target: &str, target_admin: bool, change: UserChange) -> Result<UserChangeBy> {
     p.require(Scope::UsersWrite)?;
+    let own = p.user_id() == Some(target);
+    if p.is_superuser(Scope::UsersWrite) && !own {
+        if (target_admin || change.site_role) && !p.is_superuser(Scope::Admin) {
+            return Err(Error::denied("a site administrator's account and site roles need the admin scope"));
+        }
+        return Ok(UserChangeBy::Site);
+    }
     if p.is_superuser(Scope::UsersWrite) {
+        // An administrator on their own record: the site's fields are theirs to change.
         return Ok(UserChangeBy::Site);
     }
     if p.user_id() != Some(target) {
@@ -63,9 +76,16 @@ pub fn own_password_change(p: &Principal, has_password: bool, current_matches: O
     }
 }
 
-/// Creating and deleting users, and minting tokens for them.
-pub fn manage_users(p: &Principal) -> Result<()> {
-    p.require_superuser(Scope::UsersWrite)
+/// Creating and deleting users (`admin`: the user is, or is to be, a site administrator,
+/// which needs the `admin` scope).
+pub fn manage_users(p: &Principal, admin: bool) -> Result<()> {
+    p.require_superuser(if admin { Scope::Admin } else { Scope::UsersWrite })
+}
+
+/// Minting a session for a user: a session carries every scope its user has, so only the
+/// `admin` scope mints one.
+pub fn mint_session(p: &Principal) -> Result<()> {
+    p.require_superuser(Scope::Admin)
 }
 
 /// Reading one user's record: themself, or anyone whose scopes allow `users:read`
@@ -98,10 +118,10 @@ pub fn ask_about_user(p: &Principal, user_id: &str) -> Result<()> {
     if p.space_id.is_some() {
         return Err(Error::denied("a key bound to a space cannot ask about a user's access across spaces"));
     }
-    if p.is_superuser(Scope::GroupsRead) || p.is_superuser(Scope::UsersRead) {
+    p.require(Scope::GroupsRead)?;
+    if p.is_superuser(Scope::GroupsRead) {
         return Ok(());
     }
-    p.require(Scope::GroupsRead)?;
     if p.user_id() == Some(user_id) {
         Ok(())
     } else {
@@ -275,13 +295,31 @@ mod tests {
     fn a_read_only_key_cannot_change_its_own_user() {
         let p = user("usr_a", SiteRole::User, &[Scope::GroupsRead], true);
         let profile = UserChange { profile: true, ..UserChange::default() };
-        assert!(matches!(change_user(&p, "usr_a", profile), Err(Error::PermissionDenied(_))));
+        assert!(matches!(change_user(&p, "usr_a", false, profile), Err(Error::PermissionDenied(_))));
         let w = user("usr_a", SiteRole::User, &[Scope::UsersWrite], true);
-        assert_eq!(change_user(&w, "usr_a", profile), Ok(UserChangeBy::Themself));
-        assert!(change_user(&w, "usr_b", profile).is_err());
-        assert!(change_user(&w, "usr_a", UserChange { admin_fields: true, ..profile }).is_err());
+        assert_eq!(change_user(&w, "usr_a", false, profile), Ok(UserChangeBy::Themself));
+        assert!(change_user(&w, "usr_b", false, profile).is_err());
+        assert!(change_user(&w, "usr_a", false, UserChange { admin_fields: true, ..profile }).is_err());
         let admin = user("usr_x", SiteRole::Admin, &[Scope::UsersWrite], true);
-        assert_eq!(change_user(&admin, "usr_a", UserChange { admin_fields: true, ..profile }), Ok(UserChangeBy::Site));
+        assert_eq!(change_user(&admin, "usr_a", false, UserChange { admin_fields: true, ..profile }), Ok(UserChangeBy::Site));
+    }
+
+    #[test]
+    fn users_write_does_not_reach_administrators() {
+        let site_key = Principal {
+            user: None,
+            scopes: Scopes::of(&[Scope::UsersWrite]),
+            key_id: Some("key_s".into()),
+            token_id: None,
+            space_id: None,
+        };
+        let profile = UserChange { profile: true, ..UserChange::default() };
+        assert_eq!(change_user(&site_key, "usr_a", false, profile), Ok(UserChangeBy::Site));
+        assert!(change_user(&site_key, "usr_root", true, profile).is_err(), "an administrator's account");
+        let promote = UserChange { admin_fields: true, site_role: true, ..UserChange::default() };
+        assert!(change_user(&site_key, "usr_a", false, promote).is_err(), "making an administrator");
+        assert!(manage_users(&site_key, false).is_ok() && manage_users(&site_key, true).is_err());
+        assert!(mint_session(&site_key).is_err());
     }
 
     #[test]

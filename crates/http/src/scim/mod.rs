@@ -179,6 +179,7 @@ impl FromRequestParts<App> for Scim {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        crate::extract::route_operation(parts)?;
         let secret = credential(&parts.headers).ok_or_else(|| {
             ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required: send a scim key as Authorization: Bearer <key>")
         })?;
