@@ -38,13 +38,10 @@ impl App {
     /// 404 unless the space exists; whether the caller moderates it.
     async fn catalogue_space(&self, c: &Conn, p: &Principal, space_id: Option<&str>) -> Result<bool> {
         let Some(s) = space_id else { return Ok(false) };
-        if spaces::get(c, s).await?.is_none() {
+        if spaces::get(c, s).await?.is_none() || p.space_id.as_deref().is_some_and(|bound| bound != s) {
             return Err(Error::NotFound("space"));
         }
-        Ok(match p.user_id() {
-            Some(u) => spaces::is_moderator(c, s, u).await?,
-            None => false,
-        })
+        self.moderates(c, p, s).await
     }
 
     /// The entries of the site (`None`) or of a space.

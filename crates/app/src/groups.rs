@@ -219,11 +219,7 @@ impl App {
                 if spaces::get(&tx, &sid).await?.is_none() {
                     return Err(Error::validation("space_id", format!("no space {sid}")));
                 }
-                let moderator = match p.user_id() {
-                    Some(u) => spaces::is_moderator(&tx, &sid, u).await?,
-                    // A site key bound to this space stands for its moderation.
-                    None => p.space_id.as_deref() == Some(sid.as_str()),
-                };
+                let moderator = self.moderates(&tx, p, &sid).await?;
                 (sid, 0, moderator)
             }
         };

@@ -120,8 +120,7 @@ impl App {
         listing: &Listing,
     ) -> Result<Page<Invitation>> {
         let c = self.read().await?;
-        let member = cohort_core::policy::Role::builtin("member").ok_or(Error::NotFound("role"))?;
-        self.load_for(&c, p, group_id, Action::Invite { role: &member }).await?;
+        self.load_for(&c, p, group_id, Action::SeeInvitations).await?;
         invitations::list(&c, group_id, status, listing).await
     }
 

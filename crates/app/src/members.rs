@@ -191,7 +191,10 @@ impl App {
         }
         let tx = self.begin().await?;
         let loaded = self.load(&tx, p, group_id).await?;
-        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        // A caller who may add nobody is refused for the batch; the roles of the items are
+        // then decided one by one.
+        let member = crate::groups::role(&tx, group_id, "member").await?;
+        policy::authorize(p, &loaded.ctx, Action::AddMember { role: &member })?;
         let ids: Vec<String> = items.iter().map(|i| i.user_id.clone()).collect();
         let present = members::existing_users(&tx, group_id, &ids).await?;
         let known = users::existing(&tx, &ids).await?;
@@ -305,7 +308,7 @@ impl App {
 
     /// The caller leaves the group.
     pub async fn leave_group(&self, p: &Principal, group_id: &str) -> Result<Removed> {
-        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can leave a group"))?.to_string();
+        let uid = p.user_id().ok_or_else(|| Error::denied("only a user can leave a group; a site key acts for no user"))?.to_string();
         self.remove_member(p, group_id, &uid).await
     }
 

@@ -68,7 +68,7 @@ impl App {
     /// them. Private groups that do not stay 404 to outsiders.
     pub async fn request_join(&self, p: &Principal, group_id: &str, message: Option<String>, referred_by: Option<String>) -> Result<Filed> {
         p.require(Scope::GroupsWrite)?;
-        let uid = p.user_id().ok_or_else(|| Error::invalid("only a user can ask to join a group"))?.to_string();
+        let uid = p.user_id().ok_or_else(|| Error::denied("only a user can ask to join a group; a site key acts for no user"))?.to_string();
         let message = input::text("message", message, 2000)?;
         let tx = self.begin().await?;
         let loaded = self.load(&tx, p, group_id).await?;
@@ -126,7 +126,7 @@ impl App {
         listing: &Listing,
     ) -> Result<Page<(JoinRequest, User)>> {
         let c = self.read().await?;
-        self.load_for(&c, p, group_id, Action::ManageJoinRequests).await?;
+        self.load_for(&c, p, group_id, Action::SeeJoinRequests).await?;
         let status = status.or_else(|| listing.filter.is_none().then_some(RequestStatus::Pending));
         requests::list(&c, group_id, status, &listing.seen_by(site::sees_all_users(p))).await
     }

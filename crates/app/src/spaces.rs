@@ -115,6 +115,15 @@ impl App {
         Ok(())
     }
 
+    /// Whether the caller moderates `space_id`: one of its moderators, or a site key bound to
+    /// it (which stands for the space's moderation).
+    pub(crate) async fn moderates(&self, c: &cohort_store::Conn, p: &Principal, space_id: &str) -> Result<bool> {
+        Ok(match p.user_id() {
+            Some(u) => spaces::is_moderator(c, space_id, u).await?,
+            None => p.space_id.as_deref() == Some(space_id),
+        })
+    }
+
     /// Refuses unless the caller manages the space's groups (a site administrator or one of
     /// its moderators) with the scope `need`; 404 for a space that does not exist.
     pub async fn require_space_manager(&self, p: &Principal, space_id: &str, need: Scope) -> Result<()> {
@@ -123,11 +132,7 @@ impl App {
         if spaces::get(&c, space_id).await?.is_none() {
             return Err(Error::NotFound("organization"));
         }
-        let moderator = match p.user_id() {
-            Some(u) => spaces::is_moderator(&c, space_id, u).await?,
-            // A site key bound to this space stands for its moderation.
-            None => p.space_id.as_deref() == Some(space_id),
-        };
+        let moderator = self.moderates(&c, p, space_id).await?;
         site::manage_space_groups(p, need, moderator)
     }
 }

@@ -12,6 +12,7 @@ mod lists;
 mod access;
 mod auth;
 mod authz;
+mod authz_matrix;
 mod concurrency;
 mod cross_surface;
 mod errors;

@@ -151,16 +151,23 @@ pub enum Action<'a> {
         role: &'a Role,
     },
     ManageJoinRequests,
+    /// Read the queue of join requests (those who decide them).
+    SeeJoinRequests,
     Invite {
         role: &'a Role,
     },
+    /// Read the invitations (those who may invite).
+    SeeInvitations,
     ModeratePosts,
     Post,
 }
 
 impl Action<'_> {
     fn scope(self) -> Scope {
-        if self == Action::Read { Scope::GroupsRead } else { Scope::GroupsWrite }
+        match self {
+            Action::Read | Action::SeeJoinRequests | Action::SeeInvitations => Scope::GroupsRead,
+            _ => Scope::GroupsWrite,
+        }
     }
 }
 
@@ -195,7 +202,8 @@ pub fn authorize(p: &Principal, ctx: &GroupContext, action: Action<'_>) -> Resul
             role.caps.rank() <= reach && grants_only_held(caps, role.caps)
         }
         Action::ChangeMember { from, to } => from.caps.rank() <= reach && to.caps.rank() <= reach && grants_only_held(caps, to.caps),
-        Action::ManageJoinRequests => caps.has(Caps::MANAGE_MEMBERS) || caps.has(Caps::MODERATE),
+        Action::ManageJoinRequests | Action::SeeJoinRequests => caps.has(Caps::MANAGE_MEMBERS) || caps.has(Caps::MODERATE),
+        Action::SeeInvitations => reach >= 1,
         Action::ModeratePosts => caps.has(Caps::MODERATE),
         Action::Post => caps.has(Caps::WRITE),
     };

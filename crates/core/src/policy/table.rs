@@ -140,7 +140,7 @@ operations! {
     SpaceCatalogueChange => (Some(GW), SpaceManager);
 
     /// What lists can be filtered and sorted by.
-    ListMetadata => (None, Caller);
+    ListMetadata => (Some(GR), Caller);
     GroupCreate => (Some(GW), Caller);
     GroupList => (Some(GR), Caller);
     GroupBulkDelete => (Some(GW), Caller);
