@@ -221,3 +221,35 @@ async fn slow_and_silent_clients_are_cut_off() {
     let health: Value = reqwest::get(format!("{}/healthz", app.base)).await.expect("get").json().await.expect("json");
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_limits_per_address_and_per_key_when_configured() {
+    let dir = std::env::temp_dir().join(format!("cohort-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = Db::sqlite(&dir.join("cohort.db")).expect("sqlite");
+    let opts = cohort_http::ServeOptions {
+        limits: cohort_http::limits::RateLimits { per_key: Some(5), per_address: Some(50) },
+        ..cohort_http::ServeOptions::default()
+    };
+    let app = TestApp::start_with(db, Backend::Sqlite, Some(dir), opts).await;
+    // One credential: a burst of one second's worth (5), then 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let res = app.get("/api/v1/groups", &app.admin_key).await;
+        if res.status == 429 {
+            assert!(res.header("retry-after").is_some());
+            assert_eq!(res.body["error"], "rate_limited");
+        }
+        statuses.push(res.status.as_u16());
+    }
+    assert!(statuses.iter().take(5).all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Without credentials the address limit applies: 50 a second, so 60 at once meet it.
+    let mut limited = 0;
+    for _ in 0..60 {
+        if app.call(Method::GET, "/healthz", None, None).await.status == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "the address limit never applied");
+}

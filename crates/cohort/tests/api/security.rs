@@ -403,3 +403,62 @@ story!(nobody_grants_collection_access_or_inherited_permissions_they_lack, |app:
     app.patch(&format!("/api/v1/groups/{child}"), &holder.token, json!({"inherit_permissions": true})).await.expect(200);
     assert_eq!(app.post("/api/v1/check", &app.admin_key, check).await.expect(200)["allowed"], true);
 });
+
+fn b64url_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        _ => 63,
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        acc = (acc << 6) | u32::from(val(c));
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+story!(user_tokens_are_signed_and_forgeries_refused, |app: TestApp| async move {
+    let alice = app.user("alice").await;
+    let parts: Vec<&str> = alice.token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWT, which the PocketBase SDK reads for its expiry");
+    let header: Value = serde_json::from_slice(&b64url_decode(parts[0])).unwrap();
+    assert_eq!(header["alg"], "HS256");
+    let claims: Value = serde_json::from_slice(&b64url_decode(parts[1])).unwrap();
+    assert_eq!(claims["id"], alice.id);
+    assert!(claims["exp"].as_i64().unwrap() > 0);
+    app.get("/api/v1/users/me", &alice.token).await.expect(200);
+    // Another user's id in the claims, or no signature at all, is nobody.
+    let bob = app.user("bob").await;
+    let bob_claims = bob.token.split('.').nth(1).unwrap();
+    let forged = format!("{}.{bob_claims}.{}", parts[0], parts[2]);
+    app.get("/api/v1/users/me", &forged).await.error(401, "unauthenticated");
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]);
+    app.get("/api/v1/users/me", &unsigned).await.error(401, "unauthenticated");
+});
+
+#[test]
+fn the_data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("cohort-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cohort")).args(["migrate", "--data-dir"]).arg(&dir).output().expect("migrate");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    for name in ["cohort.db", "cohort.db-wal", "cohort.db-shm"] {
+        let p = dir.join(name);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{name}");
+        }
+    }
+    assert!(dir.join("cohort.db").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
