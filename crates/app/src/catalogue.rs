@@ -74,6 +74,13 @@ impl App {
         Ok(d)
     }
 
+    /// The entry a caller who manages this level of the catalogue is about to change.
+    async fn entry_to_change(&self, tx: &Conn, p: &Principal, space_id: Option<&str>, name: &str) -> Result<DeclaredPermission> {
+        let moderator = self.catalogue_space(tx, p, space_id).await?;
+        site::manage_catalogue(p, space_id.is_some(), moderator)?;
+        catalogue::get(tx, space_id, name).await?.ok_or(Error::NotFound("permission"))
+    }
+
     /// Changes an entry's description.
     pub async fn describe_permission(
         &self,
@@ -84,9 +91,7 @@ impl App {
     ) -> Result<DeclaredPermission> {
         let description = input::text("description", description, 500)?;
         let tx = self.begin().await?;
-        let moderator = self.catalogue_space(&tx, p, space_id.as_deref()).await?;
-        site::manage_catalogue(p, space_id.is_some(), moderator)?;
-        let before = catalogue::get(&tx, space_id.as_deref(), name).await?.ok_or(Error::NotFound("permission"))?;
+        let before = self.entry_to_change(&tx, p, space_id.as_deref(), name).await?;
         catalogue::describe(&tx, space_id.as_deref(), name, description.as_deref()).await?;
         let after = DeclaredPermission { description, ..before.clone() };
         Change::new("permission.described", "permission", name).before(snapshot(&before)).after(snapshot(&after)).record(&tx, p).await?;
@@ -97,9 +102,7 @@ impl App {
     /// Removes an entry; refused (409) while groups it declares still grant the permission.
     pub async fn remove_permission(&self, p: &Principal, space_id: Option<String>, name: &str) -> Result<()> {
         let tx = self.begin().await?;
-        let moderator = self.catalogue_space(&tx, p, space_id.as_deref()).await?;
-        site::manage_catalogue(p, space_id.is_some(), moderator)?;
-        let before = catalogue::get(&tx, space_id.as_deref(), name).await?.ok_or(Error::NotFound("permission"))?;
+        let before = self.entry_to_change(&tx, p, space_id.as_deref(), name).await?;
         let using = catalogue::groups_granting(&tx, space_id.as_deref(), name).await?;
         if using > 0 {
             return Err(Error::conflict(Conflict::Other, format!("{using} groups still grant {name:?}; remove it from them first")));
