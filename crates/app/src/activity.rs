@@ -148,7 +148,7 @@ impl App {
             if m.expires_at.is_none_or(|t| t > now) {
                 continue;
             }
-            match crate::members::shift_counters(&tx, &group_id, &user_id, Some((&m.role, m.status)), None).await {
+            match crate::membership::revoke(&tx, &system, &m, "member.expired").await {
                 Ok(()) => {}
                 Err(Error::Conflict { .. }) => {
                     tracing::warn!(%group_id, %user_id, "an expired membership is the group's last owner; kept");
@@ -156,8 +156,6 @@ impl App {
                 }
                 Err(e) => return Err(e),
             }
-            members::delete(&tx, &m.id).await?;
-            Change::new("member.expired", "membership", &m.id).group(&group_id).user(&user_id).record(&tx, &system).await?;
             self.commit(tx).await?;
             removed += 1;
         }

@@ -5,7 +5,7 @@ use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::group::{GroupInput, GroupPatch, MAX_DEPTH};
-use cohort_core::model::{Group, GroupDraft, MemberStatus, Membership};
+use cohort_core::model::{Group, GroupDraft};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, GroupContext, Role};
 use cohort_core::{Error, Result, id, time};
@@ -255,28 +255,7 @@ impl App {
         groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
         Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
         if let Some(uid) = p.user_id().filter(|_| creator_joins) {
-            let m = Membership {
-                id: id::new(id::Kind::Membership),
-                group_id: group.id.clone(),
-                user_id: uid.to_string(),
-                role: "owner".into(),
-                permissions: vec![],
-                status: MemberStatus::Active,
-                joined_at: now,
-                expires_at: None,
-                last_active: None,
-                added_by: Some(uid.to_string()),
-                updated_at: now,
-                version: 1,
-            };
-            crate::members::shift_counters(&tx, &group.id, uid, None, Some(("owner", MemberStatus::Active))).await?;
-            members::insert(&tx, &m).await?;
-            Change::new("member.added", "membership", &m.id)
-                .group(&group.id)
-                .user(uid)
-                .after(serde_json::json!({"role": "owner"}))
-                .record(&tx, p)
-                .await?;
+            crate::membership::grant(&tx, p, &group.id, crate::membership::Grant::active(uid, "owner"), "member.added").await?;
             group.member_count = 1;
             group.owner_count = 1;
         }

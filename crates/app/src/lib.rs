@@ -4,7 +4,8 @@
 //!
 //! - [`auth`]: who a secret belongs to; login, logout, tokens.
 //! - [`users`], [`spaces`], [`keys`]: the site's records.
-//! - [`groups`], [`members`]: groups and memberships.
+//! - [`groups`], [`members`]: groups and memberships; every membership is made, changed and
+//!   removed by one engine (`membership`).
 //! - [`audit`]: the trail of changes.
 //! - [`scim`]: directory sync: what a `scim` key may do, in its space.
 
@@ -20,6 +21,7 @@ pub mod index;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+mod membership;
 pub mod pocketbase;
 pub mod questions;
 pub mod requests;

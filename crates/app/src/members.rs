@@ -1,21 +1,20 @@
 //! Memberships: add (one or many), read, change role/permissions/status, remove, join, leave.
 //!
-//! Two rules live in counters on the group row, changed by conditional updates in the same
-//! transaction as the membership (see `cohort_store::groups`): `max_members` (a seat per
-//! active member) and `last_owner` (a count of active owners).
+//! Each command decides who may, then asks the membership engine ([`crate::membership`]),
+//! which keeps the seats, the last owner, the history and the audit trail.
 
 use crate::groups::role;
-use crate::{App, Change, check_version};
+use crate::membership::{self, Grant};
+use crate::{App, check_version};
 use cohort_core::auth::Principal;
-use cohort_core::error::Conflict;
 use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::site;
 use cohort_core::policy::{self, Action, Role};
-use cohort_core::{Error, Result, id, input, time};
+use cohort_core::{Error, Result, input, time};
 use cohort_store::list::Listing;
 use cohort_store::members::MemberQuery;
-use cohort_store::{Conn, groups, members, users};
+use cohort_store::{Conn, members, users};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewMember {
@@ -50,45 +49,6 @@ pub struct Removed {
     pub group_id: String,
     pub user_id: String,
     pub removed_at: time::Millis,
-}
-
-fn snapshot(m: &Membership) -> serde_json::Value {
-    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
-}
-
-/// Takes a seat or answers `group_full` with the group's numbers.
-pub(crate) async fn take_seat(c: &Conn, group_id: &str) -> Result<()> {
-    if groups::take_seat(c, group_id).await? {
-        return Ok(());
-    }
-    let (current, max) = groups::seats(c, group_id).await?;
-    Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current })
-}
-
-/// One side of a membership change: its role and status, or nothing.
-type State<'a> = Option<(&'a str, MemberStatus)>;
-
-/// Moves the group's counters (and the membership history) from one state of a user's
-/// membership to another: the `max_members` and `last_owner` rules live here.
-pub(crate) async fn shift_counters(c: &Conn, group_id: &str, user_id: &str, before: State<'_>, after: State<'_>) -> Result<()> {
-    let active = |s: State<'_>| s.is_some_and(|(_, st)| st == MemberStatus::Active);
-    let owner = |s: State<'_>| s.is_some_and(|(r, st)| st == MemberStatus::Active && r == "owner");
-    if owner(before) && !owner(after) && !groups::drop_owner(c, group_id).await? {
-        return Err(Error::conflict(Conflict::LastOwner, "the group must keep at least one active owner"));
-    }
-    let now = time::now();
-    if active(before) && !active(after) {
-        groups::free_seat(c, group_id).await?;
-        members::history_close(c, group_id, user_id, now).await?;
-    }
-    if !active(before) && active(after) {
-        take_seat(c, group_id).await?;
-        members::history_open(c, &id::new(id::Kind::Membership), group_id, user_id, now).await?;
-    }
-    if !owner(before) && owner(after) {
-        groups::add_owner(c, group_id).await?;
-    }
-    Ok(())
 }
 
 /// A role slug that no longer resolves (its custom role was removed): it grants nothing.
@@ -134,44 +94,12 @@ impl App {
             }
         };
         let r = role(c, group_id, new.role.as_deref().unwrap_or("member")).await?;
-        policy::authorize(p, &loaded.ctx, Action::AddMember { role: &r })?;
-        let permissions = input::permissions(new.permissions.unwrap_or_default())?;
-        policy::may_grant_permissions(p, &loaded.ctx, &permissions)?;
-        let expires_at = validate_expiry(new.expires_at)?;
-        if users::get(c, &new.user_id).await?.is_none() {
+        let user_id = new.user_id.clone();
+        let grant = self.decide_grant(p, loaded, &r, new)?;
+        if users::get(c, &user_id).await?.is_none() {
             return Err(Error::NotFound("user"));
         }
-        if members::get(c, group_id, &new.user_id).await?.is_some() {
-            return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
-        }
-        let status = new.status.unwrap_or(MemberStatus::Active);
-        shift_counters(c, group_id, &new.user_id, None, Some((&r.slug, status))).await?;
-        let now = time::now();
-        let m = Membership {
-            id: id::new(id::Kind::Membership),
-            group_id: group_id.to_string(),
-            user_id: new.user_id.clone(),
-            role: r.slug.clone(),
-            permissions,
-            status,
-            joined_at: now,
-            expires_at,
-            last_active: None,
-            added_by: p.actor_id(),
-            updated_at: now,
-            version: 1,
-        };
-        members::insert(c, &m).await.map_err(|e| {
-            if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
-                Error::conflict(Conflict::MemberExists, "User is already a member of this group")
-            } else {
-                e.into()
-            }
-        })?;
-        let mut after = snapshot(&m);
-        after["notify"] = new.notify.into();
-        Change::new("member.added", "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
-        Ok(m)
+        membership::grant(c, p, group_id, grant, "member.added").await
     }
 
     /// Adds many members in one transaction; each item reports its own outcome.
@@ -198,8 +126,14 @@ impl App {
         let ids: Vec<String> = items.iter().map(|i| i.user_id.clone()).collect();
         let present = members::existing_users(&tx, group_id, &ids).await?;
         let known = users::existing(&tx, &ids).await?;
-        let mut out = Vec::with_capacity(items.len());
+        let mut free = self.free_seats(&tx, group_id).await?;
+        let mut out: Vec<(String, BulkOutcome)> = Vec::with_capacity(items.len());
+        // Each item is decided here; those that pass are made in one batch below, and their
+        // outcomes filled in by position.
+        let mut grants = Vec::new();
+        let mut granted_at = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut roles: std::collections::HashMap<String, Role> = std::collections::HashMap::new();
         for item in items {
             let uid = item.user_id.clone();
             if present.contains(&uid) || !seen.insert(uid.clone()) {
@@ -210,14 +144,62 @@ impl App {
                 out.push((uid, BulkOutcome::Failed(Error::NotFound("user"))));
                 continue;
             }
-            match self.add_in(&tx, p, group_id, item, Some(&loaded)).await {
-                Ok(m) => out.push((uid, BulkOutcome::Added(m))),
-                Err(e) if e.is_fatal() => return Err(e),
+            let slug = item.role.clone().unwrap_or_else(|| "member".into());
+            let r = match roles.get(&slug) {
+                Some(r) => r.clone(),
+                None => match role(&tx, group_id, &slug).await {
+                    Ok(r) => {
+                        roles.insert(slug, r.clone());
+                        r
+                    }
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => {
+                        out.push((uid, BulkOutcome::Failed(e)));
+                        continue;
+                    }
+                },
+            };
+            match self.decide_grant(p, &loaded, &r, item) {
                 Err(e) => out.push((uid, BulkOutcome::Failed(e))),
+                Ok(g) if g.status == MemberStatus::Active && free == Some(0) => {
+                    // No seat is left for this one (the batch takes the seats in order).
+                    let (current, max) = cohort_store::groups::seats(&tx, group_id).await?;
+                    let full = Error::GroupFull { max_members: max.unwrap_or(current), current_members: current + grants.len() as i64 };
+                    out.push((uid, BulkOutcome::Failed(full)));
+                }
+                Ok(g) => {
+                    if g.status == MemberStatus::Active {
+                        free = free.map(|f| f - 1);
+                    }
+                    granted_at.push(out.len());
+                    out.push((uid, BulkOutcome::Exists));
+                    grants.push(g);
+                }
             }
+        }
+        let made = membership::grant_many(&tx, p, group_id, grants, "member.added").await?;
+        for (at, m) in granted_at.into_iter().zip(made) {
+            out[at].1 = BulkOutcome::Added(m);
         }
         self.commit(tx).await?;
         Ok(out)
+    }
+
+    /// Decides one new membership of `role`: the caller may add it and grant its extra
+    /// permissions, and its expiry lies ahead.
+    fn decide_grant(&self, p: &Principal, loaded: &crate::groups::Loaded, r: &Role, new: NewMember) -> Result<Grant> {
+        policy::authorize(p, &loaded.ctx, Action::AddMember { role: r })?;
+        let permissions = input::permissions(new.permissions.unwrap_or_default())?;
+        policy::may_grant_permissions(p, &loaded.ctx, &permissions)?;
+        let expires_at = validate_expiry(new.expires_at)?;
+        Ok(Grant {
+            user_id: new.user_id,
+            role: r.slug.clone(),
+            permissions,
+            status: new.status.unwrap_or(MemberStatus::Active),
+            expires_at,
+            notify: new.notify,
+        })
     }
 
     pub async fn get_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Member> {
@@ -226,10 +208,23 @@ impl App {
         members::get_member(&c, group_id, user_id).await?.ok_or(Error::NotFound("member"))
     }
 
-    pub async fn list_members(&self, p: &Principal, group_id: &str, q: &MemberQuery, listing: &Listing) -> Result<Page<Member>> {
+    /// A group's members; `effective` adds those who are members through an ancestor whose
+    /// members flow down to it (each user once, by the nearest membership; active ones only).
+    pub async fn list_members(
+        &self,
+        p: &Principal,
+        group_id: &str,
+        q: &MemberQuery,
+        effective: bool,
+        listing: &Listing,
+    ) -> Result<Page<Member>> {
         let c = self.read().await?;
         self.load_for(&c, p, group_id, Action::Read).await?;
-        members::list(&c, group_id, q, &listing.seen_by(site::sees_all_users(p))).await
+        let mut q = q.clone();
+        if effective {
+            q.inherited_from = Some(self.index().read(|idx| idx.member_sources(group_id)));
+        }
+        members::list(&c, group_id, &q, &listing.seen_by(site::sees_all_users(p))).await
     }
 
     pub async fn group_users(&self, p: &Principal, group_id: &str, listing: &Listing) -> Result<Page<User>> {
@@ -271,17 +266,7 @@ impl App {
             m.expires_at = validate_expiry(t)?;
         }
         m.role = to.slug.clone();
-        shift_counters(&tx, group_id, user_id, Some((&before.role, before.status)), Some((&m.role, m.status))).await?;
-        m.updated_at = time::now();
-        m.version += 1;
-        members::update(&tx, &m).await?;
-        Change::new("member.updated", "membership", &m.id)
-            .group(group_id)
-            .user(user_id)
-            .before(snapshot(&before))
-            .after(snapshot(&m))
-            .record(&tx, p)
-            .await?;
+        let m = membership::change(&tx, p, &before, m, None).await?;
         self.commit(tx).await?;
         Ok(m)
     }
@@ -298,10 +283,8 @@ impl App {
         } else {
             p.require(cohort_core::auth::Scope::GroupsWrite)?;
         }
-        shift_counters(&tx, group_id, user_id, Some((&m.role, m.status)), None).await?;
-        members::delete(&tx, &m.id).await?;
+        membership::revoke(&tx, p, &m, "member.removed").await?;
         let removed_at = time::now();
-        Change::new("member.removed", "membership", &m.id).group(group_id).user(user_id).before(snapshot(&m)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(Removed { group_id: group_id.to_string(), user_id: user_id.to_string(), removed_at })
     }
@@ -329,13 +312,7 @@ impl App {
         for m in current.iter().filter(|m| !wanted.contains(&m.membership.user_id)) {
             let r = role(&tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
             policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
-            shift_counters(&tx, group_id, &m.membership.user_id, Some((&m.membership.role, m.membership.status)), None).await?;
-            members::delete(&tx, &m.membership.id).await?;
-            Change::new("member.removed", "membership", &m.membership.id)
-                .group(group_id)
-                .user(&m.membership.user_id)
-                .record(&tx, p)
-                .await?;
+            membership::revoke(&tx, p, &m.membership, "member.removed").await?;
         }
         for uid in wanted.iter().filter(|u| !current.iter().any(|m| &m.membership.user_id == *u)) {
             self.add_in(&tx, p, group_id, NewMember { user_id: uid.clone(), ..NewMember::default() }, Some(&loaded)).await?;

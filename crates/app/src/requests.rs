@@ -1,11 +1,10 @@
 //! Join requests: file, list, approve or reject, cancel.
 
 use crate::groups::role;
-use crate::members::shift_counters;
 use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
-use cohort_core::model::{JoinRequest, MemberStatus, Membership, RequestStatus, User, Visibility};
+use cohort_core::model::{JoinRequest, Membership, RequestStatus, User, Visibility};
 use cohort_core::page::Page;
 use cohort_core::policy::site;
 use cohort_core::policy::{self, Action};
@@ -31,35 +30,9 @@ fn snapshot(j: &JoinRequest) -> serde_json::Value {
     serde_json::json!({"status": j.status.as_str(), "message": j.message, "referred_by": j.referred_by, "role": j.role, "note": j.note})
 }
 
-/// Inserts an active membership for `user_id` with `role_slug` (seat and owner counters included).
+/// Makes `user_id` an active member with `role_slug`, through the membership engine.
 pub(crate) async fn admit(c: &Conn, p: &Principal, group_id: &str, user_id: &str, role_slug: &str, action: &str) -> Result<Membership> {
-    if members::get(c, group_id, user_id).await?.is_some() {
-        return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
-    }
-    shift_counters(c, group_id, user_id, None, Some((role_slug, MemberStatus::Active))).await?;
-    let now = time::now();
-    let m = Membership {
-        id: id::new(id::Kind::Membership),
-        group_id: group_id.to_string(),
-        user_id: user_id.to_string(),
-        role: role_slug.to_string(),
-        permissions: vec![],
-        status: MemberStatus::Active,
-        joined_at: now,
-        expires_at: None,
-        last_active: None,
-        added_by: p.actor_id(),
-        updated_at: now,
-        version: 1,
-    };
-    members::insert(c, &m).await?;
-    Change::new(action, "membership", &m.id)
-        .group(group_id)
-        .user(user_id)
-        .after(serde_json::json!({"role": role_slug}))
-        .record(c, p)
-        .await?;
-    Ok(m)
+    crate::membership::grant(c, p, group_id, crate::membership::Grant::active(user_id, role_slug), action).await
 }
 
 impl App {

@@ -11,16 +11,16 @@
 //! event of that (`user.scim_deactivated`) lists them; reactivating restores exactly those
 //! that are still suspended. A membership that keeps a group's last owner stays active.
 
-use crate::members::shift_counters;
+use crate::membership::{self, Grant};
 use crate::users::{NewUser, UserPatch};
 use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope, Scopes};
 use cohort_core::error::Conflict;
 use cohort_core::group::GroupPatch;
-use cohort_core::model::{AuditEvent, Group, GroupDraft, MemberStatus, Membership, User};
+use cohort_core::model::{Group, GroupDraft, MemberStatus, Membership, User};
 use cohort_core::policy::{self, Action, GroupContext};
 use cohort_core::scim_filter::Filter;
-use cohort_core::{Error, Result, id, time};
+use cohort_core::{Error, Result, time};
 use cohort_store::Conn;
 use cohort_store::scim::MemberRef;
 use cohort_store::{groups, members, users};
@@ -154,30 +154,12 @@ impl App {
         let mut suspended = Vec::new();
         let mut kept = Vec::new();
         for before in members::of_user(&tx, user_id).await?.into_iter().filter(|m| m.status == MemberStatus::Active) {
-            let role = before.role.as_str();
-            match shift_counters(&tx, &before.group_id, user_id, Some((role, MemberStatus::Active)), Some((role, MemberStatus::Suspended)))
-                .await
-            {
-                Ok(()) => {}
-                Err(Error::Conflict { kind: Conflict::LastOwner, .. }) => {
-                    kept.push(before.group_id.clone());
-                    continue;
-                }
+            let after = Membership { status: MemberStatus::Suspended, ..before.clone() };
+            match membership::change(&tx, &c.acting, &before, after, Some("scim_deactivated")).await {
+                Ok(m) => suspended.push(serde_json::json!({"group": m.group_id, "membership": m.id})),
+                Err(Error::Conflict { kind: Conflict::LastOwner, .. }) => kept.push(before.group_id.clone()),
                 Err(e) => return Err(e),
             }
-            let mut m = before.clone();
-            m.status = MemberStatus::Suspended;
-            m.updated_at = time::now();
-            m.version += 1;
-            members::update(&tx, &m).await?;
-            Change::new("member.updated", "membership", &m.id)
-                .group(&m.group_id)
-                .user(user_id)
-                .before(serde_json::json!({"status": before.status.as_str()}))
-                .after(serde_json::json!({"status": m.status.as_str(), "reason": "scim_deactivated"}))
-                .record(&tx, &c.acting)
-                .await?;
-            suspended.push(serde_json::json!({"group": m.group_id, "membership": m.id}));
         }
         if !suspended.is_empty() || !kept.is_empty() {
             Change::new(DEACTIVATED, "user", user_id)
@@ -230,28 +212,12 @@ impl App {
             if before.id != membership_id || before.status != MemberStatus::Suspended {
                 continue;
             }
-            let role = before.role.as_str();
-            match shift_counters(&tx, &group_id, user_id, Some((role, MemberStatus::Suspended)), Some((role, MemberStatus::Active))).await {
-                Ok(()) => {}
-                Err(Error::GroupFull { .. }) => {
-                    full.push(group_id);
-                    continue;
-                }
+            let after = Membership { status: MemberStatus::Active, ..before.clone() };
+            match membership::change(&tx, &c.acting, &before, after, Some("scim_reactivated")).await {
+                Ok(_) => restored.push(group_id),
+                Err(Error::GroupFull { .. }) => full.push(group_id),
                 Err(e) => return Err(e),
             }
-            let mut m = before.clone();
-            m.status = MemberStatus::Active;
-            m.updated_at = time::now();
-            m.version += 1;
-            members::update(&tx, &m).await?;
-            Change::new("member.updated", "membership", &m.id)
-                .group(&group_id)
-                .user(user_id)
-                .before(serde_json::json!({"status": before.status.as_str()}))
-                .after(serde_json::json!({"status": m.status.as_str(), "reason": "scim_reactivated"}))
-                .record(&tx, &c.acting)
-                .await?;
-            restored.push(group_id);
         }
         Change::new(REACTIVATED, "user", user_id)
             .user(user_id)
@@ -341,7 +307,7 @@ impl App {
         }
         let p = &c.acting;
         let tx = self.begin().await?;
-        cohort_store::scim::lock_group(&tx, id).await?;
+        groups::lock(&tx, id).await?;
         let loaded = self.load(&tx, p, id).await?;
         if loaded.group.space_id != c.space_id {
             return Err(Error::NotFound("group"));
@@ -428,86 +394,20 @@ async fn reached(c: &Conn, space_id: &str, ids: &[String]) -> Result<()> {
     }
 }
 
-fn membership_snapshot(m: &Membership) -> serde_json::Value {
-    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
-}
-
-fn event(
-    p: &Principal,
-    action: &str,
-    m: &Membership,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> (AuditEvent, Option<String>) {
-    let e = AuditEvent {
-        id: id::new(id::Kind::Event),
-        at: time::now(),
-        actor_id: p.actor_id(),
-        action: action.to_string(),
-        target_type: "membership".into(),
-        target_id: m.id.clone(),
-        group_id: Some(m.group_id.clone()),
-        before,
-        after,
-    };
-    (e, Some(m.user_id.clone()))
-}
-
 /// Adds known users who are not members yet as active `member`s, in the caller's
-/// transaction and in batches: the seats in one conditional update (the `max_members` rule
-/// as [`crate::members`] keeps it), then the memberships, their history and their audit
-/// events (one each, as single adds write them) many rows per statement.
+/// transaction and in one batch (the seats all at once, or `group_full` and none).
 async fn add_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, user_ids: Vec<String>) -> Result<()> {
     if user_ids.is_empty() {
         return Ok(());
     }
     let role = crate::groups::role(tx, group_id, "member").await?;
     policy::authorize(p, ctx, Action::AddMember { role: &role })?;
-    if !cohort_store::scim::take_seats(tx, group_id, user_ids.len() as i64).await? {
-        let (current, max) = groups::seats(tx, group_id).await?;
-        return Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current });
-    }
-    let now = time::now();
-    let added: Vec<Membership> = user_ids
-        .into_iter()
-        .map(|user_id| Membership {
-            id: id::new(id::Kind::Membership),
-            group_id: group_id.to_string(),
-            user_id,
-            role: role.slug.clone(),
-            permissions: vec![],
-            status: MemberStatus::Active,
-            joined_at: now,
-            expires_at: None,
-            last_active: None,
-            added_by: p.actor_id(),
-            updated_at: now,
-            version: 1,
-        })
-        .collect();
-    cohort_store::scim::insert_memberships(tx, &added).await.map_err(|e| {
-        if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
-            Error::conflict(Conflict::MemberExists, "User is already a member of this group")
-        } else {
-            e.into()
-        }
-    })?;
-    let history: Vec<(String, String)> = added.iter().map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
-    cohort_store::scim::history_open_many(tx, group_id, &history, now).await?;
-    let events: Vec<_> = added
-        .iter()
-        .map(|m| {
-            let mut after = membership_snapshot(m);
-            after["notify"] = false.into();
-            event(p, "member.added", m, None, Some(after))
-        })
-        .collect();
-    cohort_store::scim::record_many(tx, &events).await
+    let grants = user_ids.into_iter().map(|u| Grant::active(u, role.slug.clone())).collect();
+    membership::grant_many(tx, p, group_id, grants, "member.added").await.map(|_| ())
 }
 
-/// Removes memberships of one group in the caller's transaction and in batches. An active
-/// owner goes through [`shift_counters`] one by one, so the group keeps its last owner; the
-/// others give their seats back in one update.
+/// Removes memberships of one group in the caller's transaction and in one batch; the
+/// group keeps its last active owner.
 async fn remove_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, gone: Vec<Membership>) -> Result<()> {
     if gone.is_empty() {
         return Ok(());
@@ -524,21 +424,5 @@ async fn remove_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &st
             policy::authorize(p, ctx, Action::RemoveMember { role: &role })?;
         }
     }
-    let now = time::now();
-    let mut freed = Vec::new();
-    for m in gone.iter().filter(|m| m.status == MemberStatus::Active) {
-        if m.role == "owner" {
-            shift_counters(tx, group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
-        } else {
-            freed.push(m.user_id.clone());
-        }
-    }
-    if !freed.is_empty() {
-        cohort_store::scim::free_seats(tx, group_id, freed.len() as i64).await?;
-        cohort_store::scim::history_close_many(tx, group_id, &freed, now).await?;
-    }
-    let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
-    cohort_store::scim::delete_memberships(tx, &ids).await?;
-    let events: Vec<_> = gone.iter().map(|m| event(p, "member.removed", m, Some(membership_snapshot(m)), None)).collect();
-    cohort_store::scim::record_many(tx, &events).await
+    membership::revoke_many(tx, p, group_id, gone).await
 }

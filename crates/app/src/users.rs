@@ -196,14 +196,12 @@ impl App {
         let user = users::get(&tx, id).await?.ok_or(Error::NotFound("user"))?;
         site::manage_users(p, user.site_role == SiteRole::Admin)?;
         for m in members::of_user(&tx, id).await? {
-            crate::members::shift_counters(&tx, &m.group_id, id, Some((&m.role, m.status)), None).await.map_err(|e| match e {
+            crate::membership::revoke(&tx, p, &m, "member.removed").await.map_err(|e| match e {
                 Error::Conflict { kind: Conflict::LastOwner, .. } => {
                     Error::conflict(Conflict::LastOwner, format!("the user is the last owner of group {}", m.group_id))
                 }
                 other => other,
             })?;
-            members::delete(&tx, &m.id).await?;
-            Change::new("member.removed", "membership", &m.id).group(&m.group_id).user(id).record(&tx, p).await?;
         }
         users::delete(&tx, id).await?;
         Change::new("user.deleted", "user", id).user(id).before(snapshot(&user)).record(&tx, p).await?;

@@ -254,6 +254,22 @@ impl AccessIndex {
         self.space_moderators.remove(space_id);
     }
 
+    /// The ancestors whose effective members are effective members of `group_id` too: its
+    /// parent while the group inherits members, that parent's parent while it does, and so on.
+    pub fn member_sources(&self, group_id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = self.groups.get(group_id);
+        while let Some(node) = cur.filter(|n| n.inherit_members) {
+            let Some(parent) = &node.parent_id else { break };
+            if out.contains(parent) || out.len() > 64 {
+                break;
+            }
+            out.push(parent.clone());
+            cur = self.groups.get(parent);
+        }
+        out
+    }
+
     pub fn group(&self, id: &str) -> Option<&GroupNode> {
         self.groups.get(id)
     }

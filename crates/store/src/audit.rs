@@ -1,6 +1,6 @@
 //! The audit trail and the change log, both written inside the transaction of the change.
 
-use crate::db::{Conn, Row};
+use crate::db::{Conn, Row, Value};
 use crate::filter::{Field, Kind};
 use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
 use crate::{StoreError, params};
@@ -115,4 +115,50 @@ pub async fn list(c: &Conn, q: &AuditQuery, listing: &Listing) -> cohort_core::R
         cond.and("a.at <= ?", [t.into()]);
     }
     crate::list::fetch(c, &LIST, cond, listing, from_row).await
+}
+
+/// Rows per multi-row statement: well under both databases' parameter limits.
+const ROWS: usize = 400;
+
+fn marks(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Writes audit events and their change-log rows as [`record`] does for one,
+/// many rows per statement; the change numbers come from one counter update, whose row
+/// lock lasts until commit as the single form's does. Each pair is an event and the user it
+/// is about.
+pub async fn record_many(c: &Conn, events: &[(AuditEvent, Option<String>)]) -> Result<(), StoreError> {
+    for chunk in events.chunks(ROWS) {
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
+        for (e, _) in chunk {
+            args.extend(params![
+                e.id.as_str(),
+                e.at,
+                e.actor_id.clone(),
+                e.action.as_str(),
+                e.target_type.as_str(),
+                e.target_id.as_str(),
+                e.group_id.clone(),
+                e.before.as_ref().map(|v| v.to_string()),
+                e.after.as_ref().map(|v| v.to_string())
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json) VALUES {}",
+            marks(chunk.len(), 9)
+        );
+        c.execute(&sql, &args).await?;
+        let n = chunk.len() as i64;
+        let last: i64 =
+            c.query_one("UPDATE counters SET value = value + ? WHERE name = 'changes' RETURNING value", &params![n]).await?.get(0)?;
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        for (i, (e, user)) in chunk.iter().enumerate() {
+            args.extend(params![last - n + 1 + i as i64, e.at, e.action.as_str(), e.target_id.as_str(), e.group_id.clone(), user.clone()]);
+        }
+        let sql = format!("INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES {}", marks(chunk.len(), 6));
+        c.execute(&sql, &args).await?;
+    }
+    Ok(())
 }

@@ -237,6 +237,41 @@ pub async fn drop_owner(c: &Conn, id: &str) -> Result<bool, StoreError> {
     Ok(c.execute("UPDATE groups SET owner_count = owner_count - 1 WHERE id = ? AND owner_count > 1", &params![id]).await? == 1)
 }
 
+/// Takes the group's row lock until the transaction ends (a no-op update: portable, and on
+/// PostgreSQL it makes concurrent changes to one group's members wait their turn).
+pub async fn lock(c: &Conn, group_id: &str) -> Result<(), StoreError> {
+    c.execute("UPDATE groups SET version = version WHERE id = ?", &params![group_id]).await?;
+    Ok(())
+}
+
+/// Takes `n` seats at once if the group has that many free: `max_members` as
+/// [`take_seat`] keeps it, for a batch.
+pub async fn take_seats(c: &Conn, group_id: &str, n: i64) -> Result<bool, StoreError> {
+    let changed = c
+        .execute(
+            "UPDATE groups SET active_members = active_members + ? WHERE id = ? AND (max_members IS NULL OR active_members + ? <= max_members)",
+            &params![n, group_id, n],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Gives back `n` seats (never below zero).
+pub async fn free_seats(c: &Conn, group_id: &str, n: i64) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE groups SET active_members = CASE WHEN active_members > ? THEN active_members - ? ELSE 0 END WHERE id = ?",
+        &params![n, n, group_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts `n` more active owners.
+pub async fn add_owners(c: &Conn, id: &str, n: i64) -> Result<(), StoreError> {
+    c.execute("UPDATE groups SET owner_count = owner_count + ? WHERE id = ?", &params![n, id]).await?;
+    Ok(())
+}
+
 /// Current `(active_members, max_members)`.
 pub async fn seats(c: &Conn, id: &str) -> Result<(i64, Option<i64>), StoreError> {
     let r = c.query_one("SELECT active_members, max_members FROM groups WHERE id = ?", &params![id]).await?;

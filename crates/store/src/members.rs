@@ -101,6 +101,9 @@ pub struct MemberQuery {
     pub role: Option<String>,
     pub status: Option<MemberStatus>,
     pub search: Option<String>,
+    /// Effective members: the active members of the group and of these ancestors (those
+    /// whose members flow down to it), each user once, by the nearest membership.
+    pub inherited_from: Option<Vec<String>>,
 }
 
 /// Memberships with their users; filtered by [`FIELDS`], sorted by [`SORT`].
@@ -117,7 +120,30 @@ pub static LIST: Source = Source {
 /// The members of a group.
 pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) -> cohort_core::Result<Page<Member>> {
     let mut cond = Conditions::new();
-    cond.and("m.group_id = ?", [group_id.into()]);
+    match &q.inherited_from {
+        None => {
+            cond.and("m.group_id = ?", [group_id.into()]);
+        }
+        Some(ancestors) => {
+            let mut chain: Vec<Value> = vec![group_id.into()];
+            chain.extend(ancestors.iter().map(Value::from));
+            let marks = vec!["?"; chain.len()].join(", ");
+            let now = cohort_core::time::now();
+            let mut args = chain.clone();
+            args.push(now.into());
+            args.extend(chain);
+            args.push(now.into());
+            cond.and(
+                format!(
+                    "m.group_id IN ({marks}) AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
+                     AND m.id = (SELECT m2.id FROM memberships m2 JOIN groups g2 ON g2.id = m2.group_id \
+                       WHERE m2.user_id = m.user_id AND m2.group_id IN ({marks}) AND m2.status = 'active' \
+                         AND (m2.expires_at IS NULL OR m2.expires_at > ?) ORDER BY g2.depth DESC, m2.id LIMIT 1)"
+                ),
+                args,
+            );
+        }
+    }
     if let Some(r) = &q.role {
         cond.and("m.role = ?", [r.into()]);
     }
@@ -272,4 +298,77 @@ pub async fn list_visible(c: &Conn, viewer: Option<&crate::groups::Viewer>, list
 pub async fn by_id(c: &Conn, id: &str) -> Result<Option<Member>, StoreError> {
     let sql = format!("SELECT {COLS}, {} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.id = ?", crate::users::COLS);
     c.query_opt(&sql, &params![id]).await?.map(|r| member_from_row(&r)).transpose()
+}
+
+/// Rows per multi-row statement: well under both databases' parameter limits.
+const ROWS: usize = 400;
+
+fn marks(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Inserts memberships, many rows per statement.
+pub async fn insert_many(c: &Conn, ms: &[Membership]) -> Result<(), StoreError> {
+    for chunk in ms.chunks(ROWS) {
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+        for m in chunk {
+            args.extend(params![
+                m.id.as_str(),
+                m.group_id.as_str(),
+                m.user_id.as_str(),
+                m.role.as_str(),
+                to_json_list(&m.permissions),
+                m.status.as_str(),
+                m.joined_at,
+                m.expires_at,
+                m.last_active,
+                m.added_by.clone(),
+                m.updated_at,
+                m.version
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version) VALUES {}",
+            marks(chunk.len(), 12)
+        );
+        c.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+/// Deletes memberships by id.
+pub async fn delete_many(c: &Conn, ids: &[String]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(ROWS) {
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        c.execute(&format!("DELETE FROM memberships WHERE id IN ({})", vec!["?"; chunk.len()].join(", ")), &args).await?;
+    }
+    Ok(())
+}
+
+/// Opens periods of active membership: `(history id, user)` pairs of one group.
+pub async fn history_open_many(c: &Conn, group_id: &str, rows: &[(String, String)], at: i64) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS) {
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (id, user) in chunk {
+            args.extend(params![id.as_str(), group_id, user.as_str(), at]);
+        }
+        let sql = format!("INSERT INTO membership_history (id, group_id, user_id, active_from) VALUES {}", marks(chunk.len(), 4));
+        c.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+/// Closes the open periods of these users in one group.
+pub async fn history_close_many(c: &Conn, group_id: &str, user_ids: &[String], at: i64) -> Result<(), StoreError> {
+    for chunk in user_ids.chunks(ROWS) {
+        let mut args: Vec<Value> = vec![at.into(), group_id.into()];
+        args.extend(chunk.iter().map(Value::from));
+        let sql = format!(
+            "UPDATE membership_history SET active_to = ? WHERE group_id = ? AND active_to IS NULL AND user_id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        c.execute(&sql, &args).await?;
+    }
+    Ok(())
 }

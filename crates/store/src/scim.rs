@@ -19,7 +19,7 @@ use crate::filter::{Field, Kind};
 use crate::params;
 use cohort_core::Result;
 use cohort_core::error::Error;
-use cohort_core::model::{AuditEvent, Group, Membership, User};
+use cohort_core::model::{Group, Membership, User};
 use cohort_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -537,13 +537,6 @@ pub async fn members_of(c: &Conn, space_id: &str, group_ids: &[String]) -> Resul
     Ok(out)
 }
 
-/// Takes the group's row lock until the transaction ends (a no-op update: portable, and on
-/// PostgreSQL it makes concurrent changes to one group's members wait their turn).
-pub async fn lock_group(c: &Conn, group_id: &str) -> Result<()> {
-    c.execute("UPDATE groups SET version = version WHERE id = ?", &params![group_id]).await?;
-    Ok(())
-}
-
 /// The groups of a space these users are members of (every status): `(user, group, name)`.
 pub async fn groups_of(c: &Conn, space_id: &str, user_ids: &[String]) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
@@ -560,139 +553,6 @@ pub async fn groups_of(c: &Conn, space_id: &str, user_ids: &[String]) -> Result<
         }
     }
     Ok(out)
-}
-
-/// Rows per multi-row statement: well under both databases' parameter limits.
-const ROWS: usize = 400;
-
-fn marks(rows: usize, cols: usize) -> String {
-    let row = format!("({})", vec!["?"; cols].join(", "));
-    vec![row; rows].join(", ")
-}
-
-/// Takes `n` seats at once if the group has that many free: `max_members` as
-/// [`crate::groups::take_seat`] keeps it, for a batch.
-pub async fn take_seats(c: &Conn, group_id: &str, n: i64) -> Result<bool> {
-    let changed = c
-        .execute(
-            "UPDATE groups SET active_members = active_members + ? WHERE id = ? AND (max_members IS NULL OR active_members + ? <= max_members)",
-            &params![n, group_id, n],
-        )
-        .await?;
-    Ok(changed == 1)
-}
-
-/// Gives back `n` seats (never below zero).
-pub async fn free_seats(c: &Conn, group_id: &str, n: i64) -> Result<()> {
-    c.execute(
-        "UPDATE groups SET active_members = CASE WHEN active_members > ? THEN active_members - ? ELSE 0 END WHERE id = ?",
-        &params![n, n, group_id],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Inserts memberships, many rows per statement.
-pub async fn insert_memberships(c: &Conn, ms: &[Membership]) -> Result<(), crate::StoreError> {
-    for chunk in ms.chunks(ROWS) {
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
-        for m in chunk {
-            args.extend(params![
-                m.id.as_str(),
-                m.group_id.as_str(),
-                m.user_id.as_str(),
-                m.role.as_str(),
-                crate::to_json_list(&m.permissions),
-                m.status.as_str(),
-                m.joined_at,
-                m.expires_at,
-                m.last_active,
-                m.added_by.clone(),
-                m.updated_at,
-                m.version
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version) VALUES {}",
-            marks(chunk.len(), 12)
-        );
-        c.execute(&sql, &args).await?;
-    }
-    Ok(())
-}
-
-/// Deletes memberships by id.
-pub async fn delete_memberships(c: &Conn, ids: &[String]) -> Result<()> {
-    for chunk in ids.chunks(ROWS) {
-        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-        c.execute(&format!("DELETE FROM memberships WHERE id IN ({})", vec!["?"; chunk.len()].join(", ")), &args).await?;
-    }
-    Ok(())
-}
-
-/// Opens periods of active membership: `(history id, user)` pairs of one group.
-pub async fn history_open_many(c: &Conn, group_id: &str, rows: &[(String, String)], at: i64) -> Result<()> {
-    for chunk in rows.chunks(ROWS) {
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        for (id, user) in chunk {
-            args.extend(params![id.as_str(), group_id, user.as_str(), at]);
-        }
-        let sql = format!("INSERT INTO membership_history (id, group_id, user_id, active_from) VALUES {}", marks(chunk.len(), 4));
-        c.execute(&sql, &args).await?;
-    }
-    Ok(())
-}
-
-/// Closes the open periods of these users in one group.
-pub async fn history_close_many(c: &Conn, group_id: &str, user_ids: &[String], at: i64) -> Result<()> {
-    for chunk in user_ids.chunks(ROWS) {
-        let mut args: Vec<Value> = vec![at.into(), group_id.into()];
-        args.extend(chunk.iter().map(Value::from));
-        let sql = format!(
-            "UPDATE membership_history SET active_to = ? WHERE group_id = ? AND active_to IS NULL AND user_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
-        );
-        c.execute(&sql, &args).await?;
-    }
-    Ok(())
-}
-
-/// Writes audit events and their change-log rows as [`crate::audit::record`] does for one,
-/// many rows per statement; the change numbers come from one counter update, whose row
-/// lock lasts until commit as the single form's does. Each pair is an event and the user it
-/// is about.
-pub async fn record_many(c: &Conn, events: &[(AuditEvent, Option<String>)]) -> Result<()> {
-    for chunk in events.chunks(ROWS) {
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
-        for (e, _) in chunk {
-            args.extend(params![
-                e.id.as_str(),
-                e.at,
-                e.actor_id.clone(),
-                e.action.as_str(),
-                e.target_type.as_str(),
-                e.target_id.as_str(),
-                e.group_id.clone(),
-                e.before.as_ref().map(|v| v.to_string()),
-                e.after.as_ref().map(|v| v.to_string())
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json) VALUES {}",
-            marks(chunk.len(), 9)
-        );
-        c.execute(&sql, &args).await?;
-        let n = chunk.len() as i64;
-        let last: i64 =
-            c.query_one("UPDATE counters SET value = value + ? WHERE name = 'changes' RETURNING value", &params![n]).await?.get(0)?;
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-        for (i, (e, user)) in chunk.iter().enumerate() {
-            args.extend(params![last - n + 1 + i as i64, e.at, e.action.as_str(), e.target_id.as_str(), e.group_id.clone(), user.clone()]);
-        }
-        let sql = format!("INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES {}", marks(chunk.len(), 6));
-        c.execute(&sql, &args).await?;
-    }
-    Ok(())
 }
 
 /// Every membership of a group (any status).

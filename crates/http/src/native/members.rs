@@ -221,6 +221,10 @@ pub struct MemberListParams {
     pub status: Option<MemberStatus>,
     /// Case-insensitive match on username, full name and email.
     pub search: Option<String>,
+    /// Also the members of ancestors whose members flow down (`inherit_members`), each user
+    /// once by the nearest membership, active ones only; an inherited entry names the
+    /// ancestor as its `group_id`.
+    pub effective: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -300,9 +304,9 @@ async fn list(
     Query(pp): Query<PageParams>,
     Query(lp): Query<ListParams>,
 ) -> ApiResult<Json<MemberList>> {
-    let query = MemberQuery { role: q.role, status: q.status, search: q.search.filter(|s| !s.is_empty()) };
+    let query = MemberQuery { role: q.role, status: q.status, search: q.search.filter(|s| !s.is_empty()), inherited_from: None };
     let listing = lp.listing(&pp)?;
-    let page = app.list_members(&p, &id, &query, &listing).await?;
+    let page = app.list_members(&p, &id, &query, q.effective.unwrap_or(false), &listing).await?;
     let meta = meta_paged(&page, &listing.paging);
     Ok(Json(MemberList { members: page.items.into_iter().map(|m| MemberOut::shown_to(m, &p)).collect(), page: meta }))
 }

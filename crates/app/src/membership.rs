@@ -1,0 +1,259 @@
+//! The membership engine: the one place a membership is made, changed or removed, whatever
+//! path asks (members and bulk adds, join requests, invitations, a new group's owner, the
+//! seed dialects, SCIM, expiry, deleting a user).
+//!
+//! Callers decide who may (with the policy); the engine keeps what holds whoever asks, in the
+//! caller's transaction: a seat per active member (`max_members`, by a conditional update on
+//! the group row), at least one active owner (`last_owner`, likewise), the history of active
+//! periods, and one audit event (with its change-log row) per membership, whose before and
+//! after are the membership's own fields.
+
+use crate::App;
+use crate::Change;
+use cohort_core::auth::Principal;
+use cohort_core::error::Conflict;
+use cohort_core::model::{AuditEvent, MemberStatus, Membership};
+use cohort_core::{Error, Result, id, time};
+use cohort_store::{Conn, StoreError, audit, groups, members};
+
+/// A membership to make.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub user_id: String,
+    /// The role's slug (resolved and authorized by the caller).
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub status: MemberStatus,
+    pub expires_at: Option<time::Millis>,
+    /// Whether the caller asked for the user to be told; recorded on the audit event.
+    pub notify: bool,
+}
+
+impl Grant {
+    /// An active membership with `role` and nothing else.
+    pub fn active(user_id: impl Into<String>, role: impl Into<String>) -> Grant {
+        Grant {
+            user_id: user_id.into(),
+            role: role.into(),
+            permissions: vec![],
+            status: MemberStatus::Active,
+            expires_at: None,
+            notify: false,
+        }
+    }
+}
+
+/// The fields of a membership its audit events show.
+pub(crate) fn snapshot(m: &Membership) -> serde_json::Value {
+    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
+}
+
+/// A unique violation on memberships is the member already being there.
+fn exists_conflict(e: StoreError) -> Error {
+    if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
+        Error::conflict(Conflict::MemberExists, "User is already a member of this group")
+    } else {
+        e.into()
+    }
+}
+
+/// Takes a seat or answers `group_full` with the group's numbers.
+async fn take_seat(c: &Conn, group_id: &str) -> Result<()> {
+    if groups::take_seat(c, group_id).await? {
+        return Ok(());
+    }
+    group_full(c, group_id).await
+}
+
+async fn group_full<T>(c: &Conn, group_id: &str) -> Result<T> {
+    let (current, max) = groups::seats(c, group_id).await?;
+    Err(Error::GroupFull { max_members: max.unwrap_or(current), current_members: current })
+}
+
+/// One side of a membership change: its role and status, or nothing.
+type State<'a> = Option<(&'a str, MemberStatus)>;
+
+/// Moves the group's counters (and the membership history) from one state of a user's
+/// membership to another: the `max_members` and `last_owner` rules live here.
+async fn shift(c: &Conn, group_id: &str, user_id: &str, before: State<'_>, after: State<'_>) -> Result<()> {
+    let active = |s: State<'_>| s.is_some_and(|(_, st)| st == MemberStatus::Active);
+    let owner = |s: State<'_>| s.is_some_and(|(r, st)| st == MemberStatus::Active && r == "owner");
+    if owner(before) && !owner(after) && !groups::drop_owner(c, group_id).await? {
+        return Err(Error::conflict(Conflict::LastOwner, "the group must keep at least one active owner"));
+    }
+    let now = time::now();
+    if active(before) && !active(after) {
+        groups::free_seat(c, group_id).await?;
+        members::history_close(c, group_id, user_id, now).await?;
+    }
+    if !active(before) && active(after) {
+        take_seat(c, group_id).await?;
+        members::history_open(c, &id::new(id::Kind::Membership), group_id, user_id, now).await?;
+    }
+    if !owner(before) && owner(after) {
+        groups::add_owner(c, group_id).await?;
+    }
+    Ok(())
+}
+
+fn made(p: &Principal, group_id: &str, g: Grant, now: time::Millis) -> Membership {
+    Membership {
+        id: id::new(id::Kind::Membership),
+        group_id: group_id.to_string(),
+        user_id: g.user_id,
+        role: g.role,
+        permissions: g.permissions,
+        status: g.status,
+        joined_at: now,
+        expires_at: g.expires_at,
+        last_active: None,
+        added_by: p.actor_id(),
+        updated_at: now,
+        version: 1,
+    }
+}
+
+/// Makes one membership; `action` names its audit event (`member.added`, …). 409
+/// `member_exists` if the user is in the group already, 422 `group_full` without a seat.
+pub(crate) async fn grant(c: &Conn, p: &Principal, group_id: &str, g: Grant, action: &str) -> Result<Membership> {
+    if members::get(c, group_id, &g.user_id).await?.is_some() {
+        return Err(Error::conflict(Conflict::MemberExists, "User is already a member of this group"));
+    }
+    shift(c, group_id, &g.user_id, None, Some((&g.role, g.status))).await?;
+    let notify = g.notify;
+    let m = made(p, group_id, g, time::now());
+    members::insert(c, &m).await.map_err(exists_conflict)?;
+    let mut after = snapshot(&m);
+    after["notify"] = notify.into();
+    Change::new(action, "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
+    Ok(m)
+}
+
+/// Makes many memberships of one group, none of whose users is in it yet: the seats in one
+/// conditional update (all of them, or 422 `group_full` and nothing), the rows, their
+/// history and their audit events many per statement.
+pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: Vec<Grant>, action: &str) -> Result<Vec<Membership>> {
+    if grants.is_empty() {
+        return Ok(vec![]);
+    }
+    let active = grants.iter().filter(|g| g.status == MemberStatus::Active).count() as i64;
+    if active > 0 && !groups::take_seats(c, group_id, active).await? {
+        return group_full(c, group_id).await;
+    }
+    let owners = grants.iter().filter(|g| g.status == MemberStatus::Active && g.role == "owner").count() as i64;
+    if owners > 0 {
+        groups::add_owners(c, group_id, owners).await?;
+    }
+    let now = time::now();
+    let notify: Vec<bool> = grants.iter().map(|g| g.notify).collect();
+    let made: Vec<Membership> = grants.into_iter().map(|g| made(p, group_id, g, now)).collect();
+    members::insert_many(c, &made).await.map_err(exists_conflict)?;
+    let history: Vec<(String, String)> =
+        made.iter().filter(|m| m.status == MemberStatus::Active).map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
+    members::history_open_many(c, group_id, &history, now).await?;
+    let events: Vec<_> = made
+        .iter()
+        .zip(notify)
+        .map(|(m, notify)| {
+            let mut after = snapshot(m);
+            after["notify"] = notify.into();
+            event(p, action, m, None, Some(after))
+        })
+        .collect();
+    audit::record_many(c, &events).await?;
+    Ok(made)
+}
+
+/// Changes a membership to `after` (role, permissions, status, expiry); `reason`, when
+/// given, is recorded with the new state.
+pub(crate) async fn change(
+    c: &Conn,
+    p: &Principal,
+    before: &Membership,
+    mut after: Membership,
+    reason: Option<&str>,
+) -> Result<Membership> {
+    shift(c, &before.group_id, &before.user_id, Some((&before.role, before.status)), Some((&after.role, after.status))).await?;
+    after.updated_at = time::now();
+    after.version = before.version + 1;
+    members::update(c, &after).await?;
+    let mut shown = snapshot(&after);
+    if let Some(r) = reason {
+        shown["reason"] = r.into();
+    }
+    Change::new("member.updated", "membership", &after.id)
+        .group(&after.group_id)
+        .user(&after.user_id)
+        .before(snapshot(before))
+        .after(shown)
+        .record(c, p)
+        .await?;
+    Ok(after)
+}
+
+/// Removes a membership; `action` names its audit event (`member.removed`,
+/// `member.expired`). 409 `last_owner` for a group's last active owner.
+pub(crate) async fn revoke(c: &Conn, p: &Principal, m: &Membership, action: &str) -> Result<()> {
+    shift(c, &m.group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
+    members::delete(c, &m.id).await?;
+    Change::new(action, "membership", &m.id).group(&m.group_id).user(&m.user_id).before(snapshot(m)).record(c, p).await?;
+    Ok(())
+}
+
+/// Removes many memberships of one group. An active owner goes through [`revoke`]'s counter
+/// one by one, so the group keeps its last owner; the others give their seats back in one
+/// update, and rows, history and audit events go many per statement.
+pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: Vec<Membership>) -> Result<()> {
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let now = time::now();
+    let mut freed = Vec::new();
+    for m in gone.iter().filter(|m| m.status == MemberStatus::Active) {
+        if m.role == "owner" {
+            shift(c, group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
+        } else {
+            freed.push(m.user_id.clone());
+        }
+    }
+    if !freed.is_empty() {
+        groups::free_seats(c, group_id, freed.len() as i64).await?;
+        members::history_close_many(c, group_id, &freed, now).await?;
+    }
+    let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
+    members::delete_many(c, &ids).await?;
+    let events: Vec<_> = gone.iter().map(|m| event(p, "member.removed", m, Some(snapshot(m)), None)).collect();
+    audit::record_many(c, &events).await?;
+    Ok(())
+}
+
+fn event(
+    p: &Principal,
+    action: &str,
+    m: &Membership,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> (AuditEvent, Option<String>) {
+    let e = AuditEvent {
+        id: id::new(id::Kind::Event),
+        at: time::now(),
+        actor_id: p.actor_id(),
+        action: action.to_string(),
+        target_type: "membership".into(),
+        target_id: m.id.clone(),
+        group_id: Some(m.group_id.clone()),
+        before,
+        after,
+    };
+    (e, Some(m.user_id.clone()))
+}
+
+impl App {
+    /// How many more active members `group_id` takes now (`None`: no limit), with its row
+    /// locked until the transaction ends, so the answer holds for the rest of it.
+    pub(crate) async fn free_seats(&self, c: &Conn, group_id: &str) -> Result<Option<i64>> {
+        groups::lock(c, group_id).await?;
+        let (current, max) = groups::seats(c, group_id).await?;
+        Ok(max.map(|m| (m - current).max(0)))
+    }
+}
