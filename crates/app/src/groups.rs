@@ -155,15 +155,32 @@ impl App {
         self.create_group_as(p, space_id, parent_id, input, true).await
     }
 
-    /// Creates a group and adds `initial` members in the same transaction (all or nothing).
+    /// Creates a group and adds `initial` members in the same transaction (all or nothing);
+    /// a member who is no user is refused as a validation failure of `field`.
     pub async fn create_group_with(
         &self,
         p: &Principal,
         space_id: Option<String>,
         input: GroupInput,
         initial: Vec<crate::members::NewMember>,
+        field: &str,
     ) -> Result<Group> {
-        self.create_group_inner(p, space_id, None, input, true, initial).await
+        let ids: Vec<String> = initial.iter().map(|m| m.user_id.clone()).collect();
+        let tx = self.begin().await?;
+        let mut group = self.create_group_in(&tx, p, space_id, None, input, true).await?;
+        let known = cohort_store::users::existing(&tx, &ids).await?;
+        if let Some(missing) = ids.iter().find(|u| !known.contains(u)) {
+            return Err(Error::validation(field, format!("no user {missing}")));
+        }
+        for m in initial {
+            if p.user_id() == Some(m.user_id.as_str()) {
+                continue;
+            }
+            self.add_member_in(&tx, p, &group.id, m).await?;
+            group.member_count += 1;
+        }
+        self.commit(tx).await?;
+        Ok(group)
     }
 
     /// Creates a group; with `creator_joins` a user creating it becomes its owner, without it
@@ -176,17 +193,21 @@ impl App {
         input: GroupInput,
         creator_joins: bool,
     ) -> Result<Group> {
-        self.create_group_inner(p, space_id, parent_id, input, creator_joins, vec![]).await
+        let tx = self.begin().await?;
+        let group = self.create_group_in(&tx, p, space_id, parent_id, input, creator_joins).await?;
+        self.commit(tx).await?;
+        Ok(group)
     }
 
-    async fn create_group_inner(
+    /// Creates a group inside the caller's transaction.
+    pub(crate) async fn create_group_in(
         &self,
+        tx: &Conn,
         p: &Principal,
         space_id: Option<String>,
         parent_id: Option<String>,
         input: GroupInput,
         creator_joins: bool,
-        initial: Vec<crate::members::NewMember>,
     ) -> Result<Group> {
         p.require(Scope::GroupsWrite)?;
         // A space-bound credential creates in its space only.
@@ -201,14 +222,13 @@ impl App {
             return Err(Error::denied("this key cannot create groups"));
         }
         let draft = input.into_draft()?;
-        let tx = self.begin().await?;
         let (space_id, depth, space_moderator) = match &parent_id {
             Some(pid) => {
-                let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?;
+                let parent = self.load_for(tx, p, pid, Action::ManageSettings).await?;
                 if space_id.as_ref().is_some_and(|s| *s != parent.group.space_id) {
                     return Err(Error::validation("space_id", "a subgroup lives in its parent's space"));
                 }
-                let depth = groups::depth(&tx, pid).await? + 1;
+                let depth = groups::depth(tx, pid).await? + 1;
                 if depth >= MAX_DEPTH {
                     return Err(Error::validation("parent_id", format!("groups nest at most {MAX_DEPTH} deep")));
                 }
@@ -216,19 +236,19 @@ impl App {
             }
             None => {
                 let sid = space_id.unwrap_or_else(|| crate::spaces::DEFAULT_SPACE.to_string());
-                if spaces::get(&tx, &sid).await?.is_none() {
+                if spaces::get(tx, &sid).await?.is_none() {
                     return Err(Error::validation("space_id", format!("no space {sid}")));
                 }
-                let moderator = self.moderates(&tx, p, &sid).await?;
+                let moderator = self.moderates(tx, p, &sid).await?;
                 (sid, 0, moderator)
             }
         };
         let given = self.given(&draft, parent_id.as_deref());
-        self.check_grants(&tx, p, &space_id, space_moderator, &Given::default(), &given).await?;
+        self.check_grants(tx, p, &space_id, space_moderator, &Given::default(), &given).await?;
         let now = time::now();
         let mut group = Group {
             id: id::new(id::Kind::Group),
-            num: audit::next_counter(&tx, "groups").await?,
+            num: audit::next_counter(tx, "groups").await?,
             space_id,
             parent_id,
             name: String::new(),
@@ -252,21 +272,13 @@ impl App {
         };
         let after = snapshot(&draft);
         apply_draft(&mut group, draft);
-        groups::insert(&tx, &group, depth).await.map_err(group_conflict)?;
-        Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(&tx, p).await?;
+        groups::insert(tx, &group, depth).await.map_err(group_conflict)?;
+        Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(tx, p).await?;
         if let Some(uid) = p.user_id().filter(|_| creator_joins) {
-            crate::membership::grant(&tx, p, &group.id, crate::membership::Grant::active(uid, "owner"), "member.added").await?;
+            crate::membership::grant(tx, p, &group.id, crate::membership::Grant::active(uid, "owner"), "member.added").await?;
             group.member_count = 1;
             group.owner_count = 1;
         }
-        for m in initial {
-            if p.user_id() == Some(m.user_id.as_str()) && creator_joins {
-                continue;
-            }
-            self.add_member_in(&tx, p, &group.id, m).await?;
-            group.member_count += 1;
-        }
-        self.commit(tx).await?;
         Ok(group)
     }
 
@@ -334,26 +346,47 @@ impl App {
         change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let tx = self.begin().await?;
-        let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
+        let g = self.change_group_in(&tx, p, id, if_match, change).await?;
+        self.commit(tx).await?;
+        Ok(g)
+    }
+
+    /// Merges `patch` into the group inside the caller's transaction (a dialect request that
+    /// also changes members is one command).
+    pub(crate) async fn update_group_in(&self, tx: &Conn, p: &Principal, id: &str, patch: GroupPatch) -> Result<Group> {
+        self.change_group_in(tx, p, id, None, |_, d| patch.apply(d)).await
+    }
+
+    async fn change_group_in(
+        &self,
+        tx: &Conn,
+        p: &Principal,
+        id: &str,
+        if_match: Option<i64>,
+        change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
+    ) -> Result<Group> {
+        let loaded = self.load_for(tx, p, id, Action::ManageSettings).await?;
         let mut one = [loaded.group];
-        groups::load_details(&tx, &mut one).await?;
+        groups::load_details(tx, &mut one).await?;
         let [mut g] = one;
         check_version(if_match, g.version)?;
         let before = GroupDraft::of(&g);
         let draft = change(&g, before.clone())?;
+        if draft == before {
+            return Ok(g);
+        }
         let (was, will) = (self.given_now(id, &g), self.given(&draft, g.parent_id.as_deref()));
-        self.check_grants(&tx, p, &g.space_id, loaded.ctx.space_moderator, &was, &will).await?;
+        self.check_grants(tx, p, &g.space_id, loaded.ctx.space_moderator, &was, &will).await?;
         let after = snapshot(&draft);
         let expected = g.version;
         apply_draft(&mut g, draft);
         g.version += 1;
         g.updated_at = time::now();
         g.updated_by = p.actor_id();
-        if !groups::update(&tx, &g, expected).await.map_err(group_conflict)? {
+        if !groups::update(tx, &g, expected).await.map_err(group_conflict)? {
             return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
         }
-        Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(&tx, p).await?;
-        self.commit(tx).await?;
+        Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(tx, p).await?;
         Ok(g)
     }
 

@@ -22,6 +22,7 @@ pub mod invitations;
 pub mod keys;
 pub mod members;
 mod membership;
+pub mod organizations;
 pub mod pocketbase;
 pub mod questions;
 pub mod requests;

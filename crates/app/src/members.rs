@@ -299,26 +299,68 @@ impl App {
     /// leave (an owner only while another owner stays). One transaction.
     pub async fn set_group_users(&self, p: &Principal, group_id: &str, user_ids: &[String]) -> Result<Vec<String>> {
         let tx = self.begin().await?;
-        let loaded = self.load(&tx, p, group_id).await?;
+        let wanted = self.set_users_in(&tx, p, group_id, user_ids).await?;
+        self.commit(tx).await?;
+        Ok(wanted)
+    }
+
+    /// [`App::set_group_users`] inside the caller's transaction.
+    pub(crate) async fn set_users_in(&self, tx: &Conn, p: &Principal, group_id: &str, user_ids: &[String]) -> Result<Vec<String>> {
+        let loaded = self.load(tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
         let mut wanted: Vec<String> = user_ids.to_vec();
         wanted.sort();
         wanted.dedup();
-        let known = users::existing(&tx, &wanted).await?;
+        let known = users::existing(tx, &wanted).await?;
         if let Some(missing) = wanted.iter().find(|u| !known.contains(u)) {
             return Err(Error::validation("users", format!("no user {missing}")));
         }
-        let current = members::list(&tx, group_id, &MemberQuery::default(), &everyone()).await?.items;
+        let current = members::list(tx, group_id, &MemberQuery::default(), &everyone()).await?.items;
         for m in current.iter().filter(|m| !wanted.contains(&m.membership.user_id)) {
-            let r = role(&tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
+            let r = role(tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
             policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
-            membership::revoke(&tx, p, &m.membership, "member.removed").await?;
+            membership::revoke(tx, p, &m.membership, "member.removed").await?;
         }
         for uid in wanted.iter().filter(|u| !current.iter().any(|m| &m.membership.user_id == *u)) {
-            self.add_in(&tx, p, group_id, NewMember { user_id: uid.clone(), ..NewMember::default() }, Some(&loaded)).await?;
+            self.add_in(tx, p, group_id, NewMember { user_id: uid.clone(), ..NewMember::default() }, Some(&loaded)).await?;
         }
-        self.commit(tx).await?;
         Ok(wanted)
+    }
+
+    /// Makes exactly `owners` the group's owners inside the caller's transaction: new ones
+    /// join or are promoted, others step down to member (the last owner stays); a user who
+    /// does not exist is a validation failure of `field`.
+    pub(crate) async fn set_owners_in(&self, tx: &Conn, p: &Principal, group_id: &str, owners: &[String], field: &str) -> Result<()> {
+        let known = users::existing(tx, owners).await?;
+        if let Some(missing) = owners.iter().find(|o| !known.contains(o)) {
+            return Err(Error::validation(field, format!("no user {missing}")));
+        }
+        let loaded = self.load(tx, p, group_id).await?;
+        policy::authorize(p, &loaded.ctx, Action::Read)?;
+        let owner = role(tx, group_id, "owner").await?;
+        let member = role(tx, group_id, "member").await?;
+        let current = members::list(tx, group_id, &MemberQuery::default(), &everyone()).await?.items;
+        for o in owners {
+            match current.iter().find(|m| &m.membership.user_id == o) {
+                Some(m) if m.membership.role == "owner" => {}
+                Some(m) => {
+                    let from = role(tx, group_id, &m.membership.role).await.unwrap_or_else(|_| orphan_role(&m.membership.role));
+                    policy::authorize(p, &loaded.ctx, Action::ChangeMember { from: &from, to: &owner })?;
+                    let after = Membership { role: owner.slug.clone(), ..m.membership.clone() };
+                    membership::change(tx, p, &m.membership, after, None).await?;
+                }
+                None => {
+                    policy::authorize(p, &loaded.ctx, Action::AddMember { role: &owner })?;
+                    membership::grant(tx, p, group_id, Grant::active(o.clone(), "owner"), "member.added").await?;
+                }
+            }
+        }
+        for m in current.iter().filter(|m| m.membership.role == "owner" && !owners.contains(&m.membership.user_id)) {
+            policy::authorize(p, &loaded.ctx, Action::ChangeMember { from: &owner, to: &member })?;
+            let after = Membership { role: member.slug.clone(), ..m.membership.clone() };
+            membership::change(tx, p, &m.membership, after, None).await?;
+        }
+        Ok(())
     }
 
     /// The ids of a group's members (every status).

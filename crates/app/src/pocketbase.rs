@@ -6,7 +6,8 @@ use crate::App;
 use crate::members::{MemberPatch, NewMember};
 use crate::requests::Filed;
 use cohort_core::auth::{Principal, Scope};
-use cohort_core::model::{Member, Membership, Visibility};
+use cohort_core::group::GroupPatch;
+use cohort_core::model::{Group, Member, Membership, Visibility};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::policy::site;
@@ -67,32 +68,17 @@ impl App {
         Ok(out)
     }
 
-    /// Makes exactly `owners` the group's owners: new ones join or are promoted, others step
-    /// down to member (the last owner stays).
-    pub async fn set_group_owners(&self, p: &Principal, group_id: &str, owners: &[String]) -> Result<()> {
-        let known = cohort_store::users::existing(&self.read().await?, owners).await?;
-        if let Some(missing) = owners.iter().find(|o| !known.contains(o)) {
-            return Err(Error::validation("moderators", format!("no user {missing}")));
+    /// Changes a group and, when given, who its owners are (its "moderators"), in one
+    /// transaction: a refusal of either leaves both as they were.
+    pub async fn update_moderated_group(&self, p: &Principal, id: &str, patch: GroupPatch, owners: Option<&[String]>) -> Result<Group> {
+        let tx = self.begin().await?;
+        let mut g = self.update_group_in(&tx, p, id, patch).await?;
+        if let Some(owners) = owners {
+            self.set_owners_in(&tx, p, id, owners, "moderators").await?;
+            g = self.load(&tx, p, id).await?.group;
         }
-        let current = self.group_owners(&[group_id.to_string()]).await?.remove(group_id).unwrap_or_default();
-        for o in owners.iter().filter(|o| !current.contains(o)) {
-            let c = self.read().await?;
-            let existing = members::get(&c, group_id, o).await?;
-            drop(c);
-            match existing {
-                Some(_) => {
-                    self.update_member(p, group_id, o, MemberPatch { role: Some("owner".into()), ..MemberPatch::default() }, None).await?;
-                }
-                None => {
-                    self.add_member(p, group_id, NewMember { user_id: o.clone(), role: Some("owner".into()), ..NewMember::default() })
-                        .await?;
-                }
-            }
-        }
-        for o in current.iter().filter(|o| !owners.contains(o)) {
-            self.update_member(p, group_id, o, MemberPatch { role: Some("member".into()), ..MemberPatch::default() }, None).await?;
-        }
-        Ok(())
+        self.commit(tx).await?;
+        Ok(g)
     }
 
     /// A fresh token for the caller's own user (PocketBase's auth-refresh).

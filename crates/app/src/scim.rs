@@ -252,9 +252,8 @@ impl App {
         cohort_store::scim::groups_of(&self.read().await?, &c.space_id, user_ids).await
     }
 
-    /// Creates a group in the caller's space with exactly `members` (the key does not join):
-    /// the group, then its members in one batch. The members are checked first; should the
-    /// batch still fail, the group is removed again, so the request has no effect.
+    /// Creates a group in the caller's space with exactly `members` (the key does not join),
+    /// the group and its members in one transaction.
     pub async fn scim_create_group(
         &self,
         c: &ScimCaller,
@@ -264,20 +263,15 @@ impl App {
     ) -> Result<Group> {
         let members = self.known_users(c, members).await?;
         let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
-        let g = self.create_group_as(&c.acting, Some(c.space_id.clone()), None, input, false).await?;
-        if members.is_empty() {
-            return Ok(g);
+        let tx = self.begin().await?;
+        let g = self.create_group_in(&tx, &c.acting, Some(c.space_id.clone()), None, input, false).await?;
+        if !members.is_empty() {
+            reached(&tx, &c.space_id, &members).await?;
+            let ctx = self.load(&tx, &c.acting, &g.id).await?.ctx;
+            add_many(&tx, &c.acting, &ctx, &g.id, members).await?;
         }
-        let change = GroupChange { members: vec![MemberOp::Add(members)], ..GroupChange::default() };
-        match self.scim_change_group(c, &g.id, change, None).await {
-            Ok(g) => Ok(g),
-            Err(e) => {
-                if let Err(undo) = self.delete_group(&c.acting, &g.id, false, None).await {
-                    tracing::warn!(group = %g.id, error = %undo, "removing a SCIM group whose members could not be added");
-                }
-                Err(e)
-            }
-        }
+        self.commit(tx).await?;
+        self.scim_get_group(c, &g.id).await
     }
 
     /// Refuses ids that name no user the key reaches (400-class `validation_failed` on

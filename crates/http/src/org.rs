@@ -199,11 +199,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, 
         collections: Some(b.collections()),
         ..GroupInput::default()
     };
-    let g = app.create_group_as(&p, Some(org), None, input, false).await?;
-    let users = match &b.users {
-        Some(list) => app.set_group_users(&p, &g.id, list).await?,
-        None => vec![],
-    };
+    let (g, users) = app.create_listed_group(&p, &org, input, b.users.as_deref().unwrap_or(&[])).await?;
     let mut out = org_group(app.get_group(&p, &g.id).await?, true);
     out.users = Some(users);
     Ok(Json(out))
@@ -247,8 +243,7 @@ async fn put(
         collections: Some(b.collections()),
         ..GroupPatch::default()
     };
-    app.update_group(&p, &id, patch, None).await?;
-    let users = app.set_group_users(&p, &id, b.users.as_deref().unwrap_or(&[])).await?;
+    let (_, users) = app.replace_listed_group(&p, &id, patch, b.users.as_deref().unwrap_or(&[])).await?;
     let mut out = org_group(app.get_group(&p, &id).await?, true);
     out.users = Some(users);
     Ok(Json(out))

@@ -290,7 +290,7 @@ async fn create_group(State(app): State<App>, Auth(p): Auth, Body(b): Body<Group
         .into_iter()
         .map(|u| NewMember { user_id: u, role: Some("owner".into()), ..NewMember::default() })
         .collect();
-    let g = app.create_group_with(&p, Some(space), input, initial).await?;
+    let g = app.create_group_with(&p, Some(space), input, initial, "moderators").await?;
     let g = app.get_group(&p, &g.id).await?;
     Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
 }
@@ -306,12 +306,7 @@ async fn update_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<Stri
         visibility: b.is_public.map(|p| if p { Visibility::Public } else { Visibility::Private }),
         ..GroupPatch::default()
     };
-    if patch != GroupPatch::default() {
-        app.update_group(&p, &id, patch, None).await?;
-    }
-    if let Some(mods) = b.moderators {
-        app.set_group_owners(&p, &id, &mods).await?;
-    }
+    app.update_moderated_group(&p, &id, patch, b.moderators.as_deref()).await?;
     let g = app.get_group(&p, &id).await?;
     Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
 }

@@ -10,6 +10,7 @@ mod hostile;
 mod lists;
 
 mod access;
+mod atomic;
 mod auth;
 mod authz;
 mod authz_matrix;
