@@ -74,9 +74,9 @@ pub struct CompatParams {
     /// Page number (default: first page).
     #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<i64>,
-    /// 15, 25, 50 or 100 (default 100).
+    /// 15, 25, 50 or 100 (default 100); anything else, a number or not, is 422.
     #[param(value_type = Option<PerPage>)]
-    pub per_page: Option<i64>,
+    pub per_page: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -133,10 +133,14 @@ async fn list(
     Query(q): Query<CompatParams>,
     Query(e): Query<ExpandsParam>,
 ) -> ApiResult<Json<CompatPage>> {
-    let per_page = q.per_page.unwrap_or(100);
-    if ![15, 25, 50, 100].contains(&per_page) {
-        return Err(Error::validation("per_page", "per_page must be one of 15, 25, 50, 100").into());
-    }
+    let per_page = match q.per_page.as_deref().map(str::trim) {
+        None => 100,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| [15, 25, 50, 100].contains(n))
+            .ok_or_else(|| Error::validation("per_page", "per_page must be one of 15, 25, 50, 100"))?,
+    };
     let page_no = q.page.unwrap_or(1);
     if !(1..=1_000_000_000).contains(&page_no) {
         return Err(Error::validation("page", "page must be a whole number from 1").into());

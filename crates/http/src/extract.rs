@@ -113,7 +113,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("a JSON body is required").into());
     }
-    match read_typed(&mut serde_json::Deserializer::from_slice(bytes)) {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let first = read_typed(&mut de).and_then(|v| {
+        // Anything after the value but whitespace is not JSON of one value.
+        de.end().map_err(|e| format!("{e} after the JSON value"))?;
+        Ok(v)
+    });
+    match first {
         Err(e) if e.contains("invalid type: floating point") => {
             // JSON Schema counts `5.0` as an integer, serde does not: read whole-valued
             // numbers as integers and try once more (only bodies that failed pay for it).

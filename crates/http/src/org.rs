@@ -129,6 +129,11 @@ impl OrgGroupWrite {
         if self.external_id.as_ref().is_some_and(|e| e.chars().count() > 300) {
             return Err(Error::validation("externalId", "The field ExternalId must be a string with a maximum length of 300."));
         }
+        // A group that does not reach every collection names the ones it does (an empty list
+        // for none): a PUT without them would silently take every grant away.
+        if !self.access_all && self.collections.is_none() {
+            return Err(Error::validation("collections", "The Collections field is required when AccessAll is false."));
+        }
         Ok(())
     }
 

@@ -12,23 +12,22 @@ story!(one_group_every_surface, |app: TestApp| async move {
         .unwrap()
         .to_string();
     let t = admin.token.as_str();
-    let made =
-        [
-            ("native", app.post("/api/v1/groups", t, json!({"name": "Via Native", "space_id": space})).await.expect(201)["id"].clone()),
-            (
-                "seed000",
-                app.post("/api/collections/groups/records", t, json!({"name": "Via PocketBase", "space": space})).await.expect(200)["id"]
-                    .clone(),
-            ),
-            (
-                "seed001",
-                app.post(&format!("/api/organizations/{space}/groups"), t, json!({"name": "Via Org", "accessAll": false}))
-                    .await
-                    .expect(200)["id"]
-                    .clone(),
-            ),
-            ("seed004", app.post("/api/admin/groups/", t, json!({"name": "Via Admin", "space_id": space})).await.expect(201)["id"].clone()),
-        ];
+    let made = [
+        ("native", app.post("/api/v1/groups", t, json!({"name": "Via Native", "space_id": space})).await.expect(201)["id"].clone()),
+        (
+            "seed000",
+            app.post("/api/collections/groups/records", t, json!({"name": "Via PocketBase", "space": space})).await.expect(200)["id"]
+                .clone(),
+        ),
+        (
+            "seed001",
+            app.post(&format!("/api/organizations/{space}/groups"), t, json!({"name": "Via Org", "accessAll": false, "collections": []}))
+                .await
+                .expect(200)["id"]
+                .clone(),
+        ),
+        ("seed004", app.post("/api/admin/groups/", t, json!({"name": "Via Admin", "space_id": space})).await.expect(201)["id"].clone()),
+    ];
     for (surface, id) in made {
         let id = id.as_str().unwrap();
         let native = app.get(&format!("/api/v1/groups/{id}"), t).await.expect(200);

@@ -111,3 +111,15 @@ story!(stale_versions_are_412, |app: TestApp| async move {
     assert_eq!(g["description"], "one");
     app.call_with(Method::DELETE, &path, Some(&owner.token), None, &[("If-Match", "\"2\"")]).await.expect(200);
 });
+
+story!(a_body_with_anything_after_its_json_is_400, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    for body in [&b"{\"name\": \"x\"} trailing"[..], b"{\"name\": \"x\"}{}", b"{\"name\": \"x\"} ]"] {
+        let res = app.raw(Method::POST, "/api/v1/groups", &owner.token, body.to_vec()).await;
+        assert_eq!(res.status, 400, "{}", String::from_utf8_lossy(body));
+        assert_eq!(res.body["error"], "invalid_request");
+    }
+    assert_eq!(app.get("/api/v1/groups", &owner.token).await.expect(200)["total"], 0, "nothing was made");
+    let ok = app.raw(Method::POST, "/api/v1/groups", &owner.token, b"  {\"name\": \"x\"}\n\t ".to_vec()).await;
+    assert_eq!(ok.status, 201, "whitespace around the value is fine");
+});

@@ -79,3 +79,79 @@ story!(one_member_reads_one_membership, |app: TestApp| async move {
     assert_eq!(body["role"], "moderator");
     assert_eq!(body["user"]["username"], "member");
 });
+
+story!(effective_members_include_those_who_inherit, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let (ann, ben, cat, dan) = (app.user("ann").await, app.user("ben").await, app.user("cat").await, app.user("dan").await);
+    let org = app.group(&owner, "Org", json!({})).await;
+    let team = app
+        .post(&format!("/api/v1/groups/{org}/subgroups"), &owner.token, json!({"name": "Team", "inherit_members": true}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let squad = app
+        .post(&format!("/api/v1/groups/{team}/subgroups"), &owner.token, json!({"name": "Squad", "inherit_members": true}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add(&org, &ann, "member").await;
+    app.add(&org, &dan, "member").await;
+    app.add(&team, &ben, "moderator").await;
+    app.add(&squad, &cat, "member").await;
+    app.add(&squad, &ann, "admin").await;
+    let names = |v: serde_json::Value| {
+        let mut out: Vec<(String, String, String)> = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["user"]["username"].as_str().unwrap().to_string(),
+                    m["role"].as_str().unwrap().to_string(),
+                    m["group_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    // The creator of each subgroup is its owner, so owner is a direct member everywhere.
+    let direct = app.get(&format!("/api/v1/groups/{squad}/members"), &owner.token).await.expect(200);
+    assert_eq!(direct["total"], 3);
+    let effective = app.get(&format!("/api/v1/groups/{squad}/members?effective=true"), &owner.token).await.expect(200);
+    assert_eq!(effective["total"], 5, "{effective}");
+    let row = |n: &str, r: &str, g: &str| (n.to_string(), r.to_string(), g.to_string());
+    assert_eq!(
+        names(effective),
+        vec![
+            row("ann", "admin", &squad),
+            row("ben", "moderator", &team),
+            row("cat", "member", &squad),
+            row("dan", "member", &org),
+            row("owner", "owner", &squad)
+        ],
+        "each user once, by the nearest membership"
+    );
+    // Members stop flowing where a group does not inherit them.
+    app.patch(&format!("/api/v1/groups/{team}"), &owner.token, json!({"inherit_members": false})).await.expect(200);
+    let cut = app.get(&format!("/api/v1/groups/{squad}/members?effective=true"), &owner.token).await.expect(200);
+    assert_eq!(
+        names(cut),
+        vec![row("ann", "admin", &squad), row("ben", "moderator", &team), row("cat", "member", &squad), row("owner", "owner", &squad)],
+        "dan, a member of org only, no longer"
+    );
+});
+
+story!(joining_keeps_the_message_of_the_request, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let ann = app.user("ann").await;
+    let g = app.group(&owner, "Asks", json!({"visibility": "public", "settings": {"require_approval": true}})).await;
+    let filed = app.post(&format!("/api/v1/groups/{g}/join"), &ann.token, json!({"message": "let me in please"})).await.expect(202);
+    assert_eq!(filed["status"], "pending");
+    let queue = app.get(&format!("/api/v1/groups/{g}/join-requests"), &owner.token).await.expect(200);
+    assert_eq!(queue["requests"][0]["message"], "let me in please");
+});

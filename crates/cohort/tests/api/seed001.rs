@@ -69,7 +69,10 @@ story!(organization_groups, |app: TestApp| async move {
     assert_eq!(app.get(&format!("{base}/{id}/users"), &manager.token).await.expect(200), json!([]));
 
     // Validation and permissions in Bitwarden's error shape
-    let long = app.post(&base, &manager.token, json!({"name": "x".repeat(101)})).await.expect(422);
+    let long = app.post(&base, &manager.token, json!({"name": "x".repeat(101), "collections": []})).await.expect(422);
+    // Without access to all collections, the group names the ones it has (the seed: required).
+    let missing = app.post(&base, &manager.token, json!({"name": "No collections", "accessAll": false})).await.expect(422);
+    assert!(missing["validationErrors"]["collections"].is_array(), "{missing}");
     assert_eq!(long["object"], "error");
     assert!(long["validationErrors"]["name"].is_array());
     let denied = app.get(&base, &outsider.token).await.expect(403);
@@ -81,9 +84,12 @@ story!(organization_groups, |app: TestApp| async move {
     assert_eq!(bad.body["object"], "error");
 
     // Delete / Bulk Delete (both forms)
-    let g2 = app.post(&base, &manager.token, json!({"name": "Two"})).await.expect(200)["id"].as_str().unwrap().to_string();
-    let g3 = app.post(&base, &manager.token, json!({"name": "Three"})).await.expect(200)["id"].as_str().unwrap().to_string();
-    let g4 = app.post(&base, &manager.token, json!({"name": "Four"})).await.expect(200)["id"].as_str().unwrap().to_string();
+    let g2 =
+        app.post(&base, &manager.token, json!({"name": "Two", "collections": []})).await.expect(200)["id"].as_str().unwrap().to_string();
+    let g3 =
+        app.post(&base, &manager.token, json!({"name": "Three", "collections": []})).await.expect(200)["id"].as_str().unwrap().to_string();
+    let g4 =
+        app.post(&base, &manager.token, json!({"name": "Four", "collections": []})).await.expect(200)["id"].as_str().unwrap().to_string();
     app.delete(&format!("{base}/{id}"), &manager.token).await.expect(200);
     app.call(Method::DELETE, &base, Some(&manager.token), Some(json!({"ids": [g2, g3]}))).await.expect(200);
     app.post(&format!("{base}/delete"), &manager.token, json!({"ids": [g4]})).await.expect(200);

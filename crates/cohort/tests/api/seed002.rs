@@ -67,3 +67,11 @@ story!(compat_groups_namespace, |app: TestApp| async move {
     app.get("/compat/v1/groups/abc", &admin.token).await.error(404, "not_found");
     app.get("/compat/v1/groups?expands=secrets", &admin.token).await.error(422, "validation_failed");
 });
+
+story!(any_other_page_size_is_422, |app: TestApp| async move {
+    for bad in ["abc", "10", "-1", "15.5", ""] {
+        let res = app.get(&format!("/compat/v1/groups?per_page={bad}"), &app.admin_key).await;
+        assert_eq!(res.status, 422, "per_page={bad}: {}", res.body);
+    }
+    app.get("/compat/v1/groups?per_page=25", &app.admin_key).await.expect(200);
+});

@@ -3,7 +3,7 @@
 use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged, nullable, opt_instant, opt_ts, ts};
 use super::users::UserOut;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
+use crate::extract::{Auth, Body, BodyOrDefault, IfMatch, Path, Query, with_etag};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -372,10 +372,16 @@ async fn users(
 /// Join a group: a public group that needs no approval at once (201 with the membership);
 /// otherwise the join request is filed (202 with the request).
 #[utoipa::path(post, path = "/groups/{id}/join", tag = "members", params(("id" = String, Path, description = "Group id")),
+    request_body(content = Option<super::requests::RequestCreate>, description = "A message for the request filed when the group needs approval"),
     responses((status = 201, body = MembershipOut), (status = 202, body = super::requests::RequestOut), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn join(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Response> {
-    match app.request_join(&p, &id, None, None).await? {
+async fn join(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): GroupPath,
+    BodyOrDefault(b): BodyOrDefault<super::requests::RequestCreate>,
+) -> ApiResult<Response> {
+    match app.request_join(&p, &id, b.message, b.referred_by).await? {
         Filed::Joined(_, m) => Ok(with_etag(m.version, StatusCode::CREATED, Json(MembershipOut::from(*m)))),
         pending => Ok(super::requests::filed_response(pending)),
     }
