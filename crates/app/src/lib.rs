@@ -17,6 +17,7 @@ mod credentials;
 pub mod expand;
 pub mod groups;
 pub mod hierarchy;
+pub mod idempotency;
 pub mod index;
 pub mod invitations;
 pub mod keys;
@@ -102,6 +103,9 @@ impl App {
                 tick.tick().await;
                 if let Err(e) = app.sweep_expired().await {
                     tracing::warn!(error = %e, "sweeping expired memberships");
+                }
+                if let Err(e) = app.sweep_idempotency().await {
+                    tracing::warn!(error = %e, "forgetting old idempotency keys");
                 }
             }
         });

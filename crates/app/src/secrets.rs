@@ -84,8 +84,18 @@ pub fn token_signed(key: &TokenKey, token: &str) -> bool {
 
 /// The stored form of a key or token.
 pub fn digest(secret: &str) -> String {
-    let hash = Sha256::digest(secret.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    digest_bytes(secret.as_bytes())
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn digest_bytes(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in hash.iter() {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+    }
+    out
 }
 
 /// Hashes a password with Argon2id on a blocking thread.

@@ -2,6 +2,7 @@
 //! renders the results in its own shapes; none decides who may do what.
 //!
 //! - [`error`]: the native error body, rendered from the core error in one place.
+//! - [`idempotency`]: `Idempotency-Key` on the native API's POSTs.
 //! - [`extract`]: request pieces every surface shares (credentials, JSON bodies, queries,
 //!   `If-Match`).
 //! - [`native`]: the native API under `/api/v1`.
@@ -22,6 +23,7 @@ pub mod compat;
 pub mod dialect;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod limits;
 pub mod native;
 pub mod ops;
@@ -57,6 +59,7 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent))
         .layer(axum::middleware::from_fn_with_state(app.clone(), ops::revision))
         .layer(axum::middleware::from_fn_with_state(limits::Guard::new(opts.clone()), limits::guard))
         .with_state(app)

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod db;
 pub mod filter;
 pub mod groups;
+pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod list;

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_search"),
     migration!(4, "0004_lists"),
     migration!(5, "0005_security"),
+    migration!(6, "0006_idempotency"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.

@@ -7,6 +7,7 @@
 mod every_list;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod lists;
 
 mod access;
