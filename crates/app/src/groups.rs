@@ -11,7 +11,7 @@ use cohort_core::policy::{self, Action, GroupContext, Role};
 use cohort_core::{Error, Result, id, time};
 use cohort_store::groups::{self, GroupQuery, Viewer};
 use cohort_store::list::Listing;
-use cohort_store::{Conn, StoreError, audit, members, spaces};
+use cohort_store::{Conn, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
 pub(crate) struct Loaded {
@@ -77,16 +77,6 @@ fn snapshot(d: &GroupDraft) -> serde_json::Value {
         "external_id": d.external_id, "access_all": d.access_all, "settings": d.settings, "permissions": d.permissions,
         "collections": d.collections, "inherit_permissions": d.inherit_permissions, "inherit_members": d.inherit_members,
     })
-}
-
-fn group_conflict(e: StoreError) -> Error {
-    if e.is_unique_on("name_key") {
-        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
-    } else if e.is_unique_on("external_id") {
-        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
-    } else {
-        e.into()
-    }
 }
 
 fn apply_draft(g: &mut Group, d: GroupDraft) {
@@ -272,7 +262,7 @@ impl App {
         };
         let after = snapshot(&draft);
         apply_draft(&mut group, draft);
-        groups::insert(tx, &group, depth).await.map_err(group_conflict)?;
+        groups::insert(tx, &group, depth).await?;
         Change::new("group.created", "group", &group.id).group(&group.id).after(after).record(tx, p).await?;
         if let Some(uid) = p.user_id().filter(|_| creator_joins) {
             crate::membership::grant(tx, p, &group.id, crate::membership::Grant::active(uid, "owner"), "member.added").await?;
@@ -383,7 +373,7 @@ impl App {
         g.version += 1;
         g.updated_at = time::now();
         g.updated_by = p.actor_id();
-        if !groups::update(tx, &g, expected).await.map_err(group_conflict)? {
+        if !groups::update(tx, &g, expected).await? {
             return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
         }
         Change::new("group.updated", "group", id).group(id).before(snapshot(&before)).after(after).record(tx, p).await?;

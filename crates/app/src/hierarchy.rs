@@ -81,8 +81,7 @@ impl App {
             "UPDATE groups SET parent_id = ?, parent_key = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
             &params![new_parent.clone(), new_parent.clone().unwrap_or_default(), now, p.actor_id(), id],
         )
-        .await
-        .map_err(|e| crate::unique_as(e, "name_key", Conflict::NameTaken, "a group with that name already exists under the new parent"))?;
+        .await?;
         let shift = new_depth - old_depth;
         if shift != 0 {
             for gid in &tree {

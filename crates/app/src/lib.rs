@@ -38,7 +38,7 @@ pub use cohort_store::Db;
 
 use cohort_core::model::AuditEvent;
 use cohort_core::{auth::Principal, id, time};
-use cohort_store::{StoreError, Tx};
+use cohort_store::Tx;
 
 /// How long a token from `POST /auth/token` lives.
 pub const TOKEN_TTL: time::Millis = 7 * time::DAY;
@@ -196,9 +196,4 @@ pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
         Some(v) if v != current => Err(Error::PreconditionFailed { current }),
         _ => Ok(()),
     }
-}
-
-/// Maps a unique violation to the conflict `kind` when it came from `index`.
-pub(crate) fn unique_as(e: StoreError, index: &str, kind: cohort_core::error::Conflict, message: &str) -> Error {
-    if e.is_unique_on(index) { Error::conflict(kind, message) } else { e.into() }
 }

@@ -14,7 +14,7 @@ use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::model::{AuditEvent, MemberStatus, Membership};
 use cohort_core::{Error, Result, id, time};
-use cohort_store::{Conn, StoreError, audit, groups, members};
+use cohort_store::{Conn, audit, groups, members};
 
 /// A membership to make.
 #[derive(Debug, Clone)]
@@ -46,15 +46,6 @@ impl Grant {
 /// The fields of a membership its audit events show.
 pub(crate) fn snapshot(m: &Membership) -> serde_json::Value {
     serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
-}
-
-/// A unique violation on memberships is the member already being there.
-fn exists_conflict(e: StoreError) -> Error {
-    if e.is_unique_on("memberships") || e.is_unique_on("group_id") {
-        Error::conflict(Conflict::MemberExists, "User is already a member of this group")
-    } else {
-        e.into()
-    }
 }
 
 /// Takes a seat or answers `group_full` with the group's numbers.
@@ -122,7 +113,7 @@ pub(crate) async fn grant(c: &Conn, p: &Principal, group_id: &str, g: Grant, act
     shift(c, group_id, &g.user_id, None, Some((&g.role, g.status))).await?;
     let notify = g.notify;
     let m = made(p, group_id, g, time::now());
-    members::insert(c, &m).await.map_err(exists_conflict)?;
+    members::insert(c, &m).await?;
     let mut after = snapshot(&m);
     after["notify"] = notify.into();
     Change::new(action, "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
@@ -147,7 +138,7 @@ pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: 
     let now = time::now();
     let notify: Vec<bool> = grants.iter().map(|g| g.notify).collect();
     let made: Vec<Membership> = grants.into_iter().map(|g| made(p, group_id, g, now)).collect();
-    members::insert_many(c, &made).await.map_err(exists_conflict)?;
+    members::insert_many(c, &made).await?;
     let history: Vec<(String, String)> =
         made.iter().filter(|m| m.status == MemberStatus::Active).map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
     members::history_open_many(c, group_id, &history, now).await?;

@@ -68,13 +68,7 @@ impl App {
             note: None,
             role: None,
         };
-        requests::insert(&tx, &j).await.map_err(|e| {
-            if e.is_unique_on("join_requests") || e.is_unique_on("group_id") {
-                Error::conflict(Conflict::Other, "a join request from this user is already pending")
-            } else {
-                e.into()
-            }
-        })?;
+        requests::insert(&tx, &j).await?;
         Change::new("join_request.created", "join_request", &j.id).group(group_id).user(&uid).after(snapshot(&j)).record(&tx, p).await?;
         if direct {
             j.status = RequestStatus::Approved;

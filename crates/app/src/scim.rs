@@ -324,15 +324,7 @@ impl App {
                 g.version += 1;
                 g.updated_at = time::now();
                 g.updated_by = p.actor_id();
-                let written = groups::update(&tx, &g, expected).await.map_err(|e| {
-                    if e.is_unique_on("name_key") {
-                        Error::conflict(Conflict::NameTaken, "a group with that name already exists here")
-                    } else if e.is_unique_on("external_id") {
-                        Error::conflict(Conflict::Other, "a group with that external_id already exists in this space")
-                    } else {
-                        e.into()
-                    }
-                })?;
+                let written = groups::update(&tx, &g, expected).await?;
                 if !written {
                     return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; read it again and retry"));
                 }

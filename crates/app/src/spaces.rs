@@ -1,6 +1,6 @@
 //! Spaces (tenants) and their moderators.
 
-use crate::{App, Change, check_version, unique_as};
+use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::Space;
@@ -51,7 +51,7 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        spaces::insert(&tx, &space).await.map_err(|e| unique_as(e, "name_key", Conflict::NameTaken, "a space with that name exists"))?;
+        spaces::insert(&tx, &space).await?;
         Change::new("space.created", "space", &space.id).after(snapshot(&space)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(space)
@@ -92,7 +92,7 @@ impl App {
         }
         s.updated_at = time::now();
         s.version += 1;
-        spaces::update(&tx, &s).await.map_err(|e| unique_as(e, "name_key", Conflict::NameTaken, "a space with that name exists"))?;
+        spaces::update(&tx, &s).await?;
         Change::new("space.updated", "space", id).before(snapshot(&before)).after(snapshot(&s)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(s)

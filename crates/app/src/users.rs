@@ -1,7 +1,7 @@
 //! Users: create, read, change, delete.
 
 use crate::secrets::{hash_password, verify_password};
-use crate::{App, Change, check_version, unique_as};
+use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::model::{SiteRole, User};
@@ -59,16 +59,6 @@ fn snapshot(u: &User) -> serde_json::Value {
     serde_json::json!({"username": u.username, "email": u.email, "email_verified": u.email_verified, "full_name": u.full_name, "active": u.active, "site_role": u.site_role.as_str()})
 }
 
-fn user_conflict(e: cohort_store::StoreError) -> Error {
-    if e.is_unique_on("email") {
-        Error::conflict(Conflict::Other, "that email is already in use")
-    } else if e.is_unique_on("external_id") {
-        Error::conflict(Conflict::Other, "that external_id is already in use")
-    } else {
-        unique_as(e, "username", Conflict::Other, "that username is taken")
-    }
-}
-
 fn optional_text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>> {
     input::text(field, v.filter(|s| !s.is_empty()), max)
 }
@@ -99,7 +89,7 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        users::insert(&tx, &user, password_hash.as_deref(), new.scim_space.as_deref()).await.map_err(user_conflict)?;
+        users::insert(&tx, &user, password_hash.as_deref(), new.scim_space.as_deref()).await?;
         Change::new("user.created", "user", &user.id).user(&user.id).after(snapshot(&user)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(user)
@@ -180,7 +170,7 @@ impl App {
         }
         u.updated_at = time::now();
         u.version += 1;
-        users::update(&tx, &u, password_hash.as_deref()).await.map_err(user_conflict)?;
+        users::update(&tx, &u, password_hash.as_deref()).await?;
         if !u.active || password_hash.is_some() {
             cohort_store::keys::revoke_user_tokens(&tx, id, u.updated_at).await?;
         }

@@ -53,10 +53,72 @@ pub enum StoreError {
     Other(String),
 }
 
+/// Which uniqueness rule a row broke: read once here from either database's words (SQLite
+/// names the table's columns, PostgreSQL the index), so every layer above sees a typed
+/// conflict and none matches error text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    GroupName,
+    GroupExternalId,
+    SpaceName,
+    Username,
+    Email,
+    UserExternalId,
+    Membership,
+    PendingJoinRequest,
+    /// Anything else unique (a secret's hash, a catalogue entry, a number).
+    Other,
+}
+
+impl Taken {
+    fn of(detail: &str) -> Taken {
+        let on = |table: &str, column: &str| detail.contains(&format!("{table}.{column}")) || detail.contains(&format!("{table}_{column}"));
+        if on("groups", "name_key") {
+            Taken::GroupName
+        } else if on("groups", "external_id") {
+            Taken::GroupExternalId
+        } else if on("spaces", "name_key") {
+            Taken::SpaceName
+        } else if on("users", "username") {
+            Taken::Username
+        } else if on("users", "email") {
+            Taken::Email
+        } else if on("users", "external_id") {
+            Taken::UserExternalId
+        } else if detail.contains("memberships") {
+            Taken::Membership
+        } else if detail.contains("join_requests") {
+            Taken::PendingJoinRequest
+        } else {
+            Taken::Other
+        }
+    }
+
+    /// The conflict a caller is answered.
+    pub fn conflict(self) -> cohort_core::Error {
+        use cohort_core::error::Conflict;
+        let (kind, message) = match self {
+            Taken::GroupName => (Conflict::NameTaken, "a group with that name already exists here"),
+            Taken::GroupExternalId => (Conflict::Other, "a group with that external_id already exists in this space"),
+            Taken::SpaceName => (Conflict::NameTaken, "a space with that name exists"),
+            Taken::Username => (Conflict::Other, "that username is taken"),
+            Taken::Email => (Conflict::Other, "that email is already in use"),
+            Taken::UserExternalId => (Conflict::Other, "that external_id is already in use"),
+            Taken::Membership => (Conflict::MemberExists, "User is already a member of this group"),
+            Taken::PendingJoinRequest => (Conflict::Other, "a join request of yours is already pending"),
+            Taken::Other => (Conflict::Other, "that already exists"),
+        };
+        cohort_core::Error::conflict(kind, message)
+    }
+}
+
 impl StoreError {
-    /// Whether a unique violation came from the index or column named `name`.
-    pub fn is_unique_on(&self, name: &str) -> bool {
-        matches!(self, StoreError::Unique(detail) if detail.contains(name))
+    /// The uniqueness rule a unique violation broke.
+    pub fn taken(&self) -> Option<Taken> {
+        match self {
+            StoreError::Unique(detail) => Some(Taken::of(detail)),
+            _ => None,
+        }
     }
 }
 
@@ -64,6 +126,7 @@ impl From<StoreError> for cohort_core::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(m) => cohort_core::Error::InvalidRequest(m),
+            StoreError::Unique(detail) => Taken::of(&detail).conflict(),
             StoreError::Busy(m) | StoreError::Unavailable(m) => {
                 tracing::warn!(detail = %m, "database unavailable");
                 cohort_core::Error::unavailable("the database is busy or unavailable; try again shortly")
@@ -107,4 +170,31 @@ pub fn like_pattern(term: &str) -> String {
     }
     out.push('%');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Taken;
+
+    #[test]
+    fn both_databases_words_name_the_same_rule() {
+        let cases = [
+            ("UNIQUE constraint failed: groups.space_id, groups.parent_key, groups.name_key", Taken::GroupName),
+            ("groups_name_key_uq duplicate key value violates unique constraint \"groups_name_key_uq\"", Taken::GroupName),
+            ("UNIQUE constraint failed: groups.space_id, groups.external_id", Taken::GroupExternalId),
+            ("groups_external_id_uq duplicate key value", Taken::GroupExternalId),
+            ("UNIQUE constraint failed: users.username_key", Taken::Username),
+            ("users_username_key_uq duplicate key value", Taken::Username),
+            ("UNIQUE constraint failed: users.email_key", Taken::Email),
+            ("users_email_key_uq duplicate key value", Taken::Email),
+            ("UNIQUE constraint failed: memberships.group_id, memberships.user_id", Taken::Membership),
+            ("memberships_group_user_uq duplicate key value", Taken::Membership),
+            ("UNIQUE constraint failed: join_requests.group_id, join_requests.user_id", Taken::PendingJoinRequest),
+            ("UNIQUE constraint failed: spaces.name_key", Taken::SpaceName),
+            ("UNIQUE constraint failed: api_keys.key_hash", Taken::Other),
+        ];
+        for (detail, want) in cases {
+            assert_eq!(Taken::of(detail), want, "{detail}");
+        }
+    }
 }
