@@ -2,11 +2,11 @@
 
 use crate::{App, Change};
 use cohort_core::auth::Principal;
+use cohort_core::list::Listing;
 use cohort_core::model::Post;
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::list::Listing;
 use cohort_store::{members, posts, requests};
 
 /// Seed 003's analytics, computed over `period_days` back from now.

@@ -3,11 +3,11 @@
 use crate::App;
 use cohort_core::Result;
 use cohort_core::auth::Principal;
+use cohort_core::list::Listing;
 use cohort_core::model::AuditEvent;
 use cohort_core::page::Page;
 use cohort_core::policy::site;
 pub use cohort_store::audit::AuditQuery;
-use cohort_store::list::Listing;
 
 impl App {
     /// Site administrators read the whole trail.

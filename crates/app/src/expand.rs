@@ -3,10 +3,10 @@
 
 use crate::App;
 use cohort_core::auth::Principal;
+use cohort_core::list::{Listing, Paging};
 use cohort_core::model::{Group, Member, Space};
 use cohort_core::{Error, Result};
 use cohort_store::groups::{self, GroupQuery};
-use cohort_store::list::{Listing, Paging};
 use cohort_store::{members, spaces};
 use std::collections::HashMap;
 

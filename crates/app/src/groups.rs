@@ -5,12 +5,12 @@ use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::group::{GroupInput, GroupPatch, MAX_DEPTH};
+use cohort_core::list::Listing;
 use cohort_core::model::{Group, GroupDraft};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::{self, Action, GroupContext, Role};
 use cohort_core::{Error, Result, id, time};
 use cohort_store::groups::{self, GroupQuery, Viewer};
-use cohort_store::list::Listing;
 use cohort_store::{Conn, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
@@ -478,5 +478,13 @@ impl App {
             group: g,
         });
         Ok((view, users))
+    }
+}
+
+impl App {
+    /// What a list can be filtered and sorted by, for this caller (users' private fields only
+    /// for those who may see them).
+    pub fn list_metadata(&self, p: &Principal, kind: cohort_core::list::ListKind) -> cohort_core::list::ListMetadata {
+        cohort_store::list::metadata(kind, cohort_core::policy::site::sees_all_users(p))
     }
 }

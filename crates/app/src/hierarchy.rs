@@ -5,12 +5,12 @@ use cohort_core::access::GroupPermission;
 use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::group::MAX_DEPTH;
+use cohort_core::list::Listing;
 use cohort_core::model::{Group, GroupDraft};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, input, time};
 use cohort_store::groups::{self, GroupQuery};
-use cohort_store::list::Listing;
 use cohort_store::{Conn, params};
 
 /// The group's subtree (itself first), walked in the database.

@@ -6,11 +6,11 @@ use crate::secrets::{digest, new_secret};
 use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
+use cohort_core::list::Listing;
 use cohort_core::model::{Invitation, InvitationStatus, Membership};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::list::Listing;
 use cohort_store::{invitations, members, users};
 
 #[derive(Debug, Clone, Default)]

@@ -7,13 +7,13 @@ use crate::groups::role;
 use crate::membership::{self, Grant};
 use crate::{App, check_version};
 use cohort_core::auth::Principal;
+use cohort_core::list::Listing;
+use cohort_core::list::MemberQuery;
 use cohort_core::model::{Member, MemberStatus, Membership, User};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::site;
 use cohort_core::policy::{self, Action, Role};
 use cohort_core::{Error, Result, input, time};
-use cohort_store::list::Listing;
-use cohort_store::members::MemberQuery;
 use cohort_store::{Conn, members, users};
 
 #[derive(Debug, Clone, Default)]

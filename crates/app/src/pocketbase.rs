@@ -7,12 +7,12 @@ use crate::members::{MemberPatch, NewMember};
 use crate::requests::Filed;
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::group::GroupPatch;
+use cohort_core::list::Listing;
 use cohort_core::model::{Group, Member, Membership, Visibility};
 use cohort_core::page::Page;
 use cohort_core::policy::Action;
 use cohort_core::policy::site;
 use cohort_core::{Error, Result};
-use cohort_store::list::Listing;
 use cohort_store::members;
 use std::collections::HashMap;
 

@@ -4,12 +4,12 @@ use crate::groups::role;
 use crate::{App, Change};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
+use cohort_core::list::Listing;
 use cohort_core::model::{JoinRequest, Membership, RequestStatus, User, Visibility};
 use cohort_core::page::Page;
 use cohort_core::policy::site;
 use cohort_core::policy::{self, Action};
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::list::Listing;
 use cohort_store::{Conn, members, requests};
 
 /// What filing a request came to: a pending request, or (for a public group that needs no

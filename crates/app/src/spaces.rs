@@ -3,11 +3,11 @@
 use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
+use cohort_core::list::Listing;
 use cohort_core::model::Space;
 use cohort_core::page::Page;
 use cohort_core::policy::site;
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::list::Listing;
 use cohort_store::{Tx, spaces, users};
 
 pub const DEFAULT_SPACE: &str = "spc_default";

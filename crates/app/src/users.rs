@@ -4,11 +4,11 @@ use crate::secrets::{hash_password, verify_password};
 use crate::{App, Change, check_version};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
+use cohort_core::list::Listing;
 use cohort_core::model::{SiteRole, User};
 use cohort_core::page::Page;
 use cohort_core::policy::site::{self, UserChange, UserChangeBy};
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::list::Listing;
 use cohort_store::{audit, members, users};
 
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,8 @@
 //! `sort_order`) and opaque cursors that remember where the last page ended.
 
 use crate::error::{Error, Result};
+use crate::filter::Expr;
+use crate::page::PageRequest;
 use serde::{Deserialize, Serialize};
 
 /// One sort key: a whitelisted field name and its direction.
@@ -121,4 +123,104 @@ mod tests {
             assert!(Cursor::decode(junk).is_err(), "{junk}");
         }
     }
+}
+
+/// How a page is picked: by number, or after a cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Paging {
+    Offset(PageRequest),
+    Cursor { after: Option<Cursor>, limit: i64, with_total: bool },
+}
+
+impl Paging {
+    pub fn limit(&self) -> i64 {
+        match self {
+            Paging::Offset(p) => p.limit,
+            Paging::Cursor { limit, .. } => *limit,
+        }
+    }
+
+    pub fn with_total(&self) -> bool {
+        match self {
+            Paging::Offset(p) => p.with_total,
+            Paging::Cursor { with_total, .. } => *with_total,
+        }
+    }
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging::Offset(PageRequest::default())
+    }
+}
+
+/// What a caller asked of a list: a filter over the list's fields, an order over its
+/// sort keys, and a page.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub filter: Option<Expr>,
+    pub sort: Vec<SortTerm>,
+    pub paging: Paging,
+    /// The caller may not see users' private fields (email, site role, external id), so may
+    /// neither filter nor sort by them: to them those fields do not exist.
+    pub hide_private: bool,
+}
+
+impl Listing {
+    /// The default order and filter, by page number.
+    pub fn page(p: PageRequest) -> Listing {
+        Listing { paging: Paging::Offset(p), ..Listing::default() }
+    }
+
+    /// This listing for a caller who may (`true`) or may not see users' private fields.
+    pub fn seen_by(&self, sees_private: bool) -> Listing {
+        Listing { hide_private: !sees_private, ..self.clone() }
+    }
+}
+
+/// What a list of a group's members is narrowed by.
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    pub role: Option<String>,
+    pub status: Option<crate::model::MemberStatus>,
+    pub search: Option<String>,
+    /// Effective members: the active members of the group and of these ancestors (those
+    /// whose members flow down to it), each user once, by the nearest membership.
+    pub inherited_from: Option<Vec<String>>,
+}
+
+/// The lists whose filters and sort keys callers may ask about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Groups,
+    Subgroups,
+    Members,
+    /// A group's users (`GET /groups/{id}/users`).
+    GroupUsers,
+    Users,
+    Spaces,
+    JoinRequests,
+    Invitations,
+    Posts,
+    Audit,
+}
+
+/// What a list can be filtered and sorted by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMetadata {
+    pub fields: Vec<FieldInfo>,
+    /// Every operator the filter language has.
+    pub operators: Vec<&'static str>,
+    pub sort_keys: Vec<&'static str>,
+    /// The order when none is given (`-` for descending).
+    pub default_sort: &'static str,
+}
+
+/// One field a list can be filtered by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldInfo {
+    pub name: &'static str,
+    /// `text`, `int`, `bool`, `time` or `list`.
+    pub kind: &'static str,
+    pub operators: Vec<&'static str>,
 }

@@ -268,3 +268,12 @@ pub struct DeclaredPermission {
     pub created_at: Millis,
     pub created_by: Option<String>,
 }
+
+/// One member of a group as directory sync lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRef {
+    pub group_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub full_name: Option<String>,
+}

@@ -11,6 +11,10 @@
 //! binds tighter than `or`. Like the PocketBase filter, the parser knows nothing of which
 //! attributes exist: that is the compiler's whitelist.
 
+/// The SCIM core schemas of the resources Cohort serves.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
 use crate::error::Error;
 use std::fmt;
 

@@ -6,11 +6,8 @@
 //! - [`extract`]: request pieces every surface shares (credentials, JSON bodies, queries,
 //!   `If-Match`).
 //! - [`native`]: the native API under `/api/v1`.
-//! - [`compat`]: seed 002's read-only namespace under `/compat/v1`.
-//! - [`admin`]: seed 004's scoped groups API under `/api/admin/groups`.
-//! - [`org`]: seed 001's organization groups under `/api/organizations/{orgId}/groups`.
-//! - [`pocketbase`]: seed 000's PocketBase-style collections and the SDK's auth routes.
-//! - [`dialect`]: what the dialects share (their own error bodies).
+//! - [`dialects`]: the seed dialects, one module per seed (`seed000_pocketbase`,
+//!   `seed001_organizations`, `seed002_compat`, `seed004_scoped_admin`).
 //! - [`routes`]: every route of every surface and the operation (and so the rule) it performs.
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
@@ -18,17 +15,13 @@
 //! - [`server`]: connections with deadlines on headers, silence and whole requests.
 //! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
 
-pub mod admin;
-pub mod compat;
-pub mod dialect;
+pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
 pub mod native;
 pub mod ops;
-pub mod org;
-pub mod pocketbase;
 pub mod routes;
 pub mod scim;
 pub mod server;
@@ -54,7 +47,7 @@ pub fn router(app: App) -> Router {
 pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
-        .merge(pocketbase::router())
+        .merge(dialects::seed000_pocketbase::router())
         .merge(scim::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)

@@ -5,9 +5,9 @@ use crate::StoreError;
 use crate::db::{Conn, Row, Value};
 use crate::filter::{Field, compile};
 use cohort_core::error::{Error, Result};
-use cohort_core::filter::Expr;
 use cohort_core::list::{Cursor, CursorValue, SortTerm, parse_sort, signature};
-use cohort_core::page::{Page, PageRequest};
+pub use cohort_core::list::{Listing, Paging};
+use cohort_core::page::Page;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColKind {
@@ -24,35 +24,6 @@ pub struct SortColumn {
     /// cursor can always be compared with it.
     pub sql: &'static str,
     pub kind: ColKind,
-}
-
-/// How a page is picked: by number, or after a cursor.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Paging {
-    Offset(PageRequest),
-    Cursor { after: Option<Cursor>, limit: i64, with_total: bool },
-}
-
-impl Paging {
-    pub fn limit(&self) -> i64 {
-        match self {
-            Paging::Offset(p) => p.limit,
-            Paging::Cursor { limit, .. } => *limit,
-        }
-    }
-
-    pub fn with_total(&self) -> bool {
-        match self {
-            Paging::Offset(p) => p.with_total,
-            Paging::Cursor { with_total, .. } => *with_total,
-        }
-    }
-}
-
-impl Default for Paging {
-    fn default() -> Self {
-        Paging::Offset(PageRequest::default())
-    }
 }
 
 /// A resolved order: whitelisted columns, then the unique id.
@@ -161,30 +132,6 @@ pub struct Source {
     pub sort: &'static [SortColumn],
     /// The order when the caller gives none, in `sort=` syntax.
     pub default_sort: &'static str,
-}
-
-/// What a caller asked of a list: a filter over [`Source::fields`], an order over
-/// [`Source::sort`], and a page.
-#[derive(Debug, Clone, Default)]
-pub struct Listing {
-    pub filter: Option<Expr>,
-    pub sort: Vec<SortTerm>,
-    pub paging: Paging,
-    /// The caller may not see users' private fields (email, site role, external id), so may
-    /// neither filter nor sort by them: to them those fields do not exist.
-    pub hide_private: bool,
-}
-
-impl Listing {
-    /// The default order and filter, by page number.
-    pub fn page(p: PageRequest) -> Listing {
-        Listing { paging: Paging::Offset(p), ..Listing::default() }
-    }
-
-    /// This listing for a caller who may (`true`) or may not see users' private fields.
-    pub fn seen_by(&self, sees_private: bool) -> Listing {
-        Listing { hide_private: !sees_private, ..self.clone() }
-    }
 }
 
 /// Column expressions that hold users' private fields.
@@ -307,4 +254,34 @@ pub async fn run<T>(
     };
     let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, total, page: sql.page_no, limit, has_more, next_cursor })
+}
+
+/// The list engine's description of a list: its fields with the operators each takes, and
+/// its sort keys; without users' private fields for a caller who may not see them.
+pub fn metadata(kind: cohort_core::list::ListKind, sees_private: bool) -> cohort_core::list::ListMetadata {
+    use cohort_core::filter::Op;
+    use cohort_core::list::{FieldInfo, ListKind, ListMetadata};
+    let src: &Source = match kind {
+        ListKind::Groups | ListKind::Subgroups => &crate::groups::LIST,
+        ListKind::Members => &crate::members::LIST,
+        ListKind::GroupUsers => &crate::members::USERS,
+        ListKind::Users => &crate::users::LIST,
+        ListKind::Spaces => &crate::spaces::LIST,
+        ListKind::JoinRequests => &crate::requests::LIST,
+        ListKind::Invitations => &crate::invitations::LIST,
+        ListKind::Posts => &crate::posts::LIST,
+        ListKind::Audit => &crate::audit::LIST,
+    };
+    let fields = src
+        .fields
+        .iter()
+        .filter(|f| sees_private || !private_column(f.sql))
+        .map(|f| FieldInfo {
+            name: f.name,
+            kind: f.kind.name(),
+            operators: Op::ALL.iter().filter(|o| f.kind.takes(**o)).map(|o| o.symbol()).collect(),
+        })
+        .collect();
+    let sort_keys = src.sort.iter().filter(|c| sees_private || !private_column(c.sql)).flat_map(|c| c.names.iter().copied()).collect();
+    ListMetadata { fields, operators: Op::ALL.iter().map(|o| o.symbol()).collect(), sort_keys, default_sort: src.default_sort }
 }

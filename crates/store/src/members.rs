@@ -96,15 +96,7 @@ pub async fn existing_users(c: &Conn, group_id: &str, user_ids: &[String]) -> Re
     Ok(out)
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct MemberQuery {
-    pub role: Option<String>,
-    pub status: Option<MemberStatus>,
-    pub search: Option<String>,
-    /// Effective members: the active members of the group and of these ancestors (those
-    /// whose members flow down to it), each user once, by the nearest membership.
-    pub inherited_from: Option<Vec<String>>,
-}
+pub use cohort_core::list::MemberQuery;
 
 /// Memberships with their users; filtered by [`FIELDS`], sorted by [`SORT`].
 pub static LIST: Source = Source {

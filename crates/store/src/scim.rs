@@ -22,8 +22,7 @@ use cohort_core::error::Error;
 use cohort_core::model::{Group, Membership, User};
 use cohort_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub use cohort_core::scim_filter::{GROUP_SCHEMA, USER_SCHEMA};
 
 /// An attribute a SCIM filter may name.
 #[derive(Debug, Clone, Copy)]
@@ -509,14 +508,7 @@ pub async fn list_groups(c: &Conn, space_id: &str, filter: Option<&Filter>, offs
     Ok((total, rows.iter().map(|r| crate::groups::from_row(r, 0)).collect::<Result<_, _>>()?))
 }
 
-/// One member of a group as SCIM lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberRef {
-    pub group_id: String,
-    pub user_id: String,
-    pub username: String,
-    pub full_name: Option<String>,
-}
+pub use cohort_core::model::MemberRef;
 
 /// The members (every status) of those of these groups that belong to `space_id`, oldest
 /// first per group.

@@ -4,15 +4,16 @@
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Path};
 use axum::Json;
+use axum::extract::State;
+use cohort_app::App;
 use cohort_core::Error;
-use cohort_core::filter::Op;
-use cohort_store::list::Source;
+use cohort_core::list::{ListKind, ListMetadata};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<cohort_app::App> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list_filters))
 }
 
@@ -35,21 +36,19 @@ pub struct FilterField {
     pub operators: Vec<String>,
 }
 
-impl FilterMetadata {
-    pub fn of(src: &Source) -> FilterMetadata {
-        let symbols = |ops: &mut dyn Iterator<Item = &Op>| ops.map(|o| o.symbol().to_string()).collect::<Vec<_>>();
-        let fields = src
-            .fields
-            .iter()
-            .map(|f| FilterField {
-                name: f.name.to_string(),
-                kind: f.kind.name().into(),
-                operators: symbols(&mut Op::ALL.iter().filter(|o| f.kind.takes(**o))),
-            })
-            .collect();
-        let all = symbols(&mut Op::ALL.iter());
-        let sort_keys = src.sort.iter().flat_map(|c| c.names.iter().map(|n| n.to_string())).collect();
-        FilterMetadata { fields, operators: all, sort_keys, default_sort: src.default_sort.into() }
+impl From<ListMetadata> for FilterMetadata {
+    fn from(m: ListMetadata) -> FilterMetadata {
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
+        FilterMetadata {
+            fields: m
+                .fields
+                .into_iter()
+                .map(|f| FilterField { name: f.name.to_string(), kind: f.kind.to_string(), operators: owned(f.operators) })
+                .collect(),
+            operators: owned(m.operators),
+            sort_keys: owned(m.sort_keys),
+            default_sort: m.default_sort.to_string(),
+        }
     }
 }
 
@@ -70,19 +69,19 @@ pub enum ListName {
     Audit,
 }
 
-impl ListName {
-    fn source(self) -> &'static Source {
-        use cohort_store as s;
-        match self {
-            ListName::Groups | ListName::Subgroups => &s::groups::LIST,
-            ListName::Members => &s::members::LIST,
-            ListName::GroupUsers => &s::members::USERS,
-            ListName::Users => &s::users::LIST,
-            ListName::Spaces => &s::spaces::LIST,
-            ListName::JoinRequests => &s::requests::LIST,
-            ListName::Invitations => &s::invitations::LIST,
-            ListName::Posts => &s::posts::LIST,
-            ListName::Audit => &s::audit::LIST,
+impl From<ListName> for ListKind {
+    fn from(l: ListName) -> ListKind {
+        match l {
+            ListName::Groups => ListKind::Groups,
+            ListName::Subgroups => ListKind::Subgroups,
+            ListName::Members => ListKind::Members,
+            ListName::GroupUsers => ListKind::GroupUsers,
+            ListName::Users => ListKind::Users,
+            ListName::Spaces => ListKind::Spaces,
+            ListName::JoinRequests => ListKind::JoinRequests,
+            ListName::Invitations => ListKind::Invitations,
+            ListName::Posts => ListKind::Posts,
+            ListName::Audit => ListKind::Audit,
         }
     }
 }
@@ -93,8 +92,8 @@ impl ListName {
 #[utoipa::path(get, path = "/filters/{list}", tag = "lists",
     params(("list" = ListName, Path, description = "The list's name")),
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn list_filters(Auth(_p): Auth, Path(list): Path<String>) -> ApiResult<Json<FilterMetadata>> {
+async fn list_filters(State(app): State<App>, Auth(p): Auth, Path(list): Path<String>) -> ApiResult<Json<FilterMetadata>> {
     // Read as text so an unknown list is a 404 like any unknown path, not a 400.
     let list: ListName = serde_json::from_value(serde_json::Value::String(list)).map_err(|_| Error::NotFound("list"))?;
-    Ok(Json(FilterMetadata::of(list.source())))
+    Ok(Json(app.list_metadata(&p, list.into()).into()))
 }

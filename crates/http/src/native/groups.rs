@@ -353,7 +353,7 @@ pub struct GroupListParams {
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
-    Ok(Json(FilterMetadata::of(&cohort_store::groups::LIST)))
+    Ok(Json(app.list_metadata(&p, cohort_core::list::ListKind::Groups).into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

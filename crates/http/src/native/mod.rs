@@ -4,13 +4,13 @@ mod activity;
 mod audit;
 mod auth;
 mod catalogue;
+mod checks;
 pub mod filters;
 pub mod groups;
 mod hierarchy;
 mod invitations;
 mod keys;
 pub mod members;
-mod questions;
 mod requests;
 mod roles;
 pub mod schema;
@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "Cohort", description = "Groups, memberships and permissions as a service.", license(name = "Apache-2.0")),
     modifiers(&Security),
-    components(schemas(schema::SortOrder, schema::InvitationStatus, schema::RequestStatus, schema::Period, filters::ListName, crate::compat::PerPage)),
+    components(schemas(schema::SortOrder, schema::InvitationStatus, schema::RequestStatus, schema::Period, filters::ListName, crate::dialects::seed002_compat::PerPage)),
     security(("bearer" = []), ("api_key" = [])),
     tags(
         (name = "auth", description = "Tokens: log in, log out, mint"),
@@ -123,16 +123,16 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(requests::router())
         .merge(invitations::router())
         .merge(hierarchy::router())
-        .merge(questions::router())
+        .merge(checks::router())
         .merge(activity::router())
         .merge(catalogue::router())
         .merge(audit::router())
         .merge(filters::router());
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
-        .merge(crate::compat::router())
-        .merge(crate::admin::router())
-        .merge(crate::org::router())
+        .merge(crate::dialects::seed002_compat::router())
+        .merge(crate::dialects::seed004_scoped_admin::router())
+        .merge(crate::dialects::seed001_organizations::router())
         .merge(crate::ops::health_router());
     document_errors(router.get_openapi_mut());
     document_path_parameters(router.get_openapi_mut());

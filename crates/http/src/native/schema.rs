@@ -3,9 +3,9 @@
 
 use cohort_core::filter::Expr;
 use cohort_core::list::{Cursor, SortTerm, parse_sort, sort_pair};
+use cohort_core::list::{Listing, Paging};
 use cohort_core::page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageInfo, PageRequest};
 use cohort_core::{Error, time};
-use cohort_store::list::{Listing, Paging};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -11,8 +11,8 @@ use axum::http::{StatusCode, Uri};
 use cohort_app::App;
 use cohort_app::scim::{GroupChange, MemberOp};
 use cohort_core::model::Group;
+use cohort_core::model::MemberRef;
 use cohort_core::scim_filter::{CompValue, CompareOp, Filter};
-use cohort_store::scim::MemberRef;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

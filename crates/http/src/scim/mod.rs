@@ -29,8 +29,7 @@ use serde_json::{Map, Value, json};
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const USER_SCHEMA: &str = cohort_store::scim::USER_SCHEMA;
-pub const GROUP_SCHEMA: &str = cohort_store::scim::GROUP_SCHEMA;
+pub use cohort_core::scim_filter::{GROUP_SCHEMA, USER_SCHEMA};
 pub const CONTENT_TYPE: &str = "application/scim+json";
 /// The most resources one list answers (`filter.maxResults`).
 pub const MAX_COUNT: i64 = 1000;

@@ -2,7 +2,7 @@
 //! An organization is a space; managing its groups needs its moderators (or a site
 //! administrator). Groups made here list their users explicitly: the creator does not join.
 
-use crate::dialect;
+use super as dialect;
 use crate::error::ApiResult;
 use crate::extract::{Auth, Body, Path};
 use axum::Json;
@@ -13,10 +13,10 @@ use cohort_app::App;
 use cohort_app::groups::GroupFilter;
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::group::{GroupInput, GroupPatch};
+use cohort_core::list::Listing;
 use cohort_core::model::{CollectionGrant, Group};
 use cohort_core::page::PageRequest;
 use cohort_core::{Error, Result};
-use cohort_store::list::Listing;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;

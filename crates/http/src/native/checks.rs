@@ -6,7 +6,7 @@ use crate::extract::{Auth, Body, Path, Query};
 use axum::Json;
 use axum::extract::State;
 use cohort_app::App;
-use cohort_app::questions::Check;
+use cohort_app::checks::Check;
 use cohort_core::access::{Decision, GroupCheck, Level};
 use cohort_core::{Error, Result};
 use serde::{Deserialize, Serialize};

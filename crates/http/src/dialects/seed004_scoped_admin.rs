@@ -15,9 +15,9 @@ use cohort_app::expand::Relation;
 use cohort_app::groups::GroupFilter;
 use cohort_app::members::NewMember;
 use cohort_core::list::{Cursor, sort_pair};
+use cohort_core::list::{Listing, Paging};
 use cohort_core::page::PageRequest;
 use cohort_core::{Error, time};
-use cohort_store::list::{Listing, Paging};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -226,5 +226,5 @@ async fn remove_user(
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
-    Ok(Json(FilterMetadata::of(&cohort_store::groups::LIST)))
+    Ok(Json(app.list_metadata(&p, cohort_core::list::ListKind::Groups).into()))
 }

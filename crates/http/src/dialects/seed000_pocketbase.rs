@@ -3,7 +3,7 @@
 //! envelopes, camelCase fields, its timestamp form and its error body. A group's
 //! `moderators` are its owners; a `group_members` role is the membership's role.
 
-use crate::dialect;
+use super as dialect;
 use crate::error::ApiResult;
 use crate::extract::{Auth, Body, Path, Query};
 use crate::limits::Client;
@@ -18,11 +18,11 @@ use cohort_app::members::{MemberPatch, NewMember};
 use cohort_core::auth::Principal;
 use cohort_core::group::{GroupInput, GroupPatch};
 use cohort_core::list::parse_sort;
+use cohort_core::list::{Listing, Paging};
 use cohort_core::model::{Group, Member, Post, User, Visibility};
 use cohort_core::page::{Page, PageRequest};
 use cohort_core::policy::site;
 use cohort_core::{Error, Result, time};
-use cohort_store::list::{Listing, Paging};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;

@@ -1,6 +1,20 @@
-//! What the seed dialects share: each renders errors in its own body. A dialect's router is
-//! wrapped with [`errors`], which rewrites the native error body (made by the one mapping in
+//! The seed dialects: each seed's API at its own paths, over the same services and rules,
+//! translating shapes only.
+//!
+//! - [`seed000_pocketbase`]: seed 000, PocketBase-style collections and the SDK's auth routes.
+//! - [`seed001_organizations`]: seed 001, organization groups (Bitwarden style) under
+//!   `/api/organizations/{orgId}/groups`.
+//! - [`seed002_compat`]: seed 002, the read-only namespace under `/compat/v1`.
+//! - [`seed004_scoped_admin`]: seed 004, the scoped groups API under `/api/admin/groups`.
+//!
+//! What they share: each renders errors in its own body. A dialect's router is wrapped with
+//! [`errors`], which rewrites the native error body (made by the one mapping in
 //! [`crate::error`], extractor rejections included) into the dialect's shape.
+
+pub mod seed000_pocketbase;
+pub mod seed001_organizations;
+pub mod seed002_compat;
+pub mod seed004_scoped_admin;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
