@@ -128,11 +128,9 @@ impl Drop for Server {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]
 async fn max_members_holds_across_two_instances_on_postgres() {
-    let Some(url) = fresh_postgres_url().await else {
-        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-        return;
-    };
+    let url = fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
     let setup = TestApp::spawn_on(&url).await;
     assert_eq!(setup.backend, Backend::Postgres);
     let users = make_users(&setup, 200).await;
@@ -210,11 +208,9 @@ story!(approvals_and_acceptances_never_overfill, |app: TestApp| async move {
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]
 async fn approvals_and_acceptances_never_overfill_across_two_instances_on_postgres() {
-    let Some(url) = fresh_postgres_url().await else {
-        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-        return;
-    };
+    let url = fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
     let app = TestApp::spawn_on(&url).await;
     let (users, requests, invitations, rg, ig) = near_full(&app, 30).await;
     let (one, two) = (Server::start(&url), Server::start(&url));
@@ -229,11 +225,9 @@ async fn approvals_and_acceptances_never_overfill_across_two_instances_on_postgr
 /// A write on one instance and a check on another: with `at_least_revision` the second
 /// instance answers from an index that already has the write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]
 async fn checks_read_writes_made_on_another_instance() {
-    let Some(url) = fresh_postgres_url().await else {
-        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-        return;
-    };
+    let url = fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
     let app = TestApp::spawn_on(&url).await;
     let u = app.user("reader").await;
     let g = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Perms", "permissions": ["doc.read"]})).await.expect(201)["id"]

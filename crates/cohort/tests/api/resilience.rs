@@ -67,11 +67,9 @@ async fn impatient_postgres(url: &str, wait: Duration) -> TestApp {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]
 async fn a_lock_held_past_the_statement_timeout_gives_503_in_time_on_postgres() {
-    let Some(url) = fresh_postgres_url().await else {
-        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-        return;
-    };
+    let url = fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
     let app = impatient_postgres(&url, Duration::from_secs(1)).await;
     let owner = app.user("owner").await;
     let g = app.group(&owner, "Locked", json!({})).await;
@@ -119,11 +117,9 @@ async fn a_lock_held_past_the_statement_timeout_gives_503_in_time_on_postgres() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]
 async fn a_database_outage_answers_503_and_checks_keep_answering_on_postgres() {
-    let Some(url) = fresh_postgres_url().await else {
-        eprintln!("COHORT_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-        return;
-    };
+    let url = fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
     // The server reaches PostgreSQL through a relay the test cuts.
     let (head, db_name) = url.rsplit_once('/').expect("url");
     let authority = head.rsplit_once('@').map(|(_, a)| a).unwrap_or(head.trim_start_matches("postgres://"));
