@@ -98,6 +98,11 @@ pub static LIST: Source = Source {
 
 /// Newest first unless asked otherwise.
 pub async fn list(c: &Conn, q: &AuditQuery, listing: &Listing) -> cohort_core::Result<Page<AuditEvent>> {
+    crate::list::fetch(c, &LIST, conditions(q), listing, from_row).await
+}
+
+/// What [`list`] narrows [`LIST`] to.
+pub fn conditions(q: &AuditQuery) -> Conditions {
     let mut cond = Conditions::new();
     if let Some(g) = &q.group_id {
         cond.and("a.group_id = ?", [g.into()]);
@@ -114,7 +119,7 @@ pub async fn list(c: &Conn, q: &AuditQuery, listing: &Listing) -> cohort_core::R
     if let Some(t) = q.until {
         cond.and("a.at <= ?", [t.into()]);
     }
-    crate::list::fetch(c, &LIST, cond, listing, from_row).await
+    cond
 }
 
 /// Rows per multi-row statement: well under both databases' parameter limits.

@@ -102,12 +102,17 @@ pub static LIST: Source =
 
 /// A group's invitations, of one status when given.
 pub async fn list(c: &Conn, group_id: &str, status: Option<InvitationStatus>, listing: &Listing) -> cohort_core::Result<Page<Invitation>> {
+    crate::list::fetch(c, &LIST, conditions(group_id, status), listing, from_row).await
+}
+
+/// What [`list`] narrows [`LIST`] to.
+pub fn conditions(group_id: &str, status: Option<InvitationStatus>) -> Conditions {
     let mut cond = Conditions::new();
     cond.and("i.group_id = ?", [group_id.into()]);
     if let Some(s) = status {
         cond.and("i.status = ?", [s.as_str().into()]);
     }
-    crate::list::fetch(c, &LIST, cond, listing, from_row).await
+    cond
 }
 
 /// Whether `hash` is the hash of the link sent with invitation `id`.

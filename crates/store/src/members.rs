@@ -111,6 +111,21 @@ pub static LIST: Source = Source {
 
 /// The members of a group.
 pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) -> cohort_core::Result<Page<Member>> {
+    let plan = match &q.search {
+        Some(term) => Some(crate::search::plan(c, crate::search::users(!listing.hide_private), term).await?),
+        None => None,
+    };
+    crate::list::fetch(c, &LIST, conditions(c.backend(), group_id, q, listing, plan), listing, member_from_row).await
+}
+
+/// What [`list`] narrows [`LIST`] to (`plan`: how a search runs, when there is one).
+pub fn conditions(
+    backend: crate::Backend,
+    group_id: &str,
+    q: &MemberQuery,
+    listing: &Listing,
+    plan: Option<crate::search::Plan>,
+) -> Conditions {
     let mut cond = Conditions::new();
     match &q.inherited_from {
         None => {
@@ -144,11 +159,10 @@ pub async fn list(c: &Conn, group_id: &str, q: &MemberQuery, listing: &Listing) 
     }
     if let Some(term) = &q.search {
         let searched = crate::search::users(!listing.hide_private);
-        let plan = crate::search::plan(c, searched, term).await?;
-        let (sql, args) = crate::search::clause(c.backend(), searched, term, plan);
+        let (sql, args) = crate::search::clause(backend, searched, term, plan.unwrap_or(crate::search::Plan::Rows));
         cond.and(sql, args);
     }
-    crate::list::fetch(c, &LIST, cond, listing, member_from_row).await
+    cond
 }
 
 /// The users of a group with an active membership: filtered by the user's fields
@@ -173,9 +187,14 @@ static USER_SORT: &[SortColumn] = &[
 ];
 
 pub async fn users(c: &Conn, group_id: &str, listing: &Listing) -> cohort_core::Result<Page<User>> {
+    crate::list::fetch(c, &USERS, user_conditions(group_id), listing, |r| crate::users::from_row(r, 0)).await
+}
+
+/// What [`users`] narrows [`USERS`] to.
+pub fn user_conditions(group_id: &str) -> Conditions {
     let mut cond = Conditions::new();
     cond.and("m.group_id = ? AND m.status = 'active'", [group_id.into()]);
-    crate::list::fetch(c, &USERS, cond, listing, |r| crate::users::from_row(r, 0)).await
+    cond
 }
 
 /// Opens a period of active membership (for analytics and history).

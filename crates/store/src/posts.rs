@@ -65,9 +65,14 @@ pub static LIST: Source =
 
 /// A group's posts, newest first unless asked otherwise.
 pub async fn list(c: &Conn, group_id: &str, listing: &Listing) -> cohort_core::Result<Page<Post>> {
+    crate::list::fetch(c, &LIST, conditions(group_id), listing, from_row).await
+}
+
+/// What [`list`] narrows [`LIST`] to.
+pub fn conditions(group_id: &str) -> Conditions {
     let mut cond = Conditions::new();
     cond.and("p.group_id = ?", [group_id.into()]);
-    crate::list::fetch(c, &LIST, cond, listing, from_row).await
+    cond
 }
 
 pub async fn record_activity(c: &Conn, id: &str, group_id: &str, user_id: Option<&str>, kind: &str, at: i64) -> Result<(), StoreError> {

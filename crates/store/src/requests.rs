@@ -106,12 +106,17 @@ pub async fn list(
     status: Option<RequestStatus>,
     listing: &Listing,
 ) -> cohort_core::Result<Page<(JoinRequest, User)>> {
+    crate::list::fetch(c, &LIST, conditions(group_id, status), listing, |r| Ok((from_row(r)?, crate::users::from_row(r, NCOLS)?))).await
+}
+
+/// What [`list`] narrows [`LIST`] to.
+pub fn conditions(group_id: &str, status: Option<RequestStatus>) -> Conditions {
     let mut cond = Conditions::new();
     cond.and("r.group_id = ?", [group_id.into()]);
     if let Some(s) = status {
         cond.and("r.status = ?", [s.as_str().into()]);
     }
-    crate::list::fetch(c, &LIST, cond, listing, |r| Ok((from_row(r)?, crate::users::from_row(r, NCOLS)?))).await
+    cond
 }
 
 /// Mean seconds from submission to decision for requests decided in `[from, to)`.

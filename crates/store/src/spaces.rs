@@ -119,11 +119,7 @@ pub static LIST: Source =
 
 /// Spaces (only `only` when given).
 pub async fn list(c: &Conn, only: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<Space>> {
-    let mut cond = Conditions::new();
-    if let Some(id) = only {
-        cond.and("s.id = ?", [id.into()]);
-    }
-    let mut out = crate::list::fetch(c, &LIST, cond, listing, from_row).await?;
+    let mut out = crate::list::fetch(c, &LIST, conditions(only), listing, from_row).await?;
     if out.items.is_empty() {
         return Ok(out);
     }
@@ -138,4 +134,13 @@ pub async fn list(c: &Conn, only: Option<&str>, listing: &Listing) -> cohort_cor
         }
     }
     Ok(out)
+}
+
+/// What [`list`] narrows [`LIST`] to.
+pub fn conditions(only: Option<&str>) -> Conditions {
+    let mut cond = Conditions::new();
+    if let Some(id) = only {
+        cond.and("s.id = ?", [id.into()]);
+    }
+    cond
 }

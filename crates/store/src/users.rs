@@ -121,14 +121,22 @@ pub static LIST: Source =
 
 /// Users, optionally matching `search` in username, email or full name.
 pub async fn list(c: &Conn, search: Option<&str>, listing: &Listing) -> cohort_core::Result<Page<User>> {
+    let plan = match search {
+        Some(term) => Some(crate::search::plan(c, crate::search::users(!listing.hide_private), term).await?),
+        None => None,
+    };
+    crate::list::fetch(c, &LIST, conditions(c.backend(), search, listing, plan), listing, |r| from_row(r, 0)).await
+}
+
+/// What [`list`] narrows [`LIST`] to (`plan`: how a search runs, when there is one).
+pub fn conditions(backend: crate::Backend, search: Option<&str>, listing: &Listing, plan: Option<crate::search::Plan>) -> Conditions {
     let mut cond = Conditions::new();
     if let Some(term) = search {
         let searched = crate::search::users(!listing.hide_private);
-        let plan = crate::search::plan(c, searched, term).await?;
-        let (sql, args) = crate::search::clause(c.backend(), searched, term, plan);
+        let (sql, args) = crate::search::clause(backend, searched, term, plan.unwrap_or(crate::search::Plan::Rows));
         cond.and(sql, args);
     }
-    crate::list::fetch(c, &LIST, cond, listing, |r| from_row(r, 0)).await
+    cond
 }
 
 /// Which of `ids` exist.

@@ -44,35 +44,30 @@ fn group_queries() -> Vec<(&'static str, GroupQuery, Listing)> {
     ]
 }
 
-/// The other lists, in their default order, under the conditions their services put on them.
+/// The other lists, in their default order, under the conditions their own builders put
+/// on them (the ones the services call), searches planned through the trigram index.
 fn other_queries(backend: Backend) -> Vec<(&'static str, &'static Source, Conditions)> {
+    use cohort_core::list::MemberQuery;
+    use cohort_core::model::{InvitationStatus, RequestStatus};
     use cohort_store::*;
-    let searching = |scope: Option<&str>| {
-        let mut c = Conditions::new();
-        if let Some(g) = scope {
-            c.and("m.group_id = ?", [Value::from(g)]);
-        }
-        let (sql, args) = search::clause(backend, &search::USERS, "engineer", search::Plan::Index);
-        c.and(sql, args);
-        c
-    };
-    let scoped = |sql: &str, v: &str| {
-        let mut c = Conditions::new();
-        c.and(sql.to_string(), [Value::from(v)]);
-        c
-    };
+    let index = Some(search::Plan::Index);
+    let everyone = Listing::default();
+    let searching = MemberQuery { search: Some("engineer".into()), ..MemberQuery::default() };
+    let effective = MemberQuery { inherited_from: Some(vec!["grp_0".into()]), ..MemberQuery::default() };
+    let audit_of = audit::AuditQuery { group_id: Some("grp_1".into()), ..audit::AuditQuery::default() };
     vec![
-        ("members of a group", &members::LIST, scoped("m.group_id = ?", "grp_1")),
-        ("users of a group", &members::USERS, scoped("m.group_id = ? AND m.status = 'active'", "grp_1")),
-        ("users", &users::LIST, Conditions::new()),
-        ("users matching a search", &users::LIST, searching(None)),
-        ("members of a group matching a search", &members::LIST, searching(Some("grp_1"))),
-        ("spaces", &spaces::LIST, Conditions::new()),
-        ("join requests of a group", &requests::LIST, scoped("r.group_id = ?", "grp_1")),
-        ("invitations of a group", &invitations::LIST, scoped("i.group_id = ?", "grp_1")),
-        ("posts of a group", &posts::LIST, scoped("p.group_id = ?", "grp_1")),
-        ("audit trail", &audit::LIST, Conditions::new()),
-        ("audit trail of a group", &audit::LIST, scoped("a.group_id = ?", "grp_1")),
+        ("members of a group", &members::LIST, members::conditions(backend, "grp_1", &MemberQuery::default(), &everyone, None)),
+        ("effective members of a group", &members::LIST, members::conditions(backend, "grp_1", &effective, &everyone, None)),
+        ("members of a group matching a search", &members::LIST, members::conditions(backend, "grp_1", &searching, &everyone, index)),
+        ("users of a group", &members::USERS, members::user_conditions("grp_1")),
+        ("users", &users::LIST, users::conditions(backend, None, &everyone, None)),
+        ("users matching a search", &users::LIST, users::conditions(backend, Some("engineer"), &everyone, index)),
+        ("spaces", &spaces::LIST, spaces::conditions(None)),
+        ("join requests of a group", &requests::LIST, requests::conditions("grp_1", Some(RequestStatus::Pending))),
+        ("invitations of a group", &invitations::LIST, invitations::conditions("grp_1", Some(InvitationStatus::Sent))),
+        ("posts of a group", &posts::LIST, posts::conditions("grp_1")),
+        ("audit trail", &audit::LIST, audit::conditions(&audit::AuditQuery::default())),
+        ("audit trail of a group", &audit::LIST, audit::conditions(&audit_of)),
     ]
 }
 
