@@ -44,6 +44,11 @@ struct Args {
     /// beside PATCHes that add one member each.
     #[arg(long)]
     scim_members: Option<usize>,
+    /// Instead of the lists: writes and the dialects' reads — a bulk add of this many new
+    /// members (default 10,000), single adds under load, the PocketBase list and get beside
+    /// the native ones, and the bytes a membership takes on disk.
+    #[arg(long, num_args = 0..=1, default_missing_value = "10000")]
+    writes: Option<usize>,
 }
 
 /// A small deterministic generator (the data set is the same on every run).
@@ -266,6 +271,11 @@ async fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
+    if let Some(n) = a.writes {
+        writes(db, n, &a, &dir).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let started = Instant::now();
     load(&db, &a).await;
     eprintln!("loaded in {:.1}s", started.elapsed().as_secs_f64());
@@ -407,5 +417,159 @@ async fn scim_patch(db: Db, n: usize) {
         single.as_secs_f64() * 1e3,
         took.as_secs_f64() * 1e3 / n as f64,
         (took.as_secs_f64() / n as f64) / single.as_secs_f64()
+    );
+}
+
+/// Requests of `send` from `concurrency` tasks for `seconds`; `send` gets a sequence number.
+async fn measure_with<F, Fut>(seconds: u64, concurrency: usize, send: F) -> Stats
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = reqwest::StatusCode> + Send,
+{
+    let send = Arc::new(send);
+    let counter = Arc::new(AtomicU64::new(0));
+    let cpu_before = cpu_seconds();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (send, counter) = (send.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                let status = send(n).await;
+                assert!(status.is_success(), "{status}");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let cpu_us = (cpu_seconds() - cpu_before) * 1e6 / all.len().max(1) as f64;
+    Stats { rps: all.len() as f64 / seconds as f64, cpu_us, p50: pct(0.5), p99: pct(0.99) }
+}
+
+/// Bytes the database takes on disk now (SQLite: the file and its WAL after a checkpoint;
+/// PostgreSQL: the whole database).
+async fn disk_bytes(db: &Db, dir: &std::path::Path) -> i64 {
+    match db.backend() {
+        cohort_store::Backend::Sqlite => {
+            let c = db.read().await.expect("read");
+            let _ = c.batch("PRAGMA wal_checkpoint(TRUNCATE)").await;
+            let page_size: i64 = c.query_one("PRAGMA page_size", &[]).await.expect("page size").get(0).expect("int");
+            let pages: i64 = c.query_one("PRAGMA page_count", &[]).await.expect("pages").get(0).expect("int");
+            let free: i64 = c.query_one("PRAGMA freelist_count", &[]).await.expect("free").get(0).expect("int");
+            let _ = dir;
+            (pages - free) * page_size
+        }
+        cohort_store::Backend::Postgres => {
+            let c = db.read().await.expect("read");
+            c.query_one("SELECT pg_database_size(current_database())", &[]).await.expect("size").get(0).expect("int")
+        }
+    }
+}
+
+/// Writes: a bulk add of `n` new members, single adds, the PocketBase reads beside the
+/// native ones, and bytes per membership.
+async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
+    let singles = 200_000;
+    insert_users(&db, "usr_w", "writer", 1, n + singles).await;
+    let app = App::open(db.clone()).await.expect("open");
+    let (_, key) = app
+        .create_key(&Principal::system(), NewKey { name: "bench".into(), scopes: vec!["admin".into()], ..NewKey::default() })
+        .await
+        .expect("key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(cohort_http::serve(listener, app, std::future::pending()));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().expect("client");
+    let make_group = |name: String| {
+        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        async move {
+            let res = client.post(format!("{base}/api/v1/groups")).bearer_auth(&key).json(&serde_json::json!({"name": name, "visibility": "public"})).send().await;
+            let v: serde_json::Value = res.expect("create").json().await.expect("json");
+            v["id"].as_str().expect("group id").to_string()
+        }
+    };
+
+    // One bulk add of n new members.
+    let big = make_group("Bulk".into()).await;
+    let before = disk_bytes(&db, dir).await;
+    let members: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!({"user_id": format!("usr_w{i}")})).collect();
+    let t = Instant::now();
+    let res = client.post(format!("{base}/api/v1/groups/{big}/members/bulk")).bearer_auth(&key).json(&serde_json::json!({"members": members})).send().await.expect("bulk");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.expect("json");
+    let took = t.elapsed();
+    assert!(status.is_success() && body["added"].as_u64() == Some(n as u64), "{status} {}", body["added"]);
+    let after = disk_bytes(&db, dir).await;
+    println!("\ncohort-bench --writes {n} ({})", if a.database_url.is_some() { "PostgreSQL" } else { "SQLite" });
+    println!("bulk add of {n} new members: {:.1} ms ({:.1} µs a member)", took.as_secs_f64() * 1e3, took.as_secs_f64() * 1e6 / n as f64);
+    println!("on disk: {:.0} bytes a membership (membership, history, audit event, change log and their indexes)", (after - before) as f64 / n as f64);
+
+    // Single adds under load, each a new member of one of a few groups.
+    let groups: Vec<String> = {
+        let mut out = Vec::new();
+        for i in 0..16 {
+            out.push(make_group(format!("Singles {i}")).await);
+        }
+        out
+    };
+    let (secs, conc) = (a.seconds, a.concurrency);
+    let health = {
+        let (client, base) = (client.clone(), base.clone());
+        measure_with(secs, conc, move |_| {
+            let (client, base) = (client.clone(), base.clone());
+            async move { client.get(format!("{base}/healthz")).send().await.expect("health").status() }
+        })
+        .await
+    };
+    let groups = Arc::new(groups);
+    let adds = {
+        let (client, base, key, groups) = (client.clone(), base.clone(), key.clone(), groups.clone());
+        measure_with(secs, conc, move |i| {
+            let (client, base, key, groups) = (client.clone(), base.clone(), key.clone(), groups.clone());
+            async move {
+                let g = &groups[(i % groups.len() as u64) as usize];
+                let body = serde_json::json!({"user_id": format!("usr_w{}", n as u64 + i % singles as u64), "role": "member"});
+                client.post(format!("{base}/api/v1/groups/{g}/members")).bearer_auth(&key).json(&body).send().await.expect("add").status()
+            }
+        })
+        .await
+    };
+
+    // The same group read through both surfaces: 30 groups of the list, and one group.
+    let read = |path: String| {
+        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        measure_with(secs, conc, move |_| {
+            let (client, url, key) = (client.clone(), format!("{base}{path}"), key.clone());
+            async move {
+                let res = client.get(url).bearer_auth(&key).send().await.expect("get");
+                let status = res.status();
+                let _ = res.bytes().await;
+                status
+            }
+        })
+    };
+    let native_list = read("/api/v1/groups?limit=30&skip_total=true".into()).await;
+    let pb_list = read("/api/collections/groups/records?perPage=30&skipTotal=true".into()).await;
+    let native_get = read(format!("/api/v1/groups/{}", groups[0])).await;
+    let pb_get = read(format!("/api/collections/groups/records/{}", groups[0])).await;
+    row("GET /healthz (baseline)", &health, &health);
+    row("POST /groups/{id}/members (one add)", &adds, &health);
+    row("native list of 30 groups", &native_list, &health);
+    row("PocketBase list of 30 groups", &pb_list, &health);
+    row("native get of a group", &native_get, &health);
+    row("PocketBase get of a group", &pb_get, &health);
+    println!(
+        "PocketBase / native CPU per request: list {:.2}x, get {:.2}x",
+        pb_list.cpu_us / native_list.cpu_us.max(1e-9),
+        pb_get.cpu_us / native_get.cpu_us.max(1e-9)
     );
 }
