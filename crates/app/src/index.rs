@@ -80,6 +80,14 @@ impl Index {
         let mut pending: Vec<(String, String)> = Vec::new();
         for row in rows {
             let family = row.kind.split('.').next().unwrap_or("");
+            if row.kind == cohort_store::audit::MEMBER_BATCH {
+                if let Some(g) = &row.group_id {
+                    for u in cohort_store::audit::batch_users(c, &row.entity_id).await? {
+                        pending.push((g.clone(), u));
+                    }
+                }
+                continue;
+            }
             if matches!(family, "member" | "join_request" | "invitation") {
                 if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
                     pending.push((g.clone(), u.clone()));

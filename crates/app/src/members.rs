@@ -124,8 +124,8 @@ impl App {
         let member = crate::groups::role(&tx, group_id, "member").await?;
         policy::authorize(p, &loaded.ctx, Action::AddMember { role: &member })?;
         let ids: Vec<String> = items.iter().map(|i| i.user_id.clone()).collect();
-        let present = members::existing_users(&tx, group_id, &ids).await?;
-        let known = users::existing(&tx, &ids).await?;
+        let present: std::collections::HashSet<String> = members::existing_users(&tx, group_id, &ids).await?.into_iter().collect();
+        let known: std::collections::HashSet<String> = users::existing(&tx, &ids).await?.into_iter().collect();
         let mut free = self.free_seats(&tx, group_id).await?;
         let mut out: Vec<(String, BulkOutcome)> = Vec::with_capacity(items.len());
         // Each item is decided here; those that pass are made in one batch below, and their

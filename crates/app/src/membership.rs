@@ -5,8 +5,9 @@
 //! Callers decide who may (with the policy); the engine keeps what holds whoever asks, in the
 //! caller's transaction: a seat per active member (`max_members`, by a conditional update on
 //! the group row), at least one active owner (`last_owner`, likewise), the history of active
-//! periods, and one audit event (with its change-log row) per membership, whose before and
-//! after are the membership's own fields.
+//! periods, and the audit trail: one event (with its change-log row) per membership, whose
+//! before and after are the membership's own fields, or for a batch one event about the
+//! group listing every membership, and one change-log row the index applies in one step.
 
 use crate::App;
 use crate::Change;
@@ -142,16 +143,8 @@ pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: 
     let history: Vec<(String, String)> =
         made.iter().filter(|m| m.status == MemberStatus::Active).map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
     members::history_open_many(c, group_id, &history, now).await?;
-    let events: Vec<_> = made
-        .iter()
-        .zip(notify)
-        .map(|(m, notify)| {
-            let mut after = snapshot(m);
-            after["notify"] = notify.into();
-            event(p, action, m, None, Some(after))
-        })
-        .collect();
-    audit::record_many(c, &events).await?;
+    let listed: Vec<serde_json::Value> = made.iter().zip(notify).map(|(m, notify)| listed(m, Some(notify))).collect();
+    audit::record_batch(c, &batch_event(p, action, group_id, None, Some(serde_json::json!({"members": listed})))).await?;
     Ok(made)
 }
 
@@ -213,30 +206,43 @@ pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: V
     }
     let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
     members::delete_many(c, &ids).await?;
-    let events: Vec<_> = gone.iter().map(|m| event(p, "member.removed", m, Some(snapshot(m)), None)).collect();
-    audit::record_many(c, &events).await?;
+    let listed: Vec<serde_json::Value> = gone.iter().map(|m| listed(m, None)).collect();
+    audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(serde_json::json!({"members": listed})), None)).await?;
     Ok(())
 }
 
-fn event(
+/// A membership as a batch's audit event lists it: its id, user and fields.
+fn listed(m: &Membership, notify: Option<bool>) -> serde_json::Value {
+    let mut v = snapshot(m);
+    v["membership_id"] = m.id.as_str().into();
+    v["user_id"] = m.user_id.as_str().into();
+    if let Some(n) = notify {
+        v["notify"] = n.into();
+    }
+    v
+}
+
+/// One audit event for a batch of one group's memberships: about the group, with the
+/// memberships listed under `members` (the change log names it once, and the access index
+/// applies the whole batch from it in one step).
+fn batch_event(
     p: &Principal,
     action: &str,
-    m: &Membership,
+    group_id: &str,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
-) -> (AuditEvent, Option<String>) {
-    let e = AuditEvent {
+) -> AuditEvent {
+    AuditEvent {
         id: id::new(id::Kind::Event),
         at: time::now(),
         actor_id: p.actor_id(),
         action: action.to_string(),
-        target_type: "membership".into(),
-        target_id: m.id.clone(),
-        group_id: Some(m.group_id.clone()),
+        target_type: "group".into(),
+        target_id: group_id.to_string(),
+        group_id: Some(group_id.to_string()),
         before,
         after,
-    };
-    (e, Some(m.user_id.clone()))
+    }
 }
 
 impl App {

@@ -492,7 +492,12 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
     let make_group = |name: String| {
         let (client, base, key) = (client.clone(), base.clone(), key.clone());
         async move {
-            let res = client.post(format!("{base}/api/v1/groups")).bearer_auth(&key).json(&serde_json::json!({"name": name, "visibility": "public"})).send().await;
+            let res = client
+                .post(format!("{base}/api/v1/groups"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({"name": name, "visibility": "public"}))
+                .send()
+                .await;
             let v: serde_json::Value = res.expect("create").json().await.expect("json");
             v["id"].as_str().expect("group id").to_string()
         }
@@ -503,7 +508,13 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
     let before = disk_bytes(&db, dir).await;
     let members: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!({"user_id": format!("usr_w{i}")})).collect();
     let t = Instant::now();
-    let res = client.post(format!("{base}/api/v1/groups/{big}/members/bulk")).bearer_auth(&key).json(&serde_json::json!({"members": members})).send().await.expect("bulk");
+    let res = client
+        .post(format!("{base}/api/v1/groups/{big}/members/bulk"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"members": members}))
+        .send()
+        .await
+        .expect("bulk");
     let status = res.status();
     let body: serde_json::Value = res.json().await.expect("json");
     let took = t.elapsed();
@@ -511,7 +522,10 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
     let after = disk_bytes(&db, dir).await;
     println!("\ncohort-bench --writes {n} ({})", if a.database_url.is_some() { "PostgreSQL" } else { "SQLite" });
     println!("bulk add of {n} new members: {:.1} ms ({:.1} µs a member)", took.as_secs_f64() * 1e3, took.as_secs_f64() * 1e6 / n as f64);
-    println!("on disk: {:.0} bytes a membership (membership, history, audit event, change log and their indexes)", (after - before) as f64 / n as f64);
+    println!(
+        "on disk: {:.0} bytes a membership (membership, history, audit event, change log and their indexes)",
+        (after - before) as f64 / n as f64
+    );
 
     // Single adds under load, each a new member of one of a few groups.
     let groups: Vec<String> = {

@@ -19,22 +19,42 @@ fn document() -> &'static Value {
 pub fn misplaced_array(method: &str, path: &str, body: &Value) -> Option<String> {
     let doc = document();
     let schema = doc.get("paths")?.get(path)?.get(method)?.pointer("/requestBody/content/application~1json/schema")?;
-    walk(doc, schema, body, "body", 0)
+    let mut found = walk(doc, schema, body, 0)?;
+    found.reverse();
+    let mut at = String::from("body");
+    for step in found {
+        match step {
+            Step::Index(i) => at.push_str(&format!("[{i}]")),
+            Step::Key(k) => {
+                at.push('.');
+                at.push_str(k);
+            }
+        }
+    }
+    Some(at)
 }
 
-fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, depth: usize) -> Option<String> {
-    if depth > MAX_DEPTH {
+/// One step of the way to a misplaced array, collected innermost first (so a large body
+/// that is fine costs no path strings at all).
+enum Step<'a> {
+    Index(usize),
+    Key(&'a str),
+}
+
+fn walk<'a>(doc: &Value, schema: &Value, value: &'a Value, depth: usize) -> Option<Vec<Step<'a>>> {
+    // Only arrays can be misplaced, and only containers can hold one.
+    if depth > MAX_DEPTH || !(value.is_array() || value.is_object()) {
         return None;
     }
     if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-        return walk(doc, doc.pointer(target.trim_start_matches('#'))?, value, at, depth + 1);
+        return walk(doc, doc.pointer(target.trim_start_matches('#'))?, value, depth + 1);
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(alternatives) = schema.get(key).and_then(Value::as_array) {
             // Wrong only when no alternative takes it.
             let mut first = None;
             for alt in alternatives {
-                match walk(doc, alt, value, at, depth + 1) {
+                match walk(doc, alt, value, depth + 1) {
                     None => return None,
                     Some(found) => first = first.or(Some(found)),
                 }
@@ -43,7 +63,7 @@ fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, depth: usize) -> O
         }
     }
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        return all.iter().find_map(|s| walk(doc, s, value, at, depth + 1));
+        return all.iter().find_map(|s| walk(doc, s, value, depth + 1));
     }
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
@@ -55,14 +75,22 @@ fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, depth: usize) -> O
             // A typed schema without `array` (or an untyped one with properties) refuses it.
             let refuses = if types.is_empty() { schema.get("properties").is_some() } else { !types.contains(&"array") };
             if refuses {
-                return Some(at.to_string());
+                return Some(vec![]);
             }
             let item = schema.get("items")?;
-            items.iter().enumerate().find_map(|(i, v)| walk(doc, item, v, &format!("{at}[{i}]"), depth + 1))
+            items.iter().enumerate().find_map(|(i, v)| {
+                let mut found = walk(doc, item, v, depth + 1)?;
+                found.push(Step::Index(i));
+                Some(found)
+            })
         }
         Value::Object(fields) => {
             let props = schema.get("properties")?.as_object()?;
-            fields.iter().find_map(|(k, v)| walk(doc, props.get(k)?, v, &format!("{at}.{k}"), depth + 1))
+            fields.iter().find_map(|(k, v)| {
+                let mut found = walk(doc, props.get(k)?, v, depth + 1)?;
+                found.push(Step::Key(k));
+                Some(found)
+            })
         }
         _ => None,
     }

@@ -39,6 +39,55 @@ pub async fn record(c: &Conn, e: &AuditEvent, user_id: Option<&str>) -> Result<i
     Ok(seq)
 }
 
+/// The change-log kind of a batch of membership changes: its entity is the batch's audit
+/// event, whose `after` (or `before`) lists the users under `members`.
+pub const MEMBER_BATCH: &str = "member.batch";
+
+/// Writes one audit event for a batch of membership changes of `group_id`, and one
+/// change-log row ([`MEMBER_BATCH`]) that names it; answers the change's sequence number.
+pub async fn record_batch(c: &Conn, e: &AuditEvent) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &params![
+            e.id.as_str(),
+            e.at,
+            e.actor_id.clone(),
+            e.action.as_str(),
+            e.target_type.as_str(),
+            e.target_id.as_str(),
+            e.group_id.clone(),
+            e.before.as_ref().map(|v| v.to_string()),
+            e.after.as_ref().map(|v| v.to_string())
+        ],
+    )
+    .await?;
+    let seq = next_counter(c, "changes").await?;
+    c.execute(
+        "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES (?, ?, ?, ?, ?, NULL)",
+        &params![seq, e.at, MEMBER_BATCH, e.id.as_str(), e.group_id.clone()],
+    )
+    .await?;
+    Ok(seq)
+}
+
+/// The users a batch event (see [`record_batch`]) is about.
+pub async fn batch_users(c: &Conn, event_id: &str) -> Result<Vec<String>, StoreError> {
+    let Some(r) = c.query_opt("SELECT before_json, after_json FROM audit_events WHERE id = ?", &params![event_id]).await? else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for i in 0..2 {
+        let Some(text) = r.get::<Option<String>>(i)? else { continue };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for m in v["members"].as_array().into_iter().flatten() {
+            if let Some(u) = m["user_id"].as_str() {
+                out.push(u.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub group_id: Option<String>,
