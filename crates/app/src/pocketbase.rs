@@ -60,10 +60,8 @@ impl App {
     /// The active owners of each group: the "moderators" seed 000 shows.
     pub async fn group_owners(&self, group_ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for m in members::of_groups(&self.read().await?, group_ids, true, usize::MAX).await? {
-            if m.membership.role == "owner" {
-                out.entry(m.membership.group_id).or_default().push(m.user.id);
-            }
+        for (g, u) in members::owners_of(&self.read().await?, group_ids).await? {
+            out.entry(g).or_default().push(u);
         }
         Ok(out)
     }

@@ -264,6 +264,22 @@ pub async fn of_groups(c: &Conn, group_ids: &[String], active_only: bool, per_gr
     Ok(out)
 }
 
+/// The active owners of these groups, in the order they joined: `(group, user)`.
+pub async fn owners_of(c: &Conn, group_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in group_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT group_id, user_id FROM memberships WHERE group_id IN ({marks}) AND role = 'owner' AND status = 'active' ORDER BY group_id, joined_at, user_id"
+        );
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for r in c.query(&sql, &args).await? {
+            out.push((r.get(0)?, r.get(1)?));
+        }
+    }
+    Ok(out)
+}
+
 /// What memberships may be filtered by (PocketBase's `group_members` names, and native ones).
 pub static FIELDS: &[Field] = &[
     Field { name: "id", kind: Kind::Text, sql: "m.id" },

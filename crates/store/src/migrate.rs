@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_lists"),
     migration!(5, "0005_security"),
     migration!(6, "0006_idempotency"),
+    migration!(7, "0007_owners"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.
