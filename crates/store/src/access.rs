@@ -153,15 +153,24 @@ pub async fn changes_after(c: &Conn, seq: i64, limit: i64) -> Result<Vec<ChangeR
 
 /// Many memberships at once, by (group, user); pairs with no membership are absent.
 pub async fn memberships_of(c: &Conn, pairs: &[(String, String)]) -> Result<Vec<(String, DirectMembership)>, StoreError> {
+    // One group's users at a time: `group_id = ? AND user_id IN (…)` is a range of the
+    // (group, user) index on both databases, where a list of pairs is not always planned so.
+    let mut by_group: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (g, u) in pairs {
+        by_group.entry(g.as_str()).or_default().push(u.as_str());
+    }
     let mut out = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(400) {
-        let marks = vec!["(?, ?)"; chunk.len()].join(", ");
-        let args: Vec<Value> = chunk.iter().flat_map(|(g, u)| [Value::from(g), Value::from(u)]).collect();
-        let sql = format!(
-            "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships WHERE (group_id, user_id) IN ({marks})"
-        );
-        for r in c.query(&sql, &args).await? {
-            out.push((r.get(0)?, membership(&r, 1)?));
+    for (g, users) in by_group {
+        for chunk in users.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut args: Vec<Value> = vec![Value::from(g)];
+            args.extend(chunk.iter().map(|u| Value::from(*u)));
+            let sql = format!(
+                "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
+            );
+            for r in c.query(&sql, &args).await? {
+                out.push((r.get(0)?, membership(&r, 1)?));
+            }
         }
     }
     Ok(out)
