@@ -81,19 +81,34 @@ impl App {
         Ok(self.index().read(|idx| idx.user_collections(user_id, time::now())))
     }
 
-    /// Answers checks in order, from memory.
-    pub fn check(&self, p: &Principal, checks: &[Check]) -> Result<Vec<Decision>> {
+    /// Answers checks in order, from memory, each on its own: a user who does not exist is
+    /// 404 `user`, a group that does not exist (or that a user asking about themself cannot
+    /// see) 404 `group` — a typo must not read as "denied".
+    pub fn check(&self, p: &Principal, checks: &[Check]) -> Result<Vec<Result<Decision>>> {
         for c in checks {
             self.may_ask_about(p, c.user_id())?;
         }
+        let sees_all = p.is_superuser(cohort_core::auth::Scope::GroupsRead);
         let now = time::now();
         Ok(self.index().read(|idx| {
             checks
                 .iter()
-                .map(|c| match c {
-                    Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now),
-                    Check::Group { user_id, group_id, action } => idx.check_group(user_id, group_id, *action, now),
-                    Check::Collection { user_id, collection_id, level } => idx.check_collection(user_id, collection_id, *level, now),
+                .map(|c| {
+                    if !idx.knows_user(c.user_id()) {
+                        return Err(Error::NotFound("user"));
+                    }
+                    Ok(match c {
+                        Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now),
+                        Check::Group { user_id, group_id, action } => {
+                            let hidden = idx.group(group_id).is_none()
+                                || (!sees_all && !idx.check_group(user_id, group_id, GroupCheck::Read, now).allowed);
+                            if hidden {
+                                return Err(Error::NotFound("group"));
+                            }
+                            idx.check_group(user_id, group_id, *action, now)
+                        }
+                        Check::Collection { user_id, collection_id, level } => idx.check_collection(user_id, collection_id, *level, now),
+                    })
                 })
                 .collect()
         }))

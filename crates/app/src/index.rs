@@ -30,13 +30,9 @@ impl Index {
         for g in access::all_groups(&c).await? {
             idx.put_group(g);
         }
-        let admins = access::site_admins(&c).await?;
         let mut memberships = access::all_memberships(&c).await?;
-        for a in &admins {
-            memberships.entry(a.clone()).or_default();
-        }
-        for (user, list) in memberships {
-            let admin = admins.contains(&user);
+        for (user, admin) in access::all_users(&c).await? {
+            let list = memberships.remove(&user).unwrap_or_default();
             idx.put_user(&user, admin, list);
         }
         for (space, mods) in access::space_moderators(&c).await? {

@@ -171,6 +171,8 @@ pub struct AccessIndex {
     groups: HashMap<String, GroupNode>,
     children: HashMap<String, BTreeSet<String>>,
     memberships: HashMap<String, Vec<DirectMembership>>,
+    /// Every user, so a check about one who does not exist says so.
+    users: HashSet<String>,
     site_admins: HashSet<String>,
     /// space id → its moderators.
     space_moderators: HashMap<String, HashSet<String>>,
@@ -226,6 +228,7 @@ impl AccessIndex {
 
     /// Replaces all of a user's memberships (or forgets the user).
     pub fn put_user(&mut self, user_id: &str, site_admin: bool, memberships: Vec<DirectMembership>) {
+        self.users.insert(user_id.to_string());
         if site_admin {
             self.site_admins.insert(user_id.to_string());
         } else {
@@ -239,6 +242,7 @@ impl AccessIndex {
     }
 
     pub fn remove_user(&mut self, user_id: &str) {
+        self.users.remove(user_id);
         self.site_admins.remove(user_id);
         self.memberships.remove(user_id);
         for mods in self.space_moderators.values_mut() {
@@ -268,6 +272,11 @@ impl AccessIndex {
             cur = self.groups.get(parent);
         }
         out
+    }
+
+    /// Whether the user exists.
+    pub fn knows_user(&self, user_id: &str) -> bool {
+        self.users.contains(user_id)
     }
 
     pub fn group(&self, id: &str) -> Option<&GroupNode> {

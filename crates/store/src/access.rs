@@ -102,8 +102,9 @@ pub async fn user(c: &Conn, user_id: &str) -> Result<Option<(bool, Vec<DirectMem
     Ok(Some((admin, list)))
 }
 
-pub async fn site_admins(c: &Conn) -> Result<Vec<String>, StoreError> {
-    c.query("SELECT id FROM users WHERE site_role = 'admin'", &[]).await?.iter().map(|r| r.get(0)).collect()
+/// Every user, and whether they are a site administrator.
+pub async fn all_users(c: &Conn) -> Result<Vec<(String, bool)>, StoreError> {
+    c.query("SELECT id, site_role FROM users", &[]).await?.iter().map(|r| Ok((r.get(0)?, r.get::<String>(1)? == "admin"))).collect()
 }
 
 /// Space id → moderators, for every space (spaces without moderators included).

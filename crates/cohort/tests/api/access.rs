@@ -159,3 +159,66 @@ story!(posts_visibility_and_moderation, |app: TestApp| async move {
     app.delete(&format!("/api/v1/posts/{pid}"), &b.token).await.expect(200);
     app.post(&format!("/api/v1/groups/{g}/posts"), &a.token, json!({"body": "   "})).await.error(422, "validation_failed");
 });
+
+story!(checks_about_what_does_not_exist_say_so, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let dana = app.user("dana").await;
+    let g = app.group(&owner, "Real", json!({})).await;
+    app.grant(&g, &["real.use"]).await;
+    let hidden = app.group(&owner, "Hidden", json!({"visibility": "private"})).await;
+    app.add(&g, &dana, "member").await;
+    let msg = |v: serde_json::Value| v["message"].as_str().unwrap_or_default().to_string();
+
+    // A single check: 404 naming what is missing, never "denied".
+    let e =
+        app.post("/api/v1/check", &app.admin_key, json!({"user_id": "usr_typo", "permission": "real.use"})).await.error(404, "not_found");
+    assert!(msg(e).contains("user"));
+    let e = app
+        .post("/api/v1/check", &app.admin_key, json!({"user_id": dana.id, "group_id": "grp_typo", "action": "read"}))
+        .await
+        .error(404, "not_found");
+    assert!(msg(e).contains("group"));
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": "usr_typo", "collection_id": "c", "access": "read"}))
+        .await
+        .error(404, "not_found");
+    // A user asking about themself cannot learn that a private group exists.
+    app.post("/api/v1/check", &dana.token, json!({"user_id": dana.id, "group_id": hidden, "action": "read"})).await.error(404, "not_found");
+    // The site may: the group exists, dana may not read it.
+    let out =
+        app.post("/api/v1/check", &app.admin_key, json!({"user_id": dana.id, "group_id": hidden, "action": "read"})).await.expect(200);
+    assert_eq!(out, json!({"allowed": false, "via": []}));
+    // An unknown permission is a plain "no": permissions are open-ended names.
+    let out = app.post("/api/v1/check", &app.admin_key, json!({"user_id": dana.id, "permission": "never.declared"})).await.expect(200);
+    assert_eq!(out, json!({"allowed": false, "via": []}));
+
+    // A batch answers every item; the ones that cannot be answered carry their error in place.
+    let batch = app
+        .post(
+            "/api/v1/check/batch",
+            &app.admin_key,
+            json!({"checks": [
+                {"user_id": dana.id, "permission": "real.use"},
+                {"user_id": "usr_typo", "permission": "real.use"},
+                {"user_id": dana.id, "group_id": "grp_typo", "action": "post"},
+                {"user_id": dana.id, "group_id": g, "action": "post"}
+            ]}),
+        )
+        .await
+        .expect(200);
+    let r = batch["results"].as_array().unwrap();
+    assert_eq!(r.len(), 4);
+    assert_eq!(r[0], json!({"allowed": true, "via": [g]}));
+    assert_eq!((r[1]["allowed"].clone(), r[1]["error"].clone()), (json!(false), json!("not_found")));
+    assert!(msg(r[1].clone()).contains("user"));
+    assert_eq!(r[2]["error"], "not_found");
+    assert!(msg(r[2].clone()).contains("group"));
+    assert_eq!(r[3]["allowed"], true);
+    assert!(r[3].get("error").is_none());
+
+    // A user created a moment ago is known at once; a deleted one is unknown at once.
+    let eve = app.user("eve").await;
+    let out = app.post("/api/v1/check", &app.admin_key, json!({"user_id": eve.id, "permission": "real.use"})).await.expect(200);
+    assert_eq!(out["allowed"], false);
+    app.delete(&format!("/api/v1/users/{}", eve.id), &app.admin_key).await.expect(200);
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": eve.id, "permission": "real.use"})).await.error(404, "not_found");
+});

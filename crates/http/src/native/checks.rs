@@ -119,11 +119,28 @@ pub struct CheckOut {
     pub allowed: bool,
     /// The groups that grant it.
     pub via: Vec<String>,
+    /// In a batch, for a question that cannot be answered: the error code (`not_found`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl From<Decision> for CheckOut {
     fn from(d: Decision) -> Self {
-        CheckOut { allowed: d.allowed, via: d.via }
+        CheckOut { allowed: d.allowed, via: d.via, error: None, message: None }
+    }
+}
+
+impl From<Result<Decision>> for CheckOut {
+    fn from(r: Result<Decision>) -> Self {
+        match r {
+            Ok(d) => d.into(),
+            Err(e) => {
+                let (_, code, _) = crate::error::parts(&e);
+                CheckOut { allowed: false, via: vec![], error: Some(code.into()), message: Some(e.to_string()) }
+            }
+        }
     }
 }
 
@@ -186,17 +203,19 @@ async fn user_collections(State(app): State<App>, Auth(p): Auth, Path(id): Path<
     Ok(Json(UserCollections { user_id: id, collections }))
 }
 
-/// May this user do this?
+/// May this user do this? 404 `not_found` for a user or group that does not exist.
 #[utoipa::path(post, path = "/check", tag = "access", request_body = CheckIn,
-    responses((status = 200, body = CheckOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CheckOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) -> ApiResult<Json<CheckOut>> {
     app.at_least(b.at_least_revision).await?;
     let c = b.into_check()?;
-    let mut out = app.check(&p, std::slice::from_ref(&c))?;
-    Ok(Json(out.pop().map(Into::into).unwrap_or(CheckOut { allowed: false, via: vec![] })))
+    let decision = app.check(&p, std::slice::from_ref(&c))?.pop().unwrap_or(Err(Error::NotFound("user")))?;
+    Ok(Json(decision.into()))
 }
 
-/// Many checks at once, answered in order.
+/// Many checks at once, answered in order; a question about a user or group that does not
+/// exist is answered with `error: "not_found"` in its place.
 #[utoipa::path(post, path = "/check/batch", tag = "access", request_body = CheckBatchIn,
     responses((status = 200, body = CheckBatchOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check_batch(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckBatchIn>) -> ApiResult<Json<CheckBatchOut>> {
