@@ -22,6 +22,9 @@ impl Check {
     }
 }
 
+/// How long a check waits for `at_least_revision` before answering 503 `not_ready`.
+pub const AT_LEAST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl App {
     /// Who may ask about `user_id`: the user themself, or site-wide readers of groups or users.
     fn may_ask_about(&self, p: &Principal, user_id: &str) -> Result<()> {
@@ -29,23 +32,38 @@ impl App {
     }
 
     /// Waits until this instance has applied `revision` (read-your-writes across instances).
+    /// Waits until this instance has applied change `revision` (read-your-writes across
+    /// instances), following the change log for at most [`AT_LEAST_WAIT`]; then 503
+    /// `not_ready` — an answer from before the caller's own write would be wrong.
     pub async fn at_least(&self, revision: Option<i64>) -> Result<()> {
-        if let Some(r) = revision
-            && self.index().revision() < r
-        {
+        let Some(want) = revision else { return Ok(()) };
+        let deadline = tokio::time::Instant::now() + AT_LEAST_WAIT;
+        loop {
+            if self.index().revision() >= want {
+                return Ok(());
+            }
             self.sync().await?;
+            if self.index().revision() >= want {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::NotReady {
+                    retry_after: 1,
+                    message: format!("this instance has applied changes up to {}, not yet {want}; try again", self.index().revision()),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        Ok(())
     }
 
-    async fn known_user(&self, user_id: &str) -> Result<()> {
-        let c = self.read().await?;
-        cohort_store::users::get(&c, user_id).await?.map(|_| ()).ok_or(Error::NotFound("user"))
+    /// The index knows every user: no query is needed to say one does not exist.
+    fn known_user(&self, user_id: &str) -> Result<()> {
+        if self.index().read(|idx| idx.knows_user(user_id)) { Ok(()) } else { Err(Error::NotFound("user")) }
     }
 
     pub async fn user_effective_groups(&self, p: &Principal, user_id: &str) -> Result<Vec<EffectiveGroup>> {
         self.may_ask_about(p, user_id)?;
-        self.known_user(user_id).await?;
+        self.known_user(user_id)?;
         Ok(self.index().read(|idx| idx.effective_groups(user_id, time::now())))
     }
 
@@ -71,13 +89,13 @@ impl App {
 
     pub async fn user_permissions(&self, p: &Principal, user_id: &str) -> Result<Vec<HeldPermission>> {
         self.may_ask_about(p, user_id)?;
-        self.known_user(user_id).await?;
+        self.known_user(user_id)?;
         Ok(self.index().read(|idx| idx.user_permissions(user_id, time::now())))
     }
 
     pub async fn user_collections(&self, p: &Principal, user_id: &str) -> Result<Vec<CollectionAccess>> {
         self.may_ask_about(p, user_id)?;
-        self.known_user(user_id).await?;
+        self.known_user(user_id)?;
         Ok(self.index().read(|idx| idx.user_collections(user_id, time::now())))
     }
 

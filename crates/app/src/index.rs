@@ -4,17 +4,22 @@
 //! sequence; from then on it applies change-log rows in order, reloading what each row names.
 //! A service catches up right after its own commit (read-your-writes on this instance); a
 //! background poll picks up what other processes wrote.
+//!
+//! A process starts with an empty index that is not yet built ([`Index::is_built`]): a
+//! server listens at once and answers 503 `not_ready` until [`Index::build`] ends; commands
+//! that need no index (creating a key or a user, migrating) never build it.
 
 use cohort_core::Result;
 use cohort_core::access::AccessIndex;
 use cohort_store::access::{self, ChangeRow};
 use cohort_store::{Conn, Db};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 pub struct Index {
     data: RwLock<AccessIndex>,
     applied: AtomicI64,
+    built: AtomicBool,
     /// One catch-up at a time, so rows apply in order.
     catching_up: tokio::sync::Mutex<()>,
 }
@@ -22,23 +27,59 @@ pub struct Index {
 const BATCH: i64 = 1000;
 
 impl Index {
-    /// Builds the index from the database.
-    pub async fn build(db: &Db) -> Result<Index> {
+    /// An index not yet built: it applies no changes until [`Index::build`].
+    pub fn empty() -> Index {
+        Index {
+            data: RwLock::new(AccessIndex::new()),
+            applied: AtomicI64::new(0),
+            built: AtomicBool::new(false),
+            catching_up: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether the index has been built and may answer.
+    pub fn is_built(&self) -> bool {
+        self.built.load(Ordering::Acquire)
+    }
+
+    /// Builds the index from the tables, logging what it loaded and how long it took, and
+    /// from then on follows the change log from the position noted before the first read.
+    pub async fn build(&self, db: &Db) -> Result<()> {
+        let _turn = self.catching_up.lock().await;
+        let started = std::time::Instant::now();
         let c = db.read().await?;
         let seq = access::last_seq(&c).await?;
         let mut idx = AccessIndex::new();
-        for g in access::all_groups(&c).await? {
+        let groups = access::all_groups(&c).await?;
+        let group_count = groups.len();
+        for g in groups {
             idx.put_group(g);
         }
+        tracing::info!(groups = group_count, seconds = started.elapsed().as_secs_f64(), "access index: groups loaded");
         let mut memberships = access::all_memberships(&c).await?;
-        for (user, admin) in access::all_users(&c).await? {
+        let membership_count: usize = memberships.values().map(Vec::len).sum();
+        tracing::info!(memberships = membership_count, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
+        let users = access::all_users(&c).await?;
+        let user_count = users.len();
+        for (user, admin) in users {
             let list = memberships.remove(&user).unwrap_or_default();
             idx.put_user(&user, admin, list);
         }
         for (space, mods) in access::space_moderators(&c).await? {
             idx.put_space(&space, mods);
         }
-        Ok(Index { data: RwLock::new(idx), applied: AtomicI64::new(seq), catching_up: tokio::sync::Mutex::new(()) })
+        *self.data.write().unwrap_or_else(PoisonError::into_inner) = idx;
+        self.applied.store(seq, Ordering::Release);
+        self.built.store(true, Ordering::Release);
+        tracing::info!(
+            users = user_count,
+            groups = group_count,
+            memberships = membership_count,
+            revision = seq,
+            seconds = started.elapsed().as_secs_f64(),
+            "access index built"
+        );
+        Ok(())
     }
 
     /// Runs `f` against the current index.
@@ -56,6 +97,9 @@ impl Index {
     /// rows to `observe` too; answers the revision.
     pub async fn catch_up(&self, db: &Db, observe: impl Fn(&[ChangeRow])) -> Result<i64> {
         let _turn = self.catching_up.lock().await;
+        if !self.is_built() {
+            return Ok(self.revision());
+        }
         let c = db.read().await?;
         loop {
             let from = self.applied.load(Ordering::Acquire);

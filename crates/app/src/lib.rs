@@ -56,6 +56,15 @@ impl App {
     /// Opens the service over `db`, applying any missing migrations first and building the
     /// access index.
     pub async fn open(db: Db) -> Result<App> {
+        let app = App::connect(db).await?;
+        app.build_index().await?;
+        Ok(app)
+    }
+
+    /// Opens the service over `db`, applying any missing migrations, without building the
+    /// access index: enough for commands that create records, and for a server that builds
+    /// the index while it already answers `/readyz` (503 until built).
+    pub async fn connect(db: Db) -> Result<App> {
         cohort_store::migrate::run(&db).await?;
         let token_key = {
             let tx = db.begin().await?;
@@ -63,8 +72,28 @@ impl App {
             tx.commit().await?;
             secrets::TokenKey::new(&secret)
         };
-        let index = std::sync::Arc::new(index::Index::build(&db).await?);
+        let index = std::sync::Arc::new(index::Index::empty());
         Ok(App { db, index, token_key, credentials: Default::default() })
+    }
+
+    /// Builds the access index from the tables (see [`index::Index::build`]).
+    pub async fn build_index(&self) -> Result<()> {
+        self.index.build(&self.db).await
+    }
+
+    /// Builds the access index, trying again every few seconds while the database does not
+    /// answer, then starts the background work. For a server that is already listening.
+    pub async fn build_index_then_start(&self) {
+        loop {
+            match self.build_index().await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "building the access index; trying again in 2 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            }
+        }
+        self.start_background();
     }
 
     pub fn index(&self) -> &index::Index {
@@ -111,6 +140,15 @@ impl App {
         });
     }
 
+    /// 503 `not_ready` (with `Retry-After`) until the access index is built.
+    pub fn index_built(&self) -> Result<()> {
+        if self.index.is_built() {
+            Ok(())
+        } else {
+            Err(Error::NotReady { retry_after: 1, message: "the access index is still being built; try again".into() })
+        }
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -123,8 +161,10 @@ impl App {
         Ok(self.db.read().await?)
     }
 
-    /// Whether the database answers: 503 `unavailable` when it does not.
+    /// Whether this instance can answer: 503 `not_ready` while the access index is being
+    /// built, 503 `unavailable` when the database does not answer.
     pub async fn ready(&self) -> Result<()> {
+        self.index_built()?;
         let answered = async { self.read().await?.query("SELECT 1", &[]).await.map_err(Error::from) }.await;
         match answered {
             Ok(_) => Ok(()),

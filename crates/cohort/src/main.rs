@@ -200,7 +200,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let db = cli.db.open()?;
-    let app = App::open(db).await.map_err(|e| format!("opening the database: {e:?}"))?;
+    let app = App::connect(db).await.map_err(|e| format!("opening the database: {e:?}"))?;
     match cli.command {
         Command::Migrate => {
             eprintln!("migrations applied");
@@ -210,7 +210,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listen = &args.listen;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            app.start_background();
+            // Listen first: /readyz answers 503 not_ready while the index is built.
+            let building = app.clone();
+            tokio::spawn(async move { building.build_index_then_start().await });
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
             cohort_http::serve_with(listener, app, opts, shutdown_signal()).await.map_err(|e| e.to_string())?;

@@ -76,6 +76,10 @@ pub enum Error {
     /// request ran past its time. Nothing was changed.
     #[error("{message}")]
     Unavailable { retry_after: u64, message: String },
+    /// 503 `not_ready`, with `Retry-After`: this instance has not yet applied the change a
+    /// caller asked to see (`at_least_revision`), or is still building its access index.
+    #[error("{message}")]
+    NotReady { retry_after: u64, message: String },
     /// 500 `internal`: logged with detail, answered without it.
     #[error("internal error")]
     Internal(String),
@@ -105,7 +109,9 @@ impl Error {
     /// The seconds a caller should wait before trying again, for errors that say so.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::RateLimited { retry_after, .. } | Error::Unavailable { retry_after, .. } => Some(*retry_after),
+            Error::RateLimited { retry_after, .. } | Error::Unavailable { retry_after, .. } | Error::NotReady { retry_after, .. } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }

@@ -61,6 +61,7 @@ pub fn parts(e: &Error) -> (StatusCode, &'static str, Map<String, Value>) {
         Error::Cycle => (StatusCode::UNPROCESSABLE_ENTITY, "cycle"),
         Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         Error::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        Error::NotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     (status, code, extra)

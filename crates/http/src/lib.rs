@@ -43,7 +43,9 @@ pub fn router(app: App) -> Router {
     router_with(app, &ServeOptions::default())
 }
 
-/// The whole service as one router, every request first through the [`limits::guard`].
+/// The whole service as one router: every answer carries `X-Cohort-Revision`, nothing but
+/// the probes is served before the access index is built, and every request passes the
+/// [`limits::guard`].
 pub fn router_with(app: App, opts: &ServeOptions) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
@@ -53,8 +55,9 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::revision))
         .layer(axum::middleware::from_fn_with_state(limits::Guard::new(opts.clone()), limits::guard))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::until_built))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::revision))
         .with_state(app)
 }
 

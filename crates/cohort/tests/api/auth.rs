@@ -70,22 +70,17 @@ fn cli_keys_create_prints_only_the_key_while_a_server_runs() {
     let dir = std::env::temp_dir().join(format!("cohort-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let bin = env!("CARGO_BIN_EXE_cohort");
-    let mut server = std::process::Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().expect("stdout")), &mut line).expect("line");
-    let base = line.trim().rsplit(' ').next().expect("address").to_string();
+    let server = crate::helpers::Server::start_with(&["--data-dir", dir.to_str().expect("utf-8 temp dir")]);
+    let base = server.base.clone();
     let out = std::process::Command::new(bin)
         .args(["keys", "create", "--name", "boot", "--scopes", "admin", "--data-dir"])
         .arg(&dir)
+        .env("COHORT_LOG", "info")
         .output()
         .expect("keys");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("access index"), "creating a key does not build the access index: {log}");
     let stdout = String::from_utf8(out.stdout).expect("utf8");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "exactly one line: {stdout:?}");
@@ -108,7 +103,6 @@ fn cli_keys_create_prints_only_the_key_while_a_server_runs() {
         .output()
         .expect("keys");
     assert!(!bad.status.success() && bad.stdout.is_empty());
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,13 +1,11 @@
 //! Rules that must hold under concurrent requests and across instances.
 
-use crate::helpers::{Backend, TestApp, fresh_postgres_url};
+use crate::helpers::{Backend, Server, TestApp, fresh_postgres_url};
 use crate::story;
 use cohort_app::users::NewUser;
 use cohort_core::auth::Principal;
 use futures_util::future::join_all;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 async fn make_users(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
@@ -96,36 +94,6 @@ story!(unique_names_hold_under_concurrent_creates, |app: TestApp| async move {
     assert_eq!(created, 1);
     app.post("/api/v1/groups", &app.admin_key, json!({"name": "same NAME"})).await.error(409, "name_taken");
 });
-
-/// A `cohort serve` process on `database_url`; killed on drop.
-pub struct Server {
-    child: Child,
-    pub base: String,
-}
-
-impl Server {
-    pub fn start(database_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cohort");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("listening line");
-        let base = line.trim().rsplit(' ').next().expect("address").to_string();
-        assert!(base.starts_with("http://"), "unexpected first line {line:?}");
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "needs COHORT_TEST_DATABASE_URL (a PostgreSQL server) when the tests are built")]

@@ -93,6 +93,13 @@ impl Res {
         self.body
     }
 
+    /// Asserts the status and keeps the whole answer (for its headers).
+    #[track_caller]
+    pub fn expect_res(self, status: u16) -> Res {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self
+    }
+
     /// Asserts a native error body with this status and code.
     #[track_caller]
     pub fn error(self, status: u16, code: &str) -> Value {
@@ -297,5 +304,65 @@ impl Relay {
     /// Drops every relayed connection and refuses new ones.
     pub fn cut(&self) {
         let _ = self.cut.send(true);
+    }
+}
+
+/// A `cohort serve` process; killed on drop. [`Server::start`] answers once `/readyz` says
+/// ready: the process listens at once and builds its access index after.
+pub struct Server {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    /// A server on the database at `database_url`.
+    pub fn start(database_url: &str) -> Server {
+        Self::start_with(&["--database-url", database_url])
+    }
+
+    /// `cohort serve --listen 127.0.0.1:0` with these arguments too.
+    pub fn start_with(args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start cohort");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("listening line");
+        let base = line.trim().rsplit(' ').next().expect("address").to_string();
+        assert!(base.starts_with("http://"), "unexpected first line {line:?}");
+        let server = Server { child, base };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while server.readyz() != 200 {
+            assert!(std::time::Instant::now() < deadline, "{} never became ready", server.base);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The status `GET /readyz` answers (0 when the connection fails), over a plain socket
+    /// so it can be asked from any thread.
+    pub fn readyz(&self) -> u16 {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else { return 0 };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        if s.write_all(format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+            return 0;
+        }
+        let mut head = String::new();
+        let _ = s.read_to_string(&mut head);
+        head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -22,6 +22,7 @@ mod groups;
 mod members;
 mod openapi;
 mod resilience;
+mod revisions;
 mod scim;
 mod security;
 mod seed000_pocketbase;

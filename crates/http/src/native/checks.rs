@@ -27,6 +27,15 @@ pub fn router() -> OpenApiRouter<App> {
 pub struct UserGroupsParams {
     /// Include groups reached through inherited membership.
     pub effective: Option<bool>,
+    /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
+    pub at_least_revision: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtLeastParams {
+    /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
+    pub at_least_revision: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -149,6 +158,8 @@ impl From<Result<Decision>> for CheckOut {
 pub struct CheckBatchIn {
     /// At most 1000.
     pub checks: Vec<CheckIn>,
+    /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
+    pub at_least_revision: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,6 +176,7 @@ async fn user_groups(
     Path(id): Path<String>,
     Query(q): Query<UserGroupsParams>,
 ) -> ApiResult<Json<UserGroups>> {
+    app.at_least(q.at_least_revision).await?;
     let groups: Vec<UserGroup> = app
         .user_groups(&p, &id, q.effective.unwrap_or(false))
         .await?
@@ -175,9 +187,15 @@ async fn user_groups(
 }
 
 /// Every permission a user holds, with the groups that give it.
-#[utoipa::path(get, path = "/users/{id}/permissions", tag = "access", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(get, path = "/users/{id}/permissions", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
     responses((status = 200, body = UserPermissions), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn user_permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserPermissions>> {
+async fn user_permissions(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<AtLeastParams>,
+) -> ApiResult<Json<UserPermissions>> {
+    app.at_least(q.at_least_revision).await?;
     let held = app.user_permissions(&p, &id).await?;
     Ok(Json(UserPermissions {
         user_id: id,
@@ -186,9 +204,15 @@ async fn user_permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<
 }
 
 /// A user's effective access to each collection their groups grant.
-#[utoipa::path(get, path = "/users/{id}/collections", tag = "access", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(get, path = "/users/{id}/collections", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
     responses((status = 200, body = UserCollections), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn user_collections(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserCollections>> {
+async fn user_collections(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<AtLeastParams>,
+) -> ApiResult<Json<UserCollections>> {
+    app.at_least(q.at_least_revision).await?;
     let list = app.user_collections(&p, &id).await?;
     let collections = list
         .into_iter()
@@ -206,7 +230,7 @@ async fn user_collections(State(app): State<App>, Auth(p): Auth, Path(id): Path<
 /// May this user do this? 404 `not_found` for a user or group that does not exist.
 #[utoipa::path(post, path = "/check", tag = "access", request_body = CheckIn,
     responses((status = 200, body = CheckOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) -> ApiResult<Json<CheckOut>> {
     app.at_least(b.at_least_revision).await?;
     let c = b.into_check()?;
@@ -222,7 +246,7 @@ async fn check_batch(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckB
     if b.checks.len() > 1000 {
         return Err(Error::validation("checks", "at most 1000 checks at once").into());
     }
-    let revision = b.checks.iter().filter_map(|c| c.at_least_revision).max();
+    let revision = b.checks.iter().filter_map(|c| c.at_least_revision).chain(b.at_least_revision).max();
     app.at_least(revision).await?;
     let checks = b.checks.into_iter().map(CheckIn::into_check).collect::<Result<Vec<_>>>()?;
     let results = app.check(&p, &checks)?;

@@ -64,7 +64,8 @@ impl Modify for Security {
 
 /// Every operation documents the error answers any request may get: unreadable input (400),
 /// missing credentials (401), refusal (403), unknown ids (404), oversized bodies (413),
-/// invalid values (422), a rate limit (429) and a database that is slow or gone (503), each
+/// invalid values (422), a rate limit (429) and a database that is slow or gone or an
+/// instance not ready (503), each
 /// with the error body.
 fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
@@ -77,7 +78,10 @@ fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
         ("413", "The body is too large"),
         ("422", "A value is not valid"),
         ("429", "Too many requests (or failed sign-ins); `Retry-After` says when to try again"),
-        ("503", "The database is slow or unavailable, or the request ran out of time; `Retry-After` says when to try again"),
+        (
+            "503",
+            "The database is slow or unavailable, the request ran out of time (`unavailable`), or this instance is not ready: its access index is being built or has not yet applied `at_least_revision` (`not_ready`); `Retry-After` says when to try again",
+        ),
     ];
     for item in doc.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
