@@ -49,7 +49,21 @@ struct Args {
     /// the native ones, and the bytes a membership takes on disk.
     #[arg(long, num_args = 0..=1, default_missing_value = "10000")]
     writes: Option<usize>,
+    /// Instead of the lists: the access hot path (checks, effective access, group reads)
+    /// against `cohort serve` in its own process, at scale `small` (20,000 users, 20,000
+    /// groups, 1,000,000 memberships) or `large` (100,000 users, 1,000,000 groups,
+    /// 5,000,000 memberships).
+    #[arg(long, num_args = 0..=1, default_missing_value = "small")]
+    hot: Option<String>,
+    /// The `cohort` binary `--hot` starts (default: beside this one).
+    #[arg(long)]
+    cohort_bin: Option<std::path::PathBuf>,
+    /// Serve the bare baseline for `--hot` (an axum "hello") and nothing else.
+    #[arg(long, hide = true)]
+    hello: bool,
 }
+
+mod hot;
 
 /// A small deterministic generator (the data set is the same on every run).
 struct Rng(u64);
@@ -234,7 +248,12 @@ async fn measure(base: &str, key: &str, seconds: u64, concurrency: usize, make_u
 
 /// User and system CPU time this process has used, from `/proc/self/stat` (0 where there is none).
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_seconds_at("/proc/self/stat")
+}
+
+/// User and system CPU time of the process whose `stat` file is `path`.
+fn cpu_seconds_at(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name (which may hold spaces) end with `)`.
     let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum()).unwrap_or(0.0);
@@ -257,6 +276,10 @@ fn row(name: &str, s: &Stats, base: &Stats) {
 #[tokio::main]
 async fn main() {
     let a = Args::parse();
+    if a.hello {
+        hot::hello().await;
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("cohort-bench-{}", std::process::id()));
     let db = match &a.database_url {
         Some(url) => Db::postgres(url, 32).expect("postgres"),
@@ -268,6 +291,13 @@ async fn main() {
     cohort_store::migrate::run(&db).await.expect("migrate");
     if let Some(n) = a.scim_members {
         scim_patch(db, n).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    if let Some(name) = &a.hot {
+        let scale = hot::Scale::named(name).expect("--hot takes small or large");
+        let url = a.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", dir.join("bench.db").display()));
+        hot::run(db, url, scale, a.seconds, a.concurrency, a.cohort_bin.clone()).await;
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }

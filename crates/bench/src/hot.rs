@@ -1,0 +1,505 @@
+//! `--hot`: the access hot path. Loads users in chains of groups that inherit members and
+//! permissions (plus flat groups), starts the real `cohort serve` as its own process, and
+//! measures the checks and the effective-access reads beside `GET /healthz` of the same
+//! server and a bare axum "hello" server (`cohort-bench --hello`), each as requests/s,
+//! p50/p99, and the *server's* CPU µs per request (read from `/proc/<pid>/stat`, so the load
+//! generator's own work is not counted). Then the server's RssAnon and index build time.
+
+use crate::{Rng, insert_rows, insert_users};
+use cohort_app::App;
+use cohort_app::keys::NewKey;
+use cohort_core::auth::Principal;
+use cohort_store::{Db, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The data set's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    pub users: usize,
+    pub chains: usize,
+    pub depth: usize,
+    pub flat: usize,
+    pub per_user: usize,
+}
+
+impl Scale {
+    /// `small`: 20,000 users, 2,000 chains of 8 + 4,000 flat groups, ~50 groups a user
+    /// (1,000,000 memberships). `large`: 100,000 users, 1,000,000 groups, 5,000,000 memberships.
+    pub fn named(name: &str) -> Option<Scale> {
+        match name {
+            "small" => Some(Scale { users: 20_000, chains: 2_000, depth: 8, flat: 4_000, per_user: 50 }),
+            "large" => Some(Scale { users: 100_000, chains: 100_000, depth: 8, flat: 200_000, per_user: 50 }),
+            _ => None,
+        }
+    }
+
+    fn groups(&self) -> usize {
+        self.chains * self.depth + self.flat
+    }
+}
+
+const SPACES: usize = 20;
+/// Distinct permission names; each group holds two.
+const PERMS: usize = 5_000;
+/// Every fourth group grants a collection (one of this many).
+const COLLECTIONS: usize = 1_000;
+const DEEP_USER: &str = "usr_hdeep";
+const DEEP_PERMISSION: &str = "deep.only";
+
+fn group_id(g: usize) -> String {
+    format!("grp_h{g:08}")
+}
+
+/// Group `g`'s chain position: chained groups come first, `depth` per chain.
+fn parent_of(s: &Scale, g: usize) -> Option<usize> {
+    (g < s.chains * s.depth && !g.is_multiple_of(s.depth)).then(|| g - 1)
+}
+
+fn perms_of(g: usize) -> [String; 2] {
+    [format!("perm.{}", g % PERMS), format!("perm.{}", (g * 7 + 3) % PERMS)]
+}
+
+/// Loads the data set; answers each user's direct groups (for the requests to ask about).
+async fn load(db: &Db, s: &Scale) -> Vec<Vec<u32>> {
+    let now: i64 = 1_700_000_000_000;
+    let mut sp = (0..SPACES).map(|i| {
+        let name = format!("Hot space {i}");
+        vec![
+            format!("spc_h{i}").into(),
+            name.clone().into(),
+            name.to_lowercase().into(),
+            Value::Null,
+            now.into(),
+            Value::Null,
+            now.into(),
+            1i64.into(),
+        ]
+    });
+    insert_rows(db, "spaces (id, name, name_key, description, created_at, created_by, updated_at, version)", 8, &mut sp, SPACES, "spaces")
+        .await;
+    insert_users(db, "usr_h", "hot", 1_000_000, s.users).await;
+    insert_users(db, "usr_hdeep", "deep", 5_000_000, 1).await;
+    let scale = *s;
+    let mut g = (0..s.groups()).map(move |g| {
+        let parent = parent_of(&scale, g);
+        let space = if g < scale.chains * scale.depth { (g / scale.depth) % SPACES } else { g % SPACES };
+        let name = format!("hot group {g}");
+        let chained = parent.is_some() as i64;
+        vec![
+            group_id(g).into(),
+            (g as i64 + 10_000_000).into(),
+            format!("spc_h{space}").into(),
+            parent.map(group_id).map(Value::from).unwrap_or(Value::Null),
+            parent.map(group_id).unwrap_or_default().into(),
+            name.clone().into(),
+            name.into(),
+            "team".into(),
+            if g % 3 == 0 { "private" } else { "public" }.into(),
+            chained.into(),
+            chained.into(),
+            (if g < scale.chains * scale.depth { g % scale.depth } else { 0 } as i64).into(),
+            (now + g as i64).into(),
+            (now + g as i64).into(),
+        ]
+    });
+    insert_rows(
+        db,
+        "groups (id, num, space_id, parent_id, parent_key, name, name_key, type, visibility, inherit_members, inherit_permissions, depth, created_at, updated_at)",
+        14,
+        &mut g,
+        s.groups(),
+        "groups",
+    )
+    .await;
+    // The two names differ: g and 7g + 3 never meet modulo an even PERMS (6g + 3 is odd).
+    let mut p = (0..s.groups()).flat_map(|g| {
+        let [a, b] = perms_of(g);
+        [vec![group_id(g).into(), a.into(), 0i64.into()], vec![group_id(g).into(), b.into(), 1i64.into()]]
+    });
+    insert_rows(db, "group_permissions (group_id, permission, position)", 3, &mut p, s.groups() * 2, "group permissions").await;
+    let deepest = s.depth - 1;
+    let mut deep = std::iter::once(vec![group_id(deepest).into(), DEEP_PERMISSION.into(), 2i64.into()]);
+    insert_rows(db, "group_permissions (group_id, permission, position)", 3, &mut deep, 1, "deep permission").await;
+    let mut c = (0..s.groups()).filter(|g| g % 4 == 0).map(|g| {
+        vec![
+            group_id(g).into(),
+            format!("col_{}", g % COLLECTIONS).into(),
+            ((g / 4) % 2 == 0).into(),
+            false.into(),
+            false.into(),
+            0i64.into(),
+        ]
+    });
+    insert_rows(
+        db,
+        "group_collections (group_id, collection_id, read_only, hide_passwords, manage, position)",
+        6,
+        &mut c,
+        s.groups() / 4,
+        "collection grants",
+    )
+    .await;
+
+    // Each user in `per_user` distinct groups, chosen at random.
+    let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+    let groups = s.groups();
+    let direct: Vec<Vec<u32>> = (0..s.users)
+        .map(|_| {
+            let mut mine: Vec<u32> = Vec::with_capacity(s.per_user);
+            while mine.len() < s.per_user.min(groups) {
+                let g = rng.below(groups) as u32;
+                if !mine.contains(&g) {
+                    mine.push(g);
+                }
+            }
+            mine
+        })
+        .collect();
+    let total = s.users * s.per_user;
+    let mut n = 0usize;
+    let mut m = direct.iter().enumerate().flat_map(|(u, gs)| gs.iter().map(move |g| (u, *g))).map(|(u, g)| {
+        n += 1;
+        vec![
+            format!("mem_h{n:09}").into(),
+            group_id(g as usize).into(),
+            format!("usr_h{u}").into(),
+            if n.is_multiple_of(10) { "moderator" } else { "member" }.into(),
+            "[]".into(),
+            "active".into(),
+            (now + n as i64).into(),
+            now.into(),
+        ]
+    });
+    insert_rows(
+        db,
+        "memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at)",
+        8,
+        &mut m,
+        total,
+        "memberships",
+    )
+    .await;
+    let mut d = std::iter::once(vec![
+        "mem_hdeep".into(),
+        group_id(0).into(),
+        format!("{DEEP_USER}0").into(),
+        "member".into(),
+        "[]".into(),
+        "active".into(),
+        now.into(),
+        now.into(),
+    ]);
+    insert_rows(
+        db,
+        "memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at)",
+        8,
+        &mut d,
+        1,
+        "deep membership",
+    )
+    .await;
+    let tx = db.begin().await.expect("begin");
+    tx.execute("UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id)", &[])
+        .await
+        .expect("counts");
+    tx.commit().await.expect("commit");
+    direct
+}
+
+/// A child process, killed on drop.
+struct Proc {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// Starts `cmd` and reads the address from its first line of standard output.
+    fn start(mut cmd: Command) -> Proc {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+        let base = line.trim().rsplit(' ').next().expect("address").to_string();
+        assert!(base.starts_with("http://"), "unexpected first line {line:?}");
+        Proc { child, base }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// CPU seconds (user + system) process `pid` has used.
+fn cpu_of(pid: u32) -> f64 {
+    crate::cpu_seconds_at(&format!("/proc/{pid}/stat"))
+}
+
+/// A field of `/proc/<pid>/status` in kB (`RssAnon`, `VmHWM`, …).
+fn status_kb(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.trim_start_matches(':').split_whitespace().next()?.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Figure {
+    rps: f64,
+    cpu_us: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Sends `make` requests from `concurrency` tasks for `seconds` (after a short warm-up),
+/// counting the CPU process `pid` spends.
+async fn measure(pid: u32, seconds: u64, concurrency: usize, make: MakeRequest) -> Figure {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
+    let run = |secs: f64| {
+        let (client, make) = (client.clone(), make.clone());
+        async move {
+            let counter = Arc::new(AtomicU64::new(0));
+            let deadline = Instant::now() + Duration::from_secs_f64(secs);
+            let mut tasks = Vec::new();
+            for _ in 0..concurrency {
+                let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    while Instant::now() < deadline {
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        let t = Instant::now();
+                        let res = make(&client, n).send().await.expect("request");
+                        let status = res.status();
+                        let body = res.bytes().await.unwrap_or_default();
+                        assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
+                        lat.push(t.elapsed());
+                    }
+                    lat
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("task"));
+            }
+            all
+        }
+    };
+    run(0.5).await;
+    let cpu_before = cpu_of(pid);
+    let started = Instant::now();
+    let mut all = run(seconds as f64).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_us = (cpu_of(pid) - cpu_before) * 1e6 / all.len().max(1) as f64;
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    Figure { rps: all.len() as f64 / elapsed, cpu_us, p50: pct(0.5), p99: pct(0.99) }
+}
+
+fn print_row(name: &str, f: &Figure, health: &Figure, hello: &Figure) {
+    println!(
+        "| {name:<58} | {:>8.0} | {:>7.2} | {:>7.2} | {:>7.1} | {:>5.2}x | {:>5.2}x |",
+        f.rps,
+        f.p50.as_secs_f64() * 1e3,
+        f.p99.as_secs_f64() * 1e3,
+        f.cpu_us,
+        health.cpu_us / f.cpu_us.max(1e-9),
+        hello.cpu_us / f.cpu_us.max(1e-9),
+    );
+}
+
+/// The bare baseline: an axum server answering `GET /` with "hello", nothing else.
+pub async fn hello() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    println!("hello listening on http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    axum::serve(listener, app).await.expect("serve");
+}
+
+pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concurrency: usize, cohort_bin: Option<std::path::PathBuf>) {
+    let exe = std::env::current_exe().expect("own path");
+    let bin = cohort_bin.unwrap_or_else(|| exe.with_file_name("cohort"));
+    assert!(bin.exists(), "{} not found: build it first (cargo build --release -p cohort -p cohort-bench)", bin.display());
+    let started = Instant::now();
+    let direct = load(&db, &scale).await;
+    let memberships = scale.users * scale.per_user + 1;
+    eprintln!("loaded in {:.1}s", started.elapsed().as_secs_f64());
+    let key = {
+        let app = App::connect(db.clone()).await.expect("open");
+        let new = NewKey { name: "bench".into(), scopes: vec!["admin".into()], ..NewKey::default() };
+        app.create_key(&Principal::system(), new).await.expect("key").1
+    };
+    drop(db);
+
+    let log = std::env::temp_dir().join(format!("cohort-bench-hot-{}.log", std::process::id()));
+    let mut cmd = Command::new(&bin);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database_url])
+        .env("COHORT_LOG", "info")
+        .stderr(std::fs::File::create(&log).expect("log file"));
+    let spawned = Instant::now();
+    let server = Proc::start(cmd);
+    let client = reqwest::Client::new();
+    loop {
+        let ready = client.get(format!("{}/readyz", server.base)).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+        if ready {
+            break;
+        }
+        assert!(spawned.elapsed() < Duration::from_secs(600), "the server never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready_after = spawned.elapsed();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let build_secs = logged
+        .lines()
+        .find(|l| l.contains("access index built"))
+        .and_then(|l| l.split("seconds=").nth(1)?.split_whitespace().next()?.parse::<f64>().ok());
+    let index_bytes = logged
+        .lines()
+        .find(|l| l.contains("access index built"))
+        .and_then(|l| l.split("index_bytes=").nth(1)?.split_whitespace().next()?.parse::<f64>().ok());
+    let rss_built = status_kb(server.pid(), "RssAnon");
+    let mut hello_cmd = Command::new(&exe);
+    hello_cmd.arg("--hello");
+    let hello_server = Proc::start(hello_cmd);
+
+    let (base, pid) = (server.base.clone(), server.pid());
+    let users = scale.users as u64;
+    let groups = scale.groups() as u64;
+    let direct = Arc::new(direct);
+    let key = Arc::new(key);
+    let post = |path: &'static str, body: Arc<dyn Fn(u64) -> serde_json::Value + Send + Sync>| -> MakeRequest {
+        let (base, key) = (base.clone(), key.clone());
+        Arc::new(move |c: &reqwest::Client, n| c.post(format!("{base}{path}")).bearer_auth(&*key).json(&body(n)))
+    };
+    let get = |path: Arc<dyn Fn(u64) -> String + Send + Sync>| -> MakeRequest {
+        let (base, key) = (base.clone(), key.clone());
+        Arc::new(move |c: &reqwest::Client, n| c.get(format!("{base}{}", path(n))).bearer_auth(&*key))
+    };
+    // A user and, every other request, a permission or group they hold (else any).
+    let pick = {
+        let direct = direct.clone();
+        move |n: u64| -> (String, usize) {
+            let mut r = Rng(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let u = r.below(users as usize);
+            let g = if n.is_multiple_of(2) { direct[u][r.below(direct[u].len())] as usize } else { r.below(groups as usize) };
+            (format!("usr_h{u}"), g)
+        }
+    };
+    let pick = Arc::new(pick);
+    let (secs, conc) = (seconds, concurrency);
+
+    let hello_base = hello_server.base.clone();
+    let hello = measure(hello_server.pid(), secs, conc, Arc::new(move |c: &reqwest::Client, _| c.get(format!("{hello_base}/")))).await;
+    let health = measure(pid, secs, conc, get(Arc::new(|_| "/healthz".into()))).await;
+    let mut rows: Vec<(String, Figure)> = Vec::new();
+    let deep = post("/api/v1/check", Arc::new(|_| serde_json::json!({"user_id": format!("{DEEP_USER}0"), "permission": DEEP_PERMISSION})));
+    rows.push((format!("POST /check permission, 1 group inherited {} levels", scale.depth - 1), measure(pid, secs, conc, deep).await));
+    let p = pick.clone();
+    let perm = post(
+        "/api/v1/check",
+        Arc::new(move |n| {
+            let (u, g) = p(n);
+            serde_json::json!({"user_id": u, "permission": perms_of(g)[(n / 2 % 2) as usize]})
+        }),
+    );
+    rows.push((format!("POST /check permission, user in ~{} groups", scale.per_user), measure(pid, secs, conc, perm).await));
+    let p = pick.clone();
+    let action = post(
+        "/api/v1/check",
+        Arc::new(move |n| {
+            let (u, g) = p(n);
+            serde_json::json!({"user_id": u, "group_id": group_id(g), "action": "post"})
+        }),
+    );
+    rows.push((format!("POST /check group action, user in ~{} groups", scale.per_user), measure(pid, secs, conc, action).await));
+    let p = pick.clone();
+    let coll = post(
+        "/api/v1/check",
+        Arc::new(move |n| {
+            let (u, g) = p(n);
+            serde_json::json!({"user_id": u, "collection_id": format!("col_{}", g % COLLECTIONS), "access": "read"})
+        }),
+    );
+    rows.push((format!("POST /check collection, user in ~{} groups", scale.per_user), measure(pid, secs, conc, coll).await));
+    let p = pick.clone();
+    let batch = post(
+        "/api/v1/check/batch",
+        Arc::new(move |n| {
+            let checks: Vec<serde_json::Value> = (0..20u64)
+                .map(|i| {
+                    let (u, g) = p(n * 20 + i);
+                    if i % 2 == 0 {
+                        serde_json::json!({"user_id": u, "permission": perms_of(g)[0]})
+                    } else {
+                        serde_json::json!({"user_id": u, "group_id": group_id(g), "action": "read"})
+                    }
+                })
+                .collect();
+            serde_json::json!({ "checks": checks })
+        }),
+    );
+    rows.push(("POST /check/batch, 20 checks".into(), measure(pid, secs, conc, batch).await));
+    let p = pick.clone();
+    let perms = get(Arc::new(move |n| format!("/api/v1/users/{}/permissions", p(n).0)));
+    rows.push((format!("GET /users/{{id}}/permissions, user in ~{} groups", scale.per_user), measure(pid, secs, conc, perms).await));
+    let p = pick.clone();
+    let eff = get(Arc::new(move |n| format!("/api/v1/users/{}/groups?effective=true", p(n).0)));
+    rows.push((format!("GET /users/{{id}}/groups?effective=true, ~{} groups", scale.per_user), measure(pid, secs, conc, eff).await));
+    let p = pick.clone();
+    let one = get(Arc::new(move |n| format!("/api/v1/groups/{}", group_id(p(n).1))));
+    rows.push(("GET /groups/{id}".into(), measure(pid, secs, conc, one).await));
+    let p = pick.clone();
+    let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
+    rows.push(("GET /groups/{id}/members?limit=30".into(), measure(pid, secs, conc, members).await));
+    let rss_after = status_kb(pid, "RssAnon");
+
+    println!(
+        "\ncohort-bench --hot ({}): {} users, {} groups ({} chains of {} inheriting members and permissions, {} flat), {} memberships; {} s a scenario, {} in flight",
+        if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" },
+        scale.users + 1,
+        scale.groups(),
+        scale.chains,
+        scale.depth,
+        scale.flat,
+        memberships,
+        secs,
+        conc
+    );
+    println!("speed = baseline CPU / request CPU (the server's own CPU µs a request; higher is better)\n");
+    println!(
+        "| {:<58} | {:>8} | {:>7} | {:>7} | {:>7} | {:>6} | {:>6} |",
+        "request", "req/s", "p50 ms", "p99 ms", "CPU µs", "vs /healthz", "vs hello"
+    );
+    println!("|{:-<60}|{:->10}|{:->9}|{:->9}|{:->9}|{:->13}|{:->10}|", "", "", "", "", "", "", "");
+    print_row("bare axum hello (baseline)", &hello, &health, &hello);
+    print_row("GET /healthz (baseline)", &health, &health, &hello);
+    for (name, f) in &rows {
+        print_row(name, f, &health, &hello);
+    }
+    println!();
+    println!(
+        "index: built in {} (ready {:.2} s after start); index ~{}",
+        build_secs.map(|s| format!("{s:.2} s")).unwrap_or_else(|| "? s".into()),
+        ready_after.as_secs_f64(),
+        index_bytes
+            .map(|b| format!("{:.1} MB, {:.1} B a membership", b / 1e6, b / memberships as f64))
+            .unwrap_or_else(|| "(not logged)".into()),
+    );
+    println!(
+        "server RssAnon: {:.1} MB once ready ({:.1} B a membership), {:.1} MB after the run ({:.1} B a membership)",
+        rss_built as f64 / 1024.0,
+        rss_built as f64 * 1024.0 / memberships as f64,
+        rss_after as f64 / 1024.0,
+        rss_after as f64 * 1024.0 / memberships as f64,
+    );
+    let _ = std::fs::remove_file(&log);
+}
