@@ -63,8 +63,26 @@ fn perms_of(g: usize) -> [String; 2] {
     [format!("perm.{}", g % PERMS), format!("perm.{}", (g * 7 + 3) % PERMS)]
 }
 
-/// Loads the data set; answers each user's direct groups (for the requests to ask about).
-async fn load(db: &Db, s: &Scale) -> Vec<Vec<u32>> {
+/// Each user's direct groups: `per_user` distinct ones, at random (the same on every run).
+fn direct_groups(s: &Scale) -> Vec<Vec<u32>> {
+    let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+    let groups = s.groups();
+    (0..s.users)
+        .map(|_| {
+            let mut mine: Vec<u32> = Vec::with_capacity(s.per_user);
+            while mine.len() < s.per_user.min(groups) {
+                let g = rng.below(groups) as u32;
+                if !mine.contains(&g) {
+                    mine.push(g);
+                }
+            }
+            mine
+        })
+        .collect()
+}
+
+/// Loads the data set with these direct memberships.
+async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
     let now: i64 = 1_700_000_000_000;
     let mut sp = (0..SPACES).map(|i| {
         let name = format!("Hot space {i}");
@@ -144,21 +162,6 @@ async fn load(db: &Db, s: &Scale) -> Vec<Vec<u32>> {
     )
     .await;
 
-    // Each user in `per_user` distinct groups, chosen at random.
-    let mut rng = Rng(0x5851_f42d_4c95_7f2d);
-    let groups = s.groups();
-    let direct: Vec<Vec<u32>> = (0..s.users)
-        .map(|_| {
-            let mut mine: Vec<u32> = Vec::with_capacity(s.per_user);
-            while mine.len() < s.per_user.min(groups) {
-                let g = rng.below(groups) as u32;
-                if !mine.contains(&g) {
-                    mine.push(g);
-                }
-            }
-            mine
-        })
-        .collect();
     let total = s.users * s.per_user;
     let mut n = 0usize;
     let mut m = direct.iter().enumerate().flat_map(|(u, gs)| gs.iter().map(move |g| (u, *g))).map(|(u, g)| {
@@ -207,7 +210,6 @@ async fn load(db: &Db, s: &Scale) -> Vec<Vec<u32>> {
         .await
         .expect("counts");
     tx.commit().await.expect("commit");
-    direct
 }
 
 /// A child process, killed on drop.
@@ -325,14 +327,34 @@ pub async fn hello() {
     axum::serve(listener, app).await.expect("serve");
 }
 
-pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concurrency: usize, cohort_bin: Option<std::path::PathBuf>) {
+/// How `--hot` runs besides its scale.
+pub struct Options {
+    pub seconds: u64,
+    pub concurrency: usize,
+    pub cohort_bin: Option<std::path::PathBuf>,
+    /// Only the scenarios whose names contain this.
+    pub only: Option<String>,
+    /// Record each scenario's server with `perf record -g` into this directory.
+    pub perf: Option<std::path::PathBuf>,
+}
+
+pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let exe = std::env::current_exe().expect("own path");
-    let bin = cohort_bin.unwrap_or_else(|| exe.with_file_name("cohort"));
+    let bin = o.cohort_bin.clone().unwrap_or_else(|| exe.with_file_name("cohort"));
     assert!(bin.exists(), "{} not found: build it first (cargo build --release -p cohort -p cohort-bench)", bin.display());
     let started = Instant::now();
-    let direct = load(&db, &scale).await;
+    let direct = direct_groups(&scale);
+    let loaded: i64 = {
+        let c = db.read().await.expect("read");
+        c.query_one("SELECT COUNT(*) FROM users WHERE id = ?", &[format!("{DEEP_USER}0").into()]).await.expect("count").get(0).expect("int")
+    };
+    if loaded == 0 {
+        load(&db, &scale, &direct).await;
+        eprintln!("loaded in {:.1}s", started.elapsed().as_secs_f64());
+    } else {
+        eprintln!("the data set is already loaded");
+    }
     let memberships = scale.users * scale.per_user + 1;
-    eprintln!("loaded in {:.1}s", started.elapsed().as_secs_f64());
     let key = {
         let app = App::connect(db.clone()).await.expect("open");
         let new = NewKey { name: "bench".into(), scopes: vec!["admin".into()], ..NewKey::default() };
@@ -395,14 +417,41 @@ pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concu
         }
     };
     let pick = Arc::new(pick);
-    let (secs, conc) = (seconds, concurrency);
+    let (secs, conc) = (o.seconds, o.concurrency);
+    let wanted = |name: &str| o.only.as_deref().is_none_or(|w| name.contains(w));
+    let scenario = |name: String, make: MakeRequest| {
+        let perf = o.perf.clone();
+        let run = wanted(&name);
+        async move {
+            if !run {
+                return None;
+            }
+            let recording = perf.map(|dir| {
+                let _ = std::fs::create_dir_all(&dir);
+                let file: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                Command::new("perf")
+                    .args(["record", "-F", "499", "-g", "-p", &pid.to_string(), "-o"])
+                    .arg(dir.join(format!("{file}.data")))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("perf record")
+            });
+            let f = measure(pid, secs, conc, make).await;
+            if let Some(mut r) = recording {
+                let _ = Command::new("kill").args(["-INT", &r.id().to_string()]).status();
+                let _ = r.wait();
+            }
+            Some((name, f))
+        }
+    };
 
     let hello_base = hello_server.base.clone();
     let hello = measure(hello_server.pid(), secs, conc, Arc::new(move |c: &reqwest::Client, _| c.get(format!("{hello_base}/")))).await;
     let health = measure(pid, secs, conc, get(Arc::new(|_| "/healthz".into()))).await;
     let mut rows: Vec<(String, Figure)> = Vec::new();
     let deep = post("/api/v1/check", Arc::new(|_| serde_json::json!({"user_id": format!("{DEEP_USER}0"), "permission": DEEP_PERMISSION})));
-    rows.push((format!("POST /check permission, 1 group inherited {} levels", scale.depth - 1), measure(pid, secs, conc, deep).await));
+    rows.extend(scenario(format!("POST /check permission, 1 group inherited {} levels", scale.depth - 1), deep).await);
     let p = pick.clone();
     let perm = post(
         "/api/v1/check",
@@ -411,7 +460,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concu
             serde_json::json!({"user_id": u, "permission": perms_of(g)[(n / 2 % 2) as usize]})
         }),
     );
-    rows.push((format!("POST /check permission, user in ~{} groups", scale.per_user), measure(pid, secs, conc, perm).await));
+    rows.extend(scenario(format!("POST /check permission, user in ~{} groups", scale.per_user), perm).await);
     let p = pick.clone();
     let action = post(
         "/api/v1/check",
@@ -420,7 +469,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concu
             serde_json::json!({"user_id": u, "group_id": group_id(g), "action": "post"})
         }),
     );
-    rows.push((format!("POST /check group action, user in ~{} groups", scale.per_user), measure(pid, secs, conc, action).await));
+    rows.extend(scenario(format!("POST /check group action, user in ~{} groups", scale.per_user), action).await);
     let p = pick.clone();
     let coll = post(
         "/api/v1/check",
@@ -429,7 +478,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concu
             serde_json::json!({"user_id": u, "collection_id": format!("col_{}", g % COLLECTIONS), "access": "read"})
         }),
     );
-    rows.push((format!("POST /check collection, user in ~{} groups", scale.per_user), measure(pid, secs, conc, coll).await));
+    rows.extend(scenario(format!("POST /check collection, user in ~{} groups", scale.per_user), coll).await);
     let p = pick.clone();
     let batch = post(
         "/api/v1/check/batch",
@@ -447,19 +496,19 @@ pub async fn run(db: Db, database_url: String, scale: Scale, seconds: u64, concu
             serde_json::json!({ "checks": checks })
         }),
     );
-    rows.push(("POST /check/batch, 20 checks".into(), measure(pid, secs, conc, batch).await));
+    rows.extend(scenario("POST /check/batch, 20 checks".into(), batch).await);
     let p = pick.clone();
     let perms = get(Arc::new(move |n| format!("/api/v1/users/{}/permissions", p(n).0)));
-    rows.push((format!("GET /users/{{id}}/permissions, user in ~{} groups", scale.per_user), measure(pid, secs, conc, perms).await));
+    rows.extend(scenario(format!("GET /users/{{id}}/permissions, user in ~{} groups", scale.per_user), perms).await);
     let p = pick.clone();
     let eff = get(Arc::new(move |n| format!("/api/v1/users/{}/groups?effective=true", p(n).0)));
-    rows.push((format!("GET /users/{{id}}/groups?effective=true, ~{} groups", scale.per_user), measure(pid, secs, conc, eff).await));
+    rows.extend(scenario(format!("GET /users/{{id}}/groups?effective=true, ~{} groups", scale.per_user), eff).await);
     let p = pick.clone();
     let one = get(Arc::new(move |n| format!("/api/v1/groups/{}", group_id(p(n).1))));
-    rows.push(("GET /groups/{id}".into(), measure(pid, secs, conc, one).await));
+    rows.extend(scenario("GET /groups/{id}".into(), one).await);
     let p = pick.clone();
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
-    rows.push(("GET /groups/{id}/members?limit=30".into(), measure(pid, secs, conc, members).await));
+    rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
     let rss_after = status_kb(pid, "RssAnon");
 
     println!(

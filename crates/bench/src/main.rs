@@ -58,6 +58,16 @@ struct Args {
     /// The `cohort` binary `--hot` starts (default: beside this one).
     #[arg(long)]
     cohort_bin: Option<std::path::PathBuf>,
+    /// `--hot` on SQLite: this database file, kept after the run and not loaded again when
+    /// it already holds the data set (default: a fresh one in a temp dir).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+    /// `--hot`: only the scenarios whose names contain this.
+    #[arg(long)]
+    only: Option<String>,
+    /// `--hot`: record each scenario's server with `perf record -g` into this directory.
+    #[arg(long)]
+    perf: Option<std::path::PathBuf>,
     /// Serve the bare baseline for `--hot` (an axum "hello") and nothing else.
     #[arg(long, hide = true)]
     hello: bool,
@@ -281,9 +291,10 @@ async fn main() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("cohort-bench-{}", std::process::id()));
-    let db = match &a.database_url {
-        Some(url) => Db::postgres(url, 32).expect("postgres"),
-        None => {
+    let db = match (&a.database_url, &a.data) {
+        (Some(url), _) => Db::postgres(url, 32).expect("postgres"),
+        (None, Some(file)) => Db::sqlite(file).expect("sqlite"),
+        (None, None) => {
             std::fs::create_dir_all(&dir).expect("dir");
             Db::sqlite(&dir.join("bench.db")).expect("sqlite")
         }
@@ -296,8 +307,10 @@ async fn main() {
     }
     if let Some(name) = &a.hot {
         let scale = hot::Scale::named(name).expect("--hot takes small or large");
-        let url = a.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", dir.join("bench.db").display()));
-        hot::run(db, url, scale, a.seconds, a.concurrency, a.cohort_bin.clone()).await;
+        let file = a.data.clone().unwrap_or_else(|| dir.join("bench.db"));
+        let url = a.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", file.display()));
+        let o = hot::Options { seconds: a.seconds, concurrency: a.concurrency, cohort_bin: a.cohort_bin.clone(), only: a.only.clone(), perf: a.perf.clone() };
+        hot::run(db, url, scale, o).await;
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
