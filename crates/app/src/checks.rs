@@ -118,7 +118,7 @@ impl App {
                     Ok(match c {
                         Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now),
                         Check::Group { user_id, group_id, action } => {
-                            let hidden = idx.group(group_id).is_none()
+                            let hidden = !idx.knows_group(group_id)
                                 || (!sees_all && !idx.check_group(user_id, group_id, GroupCheck::Read, now).allowed);
                             if hidden {
                                 return Err(Error::NotFound("group"));

@@ -10,7 +10,7 @@
 //! that need no index (creating a key or a user, migrating) never build it.
 
 use cohort_core::Result;
-use cohort_core::access::AccessIndex;
+use cohort_core::access::{AccessIndex, Builder};
 use cohort_store::access::{self, ChangeRow};
 use cohort_store::{Conn, Db};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -25,6 +25,8 @@ pub struct Index {
 }
 
 const BATCH: i64 = 1000;
+/// Rows a page while building.
+const PAGE: i64 = 20_000;
 
 impl Index {
     /// An index not yet built: it applies no changes until [`Index::build`].
@@ -44,38 +46,63 @@ impl Index {
 
     /// Builds the index from the tables, logging what it loaded and how long it took, and
     /// from then on follows the change log from the position noted before the first read.
+    /// Tables are read a page at a time, so a large data set never sits in memory twice.
     pub async fn build(&self, db: &Db) -> Result<()> {
         let _turn = self.catching_up.lock().await;
         let started = std::time::Instant::now();
         let c = db.read().await?;
         let seq = access::last_seq(&c).await?;
-        let mut idx = AccessIndex::new();
-        let groups = access::all_groups(&c).await?;
-        let group_count = groups.len();
-        for g in groups {
-            idx.put_group(g);
+        let mut b = Builder::new();
+        let mut groups = 0usize;
+        let mut after = String::new();
+        loop {
+            let page = access::groups_page(&c, &after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            groups += page.len();
+            for g in page {
+                b.group(g);
+            }
+            if groups.is_multiple_of(PAGE as usize * 10) {
+                tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: loading groups");
+            }
         }
-        tracing::info!(groups = group_count, seconds = started.elapsed().as_secs_f64(), "access index: groups loaded");
-        let mut memberships = access::all_memberships(&c).await?;
-        let membership_count: usize = memberships.values().map(Vec::len).sum();
-        tracing::info!(memberships = membership_count, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
+        tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: groups loaded");
         let users = access::all_users(&c).await?;
         let user_count = users.len();
         for (user, admin) in users {
-            let list = memberships.remove(&user).unwrap_or_default();
-            idx.put_user(&user, admin, list);
+            b.user(&user, admin);
         }
+        let mut memberships = 0usize;
+        let mut after = (String::new(), String::new());
+        loop {
+            let page = access::memberships_page(&c, (&after.0, &after.1), PAGE).await?;
+            let Some((u, m)) = page.last() else { break };
+            after = (u.clone(), m.group_id.clone());
+            memberships += page.len();
+            for (u, m) in &page {
+                b.membership(u, m);
+            }
+            if memberships.is_multiple_of(PAGE as usize * 10) {
+                tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: loading memberships");
+            }
+        }
+        tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
         for (space, mods) in access::space_moderators(&c).await? {
-            idx.put_space(&space, mods);
+            b.space(&space, mods);
         }
+        let idx = b.finish(cohort_core::time::now());
+        let bytes = idx.bytes();
         *self.data.write().unwrap_or_else(PoisonError::into_inner) = idx;
         self.applied.store(seq, Ordering::Release);
         self.built.store(true, Ordering::Release);
         tracing::info!(
             users = user_count,
-            groups = group_count,
-            memberships = membership_count,
+            groups,
+            memberships,
             revision = seq,
+            index_bytes = bytes,
+            bytes_per_membership = bytes / memberships.max(1),
             seconds = started.elapsed().as_secs_f64(),
             "access index built"
         );
@@ -100,6 +127,7 @@ impl Index {
         if !self.is_built() {
             return Ok(self.revision());
         }
+        self.refresh_expired();
         let c = db.read().await?;
         loop {
             let from = self.applied.load(Ordering::Acquire);
@@ -111,6 +139,15 @@ impl Index {
             if (rows.len() as i64) < BATCH {
                 return Ok(last);
             }
+        }
+    }
+
+    /// Prunes memberships that have expired out of the kept lists, if any has.
+    fn refresh_expired(&self) {
+        let now = cohort_core::time::now();
+        if self.read(|idx| idx.refresh_due(now)) {
+            let users = self.data.write().unwrap_or_else(PoisonError::into_inner).refresh_expired(now);
+            tracing::debug!(users, "access index: expired memberships pruned");
         }
     }
 

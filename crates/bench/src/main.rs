@@ -309,7 +309,13 @@ async fn main() {
         let scale = hot::Scale::named(name).expect("--hot takes small or large");
         let file = a.data.clone().unwrap_or_else(|| dir.join("bench.db"));
         let url = a.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", file.display()));
-        let o = hot::Options { seconds: a.seconds, concurrency: a.concurrency, cohort_bin: a.cohort_bin.clone(), only: a.only.clone(), perf: a.perf.clone() };
+        let o = hot::Options {
+            seconds: a.seconds,
+            concurrency: a.concurrency,
+            cohort_bin: a.cohort_bin.clone(),
+            only: a.only.clone(),
+            perf: a.perf.clone(),
+        };
         hot::run(db, url, scale, o).await;
         let _ = std::fs::remove_dir_all(&dir);
         return;

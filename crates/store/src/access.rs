@@ -48,15 +48,20 @@ async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str,
     Ok(())
 }
 
-/// Every group node.
-pub async fn all_groups(c: &Conn) -> Result<Vec<GroupNode>, StoreError> {
-    let mut nodes = HashMap::new();
-    for r in c.query(&format!("SELECT {NODE_COLS} FROM groups g"), &[]).await? {
-        let n = node(&r)?;
+/// A page of group nodes in id order, after `after` (the last id of the previous page).
+pub async fn groups_page(c: &Conn, after: &str, limit: i64) -> Result<Vec<GroupNode>, StoreError> {
+    let rows = c.query(&format!("SELECT {NODE_COLS} FROM groups g WHERE g.id > ? ORDER BY g.id LIMIT ?"), &params![after, limit]).await?;
+    let mut nodes = HashMap::with_capacity(rows.len());
+    let mut order = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let n = node(r)?;
+        order.push(n.id.clone());
         nodes.insert(n.id.clone(), n);
     }
-    fill(c, &mut nodes, "", &[]).await?;
-    Ok(nodes.into_values().collect())
+    if let Some(last) = order.last() {
+        fill(c, &mut nodes, "WHERE group_id > ? AND group_id <= ?", &params![after, last.as_str()]).await?;
+    }
+    Ok(order.iter().filter_map(|id| nodes.remove(id)).collect())
 }
 
 /// One group node, or `None` if it is gone.
@@ -80,13 +85,11 @@ fn membership(r: &Row, at: usize) -> Result<DirectMembership, StoreError> {
     })
 }
 
-/// Every membership, grouped by user.
-pub async fn all_memberships(c: &Conn) -> Result<HashMap<String, Vec<DirectMembership>>, StoreError> {
-    let mut out: HashMap<String, Vec<DirectMembership>> = HashMap::new();
-    for r in c.query("SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships", &[]).await? {
-        out.entry(r.get(0)?).or_default().push(membership(&r, 1)?);
-    }
-    Ok(out)
+/// A page of memberships in (user, group) order, after the given pair: (user id, membership).
+pub async fn memberships_page(c: &Conn, after: (&str, &str), limit: i64) -> Result<Vec<(String, DirectMembership)>, StoreError> {
+    let sql = "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships \
+               WHERE (user_id, group_id) > (?, ?) ORDER BY user_id, group_id LIMIT ?";
+    c.query(sql, &params![after.0, after.1, limit]).await?.iter().map(|r| Ok((r.get(0)?, membership(r, 1)?))).collect()
 }
 
 /// A user's site role (`Some(is_admin)`) and memberships; `None` if the user is gone.

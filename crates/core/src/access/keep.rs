@@ -1,0 +1,655 @@
+//! Keeping the index in step: one change at a time (a group, a membership, a user, a space),
+//! each updating exactly the kept lists it touches, and a [`Builder`] that loads everything
+//! at once and works the lists out in one pass.
+
+use super::{AccessIndex, Direct, DirectMembership, Grant, GrantBy, Group, GroupNode, Level, NEVER, NONE, User};
+use crate::model::{MemberStatus, Visibility};
+use crate::time::Millis;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Inserts `x` into a sorted list if missing.
+fn insert_sorted(list: &mut Vec<u32>, x: u32) {
+    if let Err(i) = list.binary_search(&x) {
+        list.insert(i, x);
+    }
+}
+
+fn remove_sorted(list: &mut Vec<u32>, x: u32) {
+    if let Ok(i) = list.binary_search(&x) {
+        list.remove(i);
+    }
+}
+
+impl AccessIndex {
+    // ---- numbers ----
+
+    fn intern_group(&mut self, id: &str) -> u32 {
+        let (g, new) = self.group_ids.intern(id);
+        if new {
+            let blank = Group { parent: NONE, ..Group::default() };
+            match self.groups.get_mut(g as usize) {
+                Some(slot) => *slot = blank,
+                None => self.groups.push(blank),
+            }
+        }
+        g
+    }
+
+    fn intern_user(&mut self, id: &str) -> u32 {
+        let (u, new) = self.user_ids.intern(id);
+        if new {
+            let blank = User { next_expiry: NEVER, ..User::default() };
+            match self.users.get_mut(u as usize) {
+                Some(slot) => *slot = blank,
+                None => self.users.push(blank),
+            }
+        }
+        u
+    }
+
+    fn intern_permission(&mut self, name: &str) -> u32 {
+        let (p, new) = self.permission_names.intern(name);
+        if new {
+            self.holders.push(Vec::new());
+        }
+        p
+    }
+
+    fn intern_collection(&mut self, id: &str) -> u32 {
+        let (c, new) = self.collection_ids.intern(id);
+        if new {
+            self.grants.push(Vec::new());
+        }
+        c
+    }
+
+    fn intern_space(&mut self, id: &str) -> u32 {
+        let (s, new) = self.space_ids.intern(id);
+        if new {
+            self.space_collections.push(BTreeMap::new());
+        }
+        s
+    }
+
+    /// Slug numbers are 16 bits; past 65,535 distinct slugs a role reads as one that allows
+    /// nothing.
+    fn intern_role(&mut self, slug: &str) -> u16 {
+        let (r, new) = self.role_names.intern(slug);
+        if new {
+            self.builtin.push(None);
+        }
+        u16::try_from(r).unwrap_or(u16::MAX)
+    }
+
+    /// Frees a group number nothing refers to any more.
+    fn release_group(&mut self, g: u32) {
+        let grp = &self.groups[g as usize];
+        if !grp.present && grp.children.is_empty() && grp.members.is_empty() {
+            self.group_ids.forget(g);
+        }
+    }
+
+    fn release_user(&mut self, u: u32) {
+        let usr = &self.users[u as usize];
+        if !usr.present && usr.directs.is_empty() {
+            self.user_ids.forget(u);
+        }
+    }
+
+    // ---- derived lists ----
+
+    /// `group` and the descendants that inherit permissions from it (transitively): the
+    /// groups whose carried permissions change when `group`'s do.
+    fn permission_closure(&self, group: u32) -> Vec<u32> {
+        let mut out = vec![group];
+        let mut at = 0;
+        while at < out.len() && out.len() <= 1_000_000 {
+            let g = out[at];
+            at += 1;
+            for &c in &self.g(g).children {
+                let child = self.g(c);
+                if child.present && child.inherit_permissions && c != group {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    fn carried_set(&self, group: u32) -> Vec<u32> {
+        let mut ps: Vec<u32> = self.carried(group).map(|(p, _)| p).collect();
+        ps.sort_unstable();
+        ps.dedup();
+        ps
+    }
+
+    fn unhold(&mut self, groups: &[u32]) {
+        for &g in groups {
+            for p in self.carried_set(g) {
+                remove_sorted(&mut self.holders[p as usize], g);
+            }
+        }
+    }
+
+    fn hold(&mut self, groups: &[u32]) {
+        for &g in groups {
+            for p in self.carried_set(g) {
+                insert_sorted(&mut self.holders[p as usize], g);
+            }
+        }
+    }
+
+    fn ungrant(&mut self, g: u32) {
+        let grp = &self.groups[g as usize];
+        if !grp.present {
+            return;
+        }
+        let (space, grants, all) = (grp.space, grp.grants.clone(), grp.access_all);
+        for gr in grants.iter() {
+            let list = &mut self.grants[gr.collection as usize];
+            if let Ok(i) = list.binary_search_by_key(&g, |x| x.group) {
+                list.remove(i);
+            }
+            let named = &mut self.space_collections[space as usize];
+            if let Some(n) = named.get_mut(&gr.collection) {
+                *n -= 1;
+                if *n == 0 {
+                    named.remove(&gr.collection);
+                }
+            }
+        }
+        if all {
+            remove_sorted(&mut self.access_all, g);
+        }
+    }
+
+    fn grant(&mut self, g: u32) {
+        let grp = &self.groups[g as usize];
+        if !grp.present {
+            return;
+        }
+        let (space, grants, all) = (grp.space, grp.grants.clone(), grp.access_all);
+        for gr in grants.iter() {
+            let list = &mut self.grants[gr.collection as usize];
+            let by = GrantBy { group: g, level: gr.level, hide_passwords: gr.hide_passwords };
+            match list.binary_search_by_key(&g, |x| x.group) {
+                Ok(i) => list[i] = by,
+                Err(i) => list.insert(i, by),
+            }
+            *self.space_collections[space as usize].entry(gr.collection).or_insert(0) += 1;
+        }
+        if all {
+            insert_sorted(&mut self.access_all, g);
+        }
+    }
+
+    /// Direct members of `group` and of the groups its members flow from.
+    fn members_flowing_into(&self, group: u32, into: &mut Vec<u32>) {
+        into.extend(&self.g(group).members);
+        for s in self.sources(group) {
+            into.extend(&self.g(s).members);
+        }
+    }
+
+    /// Works out a user's kept effective list again (at the time it was last pruned).
+    fn recompute(&mut self, u: u32) {
+        let usr = &self.users[u as usize];
+        let mut out = Vec::new();
+        let next = self.flows(&usr.directs, usr.pruned_at, &mut out);
+        let usr = &mut self.users[u as usize];
+        usr.effective = out.into_boxed_slice();
+        usr.next_expiry = next;
+        usr.extras = usr.directs.iter().any(|d| d.extra);
+        self.refresh_at = self.refresh_at.min(next);
+    }
+
+    fn recompute_all(&mut self, mut users: Vec<u32>) {
+        users.sort_unstable();
+        users.dedup();
+        for u in users {
+            self.recompute(u);
+        }
+    }
+
+    /// A group record's fields from its node (numbers interned).
+    fn fill_group(&mut self, g: u32, node: &GroupNode) {
+        let space = self.intern_space(&node.space_id);
+        let mut perms: Vec<u32> = Vec::with_capacity(node.permissions.len());
+        for p in &node.permissions {
+            let p = self.intern_permission(p);
+            if !perms.contains(&p) {
+                perms.push(p);
+            }
+        }
+        let mut grants: Vec<Grant> = Vec::with_capacity(node.collections.len());
+        for c in &node.collections {
+            let collection = self.intern_collection(&c.id);
+            let grant = Grant { collection, level: Level::of(c), hide_passwords: c.hide_passwords };
+            match grants.iter_mut().find(|x| x.collection == collection) {
+                Some(x) => *x = grant,
+                None => grants.push(grant),
+            }
+        }
+        let mut roles: Vec<(u16, super::Caps)> = node.roles.iter().map(|(slug, caps)| (self.intern_role(slug), *caps)).collect();
+        roles.sort_unstable_by_key(|r| r.0);
+        let grp = &mut self.groups[g as usize];
+        grp.present = true;
+        grp.public = node.visibility == Visibility::Public;
+        grp.inherit_members = node.inherit_members;
+        grp.inherit_permissions = node.inherit_permissions;
+        grp.access_all = node.access_all;
+        grp.space = space;
+        grp.perms = perms.into_boxed_slice();
+        grp.grants = grants.into_boxed_slice();
+        grp.roles = roles.into_boxed_slice();
+    }
+
+    fn direct_of(&mut self, u: u32, m: &DirectMembership) -> Direct {
+        let group = self.intern_group(&m.group_id);
+        let role = self.intern_role(&m.role);
+        let extra = !m.permissions.is_empty();
+        if extra {
+            let ps: Vec<u32> = m.permissions.iter().map(|p| self.intern_permission(p)).collect();
+            self.extras.insert((u, group), ps.into_boxed_slice());
+        } else {
+            self.extras.remove(&(u, group));
+        }
+        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.status == MemberStatus::Active, extra }
+    }
+
+    // ---- changes ----
+
+    /// Adds or replaces a group; its children and memberships stay.
+    pub fn put_group(&mut self, node: GroupNode) {
+        let g = self.intern_group(&node.id);
+        let parent = match &node.parent_id {
+            Some(p) if *p != node.id => self.intern_group(p),
+            _ => NONE,
+        };
+        let old = &self.groups[g as usize];
+        let moved = !old.present || old.parent != parent;
+        let flows = moved || old.inherit_members != node.inherit_members;
+        let mut affected = Vec::new();
+        if flows {
+            self.members_flowing_into(g, &mut affected);
+        }
+        let closure = self.permission_closure(g);
+        self.unhold(&closure);
+        self.ungrant(g);
+        let old_parent = self.groups[g as usize].parent;
+        if moved && old_parent != parent {
+            if old_parent != NONE {
+                remove_sorted(&mut self.groups[old_parent as usize].children, g);
+            }
+            if parent != NONE {
+                insert_sorted(&mut self.groups[parent as usize].children, g);
+            }
+            self.groups[g as usize].parent = parent;
+        }
+        self.fill_group(g, &node);
+        self.grant(g);
+        self.hold(&closure);
+        if flows {
+            self.members_flowing_into(g, &mut affected);
+            self.recompute_all(affected);
+        }
+        if moved && old_parent != parent && old_parent != NONE {
+            self.release_group(old_parent);
+        }
+    }
+
+    /// Forgets a group and every membership in it.
+    pub fn remove_group(&mut self, id: &str) {
+        let Some(g) = self.group_ix(id) else { return };
+        let mut affected = Vec::new();
+        self.members_flowing_into(g, &mut affected);
+        let closure = self.permission_closure(g);
+        self.unhold(&closure);
+        self.ungrant(g);
+        for u in std::mem::take(&mut self.groups[g as usize].members) {
+            let usr = &mut self.users[u as usize];
+            if let Ok(i) = usr.directs.binary_search_by_key(&g, |d| d.group) {
+                usr.directs.remove(i);
+            }
+            self.extras.remove(&(u, g));
+        }
+        let parent = self.groups[g as usize].parent;
+        if parent != NONE {
+            remove_sorted(&mut self.groups[parent as usize].children, g);
+        }
+        let grp = &mut self.groups[g as usize];
+        *grp = Group { children: std::mem::take(&mut grp.children), parent: NONE, ..Group::default() };
+        self.hold(&closure[1..]);
+        self.recompute_all(affected.clone());
+        for u in affected {
+            self.release_user(u);
+        }
+        if parent != NONE {
+            self.release_group(parent);
+        }
+        self.release_group(g);
+    }
+
+    /// Sets (or with `None` removes) one user's membership in one group.
+    pub fn put_membership(&mut self, user_id: &str, group_id: &str, m: Option<DirectMembership>) {
+        let u = self.intern_user(user_id);
+        let g = self.intern_group(group_id);
+        let d = m.map(|m| self.direct_of(u, &DirectMembership { group_id: group_id.to_string(), ..m }));
+        if d.is_none() {
+            self.extras.remove(&(u, g));
+        }
+        let usr = &mut self.users[u as usize];
+        match (usr.directs.binary_search_by_key(&g, |d| d.group), d) {
+            (Ok(i), Some(d)) => usr.directs[i] = d,
+            (Err(i), Some(d)) => usr.directs.insert(i, d),
+            (Ok(i), None) => {
+                usr.directs.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+        let members = &mut self.groups[g as usize].members;
+        if d.is_some() {
+            insert_sorted(members, u)
+        } else {
+            remove_sorted(members, u)
+        }
+        self.recompute(u);
+        self.release_user(u);
+        self.release_group(g);
+    }
+
+    /// Replaces all of a user's memberships (or forgets the user).
+    pub fn put_user(&mut self, user_id: &str, site_admin: bool, memberships: Vec<DirectMembership>) {
+        let u = self.intern_user(user_id);
+        let old = std::mem::take(&mut self.users[u as usize].directs);
+        for d in &old {
+            remove_sorted(&mut self.groups[d.group as usize].members, u);
+            self.extras.remove(&(u, d.group));
+        }
+        let mut directs: Vec<Direct> = memberships.iter().map(|m| self.direct_of(u, m)).collect();
+        directs.sort_unstable_by_key(|d| d.group);
+        directs.dedup_by_key(|d| d.group);
+        for d in &directs {
+            insert_sorted(&mut self.groups[d.group as usize].members, u);
+        }
+        let usr = &mut self.users[u as usize];
+        usr.present = true;
+        usr.admin = site_admin;
+        usr.directs = directs;
+        self.recompute(u);
+        for d in old {
+            self.release_group(d.group);
+        }
+    }
+
+    pub fn remove_user(&mut self, user_id: &str) {
+        let Some(u) = self.user_ix(user_id) else { return };
+        for d in std::mem::take(&mut self.users[u as usize].directs) {
+            remove_sorted(&mut self.groups[d.group as usize].members, u);
+            self.extras.remove(&(u, d.group));
+            self.release_group(d.group);
+        }
+        for mods in self.space_moderators.values_mut() {
+            mods.remove(user_id);
+        }
+        self.users[u as usize] = User { next_expiry: NEVER, ..User::default() };
+        self.release_user(u);
+    }
+
+    pub fn put_space(&mut self, space_id: &str, moderators: Vec<String>) {
+        let s = self.intern_space(space_id);
+        self.space_moderators.insert(s, moderators.into_iter().map(String::into_boxed_str).collect());
+    }
+
+    pub fn remove_space(&mut self, space_id: &str) {
+        if let Some(s) = self.space_ids.get(space_id) {
+            self.space_moderators.remove(&s);
+        }
+    }
+
+    // ---- time ----
+
+    /// Whether some membership has expired since the kept lists were last pruned.
+    pub fn refresh_due(&self, now: Millis) -> bool {
+        now >= self.refresh_at
+    }
+
+    /// Prunes expired memberships out of the kept lists (until then checks about the users
+    /// concerned are worked out from their memberships); answers how many users changed.
+    pub fn refresh_expired(&mut self, now: Millis) -> usize {
+        if !self.refresh_due(now) {
+            return 0;
+        }
+        self.refresh_at = NEVER;
+        let mut changed = 0;
+        for u in 0..self.users.len() {
+            let usr = &mut self.users[u];
+            if usr.next_expiry <= now {
+                usr.pruned_at = now;
+                self.recompute(u as u32);
+                changed += 1;
+            } else {
+                self.refresh_at = self.refresh_at.min(usr.next_expiry);
+            }
+        }
+        changed
+    }
+
+    // ---- size ----
+
+    /// Roughly how many bytes the index holds on the heap.
+    pub fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|g| {
+                g.children.capacity() * 4
+                    + g.perms.len() * 4
+                    + g.grants.len() * size_of::<Grant>()
+                    + g.roles.len() * size_of::<(u16, super::Caps)>()
+                    + g.members.capacity() * 4
+            })
+            .sum();
+        let users: usize = self.users.iter().map(|u| u.directs.capacity() * size_of::<Direct>() + u.effective.len() * 4).sum();
+        let lists: usize = self.holders.iter().map(|h| h.capacity() * 4 + size_of::<Vec<u32>>()).sum::<usize>()
+            + self.grants.iter().map(|h| h.capacity() * size_of::<GrantBy>() + size_of::<Vec<GrantBy>>()).sum::<usize>();
+        self.groups.capacity() * size_of::<Group>()
+            + groups
+            + self.users.capacity() * size_of::<User>()
+            + users
+            + lists
+            + self.extras.len() * 48
+            + self.group_ids.bytes()
+            + self.user_ids.bytes()
+            + self.permission_names.bytes()
+            + self.collection_ids.bytes()
+    }
+
+    // ---- comparison ----
+
+    /// Everything the index holds and keeps, by ids: two indexes that answer alike compare
+    /// equal however they were filled (one kept in step change by change, one rebuilt).
+    pub fn canonical(&self, now: Millis) -> Canonical {
+        let mut c = Canonical::default();
+        for (i, g) in self.groups.iter().enumerate().filter(|(_, g)| g.present) {
+            let id = self.gname(i as u32);
+            let parent = (g.parent != NONE).then(|| self.gname(g.parent));
+            let perms: Vec<String> = g.perms.iter().map(|p| self.permission_names.name(*p).to_string()).collect();
+            let grants: Vec<String> =
+                g.grants.iter().map(|x| format!("{}:{:?}:{}", self.collection_ids.name(x.collection), x.level, x.hide_passwords)).collect();
+            let mut roles: Vec<String> = g.roles.iter().map(|(r, caps)| format!("{}:{caps:?}", self.role_names.name(*r as u32))).collect();
+            roles.sort();
+            let members: BTreeSet<String> = g.members.iter().map(|u| self.user_ids.name(*u).to_string()).collect();
+            c.groups.insert(
+                id,
+                format!(
+                    "space={} parent={parent:?} public={} im={} ip={} all={} perms={perms:?} grants={grants:?} roles={roles:?} members={members:?}",
+                    self.space_ids.name(g.space),
+                    g.public,
+                    g.inherit_members,
+                    g.inherit_permissions,
+                    g.access_all
+                ),
+            );
+            let children: BTreeSet<String> = g.children.iter().filter(|x| self.g(**x).present).map(|x| self.gname(*x)).collect();
+            if !children.is_empty() {
+                c.children.insert(self.gname(i as u32), children);
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            if !u.present && u.directs.is_empty() {
+                continue;
+            }
+            let id = self.user_ids.name(i as u32).to_string();
+            let directs: BTreeSet<String> = u
+                .directs
+                .iter()
+                .map(|d| {
+                    let extra = self
+                        .extras
+                        .get(&(i as u32, d.group))
+                        .map(|ps| ps.iter().map(|p| self.permission_names.name(*p)).collect::<Vec<_>>());
+                    format!("{}:{}:{}:{}:{extra:?}", self.gname(d.group), self.role_names.name(d.role as u32), d.active, d.expires)
+                })
+                .collect();
+            c.users.insert(id.clone(), format!("present={} admin={} directs={directs:?}", u.present, u.admin));
+            let mut buf = Vec::new();
+            let eff: BTreeSet<String> = self.effective_of(u, now, &mut buf).iter().map(|g| self.gname(*g)).collect();
+            c.effective.insert(id, eff);
+        }
+        for (p, hs) in self.holders.iter().enumerate().filter(|(_, h)| !h.is_empty()) {
+            c.holders.insert(self.permission_names.name(p as u32).to_string(), hs.iter().map(|g| self.gname(*g)).collect());
+        }
+        for (col, gs) in self.grants.iter().enumerate().filter(|(_, h)| !h.is_empty()) {
+            let by: BTreeSet<String> = gs.iter().map(|x| format!("{}:{:?}:{}", self.gname(x.group), x.level, x.hide_passwords)).collect();
+            c.grants.insert(self.collection_ids.name(col as u32).to_string(), by);
+        }
+        c.access_all = self.access_all.iter().map(|g| self.gname(*g)).collect();
+        for (s, named) in self.space_collections.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+            let named: BTreeMap<String, u32> = named.iter().map(|(col, n)| (self.collection_ids.name(*col).to_string(), *n)).collect();
+            c.space_collections.insert(self.space_ids.name(s as u32).to_string(), named);
+        }
+        for (s, mods) in &self.space_moderators {
+            c.space_moderators.insert(self.space_ids.name(*s).to_string(), mods.iter().map(|m| m.to_string()).collect());
+        }
+        c
+    }
+}
+
+/// What [`AccessIndex::canonical`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Canonical {
+    pub groups: BTreeMap<String, String>,
+    pub children: BTreeMap<String, BTreeSet<String>>,
+    pub users: BTreeMap<String, String>,
+    /// Each user's effective groups at the time asked.
+    pub effective: BTreeMap<String, BTreeSet<String>>,
+    pub holders: BTreeMap<String, BTreeSet<String>>,
+    pub grants: BTreeMap<String, BTreeSet<String>>,
+    pub access_all: BTreeSet<String>,
+    pub space_collections: BTreeMap<String, BTreeMap<String, u32>>,
+    pub space_moderators: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Loads a whole index at once: add everything in any order, then [`Builder::finish`] works
+/// out the kept lists in one pass (adding groups one by one would re-sort them each time).
+#[derive(Debug, Default)]
+pub struct Builder {
+    idx: AccessIndex,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder { idx: AccessIndex::new() }
+    }
+
+    pub fn group(&mut self, node: GroupNode) {
+        let idx = &mut self.idx;
+        let g = idx.intern_group(&node.id);
+        idx.groups[g as usize].parent = match &node.parent_id {
+            Some(p) if *p != node.id => idx.intern_group(p),
+            _ => NONE,
+        };
+        idx.fill_group(g, &node);
+    }
+
+    pub fn user(&mut self, user_id: &str, site_admin: bool) {
+        let u = self.idx.intern_user(user_id);
+        let usr = &mut self.idx.users[u as usize];
+        usr.present = true;
+        usr.admin = site_admin;
+    }
+
+    pub fn membership(&mut self, user_id: &str, m: &DirectMembership) {
+        let idx = &mut self.idx;
+        let u = idx.intern_user(user_id);
+        let d = idx.direct_of(u, m);
+        idx.users[u as usize].directs.push(d);
+        idx.groups[d.group as usize].members.push(u);
+    }
+
+    pub fn space(&mut self, space_id: &str, moderators: Vec<String>) {
+        self.idx.put_space(space_id, moderators);
+    }
+
+    /// The index, its lists worked out and pruned of what has expired by `now`.
+    pub fn finish(self, now: Millis) -> AccessIndex {
+        let mut idx = self.idx;
+        for g in 0..idx.groups.len() {
+            let grp = &mut idx.groups[g];
+            grp.members.sort_unstable();
+            grp.members.dedup();
+            grp.members.shrink_to_fit();
+            let parent = grp.parent;
+            if grp.present && parent != NONE {
+                idx.groups[parent as usize].children.push(g as u32);
+            }
+        }
+        for g in 0..idx.groups.len() {
+            idx.groups[g].children.sort_unstable();
+            idx.groups[g].children.shrink_to_fit();
+            if idx.groups[g].present {
+                for p in idx.carried_set(g as u32) {
+                    idx.holders[p as usize].push(g as u32);
+                }
+                let grp = &idx.groups[g];
+                let (space, grants, all) = (grp.space, grp.grants.clone(), grp.access_all);
+                for gr in grants.iter() {
+                    idx.grants[gr.collection as usize].push(GrantBy {
+                        group: g as u32,
+                        level: gr.level,
+                        hide_passwords: gr.hide_passwords,
+                    });
+                    *idx.space_collections[space as usize].entry(gr.collection).or_insert(0) += 1;
+                }
+                if all {
+                    idx.access_all.push(g as u32);
+                }
+            }
+        }
+        // Groups were visited in number order, so these lists are sorted already.
+        for h in &mut idx.holders {
+            h.shrink_to_fit();
+        }
+        for h in &mut idx.grants {
+            h.shrink_to_fit();
+        }
+        for u in 0..idx.users.len() {
+            let usr = &mut idx.users[u];
+            usr.directs.sort_by_key(|d| d.group);
+            // The last one loaded wins, as one by one.
+            usr.directs.reverse();
+            usr.directs.dedup_by_key(|d| d.group);
+            usr.directs.reverse();
+            usr.directs.shrink_to_fit();
+            usr.pruned_at = now;
+            idx.recompute(u as u32);
+        }
+        let placeholders: Vec<u32> = (0..idx.groups.len() as u32).filter(|g| !idx.groups[*g as usize].present).collect();
+        for g in placeholders {
+            idx.release_group(g);
+        }
+        idx
+    }
+}

@@ -1,0 +1,714 @@
+//! The access index: who effectively belongs where, which permissions and collection grants
+//! that brings, and the answers to "may this user do this?" — all from memory.
+//!
+//! The index holds the group tree (with its inheritance flags), each user's direct
+//! memberships, each group's permissions, collection grants and custom roles, the site
+//! administrators and the space moderators. It is pure data: the services keep it in step
+//! with the database through the change log and ask it questions.
+//!
+//! Semantics (SPEC §2): a direct membership counts while active and unexpired. Members flow
+//! down the tree into children that `inherit_members`, keeping their role. A group carries
+//! its parent's permissions when it `inherit_permissions`. Collection access is the highest
+//! any effective group grants: manage > edit > read.
+//!
+//! How it stays fast: ids are interned to integers ([`names`]); each user keeps the sorted
+//! list of groups they effectively belong to, and each permission and collection the sorted
+//! list of groups that carry it, all maintained as changes arrive ([`keep`]). A permission
+//! check is then the intersection of two sorted lists, a group check a walk up the few
+//! ancestors a membership can flow from; neither allocates unless it allows.
+//!
+//! Expiry is the one thing that changes with time alone: a user's kept list is right from the
+//! moment it was last pruned until that user's next membership expires; past that, answers
+//! are worked out from the direct memberships until [`AccessIndex::refresh_expired`] prunes.
+
+mod keep;
+mod names;
+
+pub use keep::{Builder, Canonical};
+
+use crate::model::{CollectionGrant, MemberStatus, Visibility};
+use crate::policy::Caps;
+use crate::time::Millis;
+use names::Names;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// One group as the index knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupNode {
+    pub id: String,
+    pub space_id: String,
+    pub parent_id: Option<String>,
+    pub visibility: Visibility,
+    pub inherit_members: bool,
+    pub inherit_permissions: bool,
+    pub permissions: Vec<String>,
+    pub access_all: bool,
+    pub collections: Vec<CollectionGrant>,
+    /// Custom roles: slug → what they allow.
+    pub roles: HashMap<String, Caps>,
+}
+
+/// One direct membership as the index knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectMembership {
+    pub group_id: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub status: MemberStatus,
+    pub expires_at: Option<Millis>,
+}
+
+impl DirectMembership {
+    pub fn counts_at(&self, now: Millis) -> bool {
+        self.status == MemberStatus::Active && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// A group a user effectively belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveGroup {
+    pub group_id: String,
+    /// The role the user holds there (inherited members keep the role they hold above).
+    pub role: String,
+    /// Whether the user is a direct member (else the membership flows from an ancestor).
+    pub direct: bool,
+    /// The group of the direct membership this comes from.
+    pub via: String,
+}
+
+/// A permission a user holds and the groups that give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPermission {
+    pub permission: String,
+    pub via: Vec<String>,
+}
+
+/// A group permission and where it comes from (`None`: the group itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPermission {
+    pub permission: String,
+    pub inherited_from: Option<String>,
+}
+
+/// Access levels to a collection, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Read,
+    Edit,
+    Manage,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "read" => Some(Level::Read),
+            "edit" | "write" => Some(Level::Edit),
+            "manage" => Some(Level::Manage),
+            _ => None,
+        }
+    }
+
+    pub fn of(grant: &CollectionGrant) -> Level {
+        if grant.manage {
+            Level::Manage
+        } else if grant.read_only {
+            Level::Read
+        } else {
+            Level::Edit
+        }
+    }
+}
+
+/// A user's effective access to one collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionAccess {
+    pub collection_id: String,
+    pub level: Level,
+    /// Passwords are hidden only if every grant at the highest level hides them.
+    pub hide_passwords: bool,
+    /// The groups that grant the highest level.
+    pub via: Vec<String>,
+}
+
+/// The answer to a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub via: Vec<String>,
+}
+
+impl Decision {
+    fn of(via: Vec<String>) -> Decision {
+        Decision { allowed: !via.is_empty(), via }
+    }
+}
+
+/// What a group check asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupCheck {
+    Read,
+    Post,
+    ManageMembers,
+    ManageSettings,
+    Moderate,
+    Delete,
+}
+
+impl GroupCheck {
+    pub fn parse(s: &str) -> Option<GroupCheck> {
+        match s {
+            "read" => Some(GroupCheck::Read),
+            "post" | "write" => Some(GroupCheck::Post),
+            "manage_members" => Some(GroupCheck::ManageMembers),
+            "manage_settings" => Some(GroupCheck::ManageSettings),
+            "moderate" => Some(GroupCheck::Moderate),
+            "delete" => Some(GroupCheck::Delete),
+            _ => None,
+        }
+    }
+
+    fn caps(self) -> Caps {
+        match self {
+            GroupCheck::Read => Caps::READ,
+            GroupCheck::Post => Caps::WRITE,
+            GroupCheck::ManageMembers => Caps::MANAGE_MEMBERS,
+            GroupCheck::ManageSettings => Caps::MANAGE_SETTINGS,
+            GroupCheck::Moderate => Caps::MODERATE,
+            GroupCheck::Delete => Caps::OWNER,
+        }
+    }
+}
+/// How deep the tree may go; walks stop there even if the data says otherwise.
+const MAX_WALK: usize = 64;
+/// "No group" in a parent link.
+const NONE: u32 = u32::MAX;
+/// The slug number of `owner` (the first built-in role).
+const OWNER: u16 = 0;
+/// "Never" for an expiry.
+const NEVER: Millis = Millis::MAX;
+
+/// One group, by numbers.
+#[derive(Debug, Clone, Default)]
+struct Group {
+    /// False for a number only referred to (a parent or a membership's group not loaded yet,
+    /// or a removed group that still has children pointing at it).
+    present: bool,
+    public: bool,
+    inherit_members: bool,
+    inherit_permissions: bool,
+    access_all: bool,
+    space: u32,
+    parent: u32,
+    /// Sorted.
+    children: Vec<u32>,
+    /// The group's own permissions, in its order.
+    perms: Box<[u32]>,
+    grants: Box<[Grant]>,
+    /// Custom roles: slug number → what they allow.
+    roles: Box<[(u16, Caps)]>,
+    /// Users with a direct membership here in any status, sorted.
+    members: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Grant {
+    collection: u32,
+    level: Level,
+    hide_passwords: bool,
+}
+
+/// One collection grant, seen from the collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GrantBy {
+    group: u32,
+    level: Level,
+    hide_passwords: bool,
+}
+
+/// One user, by numbers.
+#[derive(Debug, Clone, Default)]
+struct User {
+    /// False for a number only a membership refers to.
+    present: bool,
+    admin: bool,
+    /// Whether some direct membership carries permissions of its own.
+    extras: bool,
+    /// Sorted by group.
+    directs: Vec<Direct>,
+    /// The groups the user effectively belongs to, sorted: right for any time from
+    /// `pruned_at` until `next_expiry`.
+    effective: Box<[u32]>,
+    pruned_at: Millis,
+    next_expiry: Millis,
+}
+
+/// One direct membership, by numbers (16 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Direct {
+    expires: Millis,
+    group: u32,
+    role: u16,
+    active: bool,
+    /// Carries permissions of its own (kept beside, in `AccessIndex::extras`).
+    extra: bool,
+}
+
+impl Direct {
+    fn counts_at(&self, now: Millis) -> bool {
+        self.active && self.expires > now
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessIndex {
+    group_ids: Names,
+    groups: Vec<Group>,
+    user_ids: Names,
+    users: Vec<User>,
+    permission_names: Names,
+    /// Permission → the groups that carry it (their own or inherited), sorted.
+    holders: Vec<Vec<u32>>,
+    collection_ids: Names,
+    /// Collection → the groups that grant it, sorted by group.
+    grants: Vec<Vec<GrantBy>>,
+    /// Groups with `access_all`, sorted.
+    access_all: Vec<u32>,
+    space_ids: Names,
+    /// Space → collection → how many of the space's groups name it.
+    space_collections: Vec<BTreeMap<u32, u32>>,
+    /// Space → its moderators.
+    space_moderators: HashMap<u32, HashSet<Box<str>>>,
+    role_names: Names,
+    /// Role slug number → what the built-in role of that slug allows.
+    builtin: Vec<Option<Caps>>,
+    /// (user, group) → the permissions a direct membership carries of its own.
+    extras: HashMap<(u32, u32), Box<[u32]>>,
+    /// The earliest `next_expiry` of any user: no refresh is due before it.
+    refresh_at: Millis,
+}
+
+impl Default for AccessIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Calls `f` with every number in both sorted lists: a binary search of the longer list
+/// for each item of the shorter one, so a user in 50 groups against a permission held by
+/// 100,000 groups costs 50 searches.
+fn intersect(a: &[u32], b: &[u32], mut f: impl FnMut(u32)) {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let mut rest = long;
+    for &x in short {
+        match rest.binary_search(&x) {
+            Ok(i) => {
+                f(x);
+                rest = &rest[i + 1..];
+            }
+            Err(i) => rest = &rest[i..],
+        }
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+impl AccessIndex {
+    pub fn new() -> Self {
+        let mut role_names = Names::default();
+        let mut builtin = Vec::new();
+        for slug in crate::policy::BUILTIN_ROLES {
+            role_names.intern(slug);
+            builtin.push(crate::policy::Role::builtin(slug).map(|r| r.caps));
+        }
+        debug_assert_eq!(role_names.get("owner"), Some(OWNER as u32));
+        AccessIndex {
+            group_ids: Names::default(),
+            groups: Vec::new(),
+            user_ids: Names::default(),
+            users: Vec::new(),
+            permission_names: Names::default(),
+            holders: Vec::new(),
+            collection_ids: Names::default(),
+            grants: Vec::new(),
+            access_all: Vec::new(),
+            space_ids: Names::default(),
+            space_collections: Vec::new(),
+            space_moderators: HashMap::new(),
+            role_names,
+            builtin,
+            extras: HashMap::new(),
+            refresh_at: NEVER,
+        }
+    }
+
+    // ---- lookups ----
+
+    fn group_ix(&self, id: &str) -> Option<u32> {
+        self.group_ids.get(id).filter(|&g| self.groups[g as usize].present)
+    }
+
+    fn user_ix(&self, id: &str) -> Option<u32> {
+        self.user_ids.get(id)
+    }
+
+    fn g(&self, ix: u32) -> &Group {
+        &self.groups[ix as usize]
+    }
+
+    fn gname(&self, ix: u32) -> String {
+        self.group_ids.name(ix).to_string()
+    }
+
+    /// Group names, sorted.
+    fn gnames(&self, ixs: impl IntoIterator<Item = u32>) -> Vec<String> {
+        let mut out: Vec<String> = ixs.into_iter().map(|g| self.gname(g)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn direct<'a>(&self, u: &'a User, group: u32) -> Option<&'a Direct> {
+        u.directs.binary_search_by_key(&group, |d| d.group).ok().map(|i| &u.directs[i])
+    }
+
+    /// Whether the user exists.
+    pub fn knows_user(&self, user_id: &str) -> bool {
+        self.user_ix(user_id).is_some_and(|u| self.users[u as usize].present)
+    }
+
+    /// Whether the group exists.
+    pub fn knows_group(&self, group_id: &str) -> bool {
+        self.group_ix(group_id).is_some()
+    }
+
+    pub fn group_count(&self) -> usize {
+        self.groups.iter().filter(|g| g.present).count()
+    }
+
+    /// Memberships the index holds, in any status.
+    pub fn membership_count(&self) -> usize {
+        self.users.iter().map(|u| u.directs.len()).sum()
+    }
+
+    // ---- flows ----
+
+    /// The groups these direct memberships make one a member of, counting those that count
+    /// at `at`, sorted; and the earliest expiry among them (when the answer changes).
+    fn flows(&self, directs: &[Direct], at: Millis, out: &mut Vec<u32>) -> Millis {
+        out.clear();
+        let mut next = NEVER;
+        let mut frontier: Vec<(u32, usize)> = Vec::new();
+        for d in directs {
+            if !d.counts_at(at) || !self.g(d.group).present {
+                continue;
+            }
+            next = next.min(d.expires);
+            out.push(d.group);
+            frontier.push((d.group, 0));
+            while let Some((g, depth)) = frontier.pop() {
+                if depth >= MAX_WALK {
+                    continue;
+                }
+                for &c in &self.g(g).children {
+                    let child = self.g(c);
+                    if child.present && child.inherit_members {
+                        out.push(c);
+                        frontier.push((c, depth + 1));
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        next
+    }
+
+    /// The user's effective groups at `now`: the kept list while it is right, else worked
+    /// out into `buf`.
+    fn effective_of<'a>(&'a self, u: &'a User, now: Millis, buf: &'a mut Vec<u32>) -> &'a [u32] {
+        if u.pruned_at <= now && now < u.next_expiry {
+            &u.effective
+        } else {
+            self.flows(&u.directs, now, buf);
+            buf
+        }
+    }
+
+    /// The ancestors whose members flow into `group`: its parent while it inherits members,
+    /// that parent's parent while that one does, and so on (stopping at a missing group).
+    fn sources(&self, group: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut cur = group;
+        let mut steps = 0;
+        std::iter::from_fn(move || {
+            let g = self.g(cur);
+            if !g.present || !g.inherit_members || g.parent == NONE || steps >= MAX_WALK {
+                return None;
+            }
+            steps += 1;
+            cur = g.parent;
+            Some(cur)
+        })
+    }
+
+    /// The ancestors whose members are effective members of `group_id` too, nearest first.
+    pub fn member_sources(&self, group_id: &str) -> Vec<String> {
+        self.group_ix(group_id).map(|g| self.sources(g).map(|s| self.gname(s)).collect()).unwrap_or_default()
+    }
+
+    fn caps(&self, group: &Group, role: u16) -> Caps {
+        // A custom role may redefine a built-in one below owner.
+        if role == OWNER {
+            return Caps::ALL;
+        }
+        group
+            .roles
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, c)| *c)
+            .or_else(|| self.builtin.get(role as usize).copied().flatten())
+            .unwrap_or_default()
+    }
+
+    /// The role a user holds in `group` at `now` and the group of the membership it comes
+    /// from: the direct membership, else the most senior one flowing down (the nearest
+    /// among equals).
+    fn role_in(&self, u: &User, group: u32, now: Millis) -> Option<(u16, u32)> {
+        let g = self.g(group);
+        if !g.present {
+            return None;
+        }
+        if let Some(d) = self.direct(u, group).filter(|d| d.counts_at(now)) {
+            return Some((d.role, group));
+        }
+        let mut best: Option<(u16, u32, u8)> = None;
+        for s in self.sources(group) {
+            if !self.g(s).present {
+                break;
+            }
+            if let Some(d) = self.direct(u, s).filter(|d| d.counts_at(now)) {
+                let rank = self.caps(g, d.role).rank();
+                if best.is_none_or(|(_, _, r)| rank > r) {
+                    best = Some((d.role, s, rank));
+                }
+            }
+        }
+        best.map(|(role, via, _)| (role, via))
+    }
+
+    /// The permissions `group` carries, nearest source first: (permission, source group).
+    fn carried(&self, group: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut cur = Some(group);
+        let mut steps = 0;
+        std::iter::from_fn(move || {
+            let c = cur?;
+            let g = self.g(c);
+            if !g.present {
+                return None;
+            }
+            steps += 1;
+            cur = (g.inherit_permissions && g.parent != NONE && steps <= MAX_WALK).then_some(g.parent);
+            Some(g.perms.iter().map(move |&p| (p, c)))
+        })
+        .flatten()
+    }
+
+    // ---- questions ----
+
+    /// The groups `user_id` effectively belongs to at `now`, sorted by group id.
+    pub fn effective_groups(&self, user_id: &str, now: Millis) -> Vec<EffectiveGroup> {
+        let Some(ux) = self.user_ix(user_id) else { return vec![] };
+        let u = &self.users[ux as usize];
+        let mut buf = Vec::new();
+        let mut out: Vec<EffectiveGroup> = self
+            .effective_of(u, now, &mut buf)
+            .iter()
+            .filter_map(|&g| {
+                let (role, via) = self.role_in(u, g, now)?;
+                Some(EffectiveGroup {
+                    group_id: self.gname(g),
+                    role: self.role_names.name(role as u32).to_string(),
+                    direct: via == g,
+                    via: self.gname(via),
+                })
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.group_id.cmp(&b.group_id));
+        out
+    }
+
+    /// The user's effective role in a group, if any.
+    pub fn effective_role(&self, user_id: &str, group_id: &str, now: Millis) -> Option<EffectiveGroup> {
+        let u = &self.users[self.user_ix(user_id)? as usize];
+        let g = self.group_ix(group_id)?;
+        let (role, via) = self.role_in(u, g, now)?;
+        Some(EffectiveGroup {
+            group_id: group_id.to_string(),
+            role: self.role_names.name(role as u32).to_string(),
+            direct: via == g,
+            via: self.gname(via),
+        })
+    }
+
+    /// A group's permissions with where each comes from; the nearest source wins.
+    pub fn group_permissions(&self, group_id: &str) -> Vec<GroupPermission> {
+        let Some(g) = self.group_ix(group_id) else { return vec![] };
+        let mut out: Vec<GroupPermission> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        for (p, from) in self.carried(g) {
+            if !seen.contains(&p) {
+                seen.push(p);
+                out.push(GroupPermission {
+                    permission: self.permission_names.name(p).to_string(),
+                    inherited_from: (from != g).then(|| self.gname(from)),
+                });
+            }
+        }
+        out
+    }
+
+    /// The permissions a user's counting direct memberships carry of their own: (permission,
+    /// group).
+    fn extra_permissions<'a>(&'a self, ux: u32, u: &'a User, now: Millis) -> impl Iterator<Item = (u32, u32)> + 'a {
+        u.directs
+            .iter()
+            .filter(move |d| u.extras && d.extra && d.counts_at(now) && self.g(d.group).present)
+            .flat_map(move |d| self.extras.get(&(ux, d.group)).into_iter().flatten().map(move |&p| (p, d.group)))
+    }
+
+    /// Every permission the user holds at `now`, with the groups that give it.
+    pub fn user_permissions(&self, user_id: &str, now: Millis) -> Vec<HeldPermission> {
+        let Some(ux) = self.user_ix(user_id) else { return vec![] };
+        let u = &self.users[ux as usize];
+        let mut buf = Vec::new();
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for &g in self.effective_of(u, now, &mut buf) {
+            pairs.extend(self.carried(g).map(|(p, _)| (p, g)));
+        }
+        pairs.extend(self.extra_permissions(ux, u, now));
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut out: Vec<HeldPermission> = pairs
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| HeldPermission {
+                permission: self.permission_names.name(run[0].0).to_string(),
+                via: self.gnames(run.iter().map(|(_, g)| *g)),
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.permission.cmp(&b.permission));
+        out
+    }
+
+    pub fn check_permission(&self, user_id: &str, permission: &str, now: Millis) -> Decision {
+        let (Some(ux), Some(p)) = (self.user_ix(user_id), self.permission_names.get(permission)) else {
+            return Decision::of(vec![]);
+        };
+        let u = &self.users[ux as usize];
+        let mut buf = Vec::new();
+        let mut via: Vec<u32> = Vec::new();
+        intersect(self.effective_of(u, now, &mut buf), &self.holders[p as usize], |g| via.push(g));
+        via.extend(self.extra_permissions(ux, u, now).filter(|(x, _)| *x == p).map(|(_, g)| g));
+        Decision::of(self.gnames(via))
+    }
+
+    /// May `user_id` do `what` to `group_id`? Site administrators and the space's moderators
+    /// may do anything (`via` is then empty but `allowed` true); any user may read a public group.
+    pub fn check_group(&self, user_id: &str, group_id: &str, what: GroupCheck, now: Millis) -> Decision {
+        let Some(gx) = self.group_ix(group_id) else { return Decision { allowed: false, via: vec![] } };
+        let group = self.g(gx);
+        let ux = self.user_ix(user_id);
+        let user = ux.map(|u| &self.users[u as usize]);
+        let moderates = || self.space_moderators.get(&group.space).is_some_and(|m| m.contains(user_id));
+        if user.is_some_and(|u| u.admin) || moderates() {
+            return Decision { allowed: true, via: vec![] };
+        }
+        if let Some((role, via)) = user.and_then(|u| self.role_in(u, gx, now))
+            && self.caps(group, role).has(what.caps())
+        {
+            return Decision { allowed: true, via: vec![self.gname(via)] };
+        }
+        if what == GroupCheck::Read && group.public {
+            return Decision { allowed: true, via: vec![] };
+        }
+        Decision { allowed: false, via: vec![] }
+    }
+
+    /// The user's effective access to every collection some effective group grants, sorted by
+    /// collection id. `access_all` grants edit on every collection named in the group's space.
+    pub fn user_collections(&self, user_id: &str, now: Millis) -> Vec<CollectionAccess> {
+        let Some(ux) = self.user_ix(user_id) else { return vec![] };
+        let u = &self.users[ux as usize];
+        let mut buf = Vec::new();
+        // (collection, level, hides passwords, group)
+        let mut rows: Vec<(u32, Level, bool, u32)> = Vec::new();
+        for &gx in self.effective_of(u, now, &mut buf) {
+            let g = self.g(gx);
+            rows.extend(g.grants.iter().map(|c| (c.collection, c.level, c.hide_passwords, gx)));
+            if g.access_all
+                && let Some(named) = self.space_collections.get(g.space as usize)
+            {
+                rows.extend(named.keys().map(|&c| (c, Level::Edit, false, gx)));
+            }
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut out: Vec<CollectionAccess> = rows
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter_map(|run| {
+                let level = run.iter().map(|r| r.1).max()?;
+                let top = || run.iter().filter(|r| r.1 == level);
+                Some(CollectionAccess {
+                    collection_id: self.collection_ids.name(run[0].0).to_string(),
+                    level,
+                    hide_passwords: top().all(|r| r.2),
+                    via: self.gnames(top().map(|r| r.3)),
+                })
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.collection_id.cmp(&b.collection_id));
+        out
+    }
+
+    pub fn check_collection(&self, user_id: &str, collection_id: &str, level: Level, now: Millis) -> Decision {
+        let Some(ux) = self.user_ix(user_id) else { return Decision::of(vec![]) };
+        let u = &self.users[ux as usize];
+        let mut buf = Vec::new();
+        let eff = self.effective_of(u, now, &mut buf);
+        let mut via: Vec<u32> = Vec::new();
+        if let Some(c) = self.collection_ids.get(collection_id) {
+            let grants = &self.grants[c as usize];
+            let mut rest = &grants[..];
+            for &g in eff {
+                match rest.binary_search_by_key(&g, |x| x.group) {
+                    Ok(i) => {
+                        if rest[i].level >= level {
+                            via.push(g);
+                        }
+                        rest = &rest[i + 1..];
+                    }
+                    Err(i) => rest = &rest[i..],
+                }
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+        if level <= Level::Edit {
+            intersect(eff, &self.access_all, |g| via.push(g));
+        }
+        Decision::of(self.gnames(via))
+    }
+
+    /// The ids of a group's descendants, breadth first.
+    pub fn descendants(&self, group_id: &str) -> Vec<String> {
+        let Some(g) = self.group_ix(group_id) else { return vec![] };
+        let mut out: Vec<u32> = Vec::new();
+        let mut at = 0;
+        out.extend(&self.g(g).children);
+        while at < out.len() && out.len() < 1_000_000 {
+            let c = out[at];
+            at += 1;
+            out.extend(self.g(c).children.iter().filter(|x| **x != g));
+        }
+        out.into_iter().map(|c| self.gname(c)).collect()
+    }
+}
