@@ -43,13 +43,24 @@ use cohort_store::Tx;
 /// How long a token from `POST /auth/token` lives.
 pub const TOKEN_TTL: time::Millis = 7 * time::DAY;
 
-/// The application: a database handle and the services over it. Cheap to clone.
+/// The application: a database handle and the services over it. Cheap to clone (one
+/// reference count: every request's extractors and middleware clone it).
 #[derive(Clone)]
-pub struct App {
+pub struct App(std::sync::Arc<Parts>);
+
+/// What an [`App`] holds.
+pub struct Parts {
     db: Db,
-    index: std::sync::Arc<index::Index>,
+    index: index::Index,
     token_key: secrets::TokenKey,
-    credentials: std::sync::Arc<credentials::Credentials>,
+    credentials: credentials::Credentials,
+}
+
+impl std::ops::Deref for App {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl App {
@@ -72,8 +83,8 @@ impl App {
             tx.commit().await?;
             secrets::TokenKey::new(&secret)
         };
-        let index = std::sync::Arc::new(index::Index::empty());
-        Ok(App { db, index, token_key, credentials: Default::default() })
+        let index = index::Index::empty();
+        Ok(App(std::sync::Arc::new(Parts { db, index, token_key, credentials: Default::default() })))
     }
 
     /// Builds the access index from the tables (see [`index::Index::build`]).

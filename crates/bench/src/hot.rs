@@ -430,7 +430,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
                 let _ = std::fs::create_dir_all(&dir);
                 let file: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
                 Command::new("perf")
-                    .args(["record", "-F", "499", "-g", "-p", &pid.to_string(), "-o"])
+                    .args(["record", "-F", "499", "--call-graph", "dwarf,32768", "-p", &pid.to_string(), "-o"])
                     .arg(dir.join(format!("{file}.data")))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -448,7 +448,11 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
 
     let hello_base = hello_server.base.clone();
     let hello = measure(hello_server.pid(), secs, conc, Arc::new(move |c: &reqwest::Client, _| c.get(format!("{hello_base}/")))).await;
-    let health = measure(pid, secs, conc, get(Arc::new(|_| "/healthz".into()))).await;
+    // The baseline is always measured; like any scenario, it is recorded when `--only` picks it.
+    let health = match scenario("GET /healthz".into(), get(Arc::new(|_| "/healthz".into()))).await {
+        Some((_, f)) => f,
+        None => measure(pid, secs, conc, get(Arc::new(|_| "/healthz".into()))).await,
+    };
     let mut rows: Vec<(String, Figure)> = Vec::new();
     let deep = post("/api/v1/check", Arc::new(|_| serde_json::json!({"user_id": format!("{DEEP_USER}0"), "permission": DEEP_PERMISSION})));
     rows.extend(scenario(format!("POST /check permission, 1 group inherited {} levels", scale.depth - 1), deep).await);

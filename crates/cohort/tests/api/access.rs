@@ -222,3 +222,120 @@ story!(checks_about_what_does_not_exist_say_so, |app: TestApp| async move {
     app.delete(&format!("/api/v1/users/{}", eve.id), &app.admin_key).await.expect(200);
     app.post("/api/v1/check", &app.admin_key, json!({"user_id": eve.id, "permission": "real.use"})).await.error(404, "not_found");
 });
+
+story!(the_index_kept_in_step_equals_one_rebuilt_from_the_tables, |app: TestApp| async move {
+    use cohort_app::index::Index;
+    // A fixed pseudo-random history of every kind of write that changes access.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut users: Vec<String> = Vec::new();
+    for i in 0..6 {
+        users.push(app.user(&format!("member{i}")).await.id);
+    }
+    let mut groups: Vec<String> = Vec::new();
+    let mut joined: Vec<(String, String)> = Vec::new();
+    let perms = ["p.a", "p.b", "p.c", "p.d"];
+    let key = app.admin_key.clone();
+    let compare = |step: usize| {
+        let app = &app;
+        async move {
+            let now = cohort_core::time::now();
+            let kept = app.app.index().read(|i| i.canonical(now));
+            let fresh = Index::empty();
+            fresh.build(app.app.db()).await.unwrap();
+            assert_eq!(kept, fresh.read(|i| i.canonical(now)), "after step {step}");
+        }
+    };
+    for step in 0..160 {
+        let kind = if groups.is_empty() { 0 } else { next(10) };
+        let g = if groups.is_empty() { String::new() } else { groups[next(groups.len())].clone() };
+        let (g, u) = match (kind, joined.len()) {
+            (4 | 5, n) if n > 0 => joined[next(n)].clone(),
+            _ => (g, users[next(users.len())].clone()),
+        };
+        let flags = json!({"inherit_members": next(2) == 0, "inherit_permissions": next(2) == 0});
+        let status = match kind {
+            4 | 5 if joined.is_empty() => 0,
+            0 | 1 => {
+                let mut body = json!({"name": format!("g{step}"), "permissions": [perms[next(4)]]});
+                body.as_object_mut().unwrap().extend(flags.as_object().unwrap().clone());
+                let path = if kind == 1 { format!("/api/v1/groups/{g}/subgroups") } else { "/api/v1/groups".into() };
+                let res = app.post(&path, &key, body).await;
+                if res.status.as_u16() == 201 {
+                    groups.push(res.body["id"].as_str().unwrap().to_string());
+                }
+                res.status.as_u16()
+            }
+            2 | 3 => {
+                let role = ["member", "moderator", "admin", "owner"][next(4)];
+                let mut body = json!({"user_id": u, "role": role});
+                if next(3) == 0 {
+                    body["permissions"] = json!([perms[next(4)]]);
+                }
+                if next(4) == 0 {
+                    body["expires_at"] = json!("2099-01-01T00:00:00Z");
+                }
+                let status = app.post(&format!("/api/v1/groups/{g}/members"), &key, body).await.status.as_u16();
+                if status == 201 {
+                    joined.push((g.clone(), u.clone()));
+                }
+                status
+            }
+            4 => {
+                let body = match next(3) {
+                    0 => json!({"status": "suspended"}),
+                    1 => json!({"status": "active"}),
+                    _ => json!({"role": "moderator"}),
+                };
+                app.patch(&format!("/api/v1/groups/{g}/members/{u}"), &key, body).await.status.as_u16()
+            }
+            5 => {
+                joined.retain(|x| *x != (g.clone(), u.clone()));
+                app.delete(&format!("/api/v1/groups/{g}/members/{u}"), &key).await.status.as_u16()
+            }
+            6 => {
+                let to = if next(3) == 0 { json!(null) } else { json!(groups[next(groups.len())]) };
+                app.post(&format!("/api/v1/groups/{g}/move"), &key, json!({"parent_id": to})).await.status.as_u16()
+            }
+            7 => {
+                let body = json!({"add": [perms[next(4)]], "remove": [perms[next(4)]]});
+                app.patch(&format!("/api/v1/groups/{g}/permissions"), &key, body).await.status.as_u16()
+            }
+            8 => {
+                let mut body = flags.clone();
+                body["collections"] = json!([{"id": format!("col{}", next(3)), "read_only": next(2) == 0}]);
+                body["access_all"] = json!(next(5) == 0);
+                body["visibility"] = json!(if next(2) == 0 { "public" } else { "private" });
+                app.patch(&format!("/api/v1/groups/{g}"), &key, body).await.status.as_u16()
+            }
+            _ => {
+                if next(2) == 0 {
+                    let res = app.delete(&format!("/api/v1/groups/{g}"), &key).await;
+                    if res.status.as_u16() < 300 {
+                        groups.retain(|x| *x != g);
+                    }
+                    res.status.as_u16()
+                } else {
+                    let res = app.delete(&format!("/api/v1/users/{u}"), &key).await;
+                    if res.status.as_u16() < 300 {
+                        users.retain(|x| *x != u);
+                        users.push(app.user(&format!("later{step}")).await.id);
+                    }
+                    res.status.as_u16()
+                }
+            }
+        };
+        assert!(status < 500, "step {step} (kind {kind}) answered {status}");
+        if step % 8 == 7 {
+            compare(step).await;
+        }
+    }
+    compare(160).await;
+    // The history did reach deep: some group has children and some user inherits.
+    assert!(app.app.index().read(|i| i.group_count()) >= 5);
+});
