@@ -81,9 +81,74 @@ fn direct_groups(s: &Scale) -> Vec<Vec<u32>> {
         .collect()
 }
 
+const GROUP_COLUMNS: &str = "groups (id, num, space_id, parent_id, parent_key, name, name_key, type, visibility, inherit_members, inherit_permissions, depth, created_at, updated_at)";
+const MEMBERSHIP_COLUMNS: &str = "memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at)";
+const NOW: i64 = 1_700_000_000_000;
+
+/// One group's row: a group with a parent inherits its members and permissions.
+fn group_row(id: &str, num: i64, space: usize, parent: Option<String>, depth: usize, private: bool) -> Vec<Value> {
+    let name = format!("hot group {num}");
+    let chained = parent.is_some() as i64;
+    vec![
+        id.into(),
+        num.into(),
+        format!("spc_h{space}").into(),
+        parent.clone().map(Value::from).unwrap_or(Value::Null),
+        parent.unwrap_or_default().into(),
+        name.clone().into(),
+        name.into(),
+        "team".into(),
+        if private { "private" } else { "public" }.into(),
+        chained.into(),
+        chained.into(),
+        (depth as i64).into(),
+        (NOW + num).into(),
+        (NOW + num).into(),
+    ]
+}
+
+fn membership_row(id: &str, group: &str, user: &str, role: &str) -> Vec<Value> {
+    vec![id.into(), group.into(), user.into(), role.into(), "[]".into(), "active".into(), NOW.into(), NOW.into()]
+}
+
+const WIDE_USER: &str = "usr_hwide0";
+const WIDE: usize = 500;
+const LONG_USER: &str = "usr_hlong0";
+const LONG: usize = 32;
+const LONG_PERMISSION: &str = "long.only";
+
+fn long_group(i: usize) -> String {
+    format!("grp_hlong{i:02}")
+}
+
+/// The extremes beside the data set: a user in 500 groups, and a chain of 32 groups that
+/// inherit members and permissions with a user at the top and a permission at the bottom.
+async fn load_extremes(db: &Db, s: &Scale) {
+    insert_users(db, "usr_hwide", "wide", 6_000_000, 1).await;
+    insert_users(db, "usr_hlong", "long", 7_000_000, 1).await;
+    let mut g = (0..LONG).map(|i| group_row(&long_group(i), 20_000_000 + i as i64, 0, i.checked_sub(1).map(long_group), i, false));
+    insert_rows(db, GROUP_COLUMNS, 14, &mut g, LONG, "long chain").await;
+    let mut p = std::iter::once(vec![long_group(LONG - 1).into(), LONG_PERMISSION.into(), 0i64.into()]);
+    insert_rows(db, "group_permissions (group_id, permission, position)", 3, &mut p, 1, "long permission").await;
+    let step = s.groups() / WIDE;
+    let mut m = (0..WIDE)
+        .map(|i| membership_row(&format!("mem_hwide{i}"), &group_id(i * step), WIDE_USER, "member"))
+        .chain(std::iter::once(membership_row("mem_hlong", &long_group(0), LONG_USER, "member")));
+    insert_rows(db, MEMBERSHIP_COLUMNS, 8, &mut m, WIDE + 1, "extreme memberships").await;
+    let tx = db.begin().await.expect("begin");
+    tx.execute(
+        "UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id) \
+         WHERE id IN (SELECT group_id FROM memberships WHERE user_id IN (?, ?))",
+        &[WIDE_USER.into(), LONG_USER.into()],
+    )
+    .await
+    .expect("counts");
+    tx.commit().await.expect("commit");
+}
+
 /// Loads the data set with these direct memberships.
 async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
-    let now: i64 = 1_700_000_000_000;
+    let now = NOW;
     let mut sp = (0..SPACES).map(|i| {
         let name = format!("Hot space {i}");
         vec![
@@ -105,24 +170,8 @@ async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
     let mut g = (0..s.groups()).map(move |g| {
         let parent = parent_of(&scale, g);
         let space = if g < scale.chains * scale.depth { (g / scale.depth) % SPACES } else { g % SPACES };
-        let name = format!("hot group {g}");
-        let chained = parent.is_some() as i64;
-        vec![
-            group_id(g).into(),
-            (g as i64 + 10_000_000).into(),
-            format!("spc_h{space}").into(),
-            parent.map(group_id).map(Value::from).unwrap_or(Value::Null),
-            parent.map(group_id).unwrap_or_default().into(),
-            name.clone().into(),
-            name.into(),
-            "team".into(),
-            if g % 3 == 0 { "private" } else { "public" }.into(),
-            chained.into(),
-            chained.into(),
-            (if g < scale.chains * scale.depth { g % scale.depth } else { 0 } as i64).into(),
-            (now + g as i64).into(),
-            (now + g as i64).into(),
-        ]
+        let depth = if g < scale.chains * scale.depth { g % scale.depth } else { 0 };
+        group_row(&group_id(g), g as i64 + 10_000_000, space, parent.map(group_id), depth, g % 3 == 0)
     });
     insert_rows(
         db,
@@ -354,6 +403,13 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     } else {
         eprintln!("the data set is already loaded");
     }
+    let extremes: i64 = {
+        let c = db.read().await.expect("read");
+        c.query_one("SELECT COUNT(*) FROM users WHERE id = ?", &[WIDE_USER.into()]).await.expect("count").get(0).expect("int")
+    };
+    if extremes == 0 {
+        load_extremes(&db, &scale).await;
+    }
     let memberships = scale.users * scale.per_user + 1;
     let key = {
         let app = App::connect(db.clone()).await.expect("open");
@@ -456,6 +512,13 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let mut rows: Vec<(String, Figure)> = Vec::new();
     let deep = post("/api/v1/check", Arc::new(|_| serde_json::json!({"user_id": format!("{DEEP_USER}0"), "permission": DEEP_PERMISSION})));
     rows.extend(scenario(format!("POST /check permission, 1 group inherited {} levels", scale.depth - 1), deep).await);
+    let long = post("/api/v1/check", Arc::new(|_| serde_json::json!({"user_id": LONG_USER, "permission": LONG_PERMISSION})));
+    rows.extend(scenario(format!("POST /check permission, 1 group inherited {} levels", LONG - 1), long).await);
+    let wide = post(
+        "/api/v1/check",
+        Arc::new(move |n| serde_json::json!({"user_id": WIDE_USER, "permission": perms_of((n as usize * 7919) % groups as usize)[0]})),
+    );
+    rows.extend(scenario(format!("POST /check permission, user in {WIDE} groups"), wide).await);
     let p = pick.clone();
     let perm = post(
         "/api/v1/check",

@@ -70,30 +70,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let route = route_of(&req);
         let bytes = read_body(req, state).await?;
-        let body = parse_json(&bytes)?;
-        check_shape(route, &bytes)?;
-        Ok(Body(body))
+        Ok(Body(parse_checked(route, &bytes)?))
     }
 }
 
-/// The method and route template a request matched, for [`check_shape`].
+/// The method and route template a request matched, for [`parse_checked`].
 fn route_of(req: &Request) -> Option<(String, String)> {
     let path = req.extensions().get::<axum::extract::MatchedPath>()?;
     Some((req.method().as_str().to_ascii_lowercase(), path.as_str().to_string()))
 }
 
-/// Refuses an array where the operation documents an object (see [`crate::shape`]); only
-/// bodies that hold an array at all are looked at again.
-fn check_shape(route: Option<(String, String)>, bytes: &[u8]) -> Result<(), ApiError> {
+/// Parses a body and refuses an array where the operation documents an object (see
+/// [`crate::shape`]). Bodies without an array are read straight into `T`; those with one
+/// are read once into a tree, looked at, and then into `T`.
+fn parse_checked<T: DeserializeOwned>(route: Option<(String, String)>, bytes: &[u8]) -> Result<T, ApiError> {
     let Some((method, path)) = route.filter(|_| bytes.contains(&b'[')) else {
-        return Ok(());
+        return parse_json(bytes);
     };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return Ok(());
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        // Not JSON: the typed parse says where.
+        return parse_json(bytes);
     };
-    match crate::shape::misplaced_array(&method, &path, &value) {
-        Some(at) => Err(Error::invalid(format!("{at}: expected an object, not an array")).into()),
-        None => Ok(()),
+    if let Some(at) = crate::shape::misplaced_array(&method, &path, &value) {
+        return Err(Error::invalid(format!("{at}: expected an object, not an array")).into());
+    }
+    match read_typed(&value) {
+        Err(e) if e.contains("invalid type: floating point") => {
+            whole_numbers_as_integers(&mut value);
+            read_typed(value).map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}"))))
+        }
+        other => other.map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}")))),
     }
 }
 
@@ -235,8 +241,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for BodyOrDef
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.as_ref() == b"null" {
             return Ok(BodyOrDefault(T::default()));
         }
-        let body = parse_json(&bytes)?;
-        check_shape(route, &bytes)?;
-        Ok(BodyOrDefault(body))
+        Ok(BodyOrDefault(parse_checked(route, &bytes)?))
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::error::ApiError;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -36,8 +36,9 @@ fn replay(status: u16, etag: Option<String>, body: String) -> Response {
     res
 }
 
-/// The middleware: only POSTs under `/api/v1/` that carry the header and a credential.
-pub async fn idempotent(State(app): State<App>, req: Request, next: Next) -> Response {
+/// Runs the request through `next`, once per key: only POSTs under `/api/v1/` that carry
+/// the header and a credential are remembered.
+pub async fn idempotent(app: &App, req: Request, next: Next) -> Response {
     if req.method() != Method::POST || !req.uri().path().starts_with("/api/v1/") {
         return next.run(req).await;
     }

@@ -54,11 +54,33 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent))
-        .layer(axum::middleware::from_fn_with_state(limits::Guard::new(opts.clone()), limits::guard))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::until_built))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::revision))
+        .layer(axum::middleware::from_fn_with_state(Front { app: app.clone(), guard: limits::Guard::new(opts.clone()) }, front))
         .with_state(app)
+}
+
+/// What every request passes, in one layer (each layer costs a clone and a boxed future
+/// on every request): the revision stamp on the answer, the index-built gate, the limits
+/// and deadline, then idempotency.
+#[derive(Clone)]
+struct Front {
+    app: App,
+    guard: std::sync::Arc<limits::Guard>,
+}
+
+async fn front(
+    axum::extract::State(f): axum::extract::State<Front>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut res = match ops::refuse_until_built(&f.app, &req) {
+        Some(refused) => refused,
+        None => match f.guard.refuse(&mut req) {
+            Some(refused) => refused,
+            None => f.guard.within_deadline(idempotency::idempotent(&f.app, req, next)).await,
+        },
+    };
+    ops::stamp_revision(&f.app, &mut res);
+    res
 }
 
 /// The OpenAPI document of the native API.

@@ -8,8 +8,7 @@
 
 use crate::error::ApiError;
 use crate::server::{ClientAddr, ServeOptions, client_addr};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use cohort_core::Error;
 use std::collections::HashMap;
@@ -74,32 +73,40 @@ fn limited(retry_after: u64) -> Response {
     ApiError(Error::RateLimited { retry_after, message: format!("too many requests; try again in {retry_after} s") }).into_response()
 }
 
-/// Settles the client address, applies the limits, and bounds the request's time.
-pub async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        let addr = client_addr(peer.ip(), forwarded, &g.opts.trusted_proxies);
-        req.extensions_mut().insert(ClientAddr(addr));
-        if let Some(l) = &g.per_address
-            && let Err(wait) = l.check(&addr.to_string())
-        {
-            return limited(wait);
+impl Guard {
+    /// Settles the client address and applies the limits: `Some` is the answer to send
+    /// instead.
+    pub fn refuse(&self, req: &mut Request) -> Option<Response> {
+        if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+            let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+            let addr = client_addr(peer.ip(), forwarded, &self.opts.trusted_proxies);
+            req.extensions_mut().insert(ClientAddr(addr));
+            if let Some(l) = &self.per_address
+                && let Err(wait) = l.check(&addr.to_string())
+            {
+                return Some(limited(wait));
+            }
         }
+        if let Some(l) = &self.per_key
+            && let Some(secret) = crate::extract::credential(req.headers())
+            && let Err(wait) = l.check(secret)
+        {
+            return Some(limited(wait));
+        }
+        None
     }
-    if let Some(l) = &g.per_key
-        && let Some(secret) = crate::extract::credential(req.headers())
-        && let Err(wait) = l.check(secret)
-    {
-        return limited(wait);
-    }
-    let limit = g.opts.request_timeout;
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => ApiError(Error::Unavailable {
-            retry_after: 1,
-            message: format!("the request took longer than {} s; try again shortly", limit.as_secs_f64()),
-        })
-        .into_response(),
+
+    /// Bounds the request's time: 503 `unavailable` with `Retry-After` past the deadline.
+    pub async fn within_deadline(&self, answer: impl std::future::Future<Output = Response>) -> Response {
+        let limit = self.opts.request_timeout;
+        match tokio::time::timeout(limit, answer).await {
+            Ok(res) => res,
+            Err(_) => ApiError(Error::Unavailable {
+                retry_after: 1,
+                message: format!("the request took longer than {} s; try again shortly", limit.as_secs_f64()),
+            })
+            .into_response(),
+        }
     }
 }
 

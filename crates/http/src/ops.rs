@@ -40,33 +40,22 @@ async fn readyz(State(app): State<App>) -> ApiResult<Json<Health>> {
 
 /// Until the access index is built, every request but the probes and the API document is
 /// answered 503 `not_ready` with `Retry-After`: an answer from an empty index would be wrong.
-pub async fn until_built(
-    axum::extract::State(app): State<App>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+pub fn refuse_until_built(app: &App, req: &axum::extract::Request) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
-    if !app.index().is_built() {
-        let path = req.uri().path();
-        let always = matches!(path, "/healthz" | "/readyz" | "/api/openapi.json") || path.starts_with("/docs");
-        if !always && let Err(e) = app.index_built() {
-            return crate::error::ApiError(e).into_response();
-        }
+    if app.index().is_built() {
+        return None;
     }
-    next.run(req).await
+    let path = req.uri().path();
+    let always = matches!(path, "/healthz" | "/readyz" | "/api/openapi.json") || path.starts_with("/docs");
+    match app.index_built() {
+        Err(e) if !always => Some(crate::error::ApiError(e).into_response()),
+        _ => None,
+    }
 }
 
-/// Adds `X-Cohort-Revision` to every answer: the change-log position this instance has
+/// Adds `X-Cohort-Revision` to an answer: the change-log position this instance has
 /// applied (after a write, at least that write's), which a later check may pass as
 /// `at_least_revision` (read-your-writes across instances).
-pub async fn revision(
-    axum::extract::State(app): State<App>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut res = next.run(req).await;
-    if let Ok(v) = axum::http::HeaderValue::from_str(&app.index().revision().to_string()) {
-        res.headers_mut().insert("x-cohort-revision", v);
-    }
-    res
+pub fn stamp_revision(app: &App, res: &mut axum::response::Response) {
+    res.headers_mut().insert("x-cohort-revision", axum::http::HeaderValue::from(app.index().revision()));
 }
