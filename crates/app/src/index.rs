@@ -28,6 +28,74 @@ const BATCH: i64 = 1000;
 /// Rows a page while building.
 const PAGE: i64 = 20_000;
 
+/// A page of rows on its way from the tables to the index being built.
+enum Page {
+    Groups(Vec<cohort_core::access::GroupNode>),
+    Users(Vec<(String, bool)>),
+    Memberships(Vec<cohort_store::Row>),
+    Spaces(Vec<(String, Vec<String>)>),
+}
+
+/// Reads every table a page at a time into `pages`; answers how many groups and
+/// memberships it read.
+async fn read_pages(c: &Conn, pages: &std::sync::mpsc::SyncSender<Page>, started: std::time::Instant) -> Result<(usize, usize)> {
+    // The filer only stops early on an error, which `build` reports.
+    let send = |p: Page| pages.send(p).map_err(|_| cohort_core::Error::internal("the index filer stopped"));
+    let mut groups = 0usize;
+    let mut after = String::new();
+    loop {
+        let page = access::groups_page(c, &after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        groups += page.len();
+        send(Page::Groups(page))?;
+        if groups.is_multiple_of(PAGE as usize * 10) {
+            tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: loading groups");
+        }
+    }
+    tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: groups loaded");
+    send(Page::Users(access::all_users(c).await?))?;
+    let mut memberships = 0usize;
+    let mut after = (String::new(), String::new());
+    loop {
+        let page = access::memberships_page(c, (&after.0, &after.1), PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = access::membership_row(last, |u, m| (u.to_string(), m.group_id.to_string()))?;
+        memberships += page.len();
+        send(Page::Memberships(page))?;
+        if memberships.is_multiple_of(PAGE as usize * 10) {
+            tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: loading memberships");
+        }
+    }
+    tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
+    send(Page::Spaces(access::space_moderators(c).await?.into_iter().collect()))?;
+    Ok((groups, memberships))
+}
+
+/// Files pages into a new index until the reader is done; answers it and how many users.
+fn file_pages(pages: std::sync::mpsc::Receiver<Page>) -> Result<(AccessIndex, usize)> {
+    let mut b = Builder::at(cohort_core::time::now());
+    let mut users = 0;
+    for page in pages {
+        match page {
+            Page::Groups(list) => list.into_iter().for_each(|g| b.group(g)),
+            Page::Users(list) => {
+                users = list.len();
+                for (u, admin) in list {
+                    b.user(&u, admin);
+                }
+            }
+            Page::Memberships(rows) => {
+                for r in &rows {
+                    access::membership_row(r, |u, m| b.membership_ref(u, m))?;
+                }
+            }
+            Page::Spaces(list) => list.into_iter().for_each(|(s, mods)| b.space(&s, mods)),
+        }
+    }
+    Ok((b.finish(), users))
+}
+
 impl Index {
     /// An index not yet built: it applies no changes until [`Index::build`].
     pub fn empty() -> Index {
@@ -46,58 +114,25 @@ impl Index {
 
     /// Builds the index from the tables, logging what it loaded and how long it took, and
     /// from then on follows the change log from the position noted before the first read.
-    /// Tables are read a page at a time, so a large data set never sits in memory twice.
+    /// Tables are read a page at a time while another thread files each page into the
+    /// index, so reading and filing overlap and a large table never sits in memory twice.
     pub async fn build(&self, db: &Db) -> Result<()> {
         let _turn = self.catching_up.lock().await;
         let started = std::time::Instant::now();
         let c = db.read().await?;
         let seq = access::last_seq(&c).await?;
-        let mut b = Builder::new();
-        let mut groups = 0usize;
-        let mut after = String::new();
-        loop {
-            let page = access::groups_page(&c, &after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id.clone();
-            groups += page.len();
-            for g in page {
-                b.group(g);
-            }
-            if groups.is_multiple_of(PAGE as usize * 10) {
-                tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: loading groups");
-            }
-        }
-        tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: groups loaded");
-        let users = access::all_users(&c).await?;
-        let user_count = users.len();
-        for (user, admin) in users {
-            b.user(&user, admin);
-        }
-        let mut memberships = 0usize;
-        let mut after = (String::new(), String::new());
-        loop {
-            let page = access::memberships_page(&c, (&after.0, &after.1), PAGE).await?;
-            let Some((u, m)) = page.last() else { break };
-            after = (u.clone(), m.group_id.clone());
-            memberships += page.len();
-            for (u, m) in &page {
-                b.membership(u, m);
-            }
-            if memberships.is_multiple_of(PAGE as usize * 10) {
-                tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: loading memberships");
-            }
-        }
-        tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
-        for (space, mods) in access::space_moderators(&c).await? {
-            b.space(&space, mods);
-        }
-        let idx = b.finish(cohort_core::time::now());
+        let (pages, filed) = std::sync::mpsc::sync_channel::<Page>(2);
+        let filer = tokio::task::spawn_blocking(move || file_pages(filed));
+        let read = read_pages(&c, &pages, started).await;
+        drop(pages);
+        let (idx, users) = filer.await.map_err(cohort_core::Error::internal)??;
+        let (groups, memberships) = read?;
         let bytes = idx.bytes();
         *self.data.write().unwrap_or_else(PoisonError::into_inner) = idx;
         self.applied.store(seq, Ordering::Release);
         self.built.store(true, Ordering::Release);
         tracing::info!(
-            users = user_count,
+            users,
             groups,
             memberships,
             revision = seq,

@@ -177,7 +177,7 @@ fn build(groups: &[RawGroup], ms: &[RawMembership]) -> AccessIndex {
 
 /// All at once from the records, as at start-up.
 fn rebuild(w: &World) -> AccessIndex {
-    let mut b = Builder::new();
+    let mut b = Builder::at(NOW);
     for (i, g) in w.groups.iter().enumerate() {
         if let Some(g) = g {
             b.group(node(i, g));
@@ -191,7 +191,7 @@ fn rebuild(w: &World) -> AccessIndex {
     for m in &w.ms {
         b.membership(&uid(m.user), &membership(m));
     }
-    b.finish(NOW)
+    b.finish()
 }
 
 // ---- the naive model, straight from the definitions ----

@@ -3,7 +3,7 @@
 
 use crate::db::{Conn, Row, Value};
 use crate::{StoreError, json_list, params};
-use cohort_core::access::{DirectMembership, GroupNode};
+use cohort_core::access::{DirectMembership, GroupNode, MembershipRef};
 use cohort_core::model::{CollectionGrant, MemberStatus, Visibility};
 use cohort_core::policy::Caps;
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ fn node(r: &Row) -> Result<GroupNode, StoreError> {
 
 async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str, args: &[Value]) -> Result<(), StoreError> {
     for r in c.query(&format!("SELECT group_id, permission FROM group_permissions {where_sql} ORDER BY group_id, position"), args).await? {
-        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
             n.permissions.push(r.get(1)?);
         }
     }
@@ -35,12 +35,12 @@ async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str,
         .query(&format!("SELECT group_id, collection_id, read_only, hide_passwords, manage FROM group_collections {where_sql} ORDER BY group_id, position"), args)
         .await?
     {
-        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
             n.collections.push(CollectionGrant { id: r.get(1)?, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? });
         }
     }
     for r in c.query(&format!("SELECT group_id, slug, permissions FROM group_roles {where_sql}"), args).await? {
-        if let Some(n) = nodes.get_mut(&r.get::<String>(0)?) {
+        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
             let caps = Caps::from_names(&json_list(&r.get::<String>(2)?)).unwrap_or_default();
             n.roles.insert(r.get(1)?, caps);
         }
@@ -85,11 +85,27 @@ fn membership(r: &Row, at: usize) -> Result<DirectMembership, StoreError> {
     })
 }
 
-/// A page of memberships in (user, group) order, after the given pair: (user id, membership).
-pub async fn memberships_page(c: &Conn, after: (&str, &str), limit: i64) -> Result<Vec<(String, DirectMembership)>, StoreError> {
-    let sql = "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships \
+/// A page of memberships in (user, group) order, after the given pair; read each row in
+/// place with [`membership_row`] (a whole table of them is never copied twice).
+pub async fn memberships_page(c: &Conn, after: (&str, &str), limit: i64) -> Result<Vec<Row>, StoreError> {
+    let sql = "SELECT user_id, group_id, role, NULLIF(permissions, '[]'), status, expires_at FROM memberships \
                WHERE (user_id, group_id) > (?, ?) ORDER BY user_id, group_id LIMIT ?";
-    c.query(sql, &params![after.0, after.1, limit]).await?.iter().map(|r| Ok((r.get(0)?, membership(r, 1)?))).collect()
+    c.query(sql, &params![after.0, after.1, limit]).await
+}
+
+/// One row of [`memberships_page`]: the user, and the membership (its own permissions are
+/// handed to `with` beside it).
+pub fn membership_row<T>(r: &Row, with: impl FnOnce(&str, MembershipRef<'_>) -> T) -> Result<T, StoreError> {
+    let text = |i| r.text(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")));
+    let permissions = r.text(3)?.map(json_list).unwrap_or_default();
+    let m = MembershipRef {
+        group_id: text(1)?,
+        role: text(2)?,
+        permissions: &permissions,
+        active: text(4)? == "active",
+        expires_at: r.get(5)?,
+    };
+    Ok(with(text(0)?, m))
 }
 
 /// A user's site role (`Some(is_admin)`) and memberships; `None` if the user is gone.

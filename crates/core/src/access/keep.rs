@@ -117,10 +117,17 @@ impl AccessIndex {
     }
 
     fn carried_set(&self, group: u32) -> Vec<u32> {
-        let mut ps: Vec<u32> = self.carried(group).map(|(p, _)| p).collect();
-        ps.sort_unstable();
-        ps.dedup();
+        let mut ps = Vec::new();
+        self.carried_into(group, &mut ps);
         ps
+    }
+
+    /// The permissions `group` carries, each once, into `out`.
+    fn carried_into(&self, group: u32, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(self.carried(group).map(|(p, _)| p));
+        out.sort_unstable();
+        out.dedup();
     }
 
     fn unhold(&mut self, groups: &[u32]) {
@@ -245,8 +252,12 @@ impl AccessIndex {
     }
 
     fn direct_of(&mut self, u: u32, m: &DirectMembership) -> Direct {
-        let group = self.intern_group(&m.group_id);
-        let role = self.intern_role(&m.role);
+        self.direct_from(u, MembershipRef::of(m))
+    }
+
+    fn direct_from(&mut self, u: u32, m: MembershipRef<'_>) -> Direct {
+        let group = self.intern_group(m.group_id);
+        let role = self.intern_role(m.role);
         let extra = !m.permissions.is_empty();
         if extra {
             let ps: Vec<u32> = m.permissions.iter().map(|p| self.intern_permission(p)).collect();
@@ -254,7 +265,7 @@ impl AccessIndex {
         } else {
             self.extras.remove(&(u, group));
         }
-        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.status == MemberStatus::Active, extra }
+        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.active, extra }
     }
 
     // ---- changes ----
@@ -537,6 +548,28 @@ impl AccessIndex {
     }
 }
 
+/// A direct membership as a loader reads it, borrowing its text.
+#[derive(Debug, Clone, Copy)]
+pub struct MembershipRef<'a> {
+    pub group_id: &'a str,
+    pub role: &'a str,
+    pub permissions: &'a [String],
+    pub active: bool,
+    pub expires_at: Option<Millis>,
+}
+
+impl<'a> MembershipRef<'a> {
+    pub fn of(m: &'a DirectMembership) -> Self {
+        MembershipRef {
+            group_id: &m.group_id,
+            role: &m.role,
+            permissions: &m.permissions,
+            active: m.status == MemberStatus::Active,
+            expires_at: m.expires_at,
+        }
+    }
+}
+
 /// What [`AccessIndex::canonical`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Canonical {
@@ -553,18 +586,29 @@ pub struct Canonical {
 }
 
 /// Loads a whole index at once: add everything in any order, then [`Builder::finish`] works
-/// out the kept lists in one pass (adding groups one by one would re-sort them each time).
-#[derive(Debug, Default)]
+/// out the kept lists (adding groups one by one would re-sort them each time). Fed groups
+/// first and then memberships user by user, as the service loads them, it works out the
+/// tree's lists when the first membership comes and each user's list as soon as the next
+/// user's memberships start, so most of the work is done while the rest is still read.
+#[derive(Debug)]
 pub struct Builder {
     idx: AccessIndex,
+    now: Millis,
+    last_user: Option<(Box<str>, u32)>,
+    /// The tree's lists are worked out (and no group came after).
+    tree: bool,
+    /// Users whose lists are worked out (and no membership of theirs came after).
+    settled: Vec<bool>,
 }
 
 impl Builder {
-    pub fn new() -> Builder {
-        Builder { idx: AccessIndex::new() }
+    /// A builder for an index pruned of what has expired by `now`.
+    pub fn at(now: Millis) -> Builder {
+        Builder { idx: AccessIndex::new(), now, last_user: None, tree: false, settled: Vec::new() }
     }
 
     pub fn group(&mut self, node: GroupNode) {
+        self.tree = false;
         let idx = &mut self.idx;
         let g = idx.intern_group(&node.id);
         idx.groups[g as usize].parent = match &node.parent_id {
@@ -582,9 +626,31 @@ impl Builder {
     }
 
     pub fn membership(&mut self, user_id: &str, m: &DirectMembership) {
+        self.membership_ref(user_id, MembershipRef::of(m));
+    }
+
+    /// A membership read in place (a loader need not build a [`DirectMembership`]).
+    pub fn membership_ref(&mut self, user_id: &str, m: MembershipRef<'_>) {
+        if !self.tree {
+            self.derive_tree();
+        }
+        // Loaders read memberships user by user: the same user's number again and again.
+        let u = match &self.last_user {
+            Some((name, u)) if **name == *user_id => *u,
+            _ => {
+                if let Some((_, before)) = self.last_user.take() {
+                    self.settle(before);
+                }
+                let u = self.idx.intern_user(user_id);
+                self.last_user = Some((user_id.into(), u));
+                u
+            }
+        };
+        if let Some(done) = self.settled.get_mut(u as usize) {
+            *done = false;
+        }
         let idx = &mut self.idx;
-        let u = idx.intern_user(user_id);
-        let d = idx.direct_of(u, m);
+        let d = idx.direct_from(u, m);
         idx.users[u as usize].directs.push(d);
         idx.groups[d.group as usize].members.push(u);
     }
@@ -593,58 +659,82 @@ impl Builder {
         self.idx.put_space(space_id, moderators);
     }
 
-    /// The index, its lists worked out and pruned of what has expired by `now`.
-    pub fn finish(self, now: Millis) -> AccessIndex {
-        let mut idx = self.idx;
+    /// Children, permission holders and collection grants, from the groups.
+    fn derive_tree(&mut self) {
+        let idx = &mut self.idx;
+        for g in &mut idx.groups {
+            g.children.clear();
+        }
+        idx.holders.iter_mut().for_each(Vec::clear);
+        idx.grants.iter_mut().for_each(Vec::clear);
+        idx.access_all.clear();
+        idx.space_collections.iter_mut().for_each(BTreeMap::clear);
         for g in 0..idx.groups.len() {
-            let grp = &mut idx.groups[g];
-            grp.members.sort_unstable();
-            grp.members.dedup();
-            grp.members.shrink_to_fit();
-            let parent = grp.parent;
-            if grp.present && parent != NONE {
+            let parent = idx.groups[g].parent;
+            if idx.groups[g].present && parent != NONE {
                 idx.groups[parent as usize].children.push(g as u32);
             }
         }
+        let mut carried = Vec::new();
         for g in 0..idx.groups.len() {
-            idx.groups[g].children.sort_unstable();
             idx.groups[g].children.shrink_to_fit();
-            if idx.groups[g].present {
-                for p in idx.carried_set(g as u32) {
-                    idx.holders[p as usize].push(g as u32);
-                }
-                let grp = &idx.groups[g];
-                let (space, grants, all) = (grp.space, grp.grants.clone(), grp.access_all);
-                for gr in grants.iter() {
-                    idx.grants[gr.collection as usize].push(GrantBy {
-                        group: g as u32,
-                        level: gr.level,
-                        hide_passwords: gr.hide_passwords,
-                    });
-                    *idx.space_collections[space as usize].entry(gr.collection).or_insert(0) += 1;
-                }
-                if all {
-                    idx.access_all.push(g as u32);
-                }
+            if !idx.groups[g].present {
+                continue;
+            }
+            idx.carried_into(g as u32, &mut carried);
+            for &p in &carried {
+                idx.holders[p as usize].push(g as u32);
+            }
+            let grp = &idx.groups[g];
+            let (space, grants, all) = (grp.space, grp.grants.clone(), grp.access_all);
+            for gr in grants.iter() {
+                idx.grants[gr.collection as usize].push(GrantBy { group: g as u32, level: gr.level, hide_passwords: gr.hide_passwords });
+                *idx.space_collections[space as usize].entry(gr.collection).or_insert(0) += 1;
+            }
+            if all {
+                idx.access_all.push(g as u32);
             }
         }
         // Groups were visited in number order, so these lists are sorted already.
-        for h in &mut idx.holders {
-            h.shrink_to_fit();
+        idx.holders.iter_mut().for_each(Vec::shrink_to_fit);
+        idx.grants.iter_mut().for_each(Vec::shrink_to_fit);
+        self.tree = true;
+        self.settled.clear();
+    }
+
+    /// Works out one user's list from their memberships.
+    fn settle(&mut self, u: u32) {
+        let usr = &mut self.idx.users[u as usize];
+        usr.directs.sort_by_key(|d| d.group);
+        // The last one loaded wins, as one by one.
+        usr.directs.reverse();
+        usr.directs.dedup_by_key(|d| d.group);
+        usr.directs.reverse();
+        usr.directs.shrink_to_fit();
+        usr.pruned_at = self.now;
+        self.idx.recompute(u);
+        if self.settled.len() <= u as usize {
+            self.settled.resize(self.idx.users.len().max(u as usize + 1), false);
         }
-        for h in &mut idx.grants {
-            h.shrink_to_fit();
+        self.settled[u as usize] = true;
+    }
+
+    /// The index, every list worked out.
+    pub fn finish(mut self) -> AccessIndex {
+        if !self.tree {
+            self.derive_tree();
         }
-        for u in 0..idx.users.len() {
-            let usr = &mut idx.users[u];
-            usr.directs.sort_by_key(|d| d.group);
-            // The last one loaded wins, as one by one.
-            usr.directs.reverse();
-            usr.directs.dedup_by_key(|d| d.group);
-            usr.directs.reverse();
-            usr.directs.shrink_to_fit();
-            usr.pruned_at = now;
-            idx.recompute(u as u32);
+        self.last_user = None;
+        for u in 0..self.idx.users.len() as u32 {
+            if !self.settled.get(u as usize).copied().unwrap_or(false) {
+                self.settle(u);
+            }
+        }
+        let mut idx = self.idx;
+        for grp in &mut idx.groups {
+            grp.members.sort_unstable();
+            grp.members.dedup();
+            grp.members.shrink_to_fit();
         }
         let placeholders: Vec<u32> = (0..idx.groups.len() as u32).filter(|g| !idx.groups[*g as usize].present).collect();
         for g in placeholders {

@@ -24,7 +24,7 @@
 mod keep;
 mod names;
 
-pub use keep::{Builder, Canonical};
+pub use keep::{Builder, Canonical, MembershipRef};
 
 use crate::model::{CollectionGrant, MemberStatus, Visibility};
 use crate::policy::Caps;

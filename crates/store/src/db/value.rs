@@ -115,6 +115,15 @@ impl Row {
         T::from_value(v).ok_or_else(|| StoreError::Decode(format!("column {idx}: unexpected {v:?}")))
     }
 
+    /// Column `idx` as text, in place (NULL reads as `None`).
+    pub fn text(&self, idx: usize) -> Result<Option<&str>, StoreError> {
+        match self.0.get(idx) {
+            Some(Value::Text(s)) => Ok(Some(s)),
+            Some(Value::Null) => Ok(None),
+            v => Err(StoreError::Decode(format!("column {idx}: expected text, not {v:?}"))),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
