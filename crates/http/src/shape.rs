@@ -4,6 +4,7 @@
 //! document has no array); every other rule is the body type's own.
 
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Deeper than any documented body: past it the walk stops.
@@ -14,12 +15,42 @@ fn document() -> &'static Value {
     DOC.get_or_init(|| serde_json::to_value(crate::openapi()).unwrap_or(Value::Null))
 }
 
+/// The document's request-body schemas by (method, route) and its `$ref` targets by
+/// reference, looked up once rather than walked to on every request.
+struct Schemas {
+    bodies: HashMap<(String, String), &'static Value>,
+    refs: HashMap<String, &'static Value>,
+}
+
+fn schemas() -> &'static Schemas {
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let doc = document();
+        let mut bodies = HashMap::new();
+        for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                    bodies.insert((method.clone(), path.clone()), schema);
+                }
+            }
+        }
+        let refs = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, schema)| (format!("#/components/schemas/{name}"), schema))
+            .collect();
+        Schemas { bodies, refs }
+    })
+}
+
 /// Where in `body` an array stands in for a documented object, if anywhere: `body.settings`.
 /// `path` is the route's template (`/api/v1/groups/{id}`), `method` in lower case.
 pub fn misplaced_array(method: &str, path: &str, body: &Value) -> Option<String> {
-    let doc = document();
-    let schema = doc.get("paths")?.get(path)?.get(method)?.pointer("/requestBody/content/application~1json/schema")?;
-    let mut found = walk(doc, schema, body, 0)?;
+    let s = schemas();
+    let schema = s.bodies.get(&(method.to_string(), path.to_string()))?;
+    let mut found = walk(s, schema, body, 0)?;
     found.reverse();
     let mut at = String::from("body");
     for step in found {
@@ -41,13 +72,13 @@ enum Step<'a> {
     Key(&'a str),
 }
 
-fn walk<'a>(doc: &Value, schema: &Value, value: &'a Value, depth: usize) -> Option<Vec<Step<'a>>> {
+fn walk<'a>(doc: &Schemas, schema: &Value, value: &'a Value, depth: usize) -> Option<Vec<Step<'a>>> {
     // Only arrays can be misplaced, and only containers can hold one.
     if depth > MAX_DEPTH || !(value.is_array() || value.is_object()) {
         return None;
     }
     if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-        return walk(doc, doc.pointer(target.trim_start_matches('#'))?, value, depth + 1);
+        return walk(doc, doc.refs.get(target)?, value, depth + 1);
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(alternatives) = schema.get(key).and_then(Value::as_array) {
@@ -65,15 +96,14 @@ fn walk<'a>(doc: &Value, schema: &Value, value: &'a Value, depth: usize) -> Opti
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         return all.iter().find_map(|s| walk(doc, s, value, depth + 1));
     }
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
     match value {
         Value::Array(items) => {
             // A typed schema without `array` (or an untyped one with properties) refuses it.
-            let refuses = if types.is_empty() { schema.get("properties").is_some() } else { !types.contains(&"array") };
+            let refuses = match schema.get("type") {
+                Some(Value::String(t)) => t != "array",
+                Some(Value::Array(ts)) if !ts.is_empty() => !ts.iter().any(|t| t == "array"),
+                _ => schema.get("properties").is_some(),
+            };
             if refuses {
                 return Some(vec![]);
             }
