@@ -10,12 +10,14 @@ use std::collections::HashMap;
 
 const NODE_COLS: &str = "g.id, g.space_id, g.parent_id, g.visibility, g.inherit_members, g.inherit_permissions, g.access_all";
 
-fn node(r: &Row) -> Result<GroupNode, StoreError> {
+fn node(mut r: Row) -> Result<GroupNode, StoreError> {
+    let mut text = |i| r.take_text(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")));
+    let (id, space_id) = (text(0)?, text(1)?);
     Ok(GroupNode {
-        id: r.get(0)?,
-        space_id: r.get(1)?,
-        parent_id: r.get(2)?,
-        visibility: Visibility::parse(&r.get::<String>(3)?).unwrap_or(Visibility::Private),
+        id,
+        space_id,
+        parent_id: r.take_text(2)?,
+        visibility: r.text(3)?.and_then(Visibility::parse).unwrap_or(Visibility::Private),
         inherit_members: r.get(4)?,
         inherit_permissions: r.get(5)?,
         access_all: r.get(6)?,
@@ -25,24 +27,38 @@ fn node(r: &Row) -> Result<GroupNode, StoreError> {
     })
 }
 
-async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str, args: &[Value]) -> Result<(), StoreError> {
-    for r in c.query(&format!("SELECT group_id, permission FROM group_permissions {where_sql} ORDER BY group_id, position"), args).await? {
-        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
-            n.permissions.push(r.get(1)?);
+/// Fills in the permissions, collections and roles of `nodes` from the rows `where_sql`
+/// picks (found by id through a sorted list of positions: the database's order of text
+/// need not be Rust's).
+async fn fill(c: &Conn, nodes: &mut [GroupNode], where_sql: &str, args: &[Value]) -> Result<(), StoreError> {
+    let mut by_id: Vec<usize> = (0..nodes.len()).collect();
+    by_id.sort_unstable_by(|a, b| nodes[*a].id.cmp(&nodes[*b].id));
+    let find = |nodes: &[GroupNode], r: &Row| -> Result<Option<usize>, StoreError> {
+        let Some(id) = r.text(0)? else { return Ok(None) };
+        Ok(by_id.binary_search_by(|i| nodes[*i].id.as_str().cmp(id)).ok().map(|at| by_id[at]))
+    };
+    for mut r in
+        c.query(&format!("SELECT group_id, permission FROM group_permissions {where_sql} ORDER BY group_id, position"), args).await?
+    {
+        let permission = r.take_text(1)?;
+        if let (Some(n), Some(p)) = (find(nodes, &r)?, permission) {
+            nodes[n].permissions.push(p);
         }
     }
-    for r in c
+    for mut r in c
         .query(&format!("SELECT group_id, collection_id, read_only, hide_passwords, manage FROM group_collections {where_sql} ORDER BY group_id, position"), args)
         .await?
     {
-        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
-            n.collections.push(CollectionGrant { id: r.get(1)?, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? });
+        let id = r.take_text(1)?.unwrap_or_default();
+        let grant = CollectionGrant { id, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? };
+        if let Some(n) = find(nodes, &r)? {
+            nodes[n].collections.push(grant);
         }
     }
     for r in c.query(&format!("SELECT group_id, slug, permissions FROM group_roles {where_sql}"), args).await? {
-        if let Some(n) = r.text(0)?.and_then(|id| nodes.get_mut(id)) {
+        if let Some(n) = find(nodes, &r)? {
             let caps = Caps::from_names(&json_list(&r.get::<String>(2)?)).unwrap_or_default();
-            n.roles.insert(r.get(1)?, caps);
+            nodes[n].roles.insert(r.get(1)?, caps);
         }
     }
     Ok(())
@@ -51,17 +67,11 @@ async fn fill(c: &Conn, nodes: &mut HashMap<String, GroupNode>, where_sql: &str,
 /// A page of group nodes in id order, after `after` (the last id of the previous page).
 pub async fn groups_page(c: &Conn, after: &str, limit: i64) -> Result<Vec<GroupNode>, StoreError> {
     let rows = c.query(&format!("SELECT {NODE_COLS} FROM groups g WHERE g.id > ? ORDER BY g.id LIMIT ?"), &params![after, limit]).await?;
-    let mut nodes = HashMap::with_capacity(rows.len());
-    let mut order = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let n = node(r)?;
-        order.push(n.id.clone());
-        nodes.insert(n.id.clone(), n);
-    }
-    if let Some(last) = order.last() {
-        fill(c, &mut nodes, "WHERE group_id > ? AND group_id <= ?", &params![after, last.as_str()]).await?;
-    }
-    Ok(order.iter().filter_map(|id| nodes.remove(id)).collect())
+    let mut nodes = rows.into_iter().map(node).collect::<Result<Vec<_>, _>>()?;
+    // The page's last id (in the database's own order) bounds the details read below.
+    let Some(last) = nodes.last().map(|n| n.id.clone()) else { return Ok(nodes) };
+    fill(c, &mut nodes, "WHERE group_id > ? AND group_id <= ?", &params![after, last.as_str()]).await?;
+    Ok(nodes)
 }
 
 /// One group node, or `None` if it is gone.
@@ -69,10 +79,10 @@ pub async fn group(c: &Conn, id: &str) -> Result<Option<GroupNode>, StoreError> 
     let Some(r) = c.query_opt(&format!("SELECT {NODE_COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
         return Ok(None);
     };
-    let n = node(&r)?;
-    let mut nodes = HashMap::from([(n.id.clone(), n)]);
+    let mut nodes = [node(r)?];
     fill(c, &mut nodes, "WHERE group_id = ?", &params![id]).await?;
-    Ok(nodes.into_values().next())
+    let [n] = nodes;
+    Ok(Some(n))
 }
 
 fn membership(r: &Row, at: usize) -> Result<DirectMembership, StoreError> {

@@ -124,6 +124,15 @@ impl Row {
         }
     }
 
+    /// Column `idx` as text, moved out of the row (NULL reads as `None`).
+    pub fn take_text(&mut self, idx: usize) -> Result<Option<String>, StoreError> {
+        match self.0.get_mut(idx).map(|v| std::mem::replace(v, Value::Null)) {
+            Some(Value::Text(s)) => Ok(Some(s)),
+            Some(Value::Null) => Ok(None),
+            v => Err(StoreError::Decode(format!("column {idx}: expected text, not {v:?}"))),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
