@@ -166,6 +166,22 @@ impl Conditions {
     }
 }
 
+/// What a count reads: a list's join to the users of its rows leaves the number of rows as
+/// it is (every such `user_id` is NOT NULL and its user's deletion cascades), so the count
+/// skips it unless a condition reads the user.
+fn count_from<'a>(from: &'a str, where_sql: &str) -> &'a str {
+    match from.split_once(" JOIN users u ON ") {
+        Some((rows, _)) if !reads_alias(where_sql, "u") => rows,
+        _ => from,
+    }
+}
+
+/// Whether `sql` names a column of `alias` (`u.email`, not `mu.id`).
+fn reads_alias(sql: &str, alias: &str) -> bool {
+    let marker = format!("{alias}.");
+    sql.match_indices(&marker).any(|(at, _)| sql[..at].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_')))
+}
+
 /// The statements a list runs: the count (when the caller wants a total) and the page,
 /// with their parameters.
 #[derive(Debug)]
@@ -195,7 +211,10 @@ pub fn statements(src: &Source, mut cond: Conditions, listing: &Listing) -> Resu
         };
         cond.and(sql, args);
     }
-    let count = listing.paging.with_total().then(|| (format!("SELECT COUNT(*) FROM {} {}", src.from, cond.where_sql()), cond.args.clone()));
+    let count = listing.paging.with_total().then(|| {
+        let where_sql = cond.where_sql();
+        (format!("SELECT COUNT(*) FROM {} {where_sql}", count_from(src.from, &where_sql)), cond.args.clone())
+    });
     let (page_no, offset) = match &listing.paging {
         Paging::Offset(p) => (p.page, p.offset()),
         Paging::Cursor { after, .. } => {
@@ -284,4 +303,20 @@ pub fn metadata(kind: cohort_core::list::ListKind, sees_private: bool) -> cohort
         .collect();
     let sort_keys = src.sort.iter().filter(|c| sees_private || !private_column(c.sql)).flat_map(|c| c.names.iter().copied()).collect();
     ListMetadata { fields, operators: Op::ALL.iter().map(|o| o.symbol()).collect(), sort_keys, default_sort: src.default_sort }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::{count_from, reads_alias};
+
+    #[test]
+    fn the_users_join_is_left_out_of_a_count_that_does_not_read_the_user() {
+        let from = "memberships m JOIN users u ON u.id = m.user_id";
+        assert_eq!(count_from(from, "WHERE m.group_id = ?"), "memberships m");
+        assert_eq!(count_from(from, "WHERE m.group_id = ? AND (u.username_key LIKE ?)"), from);
+        assert_eq!(count_from(from, "WHERE m.group_id = ? AND lower(u.email) = ?"), from);
+        assert_eq!(count_from("groups g", "WHERE g.id = ?"), "groups g");
+        assert!(!reads_alias("WHERE mu.id = ? AND menu.x = 1", "u"));
+        assert!(reads_alias("u.id = ?", "u"));
+    }
 }
