@@ -22,6 +22,9 @@ impl Check {
     }
 }
 
+/// The most checks one batch may ask.
+pub const MAX_BATCH: usize = 1000;
+
 /// How long a check waits for `at_least_revision` before answering 503 `not_ready`.
 pub const AT_LEAST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -31,11 +34,11 @@ impl App {
         cohort_core::policy::site::ask_about_user(p, user_id)
     }
 
-    /// Waits until this instance has applied `revision` (read-your-writes across instances).
     /// Waits until this instance has applied change `revision` (read-your-writes across
     /// instances), following the change log for at most [`AT_LEAST_WAIT`]; then 503
-    /// `not_ready` — an answer from before the caller's own write would be wrong.
-    pub async fn at_least(&self, revision: Option<i64>) -> Result<()> {
+    /// `not_ready` — an answer from before the caller's own write would be wrong. Asked only
+    /// once the caller may have the answer: nobody makes the instance wait for a refusal.
+    async fn at_least(&self, revision: Option<i64>) -> Result<()> {
         let Some(want) = revision else { return Ok(()) };
         let deadline = tokio::time::Instant::now() + AT_LEAST_WAIT;
         loop {
@@ -61,10 +64,11 @@ impl App {
         if self.index().read(|idx| idx.knows_user(user_id)) { Ok(()) } else { Err(Error::NotFound("user")) }
     }
 
-    pub async fn user_effective_groups(&self, p: &Principal, user_id: &str) -> Result<Vec<EffectiveGroup>> {
+    /// Who may ask about `user_id`, then (at `at_least` revision) whether the user exists.
+    async fn about_user(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<()> {
         self.may_ask_about(p, user_id)?;
-        self.known_user(user_id)?;
-        Ok(self.index().read(|idx| idx.effective_groups(user_id, time::now())))
+        self.at_least(at_least).await?;
+        self.known_user(user_id)
     }
 
     /// The groups a user belongs to (directly, or also through inheritance with `effective`),
@@ -74,8 +78,10 @@ impl App {
         p: &Principal,
         user_id: &str,
         effective: bool,
+        at_least: Option<i64>,
     ) -> Result<Vec<(cohort_core::model::Group, EffectiveGroup)>> {
-        let mut found = self.user_effective_groups(p, user_id).await?;
+        self.about_user(p, user_id, at_least).await?;
+        let mut found = self.index().read(|idx| idx.effective_groups(user_id, time::now()));
         if !effective {
             found.retain(|e| e.direct);
         }
@@ -87,25 +93,27 @@ impl App {
         Ok(records.into_iter().filter_map(|g| by_id.remove(&g.id).map(|e| (g, e))).collect())
     }
 
-    pub async fn user_permissions(&self, p: &Principal, user_id: &str) -> Result<Vec<HeldPermission>> {
-        self.may_ask_about(p, user_id)?;
-        self.known_user(user_id)?;
+    pub async fn user_permissions(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<Vec<HeldPermission>> {
+        self.about_user(p, user_id, at_least).await?;
         Ok(self.index().read(|idx| idx.user_permissions(user_id, time::now())))
     }
 
-    pub async fn user_collections(&self, p: &Principal, user_id: &str) -> Result<Vec<CollectionAccess>> {
-        self.may_ask_about(p, user_id)?;
-        self.known_user(user_id)?;
+    pub async fn user_collections(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<Vec<CollectionAccess>> {
+        self.about_user(p, user_id, at_least).await?;
         Ok(self.index().read(|idx| idx.user_collections(user_id, time::now())))
     }
 
     /// Answers checks in order, from memory, each on its own: a user who does not exist is
     /// 404 `user`, a group that does not exist (or that a user asking about themself cannot
-    /// see) 404 `group` — a typo must not read as "denied".
-    pub fn check(&self, p: &Principal, checks: &[Check]) -> Result<Vec<Result<Decision>>> {
+    /// see) 404 `group` — a typo must not read as "denied". At most [`MAX_BATCH`] at once.
+    pub async fn check(&self, p: &Principal, checks: &[Check], at_least: Option<i64>) -> Result<Vec<Result<Decision>>> {
+        if checks.len() > MAX_BATCH {
+            return Err(Error::validation("checks", format!("at most {MAX_BATCH} checks at once")));
+        }
         for c in checks {
             self.may_ask_about(p, c.user_id())?;
         }
+        self.at_least(at_least).await?;
         let sees_all = p.is_superuser(cohort_core::auth::Scope::GroupsRead);
         let now = time::now();
         Ok(self.index().read(|idx| {

@@ -72,4 +72,14 @@ story!(every_answer_carries_the_revision, |app: TestApp| async move {
     app.get(&format!("/api/v1/users/{}/permissions?at_least_revision={ahead}", owner.id), &owner.token).await.error(503, "not_ready");
     let path = format!("/api/v1/users/{}/groups?at_least_revision={after_write}", owner.id);
     assert_eq!(app.get(&path, &owner.token).await.expect(200)["total"], 1);
+
+    // Someone who may not ask is refused at once: a revision far ahead makes nobody wait.
+    let other = app.user("other").await;
+    let started = std::time::Instant::now();
+    let ask = json!({"user_id": owner.id, "permission": "x.y", "at_least_revision": ahead});
+    app.post("/api/v1/check", &other.token, ask).await.error(403, "permission_denied");
+    app.get(&format!("/api/v1/users/{}/permissions?at_least_revision={ahead}", owner.id), &other.token)
+        .await
+        .error(403, "permission_denied");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1000), "refused without waiting: {:?}", started.elapsed());
 });
