@@ -15,6 +15,11 @@ pub async fn next_counter(c: &Conn, name: &str) -> Result<i64, StoreError> {
 
 /// Writes the event and its change-log row; answers the change's sequence number.
 pub async fn record(c: &Conn, e: &AuditEvent, user_id: Option<&str>) -> Result<i64, StoreError> {
+    insert_event(c, e).await?;
+    log_change(c, e.at, e.action.as_str(), &e.target_id, e.group_id.as_deref(), user_id).await
+}
+
+async fn insert_event(c: &Conn, e: &AuditEvent) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
@@ -30,10 +35,15 @@ pub async fn record(c: &Conn, e: &AuditEvent, user_id: Option<&str>) -> Result<i
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Appends a change-log row under the next sequence number, and answers that number.
+async fn log_change(c: &Conn, at: i64, kind: &str, entity_id: &str, group_id: Option<&str>, user_id: Option<&str>) -> Result<i64, StoreError> {
     let seq = next_counter(c, "changes").await?;
     c.execute(
         "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES (?, ?, ?, ?, ?, ?)",
-        &params![seq, e.at, e.action.as_str(), e.target_id.as_str(), e.group_id.clone(), user_id],
+        &params![seq, at, kind, entity_id, group_id, user_id],
     )
     .await?;
     Ok(seq)
@@ -46,28 +56,8 @@ pub const MEMBER_BATCH: &str = "member.batch";
 /// Writes one audit event for a batch of membership changes of `group_id`, and one
 /// change-log row ([`MEMBER_BATCH`]) that names it; answers the change's sequence number.
 pub async fn record_batch(c: &Conn, e: &AuditEvent) -> Result<i64, StoreError> {
-    c.execute(
-        "INSERT INTO audit_events (id, at, actor_id, action, target_type, target_id, group_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &params![
-            e.id.as_str(),
-            e.at,
-            e.actor_id.clone(),
-            e.action.as_str(),
-            e.target_type.as_str(),
-            e.target_id.as_str(),
-            e.group_id.clone(),
-            e.before.as_ref().map(|v| v.to_string()),
-            e.after.as_ref().map(|v| v.to_string())
-        ],
-    )
-    .await?;
-    let seq = next_counter(c, "changes").await?;
-    c.execute(
-        "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES (?, ?, ?, ?, ?, NULL)",
-        &params![seq, e.at, MEMBER_BATCH, e.id.as_str(), e.group_id.clone()],
-    )
-    .await?;
-    Ok(seq)
+    insert_event(c, e).await?;
+    log_change(c, e.at, MEMBER_BATCH, &e.id, e.group_id.as_deref(), None).await
 }
 
 /// The users a batch event (see [`record_batch`]) is about.
