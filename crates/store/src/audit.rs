@@ -39,7 +39,14 @@ async fn insert_event(c: &Conn, e: &AuditEvent) -> Result<(), StoreError> {
 }
 
 /// Appends a change-log row under the next sequence number, and answers that number.
-async fn log_change(c: &Conn, at: i64, kind: &str, entity_id: &str, group_id: Option<&str>, user_id: Option<&str>) -> Result<i64, StoreError> {
+async fn log_change(
+    c: &Conn,
+    at: i64,
+    kind: &str,
+    entity_id: &str,
+    group_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<i64, StoreError> {
     let seq = next_counter(c, "changes").await?;
     c.execute(
         "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES (?, ?, ?, ?, ?, ?)",

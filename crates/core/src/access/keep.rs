@@ -14,6 +14,15 @@ fn insert_sorted(list: &mut Vec<u32>, x: u32) {
     }
 }
 
+/// Puts `blank` in slot `i` of a list kept beside a [`super::names::Names`]: a new number is
+/// the next slot, a reused one is an old slot.
+fn fresh<T>(list: &mut Vec<T>, i: u32, blank: T) {
+    match list.get_mut(i as usize) {
+        Some(slot) => *slot = blank,
+        None => list.push(blank),
+    }
+}
+
 fn remove_sorted(list: &mut Vec<u32>, x: u32) {
     if let Ok(i) = list.binary_search(&x) {
         list.remove(i);
@@ -26,11 +35,7 @@ impl AccessIndex {
     fn intern_group(&mut self, id: &str) -> u32 {
         let (g, new) = self.group_ids.intern(id);
         if new {
-            let blank = Group { parent: NONE, ..Group::default() };
-            match self.groups.get_mut(g as usize) {
-                Some(slot) => *slot = blank,
-                None => self.groups.push(blank),
-            }
+            fresh(&mut self.groups, g, Group { parent: NONE, ..Group::default() });
         }
         g
     }
@@ -38,11 +43,7 @@ impl AccessIndex {
     fn intern_user(&mut self, id: &str) -> u32 {
         let (u, new) = self.user_ids.intern(id);
         if new {
-            let blank = User { next_expiry: NEVER, ..User::default() };
-            match self.users.get_mut(u as usize) {
-                Some(slot) => *slot = blank,
-                None => self.users.push(blank),
-            }
+            fresh(&mut self.users, u, User { next_expiry: NEVER, ..User::default() });
         }
         u
     }
@@ -50,7 +51,7 @@ impl AccessIndex {
     fn intern_permission(&mut self, name: &str) -> u32 {
         let (p, new) = self.permission_names.intern(name);
         if new {
-            self.holders.push(Vec::new());
+            fresh(&mut self.holders, p, Vec::new());
         }
         p
     }
@@ -58,7 +59,7 @@ impl AccessIndex {
     fn intern_collection(&mut self, id: &str) -> u32 {
         let (c, new) = self.collection_ids.intern(id);
         if new {
-            self.grants.push(Vec::new());
+            fresh(&mut self.grants, c, Vec::new());
         }
         c
     }
@@ -66,7 +67,7 @@ impl AccessIndex {
     fn intern_space(&mut self, id: &str) -> u32 {
         let (s, new) = self.space_ids.intern(id);
         if new {
-            self.space_collections.push(BTreeMap::new());
+            fresh(&mut self.space_collections, s, BTreeMap::new());
         }
         s
     }
@@ -76,7 +77,7 @@ impl AccessIndex {
     fn intern_role(&mut self, slug: &str) -> u16 {
         let (r, new) = self.role_names.intern(slug);
         if new {
-            self.builtin.push(None);
+            fresh(&mut self.builtin, r, None);
         }
         u16::try_from(r).unwrap_or(u16::MAX)
     }

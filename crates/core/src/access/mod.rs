@@ -402,11 +402,6 @@ impl AccessIndex {
         self.groups.iter().filter(|g| g.present).count()
     }
 
-    /// Memberships the index holds, in any status.
-    pub fn membership_count(&self) -> usize {
-        self.users.iter().map(|u| u.directs.len()).sum()
-    }
-
     // ---- flows ----
 
     /// The groups these direct memberships make one a member of, counting those that count
@@ -712,20 +707,6 @@ impl AccessIndex {
             intersect(eff, &self.access_all, |g| via.push(g));
         }
         Decision::of(self.gnames(via))
-    }
-
-    /// The ids of a group's descendants, breadth first.
-    pub fn descendants(&self, group_id: &str) -> Vec<String> {
-        let Some(g) = self.group_ix(group_id) else { return vec![] };
-        let mut out: Vec<u32> = Vec::new();
-        let mut at = 0;
-        out.extend(&self.g(g).children);
-        while at < out.len() && out.len() < 1_000_000 {
-            let c = out[at];
-            at += 1;
-            out.extend(self.g(c).children.iter().filter(|x| **x != g));
-        }
-        out.into_iter().map(|c| self.gname(c)).collect()
     }
 }
 
