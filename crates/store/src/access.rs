@@ -85,22 +85,19 @@ pub async fn group(c: &Conn, id: &str) -> Result<Option<GroupNode>, StoreError> 
     Ok(Some(n))
 }
 
-fn membership(r: &Row, at: usize) -> Result<DirectMembership, StoreError> {
-    Ok(DirectMembership {
-        group_id: r.get(at)?,
-        role: r.get(at + 1)?,
-        permissions: json_list(&r.get::<String>(at + 2)?),
-        status: MemberStatus::parse(&r.get::<String>(at + 3)?).unwrap_or(MemberStatus::Pending),
-        expires_at: r.get(at + 4)?,
-    })
+/// A membership's columns as [`membership_row`] reads them, the user's id first.
+const MEMBERSHIP_COLS: &str = "user_id, group_id, role, NULLIF(permissions, '[]'), status, expires_at";
+
+/// A row of [`MEMBERSHIP_COLS`] as owned values: (user id, membership).
+fn membership(r: &Row) -> Result<(String, DirectMembership), StoreError> {
+    membership_row(r, |u, m| (u.to_string(), m.to_membership()))
 }
 
 /// A page of memberships in (user, group) order, after the given pair; read each row in
 /// place with [`membership_row`] (a whole table of them is never copied twice).
 pub async fn memberships_page(c: &Conn, after: (&str, &str), limit: i64) -> Result<Vec<Row>, StoreError> {
-    let sql = "SELECT user_id, group_id, role, NULLIF(permissions, '[]'), status, expires_at FROM memberships \
-               WHERE (user_id, group_id) > (?, ?) ORDER BY user_id, group_id LIMIT ?";
-    c.query(sql, &params![after.0, after.1, limit]).await
+    let sql = format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE (user_id, group_id) > (?, ?) ORDER BY user_id, group_id LIMIT ?");
+    c.query(&sql, &params![after.0, after.1, limit]).await
 }
 
 /// One row of [`memberships_page`]: the user, and the membership (its own permissions are
@@ -112,7 +109,7 @@ pub fn membership_row<T>(r: &Row, with: impl FnOnce(&str, MembershipRef<'_>) -> 
         group_id: text(1)?,
         role: text(2)?,
         permissions: &permissions,
-        active: text(4)? == "active",
+        status: MemberStatus::parse(text(4)?).unwrap_or(MemberStatus::Pending),
         expires_at: r.get(5)?,
     };
     Ok(with(text(0)?, m))
@@ -123,10 +120,10 @@ pub async fn user(c: &Conn, user_id: &str) -> Result<Option<(bool, Vec<DirectMem
     let Some(r) = c.query_opt("SELECT site_role FROM users WHERE id = ?", &params![user_id]).await? else { return Ok(None) };
     let admin = r.get::<String>(0)? == "admin";
     let list = c
-        .query("SELECT group_id, role, permissions, status, expires_at FROM memberships WHERE user_id = ?", &params![user_id])
+        .query(&format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?"), &params![user_id])
         .await?
         .iter()
-        .map(|r| membership(r, 0))
+        .map(|r| membership(r).map(|(_, m)| m))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some((admin, list)))
 }
@@ -195,11 +192,9 @@ pub async fn memberships_of(c: &Conn, pairs: &[(String, String)]) -> Result<Vec<
             let marks = vec!["?"; chunk.len()].join(", ");
             let mut args: Vec<Value> = vec![Value::from(g)];
             args.extend(chunk.iter().map(|u| Value::from(*u)));
-            let sql = format!(
-                "SELECT user_id, group_id, role, permissions, status, expires_at FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
-            );
+            let sql = format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE group_id = ? AND user_id IN ({marks})");
             for r in c.query(&sql, &args).await? {
-                out.push((r.get(0)?, membership(&r, 1)?));
+                out.push(membership(&r)?);
             }
         }
     }

@@ -266,7 +266,7 @@ impl AccessIndex {
         } else {
             self.extras.remove(&(u, group));
         }
-        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.active, extra }
+        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.status == MemberStatus::Active, extra }
     }
 
     // ---- changes ----
@@ -555,18 +555,22 @@ pub struct MembershipRef<'a> {
     pub group_id: &'a str,
     pub role: &'a str,
     pub permissions: &'a [String],
-    pub active: bool,
+    pub status: MemberStatus,
     pub expires_at: Option<Millis>,
 }
 
 impl<'a> MembershipRef<'a> {
     pub fn of(m: &'a DirectMembership) -> Self {
-        MembershipRef {
-            group_id: &m.group_id,
-            role: &m.role,
-            permissions: &m.permissions,
-            active: m.status == MemberStatus::Active,
-            expires_at: m.expires_at,
+        MembershipRef { group_id: &m.group_id, role: &m.role, permissions: &m.permissions, status: m.status, expires_at: m.expires_at }
+    }
+
+    pub fn to_membership(&self) -> DirectMembership {
+        DirectMembership {
+            group_id: self.group_id.to_string(),
+            role: self.role.to_string(),
+            permissions: self.permissions.to_vec(),
+            status: self.status,
+            expires_at: self.expires_at,
         }
     }
 }
