@@ -5,7 +5,7 @@
 //! p50/p99, and the *server's* CPU µs per request (read from `/proc/<pid>/stat`, so the load
 //! generator's own work is not counted). Then the server's RssAnon and index build time.
 
-use crate::{Rng, insert_rows, insert_users};
+use crate::{Rng, insert_rows, insert_users, recount_members};
 use cohort_app::App;
 use cohort_app::keys::NewKey;
 use cohort_core::auth::Principal;
@@ -107,8 +107,8 @@ fn group_row(id: &str, num: i64, space: usize, parent: Option<String>, depth: us
     ]
 }
 
-fn membership_row(id: &str, group: &str, user: &str, role: &str) -> Vec<Value> {
-    vec![id.into(), group.into(), user.into(), role.into(), "[]".into(), "active".into(), NOW.into(), NOW.into()]
+fn membership_row(id: &str, group: &str, user: &str, role: &str, joined_at: i64) -> Vec<Value> {
+    vec![id.into(), group.into(), user.into(), role.into(), "[]".into(), "active".into(), joined_at.into(), NOW.into()]
 }
 
 const WIDE_USER: &str = "usr_hwide0";
@@ -132,18 +132,11 @@ async fn load_extremes(db: &Db, s: &Scale) {
     insert_rows(db, "group_permissions (group_id, permission, position)", 3, &mut p, 1, "long permission").await;
     let step = s.groups() / WIDE;
     let mut m = (0..WIDE)
-        .map(|i| membership_row(&format!("mem_hwide{i}"), &group_id(i * step), WIDE_USER, "member"))
-        .chain(std::iter::once(membership_row("mem_hlong", &long_group(0), LONG_USER, "member")));
+        .map(|i| membership_row(&format!("mem_hwide{i}"), &group_id(i * step), WIDE_USER, "member", NOW))
+        .chain(std::iter::once(membership_row("mem_hlong", &long_group(0), LONG_USER, "member", NOW)));
     insert_rows(db, MEMBERSHIP_COLUMNS, 8, &mut m, WIDE + 1, "extreme memberships").await;
-    let tx = db.begin().await.expect("begin");
-    tx.execute(
-        "UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id) \
-         WHERE id IN (SELECT group_id FROM memberships WHERE user_id IN (?, ?))",
-        &[WIDE_USER.into(), LONG_USER.into()],
-    )
-    .await
-    .expect("counts");
-    tx.commit().await.expect("commit");
+    recount_members(db, "WHERE id IN (SELECT group_id FROM memberships WHERE user_id IN (?, ?))", &[WIDE_USER.into(), LONG_USER.into()])
+        .await;
 }
 
 /// Loads the data set with these direct memberships.
@@ -173,15 +166,7 @@ async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
         let depth = if g < scale.chains * scale.depth { g % scale.depth } else { 0 };
         group_row(&group_id(g), g as i64 + 10_000_000, space, parent.map(group_id), depth, g % 3 == 0)
     });
-    insert_rows(
-        db,
-        "groups (id, num, space_id, parent_id, parent_key, name, name_key, type, visibility, inherit_members, inherit_permissions, depth, created_at, updated_at)",
-        14,
-        &mut g,
-        s.groups(),
-        "groups",
-    )
-    .await;
+    insert_rows(db, GROUP_COLUMNS, 14, &mut g, s.groups(), "groups").await;
     // The two names differ: g and 7g + 3 never meet modulo an even PERMS (6g + 3 is odd).
     let mut p = (0..s.groups()).flat_map(|g| {
         let [a, b] = perms_of(g);
@@ -215,50 +200,13 @@ async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
     let mut n = 0usize;
     let mut m = direct.iter().enumerate().flat_map(|(u, gs)| gs.iter().map(move |g| (u, *g))).map(|(u, g)| {
         n += 1;
-        vec![
-            format!("mem_h{n:09}").into(),
-            group_id(g as usize).into(),
-            format!("usr_h{u}").into(),
-            if n.is_multiple_of(10) { "moderator" } else { "member" }.into(),
-            "[]".into(),
-            "active".into(),
-            (now + n as i64).into(),
-            now.into(),
-        ]
+        let role = if n.is_multiple_of(10) { "moderator" } else { "member" };
+        membership_row(&format!("mem_h{n:09}"), &group_id(g as usize), &format!("usr_h{u}"), role, now + n as i64)
     });
-    insert_rows(
-        db,
-        "memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at)",
-        8,
-        &mut m,
-        total,
-        "memberships",
-    )
-    .await;
-    let mut d = std::iter::once(vec![
-        "mem_hdeep".into(),
-        group_id(0).into(),
-        format!("{DEEP_USER}0").into(),
-        "member".into(),
-        "[]".into(),
-        "active".into(),
-        now.into(),
-        now.into(),
-    ]);
-    insert_rows(
-        db,
-        "memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at)",
-        8,
-        &mut d,
-        1,
-        "deep membership",
-    )
-    .await;
-    let tx = db.begin().await.expect("begin");
-    tx.execute("UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id)", &[])
-        .await
-        .expect("counts");
-    tx.commit().await.expect("commit");
+    insert_rows(db, MEMBERSHIP_COLUMNS, 8, &mut m, total, "memberships").await;
+    let mut d = std::iter::once(membership_row("mem_hdeep", &group_id(0), &format!("{DEEP_USER}0"), "member", now));
+    insert_rows(db, MEMBERSHIP_COLUMNS, 8, &mut d, 1, "deep membership").await;
+    recount_members(db, "", &[]).await;
 }
 
 /// A child process, killed on drop.

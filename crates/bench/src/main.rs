@@ -208,10 +208,18 @@ async fn load(db: &Db, a: &Args) {
         "memberships",
     )
     .await;
+    recount_members(db, "", &[]).await;
+}
+
+/// Sets the member counts of the groups `where_sql` picks (all with "") from the rows loaded.
+async fn recount_members(db: &Db, where_sql: &str, args: &[Value]) {
     let tx = db.begin().await.expect("begin");
-    tx.execute("UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id)", &[])
-        .await
-        .expect("counts");
+    tx.execute(
+        &format!("UPDATE groups SET active_members = (SELECT COUNT(*) FROM memberships m WHERE m.group_id = groups.id) {where_sql}"),
+        args,
+    )
+    .await
+    .expect("counts");
     tx.commit().await.expect("commit");
 }
 
