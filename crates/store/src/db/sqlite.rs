@@ -71,6 +71,46 @@ pub struct Sqlite {
     writer: Arc<tokio::sync::Mutex<Shared>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_slots: Arc<Semaphore>,
+    /// Dropped with the database, which ends its checkpointer.
+    _checkpointer: std::sync::mpsc::Sender<()>,
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file on a thread of its own, every
+/// [`CHECKPOINT_EVERY`], until `stop` is dropped. SQLite's own automatic checkpoint runs in
+/// the commit that crosses 1,000 WAL pages, so one request in a few paid for the others'
+/// pages (10 ms of a 10,000-member bulk add). Here the copying runs beside the writer; then
+/// the few pages written meanwhile are copied with the writer held, so that its next
+/// transaction finds the log fully copied and starts it again from the top (otherwise
+/// under steady writes the WAL file only grows, and every frame is a write past its end).
+fn start_checkpointer(
+    path: &Path,
+    limits: Limits,
+    writer: Arc<tokio::sync::Mutex<Shared>>,
+) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    let conn = open(path, limits)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let checkpoint = |c: &Connection| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                match checkpoint(&conn) {
+                    Ok(frames) if frames > 0 => {
+                        let held = writer.blocking_lock();
+                        if let Err(e) = held.with_unlimited(|c| checkpoint(c).map_err(StoreError::from)) {
+                            tracing::debug!(error = %e, "checkpoint");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "checkpoint"),
+                }
+            }
+        })
+        .map_err(|e| StoreError::Other(format!("starting the checkpointer: {e}")))?;
+    Ok(stop)
 }
 
 impl rusqlite::ToSql for Value {
@@ -108,11 +148,14 @@ fn open(path: &Path, limits: Limits) -> Result<Connection, StoreError> {
 impl Sqlite {
     pub fn open(path: &Path, limits: Limits) -> Result<Self, StoreError> {
         let writer = open(path, limits)?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         restrict_files(path);
+        let writer = Arc::new(tokio::sync::Mutex::new(Shared::new(writer, limits.statement)));
         Ok(Sqlite {
             path: path.to_path_buf(),
             limits,
-            writer: Arc::new(tokio::sync::Mutex::new(Shared::new(writer, limits.statement))),
+            _checkpointer: start_checkpointer(path, limits, writer.clone())?,
+            writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             reader_slots: Arc::new(Semaphore::new(READERS)),
         })
