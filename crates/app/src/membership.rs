@@ -76,11 +76,11 @@ async fn shift(c: &Conn, group_id: &str, user_id: &str, before: State<'_>, after
     let now = time::now();
     if active(before) && !active(after) {
         groups::free_seat(c, group_id).await?;
-        members::history_close(c, group_id, user_id, now).await?;
+        members::history_close(c, &id::new(id::Kind::Membership), group_id, user_id, now).await?;
     }
     if !active(before) && active(after) {
+        // The membership row's write opens the period (`active_since`).
         take_seat(c, group_id).await?;
-        members::history_open(c, &id::new(id::Kind::Membership), group_id, user_id, now).await?;
     }
     if !owner(before) && owner(after) {
         groups::add_owner(c, group_id).await?;
@@ -140,11 +140,7 @@ pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: 
     let notify: Vec<bool> = grants.iter().map(|g| g.notify).collect();
     let made: Vec<Membership> = grants.into_iter().map(|g| made(p, group_id, g, now)).collect();
     members::insert_many(c, &made).await?;
-    let history: Vec<(String, String)> =
-        made.iter().filter(|m| m.status == MemberStatus::Active).map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
-    members::history_open_many(c, group_id, &history, now).await?;
-    let listed: Vec<serde_json::Value> = made.iter().zip(notify).map(|(m, notify)| listed(m, Some(notify))).collect();
-    audit::record_batch(c, &batch_event(p, action, group_id, None, Some(serde_json::json!({"members": listed})))).await?;
+    audit::record_batch(c, &batch_event(p, action, group_id, None, Some(listed(&made, Some(&notify))))).await?;
     Ok(made)
 }
 
@@ -197,7 +193,7 @@ pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: V
         if m.role == "owner" {
             shift(c, group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
         } else {
-            freed.push(m.user_id.clone());
+            freed.push((id::new(id::Kind::Membership), m.user_id.clone()));
         }
     }
     if !freed.is_empty() {
@@ -206,20 +202,47 @@ pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: V
     }
     let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
     members::delete_many(c, &ids).await?;
-    let listed: Vec<serde_json::Value> = gone.iter().map(|m| listed(m, None)).collect();
-    audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(serde_json::json!({"members": listed})), None)).await?;
+    audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(listed(&gone, None)), None)).await?;
     Ok(())
 }
 
-/// A membership as a batch's audit event lists it: its id, user and fields.
-fn listed(m: &Membership, notify: Option<bool>) -> serde_json::Value {
-    let mut v = snapshot(m);
-    v["membership_id"] = m.id.as_str().into();
-    v["user_id"] = m.user_id.as_str().into();
-    if let Some(n) = notify {
-        v["notify"] = n.into();
+/// A batch of memberships as its audit event lists them: the fields they share once (those
+/// of the first), and each membership's id and user with only the fields where it differs.
+/// Ten thousand members of one role take ~60 bytes each rather than ~150.
+fn listed(ms: &[Membership], notify: Option<&[bool]>) -> serde_json::Value {
+    let Some(first) = ms.first() else { return serde_json::json!({"members": []}) };
+    let told = |i: usize| notify.map(|n| n[i]);
+    let mut out = snapshot(first);
+    if let Some(n) = told(0) {
+        out["notify"] = n.into();
     }
-    v
+    let members: Vec<serde_json::Value> = ms
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut entry = serde_json::Map::new();
+            entry.insert("membership_id".into(), m.id.as_str().into());
+            entry.insert("user_id".into(), m.user_id.as_str().into());
+            if m.role != first.role {
+                entry.insert("role".into(), m.role.as_str().into());
+            }
+            if m.permissions != first.permissions {
+                entry.insert("permissions".into(), m.permissions.clone().into());
+            }
+            if m.status != first.status {
+                entry.insert("status".into(), m.status.as_str().into());
+            }
+            if m.expires_at != first.expires_at {
+                entry.insert("expires_at".into(), m.expires_at.into());
+            }
+            if told(i) != told(0) {
+                entry.insert("notify".into(), told(i).into());
+            }
+            serde_json::Value::Object(entry)
+        })
+        .collect();
+    out["members"] = members.into();
+    out
 }
 
 /// One audit event for a batch of one group's memberships: about the group, with the

@@ -180,22 +180,21 @@ pub async fn changes_after(c: &Conn, seq: i64, limit: i64) -> Result<Vec<ChangeR
 
 /// Many memberships at once, by (group, user); pairs with no membership are absent.
 pub async fn memberships_of(c: &Conn, pairs: &[(String, String)]) -> Result<Vec<(String, DirectMembership)>, StoreError> {
-    // One group's users at a time: `group_id = ? AND user_id IN (…)` is a range of the
-    // (group, user) index on both databases, where a list of pairs is not always planned so.
+    // One group's users at a time: a join of `group_id = ?` and the listed users is a probe
+    // of the (group, user) index per user on both databases.
     let mut by_group: HashMap<&str, Vec<&str>> = HashMap::new();
     for (g, u) in pairs {
         by_group.entry(g.as_str()).or_default().push(u.as_str());
     }
+    // (No column of MEMBERSHIP_COLS is one of the id table's.)
+    let sql = format!(
+        "SELECT {MEMBERSHIP_COLS} FROM {} CROSS JOIN memberships m WHERE m.group_id = ? AND m.user_id = j.value",
+        crate::each(c.backend(), "j")
+    );
     let mut out = Vec::with_capacity(pairs.len());
     for (g, users) in by_group {
-        for chunk in users.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let mut args: Vec<Value> = vec![Value::from(g)];
-            args.extend(chunk.iter().map(|u| Value::from(*u)));
-            let sql = format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE group_id = ? AND user_id IN ({marks})");
-            for r in c.query(&sql, &args).await? {
-                out.push(membership(&r)?);
-            }
+        for r in c.query(&sql, &[crate::texts(&users), Value::from(g)]).await? {
+            out.push(membership(&r)?);
         }
     }
     Ok(out)

@@ -146,6 +146,25 @@ pub fn to_json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
+/// The texts of one bound parameter (made by [`texts`]) as a table `alias` with one column,
+/// `value`: any number of ids in one statement of one shape. A join against it is one index
+/// probe per id on both databases, where `IN (?, ?, …)` of thousands is a new statement for
+/// every length (parsed, planned and cached again) and runs into parameter limits. Join it
+/// first with `CROSS JOIN`, which SQLite takes as "this table outer" (its planner otherwise
+/// may walk the other table's rows and scan the list for each).
+pub fn each(backend: Backend, alias: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each(?) AS {alias}"),
+        Backend::Postgres => format!("json_array_elements_text(CAST(? AS text)::json) AS {alias}(value)"),
+    }
+}
+
+/// The one parameter [`each`] reads `items` from.
+pub fn texts<S: AsRef<str>>(items: &[S]) -> Value {
+    let list: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    Value::Text(serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()))
+}
+
 /// Turns rows fetched with `LIMIT limit + 1` into a page.
 pub fn page_of<T>(
     mut rows: Vec<Row>,

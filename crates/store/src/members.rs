@@ -27,23 +27,42 @@ pub fn from_row(r: &Row, at: usize) -> Result<Membership, StoreError> {
     })
 }
 
+/// When an active membership's open period began: a new one's starts as it is made.
+fn active_since(m: &Membership) -> Option<i64> {
+    (m.status == MemberStatus::Active).then_some(m.joined_at)
+}
+
 pub async fn insert(c: &Conn, m: &Membership) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version, active_since) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             m.id.as_str(), m.group_id.as_str(), m.user_id.as_str(), m.role.as_str(), to_json_list(&m.permissions), m.status.as_str(),
-            m.joined_at, m.expires_at, m.last_active, m.added_by.clone(), m.updated_at, m.version
+            m.joined_at, m.expires_at, m.last_active, m.added_by.clone(), m.updated_at, m.version, active_since(m)
         ],
     )
     .await?;
     Ok(())
 }
 
+/// Writes a membership's fields; an active one keeps its open period (or opens one now, at
+/// `updated_at`), any other status has none. Close the period first ([`history_close`]).
 pub async fn update(c: &Conn, m: &Membership) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE memberships SET role = ?, permissions = ?, status = ?, expires_at = ?, last_active = ?, updated_at = ?, version = ? WHERE id = ?",
-        &params![m.role.as_str(), to_json_list(&m.permissions), m.status.as_str(), m.expires_at, m.last_active, m.updated_at, m.version, m.id.as_str()],
+        "UPDATE memberships SET role = ?, permissions = ?, status = ?, expires_at = ?, last_active = ?, updated_at = ?, version = ?, \
+         active_since = CASE WHEN ? = 'active' THEN COALESCE(active_since, ?) END WHERE id = ?",
+        &params![
+            m.role.as_str(),
+            to_json_list(&m.permissions),
+            m.status.as_str(),
+            m.expires_at,
+            m.last_active,
+            m.updated_at,
+            m.version,
+            m.status.as_str(),
+            m.updated_at,
+            m.id.as_str()
+        ],
     )
     .await?;
     Ok(())
@@ -84,16 +103,11 @@ pub async fn of_user(c: &Conn, user_id: &str) -> Result<Vec<Membership>, StoreEr
 
 /// Which of `user_ids` already have a membership in the group.
 pub async fn existing_users(c: &Conn, group_id: &str, user_ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in user_ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let mut args: Vec<Value> = vec![group_id.into()];
-        args.extend(chunk.iter().map(Value::from));
-        for r in c.query(&format!("SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"), &args).await? {
-            out.push(r.get(0)?);
-        }
-    }
-    Ok(out)
+    let sql = format!(
+        "SELECT m.user_id FROM {} CROSS JOIN memberships m WHERE m.group_id = ? AND m.user_id = j.value",
+        crate::each(c.backend(), "j")
+    );
+    c.query(&sql, &[crate::texts(user_ids), group_id.into()]).await?.iter().map(|r| r.get(0)).collect()
 }
 
 pub use cohort_core::list::MemberQuery;
@@ -197,31 +211,30 @@ pub fn user_conditions(group_id: &str) -> Conditions {
     cond
 }
 
-/// Opens a period of active membership (for analytics and history).
-pub async fn history_open(c: &Conn, id: &str, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
+/// The closed period of a membership, copied out of the row whose open period ends at `at`
+/// (`SELECT` of [`CLOSE_FROM`] then narrows it to the memberships that end).
+const CLOSE: &str = "INSERT INTO membership_history (id, group_id, user_id, active_from, active_to) ";
+
+/// Closes the user's open period of active membership in the group, if any, into the
+/// history (the row's own `active_since` is cleared by the update or delete that follows).
+pub async fn history_close(c: &Conn, history_id: &str, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO membership_history (id, group_id, user_id, active_from) VALUES (?, ?, ?, ?)",
-        &params![id, group_id, user_id, at],
+        &format!(
+            "{CLOSE}SELECT ?, group_id, user_id, active_since, CAST(? AS BIGINT) FROM memberships WHERE group_id = ? AND user_id = ? AND active_since IS NOT NULL"
+        ),
+        &params![history_id, at, group_id, user_id],
     )
     .await?;
     Ok(())
 }
 
-/// Closes the open period of active membership, if any.
-pub async fn history_close(c: &Conn, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE membership_history SET active_to = ? WHERE group_id = ? AND user_id = ? AND active_to IS NULL",
-        &params![at, group_id, user_id],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Members active at instant `at`, from the history.
+/// Members active at instant `at`: the closed periods that cover it, and the open ones that
+/// began by then.
 pub async fn active_at(c: &Conn, group_id: &str, at: i64) -> Result<i64, StoreError> {
     c.query_one(
-        "SELECT COUNT(*) FROM membership_history WHERE group_id = ? AND active_from <= ? AND (active_to IS NULL OR active_to > ?)",
-        &params![group_id, at, at],
+        "SELECT (SELECT COUNT(*) FROM membership_history WHERE group_id = ? AND active_from <= ? AND active_to > ?) \
+              + (SELECT COUNT(*) FROM memberships WHERE group_id = ? AND active_since <= ?)",
+        &params![group_id, at, at, group_id, at],
     )
     .await?
     .get(0)
@@ -338,7 +351,7 @@ fn marks(rows: usize, cols: usize) -> String {
 /// Inserts memberships, many rows per statement.
 pub async fn insert_many(c: &Conn, ms: &[Membership]) -> Result<(), StoreError> {
     for chunk in ms.chunks(ROWS) {
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 13);
         for m in chunk {
             args.extend(params![
                 m.id.as_str(),
@@ -352,12 +365,13 @@ pub async fn insert_many(c: &Conn, ms: &[Membership]) -> Result<(), StoreError> 
                 m.last_active,
                 m.added_by.clone(),
                 m.updated_at,
-                m.version
+                m.version,
+                active_since(m)
             ]);
         }
         let sql = format!(
-            "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version) VALUES {}",
-            marks(chunk.len(), 12)
+            "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version, active_since) VALUES {}",
+            marks(chunk.len(), 13)
         );
         c.execute(&sql, &args).await?;
     }
@@ -373,27 +387,20 @@ pub async fn delete_many(c: &Conn, ids: &[String]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Opens periods of active membership: `(history id, user)` pairs of one group.
-pub async fn history_open_many(c: &Conn, group_id: &str, rows: &[(String, String)], at: i64) -> Result<(), StoreError> {
+/// Closes the open periods of these users' memberships of one group into the history:
+/// `(history id, user)` pairs.
+pub async fn history_close_many(c: &Conn, group_id: &str, rows: &[(String, String)], at: i64) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS) {
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 2 + 2);
         for (id, user) in chunk {
-            args.extend(params![id.as_str(), group_id, user.as_str(), at]);
+            args.extend(params![id.as_str(), user.as_str()]);
         }
-        let sql = format!("INSERT INTO membership_history (id, group_id, user_id, active_from) VALUES {}", marks(chunk.len(), 4));
-        c.execute(&sql, &args).await?;
-    }
-    Ok(())
-}
-
-/// Closes the open periods of these users in one group.
-pub async fn history_close_many(c: &Conn, group_id: &str, user_ids: &[String], at: i64) -> Result<(), StoreError> {
-    for chunk in user_ids.chunks(ROWS) {
-        let mut args: Vec<Value> = vec![at.into(), group_id.into()];
-        args.extend(chunk.iter().map(Value::from));
+        args.extend(params![at, group_id]);
         let sql = format!(
-            "UPDATE membership_history SET active_to = ? WHERE group_id = ? AND active_to IS NULL AND user_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
+            "WITH closing (id, user_id) AS (VALUES {}) \
+             {CLOSE}SELECT c.id, m.group_id, m.user_id, m.active_since, CAST(? AS BIGINT) FROM closing c \
+             JOIN memberships m ON m.group_id = ? AND m.user_id = c.user_id WHERE m.active_since IS NOT NULL",
+            marks(chunk.len(), 2)
         );
         c.execute(&sql, &args).await?;
     }

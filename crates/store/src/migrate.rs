@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_security"),
     migration!(6, "0006_idempotency"),
     migration!(7, "0007_owners"),
+    migration!(8, "0008_compact_memberships"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.

@@ -141,15 +141,8 @@ pub fn conditions(backend: crate::Backend, search: Option<&str>, listing: &Listi
 
 /// Which of `ids` exist.
 pub async fn existing(c: &Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for r in c.query(&format!("SELECT id FROM users WHERE id IN ({marks})"), &args).await? {
-            out.push(r.get(0)?);
-        }
-    }
-    Ok(out)
+    let sql = format!("SELECT u.id FROM {} CROSS JOIN users u WHERE u.id = j.value", crate::each(c.backend(), "j"));
+    c.query(&sql, &[crate::texts(ids)]).await?.iter().map(|r| r.get(0)).collect()
 }
 
 /// The numbers of these users, by id.

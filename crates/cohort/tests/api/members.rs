@@ -155,3 +155,39 @@ story!(joining_keeps_the_message_of_the_request, |app: TestApp| async move {
     let queue = app.get(&format!("/api/v1/groups/{g}/join-requests"), &owner.token).await.expect(200);
     assert_eq!(queue["requests"][0]["message"], "let me in please");
 });
+
+story!(the_history_of_active_periods_counts_who_was_active_when, |app: TestApp| async move {
+    // Each change takes the clock; the instants between them say who was active then.
+    let tick = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        let t = cohort_core::time::now();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        t
+    };
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Timeline", json!({})).await;
+    let (a, b, c) = (app.user("a").await, app.user("b").await, app.user("c").await);
+    let t0 = tick().await;
+    app.add(&g, &a, "member").await;
+    let t1 = tick().await;
+    let member = |u: &crate::helpers::TestUser| format!("/api/v1/groups/{g}/members/{}", u.id);
+    app.patch(&member(&a), &app.admin_key, json!({"status": "suspended"})).await.expect(200);
+    let t2 = tick().await;
+    let bulk = json!({"members": [{"user_id": b.id}, {"user_id": c.id, "status": "pending"}]});
+    app.post(&format!("/api/v1/groups/{g}/members/bulk"), &app.admin_key, bulk).await.expect(200);
+    let t3 = tick().await;
+    app.patch(&member(&a), &app.admin_key, json!({"status": "active"})).await.expect(200);
+    app.patch(&member(&c), &app.admin_key, json!({"status": "active"})).await.expect(200);
+    let t4 = tick().await;
+    app.delete(&member(&b), &app.admin_key).await.expect(200);
+    app.patch(&member(&a), &app.admin_key, json!({"role": "admin"})).await.expect(200);
+    let t5 = tick().await;
+    let conn = app.app.db().read().await.unwrap();
+    let mut seen = Vec::new();
+    for t in [t0, t1, t2, t3, t4, t5] {
+        seen.push(cohort_store::members::active_at(&conn, &g, t).await.unwrap());
+    }
+    // The owner throughout; a until suspended and again from t3; b from t2 until removed;
+    // c (pending at first) from t3. A role change keeps a's period open.
+    assert_eq!(seen, vec![1, 2, 1, 2, 4, 3]);
+});
