@@ -52,36 +52,33 @@ pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreErr
 /// page loads details only for the groups that have some.
 const HAS_DETAILS: &str = "EXISTS (SELECT 1 FROM group_permissions hp WHERE hp.group_id = g.id) OR EXISTS (SELECT 1 FROM group_collections hc WHERE hc.group_id = g.id)";
 
-/// Fills in permissions and collections for `groups` with one query per 500 of them.
+/// Fills in permissions and collections for `groups` with one query.
 async fn fill_details(c: &Conn, mut groups: Vec<&mut Group>) -> Result<(), StoreError> {
     if groups.is_empty() {
         return Ok(());
     }
     let mut perms: HashMap<String, Vec<String>> = HashMap::new();
     let mut cols: HashMap<String, Vec<CollectionGrant>> = HashMap::new();
-    let ids: Vec<Value> = groups.iter().map(|g| Value::from(&g.id)).collect();
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        // Both lists in one statement: a permission row has a NULL collection flag.
-        let sql = format!(
-            "SELECT group_id, permission, NULL, 0, 0, position FROM group_permissions WHERE group_id IN ({marks}) \
-             UNION ALL \
-             SELECT group_id, collection_id, read_only, hide_passwords, manage, position FROM group_collections WHERE group_id IN ({marks}) \
-             ORDER BY 1, 6"
-        );
-        let mut args = chunk.to_vec();
-        args.extend_from_slice(chunk);
-        for r in c.query(&sql, &args).await? {
-            let (group, item): (String, String) = (r.get(0)?, r.get(1)?);
-            match r.get::<Option<bool>>(2)? {
-                None => perms.entry(group).or_default().push(item),
-                Some(read_only) => cols.entry(group).or_default().push(CollectionGrant {
-                    id: item,
-                    read_only,
-                    hide_passwords: r.get(3)?,
-                    manage: r.get(4)?,
-                }),
-            }
+    let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    // Both lists in one statement: a permission row has a NULL collection flag.
+    let each = crate::each(c.backend(), "j");
+    let sql = format!(
+        "SELECT p.group_id, p.permission, NULL, 0, 0, p.position FROM {each} CROSS JOIN group_permissions p WHERE p.group_id = j.value \
+         UNION ALL \
+         SELECT k.group_id, k.collection_id, k.read_only, k.hide_passwords, k.manage, k.position FROM {each} CROSS JOIN group_collections k WHERE k.group_id = j.value \
+         ORDER BY 1, 6"
+    );
+    let list = crate::texts(&ids);
+    for r in c.query(&sql, &[list.clone(), list]).await? {
+        let (group, item): (String, String) = (r.get(0)?, r.get(1)?);
+        match r.get::<Option<bool>>(2)? {
+            None => perms.entry(group).or_default().push(item),
+            Some(read_only) => cols.entry(group).or_default().push(CollectionGrant {
+                id: item,
+                read_only,
+                hide_passwords: r.get(3)?,
+                manage: r.get(4)?,
+            }),
         }
     }
     for g in groups.iter_mut() {
@@ -422,8 +419,7 @@ fn list_sql_with(backend: Backend, q: &GroupQuery, listing: &Listing, search: Pl
         cond.and(clause, search_args);
     }
     if let Some(ids) = &q.ids {
-        let sql = if ids.is_empty() { "1 = 0".to_string() } else { format!("g.id IN ({})", vec!["?"; ids.len()].join(", ")) };
-        cond.and(sql, ids.iter().map(Value::from));
+        cond.and(format!("g.id IN (SELECT j.value FROM {})", crate::each(backend, "j")), [crate::texts(ids)]);
     }
     list::statements(&LIST, cond, listing)
 }

@@ -41,6 +41,11 @@ fn group_queries() -> Vec<(&'static str, GroupQuery, Listing)> {
         ),
         ("children of a group", GroupQuery { parent_id: Some(Some("grp_1".into())), ..GroupQuery::default() }, by(&vec![], &first)),
         ("groups of a member", GroupQuery { member: Some("usr_1".into()), ..GroupQuery::default() }, by(&vec![], &first)),
+        (
+            "a user's effective groups, by id",
+            GroupQuery { ids: Some(vec!["grp_1".into(), "grp_2".into()]), ..GroupQuery::default() },
+            by(&vec![], &first),
+        ),
     ]
 }
 
