@@ -73,12 +73,9 @@ async fn fill_details(c: &Conn, mut groups: Vec<&mut Group>) -> Result<(), Store
         let (group, item): (String, String) = (r.get(0)?, r.get(1)?);
         match r.get::<Option<bool>>(2)? {
             None => perms.entry(group).or_default().push(item),
-            Some(read_only) => cols.entry(group).or_default().push(CollectionGrant {
-                id: item,
-                read_only,
-                hide_passwords: r.get(3)?,
-                manage: r.get(4)?,
-            }),
+            Some(read_only) => {
+                cols.entry(group).or_default().push(CollectionGrant { id: item, read_only, hide_passwords: r.get(3)?, manage: r.get(4)? })
+            }
         }
     }
     for g in groups.iter_mut() {
