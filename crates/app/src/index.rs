@@ -12,7 +12,7 @@
 use cohort_core::Result;
 use cohort_core::access::{AccessIndex, Builder};
 use cohort_store::access::{self, ChangeRow};
-use cohort_store::{Conn, Db};
+use cohort_store::{Conn, Db, Notes};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
@@ -175,6 +175,37 @@ impl Index {
                 return Ok(last);
             }
         }
+    }
+
+    /// After a commit of this process's: when the transaction's changes are the next ones to
+    /// apply and each is one whose memberships it noted (see `Conn::note_memberships`), they
+    /// are applied from the notes, in order, without reading anything back; otherwise this
+    /// catches up from the change log as [`Index::catch_up`] does.
+    pub async fn apply_committed(&self, db: &Db, mut notes: Notes, observe: impl Fn(&[ChangeRow])) -> Result<i64> {
+        {
+            let _turn = self.catching_up.lock().await;
+            let from = self.applied.load(Ordering::Acquire);
+            let seqs = &mut notes.changes;
+            seqs.sort_unstable();
+            let next_in_line = seqs.first() == Some(&(from + 1)) && seqs.windows(2).all(|w| w[1] == w[0] + 1);
+            if self.is_built()
+                && next_in_line
+                && seqs.iter().all(|s| notes.memberships.contains_key(s))
+                && let Some(&last) = seqs.last()
+            {
+                self.refresh_expired();
+                let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
+                for s in seqs.iter() {
+                    for (g, u, m) in notes.memberships.remove(s).unwrap_or_default() {
+                        idx.put_membership(&u, &g, m);
+                    }
+                }
+                drop(idx);
+                self.applied.store(last, Ordering::Release);
+                return Ok(last);
+            }
+        }
+        self.catch_up(db, observe).await
     }
 
     /// Prunes memberships that have expired out of the kept lists, if any has.

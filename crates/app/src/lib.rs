@@ -113,8 +113,8 @@ impl App {
 
     /// Commits `tx`, then brings the access index up to date with it; answers the revision.
     async fn commit(&self, tx: Tx) -> Result<i64> {
-        tx.commit().await?;
-        self.sync().await
+        let notes = tx.commit().await?;
+        self.index.apply_committed(&self.db, notes, |rows| self.credentials.observe(rows)).await
     }
 
     /// Applies changes other processes made (and any of ours not yet applied).

@@ -11,6 +11,7 @@
 
 use crate::App;
 use crate::Change;
+use cohort_core::access::DirectMembership;
 use cohort_core::auth::Principal;
 use cohort_core::error::Conflict;
 use cohort_core::model::{AuditEvent, MemberStatus, Membership};
@@ -117,7 +118,8 @@ pub(crate) async fn grant(c: &Conn, p: &Principal, group_id: &str, g: Grant, act
     members::insert(c, &m).await?;
     let mut after = snapshot(&m);
     after["notify"] = notify.into();
-    Change::new(action, "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
+    let seq = Change::new(action, "membership", &m.id).group(group_id).user(&m.user_id).after(after).record(c, p).await?;
+    note(c, seq, std::slice::from_ref(&m), true);
     Ok(m)
 }
 
@@ -140,7 +142,8 @@ pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: 
     let notify: Vec<bool> = grants.iter().map(|g| g.notify).collect();
     let made: Vec<Membership> = grants.into_iter().map(|g| made(p, group_id, g, now)).collect();
     members::insert_many(c, &made).await?;
-    audit::record_batch(c, &batch_event(p, action, group_id, None, Some(listed(&made, Some(&notify))))).await?;
+    let seq = audit::record_batch(c, &batch_event(p, action, group_id, None, Some(listed(&made, Some(&notify))))).await?;
+    note(c, seq, &made, true);
     Ok(made)
 }
 
@@ -161,13 +164,14 @@ pub(crate) async fn change(
     if let Some(r) = reason {
         shown["reason"] = r.into();
     }
-    Change::new("member.updated", "membership", &after.id)
+    let seq = Change::new("member.updated", "membership", &after.id)
         .group(&after.group_id)
         .user(&after.user_id)
         .before(snapshot(before))
         .after(shown)
         .record(c, p)
         .await?;
+    note(c, seq, std::slice::from_ref(&after), true);
     Ok(after)
 }
 
@@ -176,7 +180,8 @@ pub(crate) async fn change(
 pub(crate) async fn revoke(c: &Conn, p: &Principal, m: &Membership, action: &str) -> Result<()> {
     shift(c, &m.group_id, &m.user_id, Some((&m.role, m.status)), None).await?;
     members::delete(c, &m.id).await?;
-    Change::new(action, "membership", &m.id).group(&m.group_id).user(&m.user_id).before(snapshot(m)).record(c, p).await?;
+    let seq = Change::new(action, "membership", &m.id).group(&m.group_id).user(&m.user_id).before(snapshot(m)).record(c, p).await?;
+    note(c, seq, std::slice::from_ref(m), false);
     Ok(())
 }
 
@@ -202,8 +207,16 @@ pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: V
     }
     let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
     members::delete_many(c, &ids).await?;
-    audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(listed(&gone, None)), None)).await?;
+    let seq = audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(listed(&gone, None)), None)).await?;
+    note(c, seq, &gone, false);
     Ok(())
+}
+
+/// Notes on the transaction what change `seq` left of these memberships (`kept`: as they
+/// are; else gone), which the access index takes once it commits instead of reading them back.
+fn note(c: &Conn, seq: i64, ms: &[Membership], kept: bool) {
+    let left = ms.iter().map(|m| (m.group_id.clone(), m.user_id.clone(), kept.then(|| DirectMembership::from(m)))).collect();
+    c.note_memberships(seq, left);
 }
 
 /// A batch of memberships as its audit event lists them: the fields they share once (those

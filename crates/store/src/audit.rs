@@ -53,6 +53,7 @@ async fn log_change(
         &params![seq, at, kind, entity_id, group_id, user_id],
     )
     .await?;
+    c.note_change(seq);
     Ok(seq)
 }
 
@@ -210,6 +211,9 @@ pub async fn record_many(c: &Conn, events: &[(AuditEvent, Option<String>)]) -> R
         }
         let sql = format!("INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES {}", marks(chunk.len(), 6));
         c.execute(&sql, &args).await?;
+        for seq in last - n + 1..=last {
+            c.note_change(seq);
+        }
     }
     Ok(())
 }

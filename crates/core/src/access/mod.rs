@@ -58,6 +58,18 @@ pub struct DirectMembership {
     pub expires_at: Option<Millis>,
 }
 
+impl From<&crate::model::Membership> for DirectMembership {
+    fn from(m: &crate::model::Membership) -> Self {
+        DirectMembership {
+            group_id: m.group_id.clone(),
+            role: m.role.clone(),
+            permissions: m.permissions.clone(),
+            status: m.status,
+            expires_at: m.expires_at,
+        }
+    }
+}
+
 impl DirectMembership {
     pub fn counts_at(&self, now: Millis) -> bool {
         self.status == MemberStatus::Active && self.expires_at.is_none_or(|t| t > now)

@@ -5,6 +5,7 @@ mod pg;
 mod sqlite;
 mod value;
 
+use cohort_core::access::DirectMembership;
 pub use value::{FromValue, Row, Value};
 
 use crate::StoreError;
@@ -44,11 +45,55 @@ pub enum Db {
     Postgres(Arc<pg::Pg>),
 }
 
-/// A connection: a reader, or the writer inside a [`Tx`].
-pub enum Conn {
+/// A connection: a reader, or the writer inside a [`Tx`] (which also keeps the transaction's
+/// [`Notes`]).
+pub struct Conn {
+    link: Link,
+    notes: Option<std::sync::Mutex<Notes>>,
+}
+
+enum Link {
     SqliteWriter(tokio::sync::OwnedMutexGuard<sqlite::Shared>),
     SqliteReader(sqlite::Reader),
     Postgres(deadpool_postgres::Object),
+}
+
+impl Conn {
+    fn reader(link: Link) -> Conn {
+        Conn { link, notes: None }
+    }
+
+    fn writer(link: Link) -> Conn {
+        Conn { link, notes: Some(std::sync::Mutex::new(Notes::default())) }
+    }
+
+    fn with_notes(&self, f: impl FnOnce(&mut Notes)) {
+        if let Some(n) = &self.notes {
+            f(&mut n.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        }
+    }
+
+    /// Notes that this transaction wrote change-log row `seq`.
+    pub fn note_change(&self, seq: i64) {
+        self.with_notes(|n| n.changes.push(seq));
+    }
+
+    /// Notes what change-log row `seq` of this transaction left of the memberships it is
+    /// about: `(group, user, the membership or None)`, so that once committed the access
+    /// index can take it from here instead of reading it back.
+    pub fn note_memberships(&self, seq: i64, memberships: Vec<(String, String, Option<DirectMembership>)>) {
+        self.with_notes(|n| {
+            n.memberships.insert(seq, memberships);
+        });
+    }
+}
+
+/// What a committed transaction wrote to the change log: every sequence number, and for
+/// those about memberships, what they left (see [`Conn::note_memberships`]).
+#[derive(Debug, Default)]
+pub struct Notes {
+    pub changes: Vec<i64>,
+    pub memberships: std::collections::HashMap<i64, Vec<(String, String, Option<DirectMembership>)>>,
 }
 
 impl Db {
@@ -80,8 +125,8 @@ impl Db {
     /// A connection for reads outside a transaction.
     pub async fn read(&self) -> Result<Conn, StoreError> {
         Ok(match self {
-            Db::Sqlite(s) => Conn::SqliteReader(s.reader().await?),
-            Db::Postgres(p) => Conn::Postgres(p.get().await?),
+            Db::Sqlite(s) => Conn::reader(Link::SqliteReader(s.reader().await?)),
+            Db::Postgres(p) => Conn::reader(Link::Postgres(p.get().await?)),
         })
     }
 
@@ -92,12 +137,12 @@ impl Db {
             Db::Sqlite(s) => {
                 let guard = s.writer().await?;
                 guard.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
-                Conn::SqliteWriter(guard)
+                Conn::writer(Link::SqliteWriter(guard))
             }
             Db::Postgres(p) => {
                 let client = p.get().await?;
                 client.batch_execute("BEGIN").await?;
-                Conn::Postgres(client)
+                Conn::writer(Link::Postgres(client))
             }
         };
         Ok(Tx { conn: Some(conn) })
@@ -115,10 +160,10 @@ fn check_params(params: &[Value]) -> Result<(), StoreError> {
 impl Conn {
     pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         check_params(params)?;
-        match self {
-            Conn::SqliteWriter(c) => c.with(|c| sqlite::query(c, sql, params)),
-            Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::query(c, sql, params)),
-            Conn::Postgres(c) => pg::query(c, sql, params).await,
+        match &self.link {
+            Link::SqliteWriter(c) => c.with(|c| sqlite::query(c, sql, params)),
+            Link::SqliteReader(r) => r.conn()?.with(|c| sqlite::query(c, sql, params)),
+            Link::Postgres(c) => pg::query(c, sql, params).await,
         }
     }
 
@@ -133,27 +178,27 @@ impl Conn {
     /// Runs a statement; answers the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         check_params(params)?;
-        match self {
-            Conn::SqliteWriter(c) => c.with(|c| sqlite::execute(c, sql, params)),
-            Conn::SqliteReader(r) => r.conn()?.with(|c| sqlite::execute(c, sql, params)),
-            Conn::Postgres(c) => pg::execute(c, sql, params).await,
+        match &self.link {
+            Link::SqliteWriter(c) => c.with(|c| sqlite::execute(c, sql, params)),
+            Link::SqliteReader(r) => r.conn()?.with(|c| sqlite::execute(c, sql, params)),
+            Link::Postgres(c) => pg::execute(c, sql, params).await,
         }
     }
 
     /// Runs several statements without parameters (migrations), without SQLite's statement
     /// deadline (PostgreSQL's is lifted by the migration itself).
     pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        match self {
-            Conn::SqliteWriter(c) => c.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
-            Conn::SqliteReader(r) => r.conn()?.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
-            Conn::Postgres(c) => Ok(c.batch_execute(sql).await?),
+        match &self.link {
+            Link::SqliteWriter(c) => c.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
+            Link::SqliteReader(r) => r.conn()?.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
+            Link::Postgres(c) => Ok(c.batch_execute(sql).await?),
         }
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Conn::SqliteWriter(_) | Conn::SqliteReader(_) => Backend::Sqlite,
-            Conn::Postgres(_) => Backend::Postgres,
+        match &self.link {
+            Link::SqliteWriter(_) | Link::SqliteReader(_) => Backend::Sqlite,
+            Link::Postgres(_) => Backend::Postgres,
         }
     }
 }
@@ -164,18 +209,22 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        match self.conn.take() {
-            Some(Conn::SqliteWriter(c)) => c.with(|c| {
+    /// Commits; answers what the transaction noted of its changes.
+    pub async fn commit(mut self) -> Result<Notes, StoreError> {
+        let Some(conn) = self.conn.take() else { return Err(StoreError::Other("transaction already finished".into())) };
+        let notes = conn.notes.map(|n| n.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).unwrap_or_default();
+        match conn.link {
+            Link::SqliteWriter(c) => c.with(|c| {
                 if let Err(e) = c.execute_batch("COMMIT") {
                     let _ = c.execute_batch("ROLLBACK");
                     return Err(e.into());
                 }
                 Ok(())
-            }),
-            Some(Conn::Postgres(c)) => Ok(c.batch_execute("COMMIT").await?),
-            _ => Err(StoreError::Other("transaction already finished".into())),
+            })?,
+            Link::Postgres(c) => c.batch_execute("COMMIT").await?,
+            Link::SqliteReader(_) => return Err(StoreError::Other("a reader holds no transaction".into())),
         }
+        Ok(notes)
     }
 }
 
@@ -193,11 +242,11 @@ impl std::ops::Deref for Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        match self.conn.take() {
-            Some(Conn::SqliteWriter(c)) => {
+        match self.conn.take().map(|c| c.link) {
+            Some(Link::SqliteWriter(c)) => {
                 let _ = c.with(|c| Ok(c.execute_batch("ROLLBACK")?));
             }
-            Some(Conn::Postgres(c)) => {
+            Some(Link::Postgres(c)) => {
                 // The connection returns to the pool only after the rollback has run.
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
                     handle.spawn(async move {
