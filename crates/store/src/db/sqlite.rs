@@ -148,7 +148,10 @@ fn open(path: &Path, limits: Limits) -> Result<Connection, StoreError> {
 impl Sqlite {
     pub fn open(path: &Path, limits: Limits) -> Result<Self, StoreError> {
         let writer = open(path, limits)?;
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        // A transaction's changed pages stay in the writer's cache until commit; past the
+        // default 2 MB a large one (a bulk add of 10,000 members changes ~8 MB) spilled them
+        // into the WAL mid-transaction and read them back.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384")?;
         restrict_files(path);
         let writer = Arc::new(tokio::sync::Mutex::new(Shared::new(writer, limits.statement)));
         Ok(Sqlite {
