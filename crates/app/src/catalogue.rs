@@ -145,7 +145,7 @@ impl App {
         }
         let declared = catalogue::declared(tx, space_id, &added).await?;
         for name in &added {
-            let held = p.user_id().is_some_and(|u| self.index().read(|idx| idx.check_permission(u, name, now).allowed));
+            let held = p.user_id().is_some_and(|u| self.index().read(|idx| idx.check_permission(u, name, now).is_some_and(|d| d.allowed)));
             let grant = PermissionGrant { declared: declared.contains_key(name), held, space_moderator };
             if site::grant_permission(p, name, grant)? == Granted::Declares {
                 let d = DeclaredPermission {

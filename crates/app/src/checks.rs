@@ -120,21 +120,24 @@ impl App {
             checks
                 .iter()
                 .map(|c| {
-                    if !idx.knows_user(c.user_id()) {
-                        return Err(Error::NotFound("user"));
-                    }
-                    Ok(match c {
-                        Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now),
+                    let unknown = || Error::NotFound("user");
+                    match c {
+                        Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now).ok_or_else(unknown),
                         Check::Group { user_id, group_id, action } => {
+                            if !idx.knows_user(user_id) {
+                                return Err(unknown());
+                            }
                             let hidden = !idx.knows_group(group_id)
                                 || (!sees_all && !idx.check_group(user_id, group_id, GroupCheck::Read, now).allowed);
                             if hidden {
                                 return Err(Error::NotFound("group"));
                             }
-                            idx.check_group(user_id, group_id, *action, now)
+                            Ok(idx.check_group(user_id, group_id, *action, now))
                         }
-                        Check::Collection { user_id, collection_id, level } => idx.check_collection(user_id, collection_id, *level, now),
-                    })
+                        Check::Collection { user_id, collection_id, level } => {
+                            idx.check_collection(user_id, collection_id, *level, now).ok_or_else(unknown)
+                        }
+                    }
                 })
                 .collect()
         }))

@@ -274,6 +274,8 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
                 .map(|g| gid(*g))
                 .collect();
             let d = idx.check_permission(&user, p, NOW);
+            prop_assert_eq!(d.is_some(), w.users[u].is_some(), "a check about no such user says so");
+            let d = d.unwrap_or_default();
             prop_assert_eq!(d.allowed, !via.is_empty());
             prop_assert_eq!(d.via.into_iter().collect::<BTreeSet<_>>(), via.clone());
             let listed: Option<BTreeSet<String>> =
@@ -286,6 +288,8 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
                 let via: BTreeSet<String> =
                     eff.iter().filter(|g| grant_level(w, **g, c).is_some_and(|l| l >= level)).map(|g| gid(*g)).collect();
                 let d = idx.check_collection(&user, col, level, NOW);
+                prop_assert_eq!(d.is_some(), w.users[u].is_some(), "a check about no such user says so");
+                let d = d.unwrap_or_default();
                 prop_assert_eq!(d.allowed, !via.is_empty());
                 prop_assert_eq!(d.via.into_iter().collect::<BTreeSet<_>>(), via);
             }

@@ -143,8 +143,9 @@ pub struct CollectionAccess {
 }
 
 /// The answer to a check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
+    /// Denied unless some group grants it (`via`), or the caller's site role does.
     pub allowed: bool,
     pub via: Vec<String>,
 }
@@ -402,7 +403,12 @@ impl AccessIndex {
 
     /// Whether the user exists.
     pub fn knows_user(&self, user_id: &str) -> bool {
-        self.user_ix(user_id).is_some_and(|u| self.users[u as usize].present)
+        self.present_user(user_id).is_some()
+    }
+
+    /// The number of a user who exists (an id may be interned for a user since gone).
+    fn present_user(&self, user_id: &str) -> Option<u32> {
+        self.user_ix(user_id).filter(|&u| self.users[u as usize].present)
     }
 
     /// Whether the group exists.
@@ -622,16 +628,16 @@ impl AccessIndex {
         out
     }
 
-    pub fn check_permission(&self, user_id: &str, permission: &str, now: Millis) -> Decision {
-        let (Some(ux), Some(p)) = (self.user_ix(user_id), self.permission_names.get(permission)) else {
-            return Decision::of(vec![]);
-        };
+    /// Does `user_id` hold `permission`, and through which groups? `None`: no such user.
+    pub fn check_permission(&self, user_id: &str, permission: &str, now: Millis) -> Option<Decision> {
+        let ux = self.present_user(user_id)?;
+        let Some(p) = self.permission_names.get(permission) else { return Some(Decision::default()) };
         let u = &self.users[ux as usize];
         let mut buf = Vec::new();
         let mut via: Vec<u32> = Vec::new();
         intersect(self.effective_of(u, now, &mut buf), &self.holders[p as usize], |g| via.push(g));
         via.extend(self.extra_permissions(ux, u, now).filter(|(x, _)| *x == p).map(|(_, g)| g));
-        Decision::of(self.gnames(via))
+        Some(Decision::of(self.gnames(via)))
     }
 
     /// May `user_id` do `what` to `group_id`? Site administrators and the space's moderators
@@ -691,8 +697,10 @@ impl AccessIndex {
         out
     }
 
-    pub fn check_collection(&self, user_id: &str, collection_id: &str, level: Level, now: Millis) -> Decision {
-        let Some(ux) = self.user_ix(user_id) else { return Decision::of(vec![]) };
+    /// May `user_id` use the collection at `level`, and through which groups? `None`: no
+    /// such user.
+    pub fn check_collection(&self, user_id: &str, collection_id: &str, level: Level, now: Millis) -> Option<Decision> {
+        let ux = self.present_user(user_id)?;
         let u = &self.users[ux as usize];
         let mut buf = Vec::new();
         let eff = self.effective_of(u, now, &mut buf);
@@ -718,7 +726,7 @@ impl AccessIndex {
         if level <= Level::Edit {
             intersect(eff, &self.access_all, |g| via.push(g));
         }
-        Decision::of(self.gnames(via))
+        Some(Decision::of(self.gnames(via)))
     }
 }
 
