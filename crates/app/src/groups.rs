@@ -15,8 +15,11 @@ use cohort_store::{Conn, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
 pub(crate) struct Loaded {
+    /// Without its permissions and collections (`groups::load_details` adds them).
     pub group: Group,
     pub ctx: GroupContext,
+    /// Whether the group has any permission or collection to load.
+    pub has_details: bool,
 }
 
 /// Resolves a role slug of a group: a built-in role or one of the group's custom roles.
@@ -60,7 +63,7 @@ impl App {
             role,
             member_permissions: row.member_permissions,
         };
-        Ok(Loaded { group: row.group, ctx })
+        Ok(Loaded { group: row.group, ctx, has_details: row.has_details })
     }
 
     /// Loads and authorizes in one step.
@@ -274,9 +277,12 @@ impl App {
 
     pub async fn get_group(&self, p: &Principal, id: &str) -> Result<Group> {
         let c = self.read().await?;
-        let mut loaded = [self.load_for(&c, p, id, Action::Read).await?.group];
-        groups::load_details(&c, &mut loaded).await?;
-        let [g] = loaded;
+        let loaded = self.load_for(&c, p, id, Action::Read).await?;
+        let mut one = [loaded.group];
+        if loaded.has_details {
+            groups::load_details(&c, &mut one).await?;
+        }
+        let [g] = one;
         Ok(g)
     }
 

@@ -98,15 +98,18 @@ pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
 /// The group with the caller's effective membership (role, extra permissions) and whether
 /// the caller moderates its space. Permissions and collections are not loaded.
 pub struct AccessRow {
+    /// Without its permissions and collections ([`load_details`] adds them).
     pub group: Group,
     pub role: Option<String>,
     pub member_permissions: Vec<String>,
     pub space_moderator: bool,
+    /// Whether the group has any permission or collection to load.
+    pub has_details: bool,
 }
 
 pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
+        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?), {HAS_DETAILS} \
          FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
          WHERE g.id = ?"
     );
@@ -119,6 +122,7 @@ pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Resu
         role: r.get(NCOLS)?,
         member_permissions: r.get::<Option<String>>(NCOLS + 1)?.map(|s| json_list(&s)).unwrap_or_default(),
         space_moderator: r.get::<i64>(NCOLS + 2)? > 0,
+        has_details: r.get(NCOLS + 3)?,
     }))
 }
 
