@@ -81,19 +81,23 @@ impl Conn {
     /// Notes what change-log row `seq` of this transaction left of the memberships it is
     /// about: `(group, user, the membership or None)`, so that once committed the access
     /// index can take it from here instead of reading it back.
-    pub fn note_memberships(&self, seq: i64, memberships: Vec<(String, String, Option<DirectMembership>)>) {
+    pub fn note_memberships(&self, seq: i64, memberships: Vec<Left>) {
         self.with_notes(|n| {
             n.memberships.insert(seq, memberships);
         });
     }
 }
 
+/// What a change left of one membership: its group, its user, and the membership (`None`:
+/// it is gone).
+pub type Left = (String, String, Option<DirectMembership>);
+
 /// What a committed transaction wrote to the change log: every sequence number, and for
 /// those about memberships, what they left (see [`Conn::note_memberships`]).
 #[derive(Debug, Default)]
 pub struct Notes {
     pub changes: Vec<i64>,
-    pub memberships: std::collections::HashMap<i64, Vec<(String, String, Option<DirectMembership>)>>,
+    pub memberships: std::collections::HashMap<i64, Vec<Left>>,
 }
 
 impl Db {
