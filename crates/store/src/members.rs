@@ -33,16 +33,7 @@ fn active_since(m: &Membership) -> Option<i64> {
 }
 
 pub async fn insert(c: &Conn, m: &Membership) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, expires_at, last_active, added_by, updated_at, version, active_since) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &params![
-            m.id.as_str(), m.group_id.as_str(), m.user_id.as_str(), m.role.as_str(), to_json_list(&m.permissions), m.status.as_str(),
-            m.joined_at, m.expires_at, m.last_active, m.added_by.clone(), m.updated_at, m.version, active_since(m)
-        ],
-    )
-    .await?;
-    Ok(())
+    insert_many(c, std::slice::from_ref(m)).await
 }
 
 /// Writes a membership's fields; an active one keeps its open period (or opens one now, at
