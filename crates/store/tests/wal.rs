@@ -33,8 +33,9 @@ async fn steady_writes_keep_the_wal_bounded() {
     }
     println!("{} MB written through the log; the WAL file peaked at {:.1} MB", written / 1_000_000, largest as f64 / 1e6);
     assert!(written > 20_000_000, "too few writes to tell: {written} bytes");
-    // Unchecked, the log holds every page written (more bytes than the rows themselves).
-    assert!(largest < written as u64 / 2, "the WAL grew to {largest} bytes while {written} bytes were written");
+    // Unchecked, the log holds every page written, more bytes than the rows themselves (40 MB
+    // for 31 MB here); checkpointed and restarted, about half as many (21 MB for 39 MB).
+    assert!(largest * 10 < written as u64 * 9, "the WAL grew to {largest} bytes while {written} bytes were written");
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
