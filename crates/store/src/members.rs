@@ -202,21 +202,10 @@ pub fn user_conditions(group_id: &str) -> Conditions {
     cond
 }
 
-/// The closed period of a membership, copied out of the row whose open period ends at `at`
-/// (`SELECT` of [`CLOSE_FROM`] then narrows it to the memberships that end).
-const CLOSE: &str = "INSERT INTO membership_history (id, group_id, user_id, active_from, active_to) ";
-
 /// Closes the user's open period of active membership in the group, if any, into the
 /// history (the row's own `active_since` is cleared by the update or delete that follows).
 pub async fn history_close(c: &Conn, history_id: &str, group_id: &str, user_id: &str, at: i64) -> Result<(), StoreError> {
-    c.execute(
-        &format!(
-            "{CLOSE}SELECT ?, group_id, user_id, active_since, CAST(? AS BIGINT) FROM memberships WHERE group_id = ? AND user_id = ? AND active_since IS NOT NULL"
-        ),
-        &params![history_id, at, group_id, user_id],
-    )
-    .await?;
-    Ok(())
+    history_close_many(c, group_id, &[(history_id.to_string(), user_id.to_string())], at).await
 }
 
 /// Members active at instant `at`: the closed periods that cover it, and the open ones that
@@ -379,7 +368,7 @@ pub async fn delete_many(c: &Conn, ids: &[String]) -> Result<(), StoreError> {
 }
 
 /// Closes the open periods of these users' memberships of one group into the history:
-/// `(history id, user)` pairs.
+/// `(history id, user)` pairs, each period copied out of its membership row.
 pub async fn history_close_many(c: &Conn, group_id: &str, rows: &[(String, String)], at: i64) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS) {
         let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 2 + 2);
@@ -389,7 +378,8 @@ pub async fn history_close_many(c: &Conn, group_id: &str, rows: &[(String, Strin
         args.extend(params![at, group_id]);
         let sql = format!(
             "WITH closing (id, user_id) AS (VALUES {}) \
-             {CLOSE}SELECT c.id, m.group_id, m.user_id, m.active_since, CAST(? AS BIGINT) FROM closing c \
+             INSERT INTO membership_history (id, group_id, user_id, active_from, active_to) \
+             SELECT c.id, m.group_id, m.user_id, m.active_since, CAST(? AS BIGINT) FROM closing c \
              JOIN memberships m ON m.group_id = ? AND m.user_id = c.user_id WHERE m.active_since IS NOT NULL",
             marks(chunk.len(), 2)
         );
