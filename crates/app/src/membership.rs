@@ -223,39 +223,33 @@ fn note(c: &Conn, seq: i64, ms: &[Membership], kept: bool) {
 /// of the first), and each membership's id and user with only the fields where it differs.
 /// Ten thousand members of one role take ~60 bytes each rather than ~150.
 fn listed(ms: &[Membership], notify: Option<&[bool]>) -> serde_json::Value {
-    let Some(first) = ms.first() else { return serde_json::json!({"members": []}) };
-    let told = |i: usize| notify.map(|n| n[i]);
-    let mut out = snapshot(first);
-    if let Some(n) = told(0) {
-        out["notify"] = n.into();
+    // Each membership's fields as its own event would show them ([`snapshot`]), with `notify`.
+    let fields = |i: usize| {
+        let mut v = snapshot(&ms[i]);
+        if let Some(n) = notify {
+            v["notify"] = n[i].into();
+        }
+        v
+    };
+    if ms.is_empty() {
+        return serde_json::json!({"members": []});
     }
-    let members: Vec<serde_json::Value> = ms
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
+    let mut shared = fields(0);
+    let members: Vec<serde_json::Value> = (0..ms.len())
+        .map(|i| {
             let mut entry = serde_json::Map::new();
-            entry.insert("membership_id".into(), m.id.as_str().into());
-            entry.insert("user_id".into(), m.user_id.as_str().into());
-            if m.role != first.role {
-                entry.insert("role".into(), m.role.as_str().into());
-            }
-            if m.permissions != first.permissions {
-                entry.insert("permissions".into(), m.permissions.clone().into());
-            }
-            if m.status != first.status {
-                entry.insert("status".into(), m.status.as_str().into());
-            }
-            if m.expires_at != first.expires_at {
-                entry.insert("expires_at".into(), m.expires_at.into());
-            }
-            if told(i) != told(0) {
-                entry.insert("notify".into(), told(i).into());
+            entry.insert("membership_id".into(), ms[i].id.as_str().into());
+            entry.insert("user_id".into(), ms[i].user_id.as_str().into());
+            if i > 0
+                && let serde_json::Value::Object(own) = fields(i)
+            {
+                entry.extend(own.into_iter().filter(|(k, v)| shared.get(k) != Some(v)));
             }
             serde_json::Value::Object(entry)
         })
         .collect();
-    out["members"] = members.into();
-    out
+    shared["members"] = members.into();
+    shared
 }
 
 /// One audit event for a batch of one group's memberships: about the group, with the

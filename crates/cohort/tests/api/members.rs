@@ -191,3 +191,40 @@ story!(the_history_of_active_periods_counts_who_was_active_when, |app: TestApp| 
     // c (pending at first) from t3. A role change keeps a's period open.
     assert_eq!(seen, vec![1, 2, 1, 2, 4, 3]);
 });
+
+story!(a_bulk_adds_audit_event_states_shared_fields_once_and_each_difference, |app: TestApp| async move {
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Audited", json!({})).await;
+    let (a, b, c) = (app.user("a").await, app.user("b").await, app.user("c").await);
+    let bulk = json!({"members": [
+        {"user_id": a.id},
+        {"user_id": b.id, "role": "admin"},
+        {"user_id": c.id, "status": "pending", "notify": true},
+    ]});
+    let added = app.post(&format!("/api/v1/groups/{g}/members/bulk"), &app.admin_key, bulk).await.expect(200);
+    let id_of = |u: &str| {
+        added["memberships"].as_array().unwrap().iter().find(|m| m["user_id"] == u).unwrap()["membership_id"].as_str().unwrap().to_string()
+    };
+    let events = app.get(&format!("/api/v1/audit?group_id={g}&action=member.added"), &app.admin_key).await.expect(200);
+    let batch = events["events"].as_array().unwrap().iter().find(|e| e["target_type"] == "group").expect("the batch's event").clone();
+    let after = &batch["after"];
+    assert_eq!(
+        (
+            after["role"].clone(),
+            after["status"].clone(),
+            after["permissions"].clone(),
+            after["expires_at"].clone(),
+            after["notify"].clone()
+        ),
+        (json!("member"), json!("active"), json!([]), json!(null), json!(false)),
+        "{after}"
+    );
+    assert_eq!(
+        after["members"],
+        json!([
+            {"membership_id": id_of(&a.id), "user_id": a.id},
+            {"membership_id": id_of(&b.id), "user_id": b.id, "role": "admin"},
+            {"membership_id": id_of(&c.id), "user_id": c.id, "status": "pending", "notify": true},
+        ])
+    );
+});
