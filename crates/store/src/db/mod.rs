@@ -53,7 +53,7 @@ pub struct Conn {
 }
 
 enum Link {
-    SqliteWriter(tokio::sync::OwnedMutexGuard<sqlite::Shared>),
+    SqliteWriter(tokio::sync::OwnedMutexGuard<sqlite::Writer>),
     SqliteReader(sqlite::Reader),
     Postgres(deadpool_postgres::Object),
 }
@@ -126,6 +126,15 @@ impl Db {
         }
     }
 
+    /// SQLite: the transactions committed to the file so far, each holding the changes of one
+    /// or more requests (group commit); `None` on PostgreSQL, where each commits its own.
+    pub fn sqlite_commits(&self) -> Option<u64> {
+        match self {
+            Db::Sqlite(s) => Some(s.commits()),
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// A connection for reads outside a transaction.
     pub async fn read(&self) -> Result<Conn, StoreError> {
         Ok(match self {
@@ -134,13 +143,14 @@ impl Db {
         })
     }
 
-    /// Begins a write transaction. On SQLite it holds the one writer; on PostgreSQL it runs
+    /// Begins a write transaction. On SQLite it holds the one writer (its transaction shared
+    /// with the requests queued behind it: see `sqlite::Writer`); on PostgreSQL it runs
     /// at READ COMMITTED, and rules rely on conditional updates and row locks.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let conn = match self {
             Db::Sqlite(s) => {
-                let guard = s.writer().await?;
-                guard.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
+                let mut guard = s.writer().await?;
+                guard.enter()?;
                 Conn::writer(Link::SqliteWriter(guard))
             }
             Db::Postgres(p) => {
@@ -218,13 +228,7 @@ impl Tx {
         let Some(conn) = self.conn.take() else { return Err(StoreError::Other("transaction already finished".into())) };
         let notes = conn.notes.map(|n| n.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).unwrap_or_default();
         match conn.link {
-            Link::SqliteWriter(c) => c.with(|c| {
-                if let Err(e) = c.execute_batch("COMMIT") {
-                    let _ = c.execute_batch("ROLLBACK");
-                    return Err(e.into());
-                }
-                Ok(())
-            })?,
+            Link::SqliteWriter(w) => sqlite::commit(w).await?,
             Link::Postgres(c) => c.batch_execute("COMMIT").await?,
             Link::SqliteReader(_) => return Err(StoreError::Other("a reader holds no transaction".into())),
         }
@@ -247,9 +251,7 @@ impl std::ops::Deref for Tx {
 impl Drop for Tx {
     fn drop(&mut self) {
         match self.conn.take().map(|c| c.link) {
-            Some(Link::SqliteWriter(c)) => {
-                let _ = c.with(|c| Ok(c.execute_batch("ROLLBACK")?));
-            }
+            Some(Link::SqliteWriter(mut w)) => w.leave(),
             Some(Link::Postgres(c)) => {
                 // The connection returns to the pool only after the rollback has run.
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {

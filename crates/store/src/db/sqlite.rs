@@ -1,5 +1,6 @@
 //! SQLite: one writer connection (transactions begin IMMEDIATE, so other processes on the
-//! same file wait their turn) and a small pool of readers, all in WAL mode.
+//! same file wait their turn) and a small pool of readers, all in WAL mode. Requests that
+//! queue for the writer share its transactions (group commit, see [`Writer`]).
 
 use super::{Limits, Row, Value};
 use crate::StoreError;
@@ -65,10 +66,158 @@ impl Shared {
     }
 }
 
+/// The writer connection and the transaction that the requests queued for it share.
+///
+/// Group commit: a request's transaction is a savepoint in an SQLite transaction that stays
+/// open while requests are queued for the writer. The first request to keep its changes
+/// (release its savepoint) queues once more behind the others and commits them all when its
+/// turn comes; each request answers only once that commit is done, so what it answered is on
+/// disk as surely as if it had committed alone. A commit writes every page the transaction
+/// changed into the WAL, and one add changes a dozen pages; requests added one after another
+/// mostly change the same ones (the audit log's and the change log's last pages, the
+/// indexes' hot pages), so one commit for many writes each page once.
+///
+/// The checkpointer, finding a shared transaction open while it holds the writer (so no
+/// request is inside it), commits it before it copies the log.
+///
+/// A request that fails rolls back to its savepoint and leaves the others' changes alone. If
+/// SQLite itself rolled the transaction back (an interrupted statement, a full disk), every
+/// request in it is answered as unavailable.
+pub struct Writer {
+    conn: Shared,
+    /// The number of the shared transaction now open, if one is.
+    open: Option<u64>,
+    /// The last number given to a shared transaction.
+    opened: u64,
+    /// Those waiting for the open transaction's commit; the first of them commits it.
+    waiting: Vec<tokio::sync::oneshot::Sender<Outcome>>,
+    /// Shared transactions committed so far.
+    commits: Arc<AtomicU64>,
+}
+
+/// How a shared transaction ended: committed, or why not.
+type Outcome = Result<(), String>;
+
+/// The savepoint each request's changes are kept under.
+const SAVEPOINT: &str = "SAVEPOINT request";
+
+impl Writer {
+    fn new(conn: Shared) -> Self {
+        Writer { conn, open: None, opened: 0, waiting: Vec::new(), commits: Arc::new(AtomicU64::new(0)) }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.conn.with(f)
+    }
+
+    pub fn with_unlimited<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.conn.with_unlimited(f)
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        self.conn.with(|c| Ok(c.execute_batch(sql)?))
+    }
+
+    /// Whether SQLite has rolled back the open transaction on its own.
+    fn lost(&self) -> bool {
+        self.open.is_some() && self.conn.with(|c| Ok(c.is_autocommit())).unwrap_or(true)
+    }
+
+    /// Begins a request's transaction: a savepoint in the open shared transaction, or in a
+    /// new one.
+    pub fn enter(&mut self) -> Result<(), StoreError> {
+        if self.lost() {
+            self.end(Err("the database rolled the transaction back".into()));
+        }
+        if self.open.is_none() {
+            self.batch("BEGIN IMMEDIATE")?;
+            self.opened += 1;
+            self.open = Some(self.opened);
+        }
+        if let Err(e) = self.batch(SAVEPOINT) {
+            self.leave();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Ends a request's transaction without its changes.
+    pub fn leave(&mut self) {
+        if self.open.is_none() {
+            return;
+        }
+        if self.batch("ROLLBACK TO request; RELEASE request").is_err() || self.lost() {
+            self.end(Err("the database rolled the transaction back".into()));
+        } else if self.waiting.is_empty() {
+            // No other request has changes in it.
+            let _ = self.batch("ROLLBACK");
+            self.end(Ok(()));
+        }
+    }
+
+    /// Keeps a request's changes in the shared transaction; answers when they are committed,
+    /// and whether this request is the first to wait (and so must see to the commit).
+    fn keep(&mut self) -> Result<(u64, bool, tokio::sync::oneshot::Receiver<Outcome>), StoreError> {
+        let open = self.open.ok_or_else(|| StoreError::Other("no transaction is open".into()))?;
+        if let Err(e) = self.batch("RELEASE request") {
+            self.leave();
+            return Err(e);
+        }
+        if self.lost() {
+            self.end(Err("the database rolled the transaction back".into()));
+            return Err(StoreError::Unavailable("the database rolled the transaction back".into()));
+        }
+        let (tell, told) = tokio::sync::oneshot::channel();
+        self.waiting.push(tell);
+        Ok((open, self.waiting.len() == 1, told))
+    }
+
+    /// Commits shared transaction `number` if it is still open.
+    fn finish(&mut self, number: u64) {
+        if self.open != Some(number) {
+            return;
+        }
+        let done = self.batch("COMMIT").map_err(|e| {
+            let _ = self.batch("ROLLBACK");
+            e.to_string()
+        });
+        if done.is_ok() {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.end(done);
+    }
+
+    /// The open shared transaction is over: tells those waiting for it how it ended.
+    fn end(&mut self, outcome: Outcome) {
+        self.open = None;
+        for w in self.waiting.drain(..) {
+            let _ = w.send(outcome.clone());
+        }
+    }
+}
+
+/// Commits a request's transaction (see [`Writer`]): keeps its changes, hands the writer on
+/// and waits for the shared commit. The commit is left to a task of its own, so that a
+/// request dropped while it waits (its client gone) still sees the others' changes committed.
+pub async fn commit(mut writer: tokio::sync::OwnedMutexGuard<Writer>) -> Result<(), StoreError> {
+    let (number, first, told) = writer.keep()?;
+    if first {
+        let mutex = tokio::sync::OwnedMutexGuard::mutex(&writer).clone();
+        tokio::spawn(async move { mutex.lock_owned().await.finish(number) });
+    }
+    drop(writer);
+    match told.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(StoreError::Unavailable(format!("the commit failed: {e}"))),
+        Err(_) => Err(StoreError::Unavailable("the commit was not seen through".into())),
+    }
+}
+
 pub struct Sqlite {
     path: PathBuf,
     limits: Limits,
-    writer: Arc<tokio::sync::Mutex<Shared>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
+    commits: Arc<AtomicU64>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_slots: Arc<Semaphore>,
     /// Dropped with the database, which ends its checkpointer.
@@ -88,7 +237,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 fn start_checkpointer(
     path: &Path,
     limits: Limits,
-    writer: Arc<tokio::sync::Mutex<Shared>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
 ) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
     let conn = open(path, limits)?;
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -103,7 +252,12 @@ fn start_checkpointer(
                     // (Holding it only when frames were left behind lets the WAL grow: the
                     // WAL test fails that way.)
                     Ok(frames) if frames > 0 => {
-                        let held = writer.blocking_lock();
+                        let mut held = writer.blocking_lock();
+                        // A transaction open while the writer is free is one whose requests
+                        // all wait for its commit: commit it now.
+                        if let Some(open) = held.open {
+                            held.finish(open);
+                        }
                         if let Err(e) = held.with_unlimited(|c| checkpoint(c).map_err(StoreError::from)) {
                             tracing::debug!(error = %e, "checkpoint");
                         }
@@ -157,8 +311,11 @@ impl Sqlite {
         // into the WAL mid-transaction and read them back.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384")?;
         restrict_files(path);
-        let writer = Arc::new(tokio::sync::Mutex::new(Shared::new(writer, limits.statement)));
+        let writer = Writer::new(Shared::new(writer, limits.statement));
+        let commits = writer.commits.clone();
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
         Ok(Sqlite {
+            commits,
             path: path.to_path_buf(),
             limits,
             _checkpointer: start_checkpointer(path, limits, writer.clone())?,
@@ -168,8 +325,13 @@ impl Sqlite {
         })
     }
 
+    /// Transactions committed to the file so far, each holding one or more requests' changes.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     /// The one writer; waits at most the pool limit for it.
-    pub async fn writer(&self) -> Result<OwnedMutexGuard<Shared>, StoreError> {
+    pub async fn writer(&self) -> Result<OwnedMutexGuard<Writer>, StoreError> {
         tokio::time::timeout(self.limits.pool_wait, self.writer.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Unavailable("waited too long for the database writer".into()))
