@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_idempotency"),
     migration!(7, "0007_owners"),
     migration!(8, "0008_compact_memberships"),
+    migration!(9, "0009_packed_indexes"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.
