@@ -143,16 +143,18 @@ pub(crate) async fn grant_many(c: &Conn, p: &Principal, group_id: &str, grants: 
     // Made and written in user order, so that the ids (which grow with time) and the
     // (group, user) index both grow row by row: each index fills its pages one after
     // another instead of splitting them at random, on disk and in the writer's cache.
-    let mut order: Vec<usize> = (0..grants.len()).collect();
-    order.sort_by(|&a, &b| grants[a].user_id.cmp(&grants[b].user_id));
-    let mut slots: Vec<Option<Grant>> = grants.into_iter().map(Some).collect();
-    let in_user_order: Vec<Membership> = order.iter().filter_map(|&i| slots[i].take()).map(|g| made(p, group_id, g, now)).collect();
-    members::insert_many(c, &in_user_order).await?;
-    let mut placed: Vec<Option<Membership>> = vec![None; order.len()];
-    for (m, &i) in in_user_order.into_iter().zip(&order) {
-        placed[i] = Some(m);
+    let mut grants: Vec<(usize, Grant)> = grants.into_iter().enumerate().collect();
+    grants.sort_by(|a, b| a.1.user_id.cmp(&b.1.user_id));
+    let (mut home, mut made): (Vec<usize>, Vec<Membership>) = grants.into_iter().map(|(i, g)| (i, made(p, group_id, g, now))).unzip();
+    members::insert_many(c, &made).await?;
+    // Back into the callers' order, in place: `home[k]` is where `made[k]` belongs.
+    for k in 0..made.len() {
+        while home[k] != k {
+            let to = home[k];
+            made.swap(k, to);
+            home.swap(k, to);
+        }
     }
-    let made: Vec<Membership> = placed.into_iter().flatten().collect();
     let seq = audit::record_batch(c, &batch_event(p, action, group_id, None, Some(listed(&made, Some(&notify))))).await?;
     note(c, seq, &made, true);
     Ok(made)

@@ -228,3 +228,34 @@ story!(a_bulk_adds_audit_event_states_shared_fields_once_and_each_difference, |a
         ])
     );
 });
+
+story!(a_bulk_add_in_any_order_reports_each_item_its_own_membership, |app: TestApp| async move {
+    // The rows are written in user order; what the caller sees stays in theirs.
+    let owner = app.user("owner").await;
+    let g = app.group(&owner, "Unordered", json!({})).await;
+    let mut users = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        users.push(app.user(name).await);
+    }
+    let wanted =
+        [(4, "admin", "active"), (2, "member", "pending"), (0, "moderator", "active"), (3, "member", "active"), (1, "admin", "pending")];
+    let items: Vec<_> = wanted.iter().map(|&(i, role, status)| json!({"user_id": users[i].id, "role": role, "status": status})).collect();
+    let added = app.post(&format!("/api/v1/groups/{g}/members/bulk"), &app.admin_key, json!({"members": items})).await.expect(200);
+    let reported = added["memberships"].as_array().unwrap();
+    assert_eq!(reported.len(), wanted.len());
+    for (item, &(i, role, status)) in reported.iter().zip(&wanted) {
+        assert_eq!(item["user_id"], json!(users[i].id), "in the request's order: {added}");
+        let m = app.get(&format!("/api/v1/groups/{g}/members/{}", users[i].id), &app.admin_key).await.expect(200);
+        assert_eq!(
+            (m["membership_id"].clone(), m["role"].clone(), m["status"].clone()),
+            (item["membership_id"].clone(), json!(role), json!(status)),
+            "{m}"
+        );
+    }
+    let events = app.get(&format!("/api/v1/audit?group_id={g}&action=member.added"), &app.admin_key).await.expect(200);
+    let batch = events["events"].as_array().unwrap().iter().find(|e| e["target_type"] == "group").expect("the batch's event").clone();
+    let listed: Vec<_> =
+        batch["after"]["members"].as_array().unwrap().iter().map(|m| (m["user_id"].clone(), m["membership_id"].clone())).collect();
+    let expected: Vec<_> = reported.iter().map(|m| (m["user_id"].clone(), m["membership_id"].clone())).collect();
+    assert_eq!(listed, expected, "the audit lists the batch in the request's order");
+});
