@@ -101,6 +101,9 @@ type Outcome = Result<(), String>;
 /// The savepoint each request's changes are kept under.
 const SAVEPOINT: &str = "SAVEPOINT request";
 
+/// Why every request of a shared transaction is told it failed when SQLite dropped it.
+const LOST: &str = "the database rolled the transaction back";
+
 impl Writer {
     fn new(conn: Shared) -> Self {
         Writer { conn, open: None, opened: 0, waiting: Vec::new(), commits: Arc::new(AtomicU64::new(0)) }
@@ -127,7 +130,7 @@ impl Writer {
     /// new one.
     pub fn enter(&mut self) -> Result<(), StoreError> {
         if self.lost() {
-            self.end(Err("the database rolled the transaction back".into()));
+            self.end(Err(LOST.into()));
         }
         if self.open.is_none() {
             self.batch("BEGIN IMMEDIATE")?;
@@ -147,11 +150,10 @@ impl Writer {
             return;
         }
         if self.batch("ROLLBACK TO request; RELEASE request").is_err() || self.lost() {
-            self.end(Err("the database rolled the transaction back".into()));
+            self.end(Err(LOST.into()));
         } else if self.waiting.is_empty() {
-            // No other request has changes in it.
-            let _ = self.batch("ROLLBACK");
-            self.end(Ok(()));
+            // No other request has changes in it: nobody is told anything.
+            self.end(Err("rolled back".into()));
         }
     }
 
@@ -164,8 +166,8 @@ impl Writer {
             return Err(e);
         }
         if self.lost() {
-            self.end(Err("the database rolled the transaction back".into()));
-            return Err(StoreError::Unavailable("the database rolled the transaction back".into()));
+            self.end(Err(LOST.into()));
+            return Err(StoreError::Unavailable(LOST.into()));
         }
         let (tell, told) = tokio::sync::oneshot::channel();
         self.waiting.push(tell);
@@ -177,18 +179,20 @@ impl Writer {
         if self.open != Some(number) {
             return;
         }
-        let done = self.batch("COMMIT").map_err(|e| {
-            let _ = self.batch("ROLLBACK");
-            e.to_string()
-        });
+        let done = self.batch("COMMIT").map_err(|e| e.to_string());
         if done.is_ok() {
             self.commits.fetch_add(1, Ordering::Relaxed);
         }
         self.end(done);
     }
 
-    /// The open shared transaction is over: tells those waiting for it how it ended.
+    /// The open shared transaction is over: tells those waiting for it how it ended. One that
+    /// did not commit is rolled back here, whatever left it unfinished (a savepoint that could
+    /// not be undone leaves SQLite's transaction open, and the next `BEGIN` would fail).
     fn end(&mut self, outcome: Outcome) {
+        if outcome.is_err() {
+            let _ = self.batch("ROLLBACK");
+        }
         self.open = None;
         for w in self.waiting.drain(..) {
             let _ = w.send(outcome.clone());
