@@ -10,11 +10,11 @@ use crate::error::ApiError;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cohort_app::App;
 use cohort_app::idempotency::{Began, fingerprint};
 use cohort_core::Error;
+use std::future::Future;
 use std::time::Duration;
 
 /// How long a duplicate waits for the first request's answer.
@@ -38,18 +38,18 @@ fn replay(status: u16, etag: Option<String>, body: String) -> Response {
 
 /// Runs the request through `next`, once per key: only POSTs under `/api/v1/` that carry
 /// the header and a credential are remembered.
-pub async fn idempotent(app: &App, req: Request, next: Next) -> Response {
+pub async fn idempotent<F: Future<Output = Response>>(app: &App, req: Request, next: impl FnOnce(Request) -> F) -> Response {
     if req.method() != Method::POST || !req.uri().path().starts_with("/api/v1/") {
-        return next.run(req).await;
+        return next(req).await;
     }
     let Some(key) = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string)) else {
-        return next.run(req).await;
+        return next(req).await;
     };
     let Ok(key) = key else {
         return ApiError(Error::invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")).into_response();
     };
     let Some(caller) = crate::extract::credential(req.headers()).map(|s| fingerprint(s.as_bytes())) else {
-        return next.run(req).await;
+        return next(req).await;
     };
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, crate::BODY_LIMIT).await else {
@@ -85,7 +85,7 @@ pub async fn idempotent(app: &App, req: Request, next: Next) -> Response {
         }
     }
 
-    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let res = next(Request::from_parts(parts, Body::from(bytes))).await;
     if !keeps(res.status()) {
         if let Err(e) = app.idempotency_release(&caller, &key).await {
             tracing::warn!(error = %e, "releasing an idempotency key");

@@ -38,15 +38,8 @@ pub use server::ServeOptions;
 /// The largest request body accepted (413 past it).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole service as one router, with the default [`ServeOptions`].
-pub fn router(app: App) -> Router {
-    router_with(app, &ServeOptions::default())
-}
-
-/// The whole service as one router: every answer carries `X-Cohort-Revision`, nothing but
-/// the probes is served before the access index is built, and every request passes the
-/// [`limits::guard`].
-pub fn router_with(app: App, opts: &ServeOptions) -> Router {
+/// Every route of every surface, without the [`Front`].
+fn routes(app: App) -> Router {
     let (api, openapi) = native::router().split_for_parts();
     api.merge(ops::router(openapi))
         .merge(dialects::seed000_pocketbase::router())
@@ -54,33 +47,43 @@ pub fn router_with(app: App, opts: &ServeOptions) -> Router {
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(Front { app: app.clone(), guard: limits::Guard::new(opts.clone()) }, front))
         .with_state(app)
 }
 
-/// What every request passes, in one layer (each layer costs a clone and a boxed future
-/// on every request): the revision stamp on the answer, the index-built gate, the limits
-/// and deadline, then idempotency.
+/// What every request passes before its route: the revision stamp on the answer, the
+/// index-built gate, the limits and deadline, then idempotency. A server calls it once per
+/// request ahead of the router (not as a router layer, which costs a boxed future and a
+/// service clone per request).
 #[derive(Clone)]
-struct Front {
+pub struct Front {
     app: App,
     guard: std::sync::Arc<limits::Guard>,
 }
 
-async fn front(
-    axum::extract::State(f): axum::extract::State<Front>,
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut res = match ops::refuse_until_built(&f.app, &req) {
-        Some(refused) => refused,
-        None => match f.guard.refuse(&mut req) {
+impl Front {
+    pub fn new(app: App, opts: &ServeOptions) -> Front {
+        Front { app, guard: limits::Guard::new(opts.clone()) }
+    }
+
+    /// Answers `req`, passing it to `route` unless something on the way refuses it first.
+    pub async fn answer<F>(
+        &self,
+        mut req: axum::extract::Request,
+        route: impl FnOnce(axum::extract::Request) -> F,
+    ) -> axum::response::Response
+    where
+        F: Future<Output = axum::response::Response>,
+    {
+        let mut res = match ops::refuse_until_built(&self.app, &req) {
             Some(refused) => refused,
-            None => f.guard.within_deadline(idempotency::idempotent(&f.app, req, next)).await,
-        },
-    };
-    ops::stamp_revision(&f.app, &mut res);
-    res
+            None => match self.guard.refuse(&mut req) {
+                Some(refused) => refused,
+                None => self.guard.within_deadline(idempotency::idempotent(&self.app, req, route)).await,
+            },
+        };
+        ops::stamp_revision(&self.app, &mut res);
+        res
+    }
 }
 
 /// The OpenAPI document of the native API.
@@ -100,6 +103,6 @@ pub async fn serve_with(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router_with(app, &opts);
-    server::serve_with(listener, router, opts, shutdown).await
+    let front = Front::new(app.clone(), &opts);
+    server::serve_with(listener, routes(app), front, opts, shutdown).await
 }

@@ -3,6 +3,7 @@
 //! silence on the connection, and the whole request. Each connection knows its peer, so
 //! throttling and limits can count by client address.
 
+use crate::Front;
 use crate::limits::RateLimits;
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -18,7 +19,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tower::Service;
+use tower::ServiceExt;
 
 /// What a serving process waits for, and from whom it takes client addresses.
 #[derive(Debug, Clone)]
@@ -66,6 +67,7 @@ pub fn client_addr(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) ->
 pub async fn serve_with(
     listener: TcpListener,
     router: Router,
+    front: Front,
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -85,7 +87,7 @@ pub async fn serve_with(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, peer, router.clone(), opts.clone(), stop_rx.clone()));
+        tokio::spawn(connection(stream, peer, router.clone(), front.clone(), opts.clone(), stop_rx.clone()));
     }
     drop(stop_rx);
     let _ = stop_tx.send(());
@@ -93,14 +95,31 @@ pub async fn serve_with(
     Ok(())
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, opts: ServeOptions, mut stop: tokio::sync::watch::Receiver<()>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    front: Front,
+    opts: ServeOptions,
+    mut stop: tokio::sync::watch::Receiver<()>,
+) {
     let started = Instant::now();
     let last = Arc::new(AtomicU64::new(0));
     let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        let mut router = router.clone();
-        async move { router.call(req.map(axum::body::Body::new)).await }
+        let (router, front) = (router.clone(), front.clone());
+        async move {
+            let answer = front
+                .answer(req.map(axum::body::Body::new), |req| async move {
+                    match router.oneshot(req).await {
+                        Ok(res) => res,
+                        Err(never) => match never {},
+                    }
+                })
+                .await;
+            Ok::<_, std::convert::Infallible>(answer)
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(opts.header_timeout).keep_alive(true);

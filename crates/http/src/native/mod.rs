@@ -116,7 +116,9 @@ fn document_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
 
 /// The native routes with their OpenAPI document.
 pub fn router() -> OpenApiRouter<App> {
-    let v1 = OpenApiRouter::new()
+    // Each operation names its whole path (`/api/v1/…`): a nested router would strip the
+    // prefix off every request's URI, building a new one each time.
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
         .merge(spaces::router())
@@ -131,9 +133,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(activity::router())
         .merge(catalogue::router())
         .merge(audit::router())
-        .merge(filters::router());
-    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", v1)
+        .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
         .merge(crate::dialects::seed004_scoped_admin::router())
         .merge(crate::dialects::seed001_organizations::router())
