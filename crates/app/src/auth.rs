@@ -50,7 +50,7 @@ impl App {
     ///
     /// Answered from memory when the secret was verified lately ([`crate::credentials`]);
     /// while the database is unavailable, a credential verified before still answers.
-    pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
+    pub async fn authenticate(&self, secret: &str) -> Result<std::sync::Arc<Principal>> {
         let secret = secret.trim();
         if secret.is_empty() || secret.len() > 1024 {
             return Err(unauthenticated());
@@ -70,6 +70,7 @@ impl App {
         let generation = self.credentials.generation();
         match self.look_up(is_key, &hash, now).await {
             Ok((p, expires_at)) => {
+                let p = std::sync::Arc::new(p);
                 self.credentials.put(hash, p.clone(), expires_at, generation);
                 Ok(p)
             }

@@ -13,7 +13,7 @@ use cohort_core::time::{self, Millis};
 use cohort_store::access::ChangeRow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// How long an entry is used before the database is asked again.
 pub const MAX_AGE: Millis = 60 * 1000;
@@ -25,7 +25,7 @@ const CAPACITY: usize = 100_000;
 
 #[derive(Clone)]
 struct Entry {
-    principal: Principal,
+    principal: Arc<Principal>,
     /// When the credential itself stops being valid.
     expires_at: Option<Millis>,
     read_at: Millis,
@@ -33,9 +33,9 @@ struct Entry {
 
 /// How fresh a cached entry is.
 pub enum Cached {
-    Fresh(Principal),
+    Fresh(Arc<Principal>),
     /// Older than [`MAX_AGE`] but within the outage grace: usable if the database fails.
-    Stale(Principal),
+    Stale(Arc<Principal>),
     Missing,
 }
 
@@ -65,7 +65,7 @@ impl Credentials {
 
     /// Keeps what a lookup read, unless something was evicted since it began (`generation`):
     /// the read may predate a revocation.
-    pub fn put(&self, hash: String, principal: Principal, expires_at: Option<Millis>, generation: u64) {
+    pub fn put(&self, hash: String, principal: Arc<Principal>, expires_at: Option<Millis>, generation: u64) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) != generation {
             return;

@@ -30,7 +30,7 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
 
 /// The authenticated caller; 401 without valid credentials, 403 when the credential lacks
 /// the scope the route's operation needs ([`crate::routes`]), whatever the handler does.
-pub struct Auth(pub Principal);
+pub struct Auth(pub std::sync::Arc<Principal>);
 
 /// The operation of the route a request matched; a route missing from the table is refused
 /// for everyone (and logged), so a new route cannot go out without a rule.
@@ -75,32 +75,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 /// The method and route template a request matched, for [`parse_checked`].
-fn route_of(req: &Request) -> Option<(String, String)> {
+fn route_of(req: &Request) -> Option<(axum::http::Method, axum::extract::MatchedPath)> {
     let path = req.extensions().get::<axum::extract::MatchedPath>()?;
-    Some((req.method().as_str().to_ascii_lowercase(), path.as_str().to_string()))
+    Some((req.method().clone(), path.clone()))
 }
 
 /// Parses a body and refuses an array where the operation documents an object (see
-/// [`crate::shape`]). Bodies without an array are read straight into `T`; those with one
-/// are read once into a tree, looked at, and then into `T`.
-fn parse_checked<T: DeserializeOwned>(route: Option<(String, String)>, bytes: &[u8]) -> Result<T, ApiError> {
-    let Some((method, path)) = route.filter(|_| bytes.contains(&b'[')) else {
-        return parse_json(bytes);
-    };
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        // Not JSON: the typed parse says where.
-        return parse_json(bytes);
-    };
-    if let Some(at) = crate::shape::misplaced_array(&method, &path, &value) {
+/// [`crate::shape`]); only bodies with an array anywhere are looked at.
+fn parse_checked<T: DeserializeOwned>(
+    route: Option<(axum::http::Method, axum::extract::MatchedPath)>,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    if let Some((method, path)) = route.filter(|_| bytes.contains(&b'['))
+        && let Some(at) = crate::shape::misplaced_array(&method, path.as_str(), bytes)
+    {
         return Err(Error::invalid(format!("{at}: expected an object, not an array")).into());
     }
-    match read_typed(&value) {
-        Err(e) if e.contains("invalid type: floating point") => {
-            whole_numbers_as_integers(&mut value);
-            read_typed(value).map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}"))))
-        }
-        other => other.map_err(|m| ApiError(Error::invalid(format!("invalid JSON body: {m}")))),
-    }
+    parse_json(bytes)
 }
 
 /// Reads the whole body, refusing one over [`crate::BODY_LIMIT`] with 413.
@@ -118,6 +109,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("a JSON body is required").into());
+    }
+    // Most bodies are fine and read straight; a refused one is read again, keeping the path
+    // to the offending field for the message (tracking the path slows every parse).
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let first = read_typed(&mut de).and_then(|v| {

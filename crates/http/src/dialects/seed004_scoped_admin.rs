@@ -90,7 +90,7 @@ fn hydrate(on: Option<bool>) -> Vec<Relation> {
     if on.unwrap_or(true) { vec![Relation::Users] } else { vec![] }
 }
 
-async fn page(app: App, p: cohort_core::auth::Principal, q: AdminListParams) -> ApiResult<Json<AdminPage>> {
+async fn page(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, q: AdminListParams) -> ApiResult<Json<AdminPage>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=250).contains(&limit) {
         return Err(Error::invalid("limit must be a whole number from 1 to 250").into());
@@ -110,7 +110,7 @@ async fn page(app: App, p: cohort_core::auth::Principal, q: AdminListParams) -> 
     }))
 }
 
-async fn made(app: App, p: cohort_core::auth::Principal, b: GroupWrite) -> ApiResult<Response> {
+async fn made(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, b: GroupWrite) -> ApiResult<Response> {
     let space = b.space()?;
     let parent = b.parent_id.clone();
     let g = app.create_group(&p, space, parent, b.into_input()).await?;
