@@ -11,7 +11,8 @@
 use cohort_core::auth::Principal;
 use cohort_core::time::{self, Millis};
 use cohort_store::access::ChangeRow;
-use std::collections::{HashMap, HashSet};
+use hashbrown::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 

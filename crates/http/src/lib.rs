@@ -66,9 +66,11 @@ impl Front {
     }
 
     /// Answers `req`, passing it to `route` unless something on the way refuses it first.
+    /// `peer` is the connection's other end, when the server knows it.
     pub async fn answer<F>(
         &self,
         mut req: axum::extract::Request,
+        peer: Option<std::net::SocketAddr>,
         route: impl FnOnce(axum::extract::Request) -> F,
     ) -> axum::response::Response
     where
@@ -76,7 +78,7 @@ impl Front {
     {
         let mut res = match ops::refuse_until_built(&self.app, &req) {
             Some(refused) => refused,
-            None => match self.guard.refuse(&mut req) {
+            None => match self.guard.refuse(&mut req, peer) {
                 Some(refused) => refused,
                 None => self.guard.within_deadline(idempotency::idempotent(&self.app, req, route)).await,
             },

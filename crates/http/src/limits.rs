@@ -8,7 +8,7 @@
 
 use crate::error::ApiError;
 use crate::server::{ClientAddr, ServeOptions, client_addr};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use cohort_core::Error;
 use std::collections::HashMap;
@@ -74,10 +74,10 @@ fn limited(retry_after: u64) -> Response {
 }
 
 impl Guard {
-    /// Settles the client address and applies the limits: `Some` is the answer to send
-    /// instead.
-    pub fn refuse(&self, req: &mut Request) -> Option<Response> {
-        if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+    /// Settles the client address (from the connection's `peer`, when the server knows it)
+    /// and applies the limits: `Some` is the answer to send instead.
+    pub fn refuse(&self, req: &mut Request, peer: Option<SocketAddr>) -> Option<Response> {
+        if let Some(peer) = peer {
             let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
             let addr = client_addr(peer.ip(), forwarded, &self.opts.trusted_proxies);
             req.extensions_mut().insert(ClientAddr(addr));

@@ -57,5 +57,6 @@ pub fn refuse_until_built(app: &App, req: &axum::extract::Request) -> Option<axu
 /// applied (after a write, at least that write's), which a later check may pass as
 /// `at_least_revision` (read-your-writes across instances).
 pub fn stamp_revision(app: &App, res: &mut axum::response::Response) {
-    res.headers_mut().insert("x-cohort-revision", axum::http::HeaderValue::from(app.index().revision()));
+    const REVISION: axum::http::HeaderName = axum::http::HeaderName::from_static("x-cohort-revision");
+    res.headers_mut().insert(REVISION, axum::http::HeaderValue::from(app.index().revision()));
 }

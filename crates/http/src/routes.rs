@@ -5,7 +5,7 @@
 
 use axum::http::Method;
 use cohort_core::policy::table::Operation::{self, *};
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::OnceLock;
 
 /// `(method, route template, operation)` for every route.

@@ -6,7 +6,6 @@
 use crate::Front;
 use crate::limits::RateLimits;
 use axum::Router;
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
@@ -106,12 +105,11 @@ async fn connection(
     let started = Instant::now();
     let last = Arc::new(AtomicU64::new(0));
     let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let (router, front) = (router.clone(), front.clone());
         async move {
             let answer = front
-                .answer(req.map(axum::body::Body::new), |req| async move {
+                .answer(req.map(axum::body::Body::new), Some(peer), |req| async move {
                     match router.oneshot(req).await {
                         Ok(res) => res,
                         Err(never) => match never {},

@@ -389,12 +389,14 @@ impl AccessIndex {
         self.group_ids.name(ix).to_string()
     }
 
-    /// Group names, sorted.
+    /// Group names, sorted (ordered as names, copied once each).
     fn gnames(&self, ixs: impl IntoIterator<Item = u32>) -> Vec<String> {
-        let mut out: Vec<String> = ixs.into_iter().map(|g| self.gname(g)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        let mut ixs: Vec<u32> = ixs.into_iter().collect();
+        ixs.sort_unstable();
+        ixs.dedup();
+        let mut names: Vec<&str> = ixs.into_iter().map(|g| self.group_ids.name(g)).collect();
+        names.sort_unstable();
+        names.into_iter().map(str::to_string).collect()
     }
 
     fn direct<'a>(&self, u: &'a User, group: u32) -> Option<&'a Direct> {
