@@ -15,11 +15,8 @@ use cohort_store::{Conn, audit, members, spaces};
 
 /// A group as loaded for a decision, with the caller's place in it.
 pub(crate) struct Loaded {
-    /// Without its permissions and collections (`groups::load_details` adds them).
     pub group: Group,
     pub ctx: GroupContext,
-    /// Whether the group has any permission or collection to load.
-    pub has_details: bool,
 }
 
 /// Resolves a role slug of a group: a built-in role or one of the group's custom roles.
@@ -63,7 +60,7 @@ impl App {
             role,
             member_permissions: row.member_permissions,
         };
-        Ok(Loaded { group: row.group, ctx, has_details: row.has_details })
+        Ok(Loaded { group: row.group, ctx })
     }
 
     /// Loads and authorizes in one step.
@@ -277,13 +274,7 @@ impl App {
 
     pub async fn get_group(&self, p: &Principal, id: &str) -> Result<Group> {
         let c = self.read().await?;
-        let loaded = self.load_for(&c, p, id, Action::Read).await?;
-        let mut one = [loaded.group];
-        if loaded.has_details {
-            groups::load_details(&c, &mut one).await?;
-        }
-        let [g] = one;
-        Ok(g)
+        Ok(self.load_for(&c, p, id, Action::Read).await?.group)
     }
 
     pub async fn list_groups(&self, p: &Principal, f: GroupFilter, listing: &Listing) -> Result<Page<Group>> {
@@ -362,9 +353,7 @@ impl App {
         change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let loaded = self.load_for(tx, p, id, Action::ManageSettings).await?;
-        let mut one = [loaded.group];
-        groups::load_details(tx, &mut one).await?;
-        let [mut g] = one;
+        let mut g = loaded.group;
         check_version(if_match, g.version)?;
         let before = GroupDraft::of(&g);
         let draft = change(&g, before.clone())?;

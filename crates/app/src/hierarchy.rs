@@ -46,9 +46,7 @@ impl App {
         // never build a cycle between them.
         tx.execute("UPDATE counters SET value = value WHERE name = 'groups'", &[]).await?;
         let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
-        let mut one = [loaded.group];
-        groups::load_details(&tx, &mut one).await?;
-        let [g] = one;
+        let g = loaded.group;
         if let Some(pid) = &new_parent {
             let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?.group;
             if parent.space_id != g.space_id {
@@ -131,9 +129,7 @@ impl App {
         let remove = input::permissions(remove)?;
         let tx = self.begin().await?;
         let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
-        let mut one = [loaded.group];
-        groups::load_details(&tx, &mut one).await?;
-        let [mut g] = one;
+        let mut g = loaded.group;
         let before = g.permissions.clone();
         let mut perms: Vec<String> = g.permissions.iter().filter(|x| !remove.contains(x)).cloned().collect();
         for a in add {

@@ -307,9 +307,7 @@ impl App {
             return Err(Error::NotFound("group"));
         }
         let ctx = loaded.ctx;
-        let mut one = [loaded.group];
-        groups::load_details(&tx, &mut one).await?;
-        let [mut g] = one;
+        let mut g = loaded.group;
         check_version(if_match, g.version)?;
 
         if change.name.is_some() || change.external_id.is_some() {

@@ -130,6 +130,7 @@ async fn load_extremes(db: &Db, s: &Scale) {
     insert_rows(db, GROUP_COLUMNS, 14, &mut g, LONG, "long chain").await;
     let mut p = std::iter::once(vec![long_group(LONG - 1).into(), LONG_PERMISSION.into(), 0i64.into()]);
     insert_rows(db, "group_permissions (group_id, permission, position)", 3, &mut p, 1, "long permission").await;
+    copy_details(db).await;
     let step = s.groups() / WIDE;
     let mut m = (0..WIDE)
         .map(|i| membership_row(&format!("mem_hwide{i}"), &group_id(i * step), WIDE_USER, "member", NOW))
@@ -195,6 +196,7 @@ async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
         "collection grants",
     )
     .await;
+    copy_details(db).await;
 
     let total = s.users * s.per_user;
     let mut n = 0usize;
@@ -207,6 +209,13 @@ async fn load(db: &Db, s: &Scale, direct: &[Vec<u32>]) {
     let mut d = std::iter::once(membership_row("mem_hdeep", &group_id(0), &format!("{DEEP_USER}0"), "member", now));
     insert_rows(db, MEMBERSHIP_COLUMNS, 8, &mut d, 1, "deep membership").await;
     recount_members(db, "", &[]).await;
+}
+
+/// Groups keep their permissions and grants on their rows too: copied from the tables.
+async fn copy_details(db: &Db) {
+    let tx = db.begin().await.expect("begin");
+    cohort_store::groups::copy_details_to_rows(&tx).await.expect("copy group details");
+    tx.commit().await.expect("commit");
 }
 
 /// A child process, killed on drop.

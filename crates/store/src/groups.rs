@@ -6,16 +6,15 @@ use crate::list::{self, ColKind, Conditions, ListSql, Listing, SortColumn, Sourc
 use crate::search::{self, Plan};
 use crate::{StoreError, json_list, params};
 use cohort_core::input::name_key;
-use cohort_core::model::{CollectionGrant, Group, GroupSettings, GroupType, Visibility};
+use cohort_core::model::{Group, GroupSettings, GroupType, Visibility};
 use cohort_core::page::Page;
-use std::collections::HashMap;
 
 pub const COLS: &str = "g.id, g.num, g.space_id, g.parent_id, g.name, g.description, g.type, g.visibility, g.external_id, g.access_all, \
     g.allow_join_requests, g.require_approval, g.max_members, g.inherit_permissions, g.inherit_members, g.active_members, g.owner_count, \
-    g.created_at, g.created_by, g.updated_at, g.updated_by, g.version";
-pub const NCOLS: usize = 22;
+    g.created_at, g.created_by, g.updated_at, g.updated_by, g.version, g.permissions, g.collections";
+pub const NCOLS: usize = 24;
 
-/// Decodes [`COLS`] from column `at` on; permissions and collections are loaded apart.
+/// Decodes [`COLS`] from column `at` on.
 pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
     Ok(Group {
         id: r.get(at)?,
@@ -29,8 +28,8 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
         external_id: r.get(at + 8)?,
         access_all: r.get(at + 9)?,
         settings: GroupSettings { allow_join_requests: r.get(at + 10)?, require_approval: r.get(at + 11)?, max_members: r.get(at + 12)? },
-        permissions: Vec::new(),
-        collections: Vec::new(),
+        permissions: r.get::<Option<String>>(at + 22)?.map(|s| json_list(&s)).unwrap_or_default(),
+        collections: r.get::<Option<String>>(at + 23)?.map(|s| serde_json::from_str(&s).unwrap_or_default()).unwrap_or_default(),
         inherit_permissions: r.get(at + 13)?,
         inherit_members: r.get(at + 14)?,
         member_count: r.get(at + 15)?,
@@ -43,73 +42,22 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
     })
 }
 
-/// Fills in permissions and collections for `groups`.
-pub async fn load_details(c: &Conn, groups: &mut [Group]) -> Result<(), StoreError> {
-    fill_details(c, groups.iter_mut().collect()).await
-}
-
-/// Whether a group has any permission or collection, selected after [`COLS`] in lists so a
-/// page loads details only for the groups that have some.
-const HAS_DETAILS: &str = "EXISTS (SELECT 1 FROM group_permissions hp WHERE hp.group_id = g.id) OR EXISTS (SELECT 1 FROM group_collections hc WHERE hc.group_id = g.id)";
-
-/// Fills in permissions and collections for `groups` with one query.
-async fn fill_details(c: &Conn, mut groups: Vec<&mut Group>) -> Result<(), StoreError> {
-    if groups.is_empty() {
-        return Ok(());
-    }
-    let mut perms: HashMap<String, Vec<String>> = HashMap::new();
-    let mut cols: HashMap<String, Vec<CollectionGrant>> = HashMap::new();
-    let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-    // Both lists in one statement: a permission row has a NULL collection flag.
-    let each = crate::each(c.backend(), "j");
-    let sql = format!(
-        "SELECT p.group_id, p.permission, NULL, 0, 0, p.position FROM {each} CROSS JOIN group_permissions p WHERE p.group_id = j.value \
-         UNION ALL \
-         SELECT k.group_id, k.collection_id, k.read_only, k.hide_passwords, k.manage, k.position FROM {each} CROSS JOIN group_collections k WHERE k.group_id = j.value \
-         ORDER BY 1, 6"
-    );
-    let list = crate::texts(&ids);
-    for r in c.query(&sql, &[list.clone(), list]).await? {
-        let (group, item): (String, String) = (r.get(0)?, r.get(1)?);
-        match r.get::<Option<bool>>(2)? {
-            None => perms.entry(group).or_default().push(item),
-            Some(read_only) => {
-                cols.entry(group).or_default().push(CollectionGrant { id: item, read_only, hide_passwords: r.get(3)?, manage: r.get(4)? })
-            }
-        }
-    }
-    for g in groups.iter_mut() {
-        g.permissions = perms.remove(&g.id).unwrap_or_default();
-        g.collections = cols.remove(&g.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
-    let Some(row) = c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await? else {
-        return Ok(None);
-    };
-    let mut g = [from_row(&row, 0)?];
-    load_details(c, &mut g).await?;
-    let [g] = g;
-    Ok(Some(g))
+    c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await?.map(|row| from_row(&row, 0)).transpose()
 }
 
 /// The group with the caller's effective membership (role, extra permissions) and whether
-/// the caller moderates its space. Permissions and collections are not loaded.
+/// the caller moderates its space.
 pub struct AccessRow {
-    /// Without its permissions and collections ([`load_details`] adds them).
     pub group: Group,
     pub role: Option<String>,
     pub member_permissions: Vec<String>,
     pub space_moderator: bool,
-    /// Whether the group has any permission or collection to load.
-    pub has_details: bool,
 }
 
 pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?), {HAS_DETAILS} \
+        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
          FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
          WHERE g.id = ?"
     );
@@ -122,11 +70,15 @@ pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Resu
         role: r.get(NCOLS)?,
         member_permissions: r.get::<Option<String>>(NCOLS + 1)?.map(|s| json_list(&s)).unwrap_or_default(),
         space_moderator: r.get::<i64>(NCOLS + 2)? > 0,
-        has_details: r.get(NCOLS + 3)?,
     }))
 }
 
+/// Writes a group's permissions and collection grants: on its row (as read) and in the
+/// tables that look groups up by them (filters, the catalogue, the access index).
 async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
+    let permissions = (!g.permissions.is_empty()).then(|| crate::to_json_list(&g.permissions));
+    let collections = (!g.collections.is_empty()).then(|| serde_json::to_string(&g.collections).unwrap_or_else(|_| "[]".into()));
+    c.execute("UPDATE groups SET permissions = ?, collections = ? WHERE id = ?", &params![permissions, collections, g.id.as_str()]).await?;
     c.execute("DELETE FROM group_permissions WHERE group_id = ?", &params![g.id.as_str()]).await?;
     for (i, p) in g.permissions.iter().enumerate() {
         c.execute(
@@ -144,6 +96,31 @@ async fn write_details(c: &Conn, g: &Group) -> Result<(), StoreError> {
         .await?;
     }
     Ok(())
+}
+
+/// Rewrites every group's row copy of its permissions and collection grants from the
+/// tables, for loaders that fill the tables directly (the benchmark's).
+pub async fn copy_details_to_rows(c: &Conn) -> Result<(), StoreError> {
+    let sql = match c.backend() {
+        Backend::Sqlite => {
+            "UPDATE groups SET \
+             permissions = (SELECT json_group_array(permission) FROM (SELECT permission FROM group_permissions p WHERE p.group_id = groups.id ORDER BY position)), \
+             collections = (SELECT json_group_array(json_object('id', collection_id, \
+                 'read_only', json(CASE WHEN read_only <> 0 THEN 'true' ELSE 'false' END), \
+                 'hide_passwords', json(CASE WHEN hide_passwords <> 0 THEN 'true' ELSE 'false' END), \
+                 'manage', json(CASE WHEN manage <> 0 THEN 'true' ELSE 'false' END))) \
+                 FROM (SELECT * FROM group_collections k WHERE k.group_id = groups.id ORDER BY position)); \
+             UPDATE groups SET permissions = NULL WHERE permissions = '[]'; \
+             UPDATE groups SET collections = NULL WHERE collections = '[]'"
+        }
+        Backend::Postgres => {
+            "UPDATE groups g SET permissions = (SELECT json_agg(permission ORDER BY position)::text FROM group_permissions p WHERE p.group_id = g.id), \
+             collections = (SELECT json_agg(json_build_object('id', collection_id, 'read_only', read_only <> 0, \
+                 'hide_passwords', hide_passwords <> 0, 'manage', manage <> 0) ORDER BY position)::text \
+                 FROM group_collections k WHERE k.group_id = g.id)"
+        }
+    };
+    c.batch(sql).await
 }
 
 pub async fn insert(c: &Conn, g: &Group, depth: i64) -> Result<(), StoreError> {
@@ -349,15 +326,8 @@ pub static SORT: &[SortColumn] = &[
 ];
 
 /// The rows of a group list.
-pub static LIST: Source = Source {
-    from: "groups g",
-    cols: &[COLS, HAS_DETAILS],
-    ncols: NCOLS + 1,
-    id: "g.id",
-    fields: FIELDS,
-    sort: SORT,
-    default_sort: "created_at",
-};
+pub static LIST: Source =
+    Source { from: "groups g", cols: &[COLS], ncols: NCOLS, id: "g.id", fields: FIELDS, sort: SORT, default_sort: "created_at" };
 
 /// The condition that keeps groups `viewer` can see (`g` is the group's alias): for a user,
 /// public ones, those they are an active member of, and those of the spaces they moderate;
@@ -431,9 +401,7 @@ pub async fn list(c: &Conn, q: &GroupQuery, listing: &Listing) -> cohort_core::R
         None => Plan::Rows,
     };
     let sql = list_sql_with(c.backend(), q, listing, plan)?;
-    let mut page = list::run(c, &LIST, &sql, &listing.paging, |r| Ok((from_row(r, 0)?, r.get::<bool>(NCOLS)?))).await?;
-    fill_details(c, page.items.iter_mut().filter(|(_, has)| *has).map(|(g, _)| g).collect()).await?;
-    Ok(page.map(|(g, _)| g))
+    list::run(c, &LIST, &sql, &listing.paging, |r| from_row(r, 0)).await
 }
 
 pub async fn depth(c: &Conn, id: &str) -> Result<i64, StoreError> {

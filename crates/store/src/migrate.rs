@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_owners"),
     migration!(8, "0008_compact_memberships"),
     migration!(9, "0009_packed_indexes"),
+    migration!(10, "0010_group_details"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.
