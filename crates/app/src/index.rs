@@ -26,7 +26,7 @@ pub struct Index {
 
 const BATCH: i64 = 1000;
 /// Rows a page while building.
-const PAGE: i64 = 20_000;
+const PAGE: i64 = 2_000;
 
 /// A page of rows on its way from the tables to the index being built.
 enum Page {

@@ -203,11 +203,11 @@ impl AccessIndex {
     fn recompute(&mut self, u: u32) {
         let usr = &self.users[u as usize];
         let mut out = Vec::new();
-        let next = self.flows(&usr.directs, usr.pruned_at, &mut out);
+        let next = self.flows(usr, usr.pruned_at, &mut out);
         let usr = &mut self.users[u as usize];
         usr.effective = out.into_boxed_slice();
         usr.next_expiry = next;
-        usr.extras = usr.directs.iter().any(|d| d.extra);
+        usr.extras = usr.directs.iter().any(Direct::extra);
         self.refresh_at = self.refresh_at.min(next);
     }
 
@@ -266,7 +266,11 @@ impl AccessIndex {
         } else {
             self.extras.remove(&(u, group));
         }
-        Direct { expires: m.expires_at.unwrap_or(NEVER), group, role, active: m.status == MemberStatus::Active, extra }
+        self.users[u as usize].set_expiry(group, m.expires_at);
+        let flags = if m.status == MemberStatus::Active { Direct::ACTIVE } else { 0 }
+            | if extra { Direct::EXTRA } else { 0 }
+            | if m.expires_at.is_some() { Direct::EXPIRES } else { 0 };
+        Direct { group, role, flags }
     }
 
     // ---- changes ----
@@ -323,6 +327,7 @@ impl AccessIndex {
             if let Ok(i) = usr.directs.binary_search_by_key(&g, |d| d.group) {
                 usr.directs.remove(i);
             }
+            usr.set_expiry(g, None);
             self.extras.remove(&(u, g));
         }
         let parent = self.groups[g as usize].parent;
@@ -349,6 +354,7 @@ impl AccessIndex {
         let d = m.map(|m| self.direct_of(u, &DirectMembership { group_id: group_id.to_string(), ..m }));
         if d.is_none() {
             self.extras.remove(&(u, g));
+            self.users[u as usize].set_expiry(g, None);
         }
         let usr = &mut self.users[u as usize];
         match (usr.directs.binary_search_by_key(&g, |d| d.group), d) {
@@ -378,6 +384,7 @@ impl AccessIndex {
             remove_sorted(&mut self.groups[d.group as usize].members, u);
             self.extras.remove(&(u, d.group));
         }
+        self.users[u as usize].expiries = Box::default();
         let mut directs: Vec<Direct> = memberships.iter().map(|m| self.direct_of(u, m)).collect();
         directs.sort_unstable_by_key(|d| d.group);
         directs.dedup_by_key(|d| d.group);
@@ -463,7 +470,11 @@ impl AccessIndex {
                     + g.members.capacity() * 4
             })
             .sum();
-        let users: usize = self.users.iter().map(|u| u.directs.capacity() * size_of::<Direct>() + u.effective.len() * 4).sum();
+        let users: usize = self
+            .users
+            .iter()
+            .map(|u| u.directs.capacity() * size_of::<Direct>() + u.effective.len() * 4 + u.expiries.len() * size_of::<(u32, Millis)>())
+            .sum();
         let lists: usize = self.holders.iter().map(|h| h.capacity() * 4 + size_of::<Vec<u32>>()).sum::<usize>()
             + self.grants.iter().map(|h| h.capacity() * size_of::<GrantBy>() + size_of::<Vec<GrantBy>>()).sum::<usize>();
         self.groups.capacity() * size_of::<Group>()
@@ -522,7 +533,7 @@ impl AccessIndex {
                         .extras
                         .get(&(i as u32, d.group))
                         .map(|ps| ps.iter().map(|p| self.permission_names.name(*p)).collect::<Vec<_>>());
-                    format!("{}:{}:{}:{}:{extra:?}", self.gname(d.group), self.role_names.name(d.role as u32), d.active, d.expires)
+                    format!("{}:{}:{}:{}:{extra:?}", self.gname(d.group), self.role_names.name(d.role as u32), d.active(), u.expiry(d))
                 })
                 .collect();
             c.users.insert(id.clone(), format!("present={} admin={} directs={directs:?}", u.present, u.admin));

@@ -253,22 +253,65 @@ struct User {
     effective: Box<[u32]>,
     pruned_at: Millis,
     next_expiry: Millis,
+    /// When the direct memberships that expire do, by group, sorted (most never do, so
+    /// the instant is not kept in every [`Direct`]).
+    expiries: Box<[(u32, Millis)]>,
 }
 
-/// One direct membership, by numbers (16 bytes).
+impl User {
+    /// When direct membership `d` stops counting ([`NEVER`] for most).
+    fn expiry(&self, d: &Direct) -> Millis {
+        if !d.expires() {
+            return NEVER;
+        }
+        self.expiries.binary_search_by_key(&d.group, |e| e.0).map_or(NEVER, |i| self.expiries[i].1)
+    }
+
+    /// Whether direct membership `d` counts at `now`: active and not yet expired.
+    fn counts(&self, d: &Direct, now: Millis) -> bool {
+        d.active() && self.expiry(d) > now
+    }
+
+    fn set_expiry(&mut self, group: u32, at: Option<Millis>) {
+        let mut list = std::mem::take(&mut self.expiries).into_vec();
+        match (list.binary_search_by_key(&group, |e| e.0), at) {
+            (Ok(i), Some(t)) => list[i].1 = t,
+            (Err(i), Some(t)) => list.insert(i, (group, t)),
+            (Ok(i), None) => {
+                list.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+        self.expiries = list.into_boxed_slice();
+    }
+}
+
+/// One direct membership, by numbers (8 bytes: a million memberships take 8 MB here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Direct {
-    expires: Millis,
     group: u32,
     role: u16,
-    active: bool,
-    /// Carries permissions of its own (kept beside, in `AccessIndex::extras`).
-    extra: bool,
+    /// [`Direct::ACTIVE`], [`Direct::EXTRA`], [`Direct::EXPIRES`].
+    flags: u8,
 }
 
 impl Direct {
-    fn counts_at(&self, now: Millis) -> bool {
-        self.active && self.expires > now
+    const ACTIVE: u8 = 1;
+    /// Carries permissions of its own (kept beside, in `AccessIndex::extras`).
+    const EXTRA: u8 = 2;
+    /// Has an expiry (kept beside, in `User::expiries`).
+    const EXPIRES: u8 = 4;
+
+    fn active(&self) -> bool {
+        self.flags & Self::ACTIVE != 0
+    }
+
+    fn extra(&self) -> bool {
+        self.flags & Self::EXTRA != 0
+    }
+
+    fn expires(&self) -> bool {
+        self.flags & Self::EXPIRES != 0
     }
 }
 
@@ -426,15 +469,15 @@ impl AccessIndex {
 
     /// The groups these direct memberships make one a member of, counting those that count
     /// at `at`, sorted; and the earliest expiry among them (when the answer changes).
-    fn flows(&self, directs: &[Direct], at: Millis, out: &mut Vec<u32>) -> Millis {
+    fn flows(&self, u: &User, at: Millis, out: &mut Vec<u32>) -> Millis {
         out.clear();
         let mut next = NEVER;
         let mut frontier: Vec<(u32, usize)> = Vec::new();
-        for d in directs {
-            if !d.counts_at(at) || !self.g(d.group).present {
+        for d in &u.directs {
+            if !u.counts(d, at) || !self.g(d.group).present {
                 continue;
             }
-            next = next.min(d.expires);
+            next = next.min(u.expiry(d));
             out.push(d.group);
             frontier.push((d.group, 0));
             while let Some((g, depth)) = frontier.pop() {
@@ -461,7 +504,7 @@ impl AccessIndex {
         if u.pruned_at <= now && now < u.next_expiry {
             &u.effective
         } else {
-            self.flows(&u.directs, now, buf);
+            self.flows(u, now, buf);
             buf
         }
     }
@@ -509,7 +552,7 @@ impl AccessIndex {
         if !g.present {
             return None;
         }
-        if let Some(d) = self.direct(u, group).filter(|d| d.counts_at(now)) {
+        if let Some(d) = self.direct(u, group).filter(|d| u.counts(d, now)) {
             return Some((d.role, group));
         }
         let mut best: Option<(u16, u32, u8)> = None;
@@ -517,7 +560,7 @@ impl AccessIndex {
             if !self.g(s).present {
                 break;
             }
-            if let Some(d) = self.direct(u, s).filter(|d| d.counts_at(now)) {
+            if let Some(d) = self.direct(u, s).filter(|d| u.counts(d, now)) {
                 let rank = self.caps(g, d.role).rank();
                 if best.is_none_or(|(_, _, r)| rank > r) {
                     best = Some((d.role, s, rank));
@@ -603,7 +646,7 @@ impl AccessIndex {
     fn extra_permissions<'a>(&'a self, ux: u32, u: &'a User, now: Millis) -> impl Iterator<Item = (u32, u32)> + 'a {
         u.directs
             .iter()
-            .filter(move |d| u.extras && d.extra && d.counts_at(now) && self.g(d.group).present)
+            .filter(move |d| u.extras && d.extra() && u.counts(d, now) && self.g(d.group).present)
             .flat_map(move |d| self.extras.get(&(ux, d.group)).into_iter().flatten().map(move |&p| (p, d.group)))
     }
 
