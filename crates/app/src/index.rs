@@ -25,8 +25,10 @@ pub struct Index {
 }
 
 const BATCH: i64 = 1000;
-/// Rows a page while building.
+/// Rows a page while building: small, so what the pages leave behind once filed is small.
 const PAGE: i64 = 2_000;
+/// Rows between two progress lines in the log.
+const PROGRESS: usize = 200_000;
 
 /// A page of rows on its way from the tables to the index being built.
 enum Page {
@@ -49,7 +51,7 @@ async fn read_pages(c: &Conn, pages: &std::sync::mpsc::SyncSender<Page>, started
         after = last.id.clone();
         groups += page.len();
         send(Page::Groups(page))?;
-        if groups.is_multiple_of(PAGE as usize * 10) {
+        if groups.is_multiple_of(PROGRESS) {
             tracing::info!(groups, seconds = started.elapsed().as_secs_f64(), "access index: loading groups");
         }
     }
@@ -63,7 +65,7 @@ async fn read_pages(c: &Conn, pages: &std::sync::mpsc::SyncSender<Page>, started
         after = access::membership_row(last, |u, m| (u.to_string(), m.group_id.to_string()))?;
         memberships += page.len();
         send(Page::Memberships(page))?;
-        if memberships.is_multiple_of(PAGE as usize * 10) {
+        if memberships.is_multiple_of(PROGRESS) {
             tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: loading memberships");
         }
     }
