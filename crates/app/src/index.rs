@@ -98,6 +98,26 @@ fn file_pages(pages: std::sync::mpsc::Receiver<Page>) -> Result<(AccessIndex, us
     Ok((b.finish(), users))
 }
 
+/// Applies what changes left of memberships, in order, each run of one group's as one step
+/// (a bulk add's thousands of members merge into the group's list once).
+fn put_runs(idx: &mut AccessIndex, left: Vec<cohort_store::Left>) {
+    let mut run: Vec<(String, Option<cohort_core::access::DirectMembership>)> = Vec::new();
+    let mut group: Option<String> = None;
+    for (g, u, m) in left {
+        if group.as_ref().is_some_and(|cur| *cur != g) {
+            if let Some(cur) = group.take() {
+                idx.put_memberships(&cur, &run);
+            }
+            run.clear();
+        }
+        group = Some(g);
+        run.push((u, m));
+    }
+    if let Some(cur) = group {
+        idx.put_memberships(&cur, &run);
+    }
+}
+
 impl Index {
     /// An index not yet built: it applies no changes until [`Index::build`].
     pub fn empty() -> Index {
@@ -196,13 +216,8 @@ impl Index {
                 && let Some(&last) = seqs.last()
             {
                 self.refresh_expired();
-                let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
-                for s in seqs.iter() {
-                    for (g, u, m) in notes.memberships.remove(s).unwrap_or_default() {
-                        idx.put_membership(&u, &g, m);
-                    }
-                }
-                drop(idx);
+                let left: Vec<_> = seqs.iter().flat_map(|s| notes.memberships.remove(s).unwrap_or_default()).collect();
+                put_runs(&mut self.data.write().unwrap_or_else(PoisonError::into_inner), left);
                 self.applied.store(last, Ordering::Release);
                 return Ok(last);
             }
@@ -253,12 +268,14 @@ impl Index {
         pending.dedup();
         let mut found: std::collections::HashMap<(String, String), _> =
             access::memberships_of(c, pending).await?.into_iter().map(|(u, m)| ((m.group_id.clone(), u), m)).collect();
-        let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
-        for (g, u) in pending.iter() {
-            let m = found.remove(&(g.clone(), u.clone()));
-            idx.put_membership(u, g, m);
-        }
-        pending.clear();
+        let left: Vec<_> = pending
+            .drain(..)
+            .map(|(g, u)| {
+                let m = found.remove(&(g.clone(), u.clone()));
+                (g, u, m)
+            })
+            .collect();
+        put_runs(&mut self.data.write().unwrap_or_else(PoisonError::into_inner), left);
         Ok(())
     }
 

@@ -46,8 +46,23 @@ impl Grant {
 }
 
 /// The fields of a membership its audit events show.
+#[derive(serde::Serialize, PartialEq)]
+struct Shown<'a> {
+    role: &'a str,
+    permissions: &'a [String],
+    status: &'static str,
+    expires_at: Option<i64>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(m: &'a Membership) -> Shown<'a> {
+        Shown { role: &m.role, permissions: &m.permissions, status: m.status.as_str(), expires_at: m.expires_at }
+    }
+}
+
+/// What a membership's audit events show of it ([`Shown`]).
 pub(crate) fn snapshot(m: &Membership) -> serde_json::Value {
-    serde_json::json!({"role": m.role, "permissions": m.permissions, "status": m.status.as_str(), "expires_at": m.expires_at})
+    serde_json::to_value(Shown::of(m)).unwrap_or_default()
 }
 
 /// Takes a seat or answers `group_full` with the group's numbers.
@@ -248,12 +263,16 @@ fn listed(ms: &[Membership], notify: Option<&[bool]>) -> serde_json::Value {
         return serde_json::json!({"members": []});
     }
     let mut shared = fields(0);
+    let first = Shown::of(&ms[0]);
     let members: Vec<serde_json::Value> = (0..ms.len())
         .map(|i| {
             let mut entry = serde_json::Map::new();
             entry.insert("membership_id".into(), ms[i].id.as_str().into());
             entry.insert("user_id".into(), ms[i].user_id.as_str().into());
+            // Most of a batch shows what its first shows: only the others are spelled out.
+            let differs = Shown::of(&ms[i]) != first || notify.is_some_and(|n| n[i] != n[0]);
             if i > 0
+                && differs
                 && let serde_json::Value::Object(own) = fields(i)
             {
                 entry.extend(own.into_iter().filter(|(k, v)| shared.get(k) != Some(v)));

@@ -336,6 +336,10 @@ enum Step {
     /// Adds or changes a membership (role, status, expiry, own permissions).
     PutMembership(RawMembership),
     RemoveMembership(usize, usize),
+    /// Adds, changes and removes several users' memberships of one group in one call (a
+    /// bulk add, a SCIM PATCH of members): `(user, Some(membership) or None)`, in order; two
+    /// users only, so one is often changed twice in a call.
+    Batch(usize, Vec<(usize, Option<RawMembership>)>),
     /// Makes or changes a user (site administrator or not).
     PutUser(usize, bool),
     DeleteUser(usize),
@@ -352,6 +356,17 @@ fn step() -> impl Strategy<Value = Step> {
         5 => (0usize..4, 0..HISTORY_GROUPS, 0..ROLES.len(), prop::bool::weighted(0.8), 0u8..3, prop::collection::vec(0..PERMS.len(), 0..2))
             .prop_map(|(user, group, role, active, expiry, extra)| Step::PutMembership(RawMembership { user, group, role, active, expiry, extra })),
         2 => (0usize..4, 0..HISTORY_GROUPS).prop_map(|(u, g)| Step::RemoveMembership(u, g)),
+        2 => (0..HISTORY_GROUPS, prop::collection::vec(
+                (0usize..2, prop::option::weighted(0.6, (0..ROLES.len(), prop::bool::weighted(0.8), 0u8..3, prop::collection::vec(0..PERMS.len(), 0..2)))),
+                2..6,
+            ))
+            .prop_map(|(group, items)| Step::Batch(
+                group,
+                items
+                    .into_iter()
+                    .map(|(user, m)| (user, m.map(|(role, active, expiry, extra)| RawMembership { user, group, role, active, expiry, extra })))
+                    .collect(),
+            )),
         1 => (0usize..4, prop::bool::weighted(0.2)).prop_map(|(u, a)| Step::PutUser(u, a)),
         1 => (0usize..4).prop_map(Step::DeleteUser),
         1 => Just(Step::Prune),
@@ -388,6 +403,18 @@ fn apply(idx: &mut AccessIndex, w: &mut World, s: &Step) -> bool {
         Step::RemoveMembership(u, g) => {
             w.ms.retain(|x| (x.user, x.group) != (*u, *g));
             idx.put_membership(&uid(*u), &gid(*g), None);
+        }
+        Step::Batch(g, items) => {
+            if !w.present(*g) || items.iter().any(|(u, m)| m.is_some() && w.users[*u].is_none()) {
+                return false;
+            }
+            let mut changes = Vec::new();
+            for (u, m) in items {
+                w.ms.retain(|x| (x.user, x.group) != (*u, *g));
+                w.ms.extend(m.clone());
+                changes.push((uid(*u), m.as_ref().map(membership)));
+            }
+            idx.put_memberships(&gid(*g), &changes);
         }
         Step::PutUser(u, admin) => {
             w.users[*u] = Some(*admin);

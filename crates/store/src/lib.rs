@@ -29,7 +29,7 @@ pub mod spaces;
 pub mod throttle;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Limits, Notes, Row, Tx, Value};
+pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Tx, Value};
 
 /// What can go wrong below the domain.
 #[derive(Debug, thiserror::Error)]
