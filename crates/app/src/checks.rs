@@ -127,12 +127,7 @@ impl App {
                             if !idx.knows_user(user_id) {
                                 return Err(unknown());
                             }
-                            let hidden = !idx.knows_group(group_id)
-                                || (!sees_all && !idx.check_group(user_id, group_id, GroupCheck::Read, now).allowed);
-                            if hidden {
-                                return Err(Error::NotFound("group"));
-                            }
-                            Ok(idx.check_group(user_id, group_id, *action, now))
+                            idx.check_group_seen(user_id, group_id, *action, now, sees_all).ok_or(Error::NotFound("group"))
                         }
                         Check::Collection { user_id, collection_id, level } => {
                             idx.check_collection(user_id, collection_id, *level, now).ok_or_else(unknown)

@@ -312,6 +312,12 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
                         || naive_role(w, u, g).is_some_and(|r| caps_of(r).has(cap))
                         || (what == GroupCheck::Read && w.group(g).public));
                 prop_assert_eq!(idx.check_group(&user, &gid(g), what, NOW).allowed, want, "user {} group {} {:?}", u, g, what);
+                // Asked as the user sees it: a group they may not read is as one that is not there.
+                let readable = w.present(g) && (admin || naive_role(w, u, g).is_some() || w.group(g).public);
+                let seen = idx.check_group_seen(&user, &gid(g), what, NOW, false).map(|d| d.allowed);
+                prop_assert_eq!(seen, readable.then_some(want), "seen: user {} group {} {:?}", u, g, what);
+                let all = idx.check_group_seen(&user, &gid(g), what, NOW, true).map(|d| d.allowed);
+                prop_assert_eq!(all, w.present(g).then_some(want), "sees all: user {} group {} {:?}", u, g, what);
             }
             let role = idx.effective_role(&user, &gid(g), NOW).map(|e| e.role);
             let want = naive_role(w, u, g);

@@ -8,6 +8,7 @@ use crate::{StoreError, json_list, params};
 use cohort_core::input::name_key;
 use cohort_core::model::{Group, GroupSettings, GroupType, Visibility};
 use cohort_core::page::Page;
+use std::sync::LazyLock;
 
 pub const COLS: &str = "g.id, g.num, g.space_id, g.parent_id, g.name, g.description, g.type, g.visibility, g.external_id, g.access_all, \
     g.allow_join_requests, g.require_approval, g.max_members, g.inherit_permissions, g.inherit_members, g.active_members, g.owner_count, \
@@ -43,7 +44,8 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
 }
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
-    c.query_opt(&format!("SELECT {COLS} FROM groups g WHERE g.id = ?"), &params![id]).await?.map(|row| from_row(&row, 0)).transpose()
+    static SQL: LazyLock<String> = LazyLock::new(|| format!("SELECT {COLS} FROM groups g WHERE g.id = ?"));
+    c.query_opt(&SQL, &params![id]).await?.map(|row| from_row(&row, 0)).transpose()
 }
 
 /// The group with the caller's effective membership (role, extra permissions) and whether
@@ -55,14 +57,20 @@ pub struct AccessRow {
     pub space_moderator: bool,
 }
 
+/// The group and, for a caller who is a user, their standing in it; a caller who is no user
+/// (a site key) has none, so only the row is read.
 pub async fn access(c: &Conn, id: &str, user_id: Option<&str>, now: i64) -> Result<Option<AccessRow>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
-         FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
-         WHERE g.id = ?"
-    );
-    let user = user_id.unwrap_or("");
-    let Some(r) = c.query_opt(&sql, &params![user, user, now, id]).await? else {
+    static AS_USER: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {COLS}, m.role, m.permissions, (SELECT COUNT(*) FROM space_moderators sm WHERE sm.space_id = g.space_id AND sm.user_id = ?) \
+             FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ? AND m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?) \
+             WHERE g.id = ?"
+        )
+    });
+    let Some(user) = user_id else {
+        return Ok(get(c, id).await?.map(|group| AccessRow { group, role: None, member_permissions: vec![], space_moderator: false }));
+    };
+    let Some(r) = c.query_opt(&AS_USER, &params![user, user, now, id]).await? else {
         return Ok(None);
     };
     Ok(Some(AccessRow {

@@ -156,6 +156,14 @@ impl Decision {
     }
 }
 
+/// A user's standing in one group, for group checks.
+struct Standing {
+    /// A site administrator or a moderator of the group's space: may do anything there.
+    anything: bool,
+    /// The role held there and the group of the membership it comes from.
+    role: Option<(u16, u32)>,
+}
+
 /// What a group check asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupCheck {
@@ -688,15 +696,39 @@ impl AccessIndex {
     /// May `user_id` do `what` to `group_id`? Site administrators and the space's moderators
     /// may do anything (`via` is then empty but `allowed` true); any user may read a public group.
     pub fn check_group(&self, user_id: &str, group_id: &str, what: GroupCheck, now: Millis) -> Decision {
-        let Some(gx) = self.group_ix(group_id) else { return Decision { allowed: false, via: vec![] } };
+        match self.group_ix(group_id) {
+            Some(gx) => self.decide_group(&self.standing(user_id, gx, now), gx, what),
+            None => Decision::default(),
+        }
+    }
+
+    /// [`AccessIndex::check_group`] as asked by someone who sees only what `user_id` sees
+    /// (unless `sees_all`): `None` when the group does not exist or the user may not read it,
+    /// so a hidden group answers as a missing one. The user's standing is worked out once.
+    pub fn check_group_seen(&self, user_id: &str, group_id: &str, what: GroupCheck, now: Millis, sees_all: bool) -> Option<Decision> {
+        let gx = self.group_ix(group_id)?;
+        let standing = self.standing(user_id, gx, now);
+        if !sees_all && !self.decide_group(&standing, gx, GroupCheck::Read).allowed {
+            return None;
+        }
+        Some(self.decide_group(&standing, gx, what))
+    }
+
+    /// What a group check needs of a user: whether they may do anything there (a site
+    /// administrator, the space's moderator), else their role and the group it comes from.
+    fn standing(&self, user_id: &str, gx: u32, now: Millis) -> Standing {
         let group = self.g(gx);
-        let ux = self.user_ix(user_id);
-        let user = ux.map(|u| &self.users[u as usize]);
-        let moderates = || self.space_moderators.get(&group.space).is_some_and(|m| m.contains(user_id));
-        if user.is_some_and(|u| u.admin) || moderates() {
+        let user = self.user_ix(user_id).map(|u| &self.users[u as usize]);
+        let anything = user.is_some_and(|u| u.admin) || self.space_moderators.get(&group.space).is_some_and(|m| m.contains(user_id));
+        Standing { anything, role: if anything { None } else { user.and_then(|u| self.role_in(u, gx, now)) } }
+    }
+
+    fn decide_group(&self, s: &Standing, gx: u32, what: GroupCheck) -> Decision {
+        let group = self.g(gx);
+        if s.anything {
             return Decision { allowed: true, via: vec![] };
         }
-        if let Some((role, via)) = user.and_then(|u| self.role_in(u, gx, now))
+        if let Some((role, via)) = s.role
             && self.caps(group, role).has(what.caps())
         {
             return Decision { allowed: true, via: vec![self.gname(via)] };
@@ -704,7 +736,7 @@ impl AccessIndex {
         if what == GroupCheck::Read && group.public {
             return Decision { allowed: true, via: vec![] };
         }
-        Decision { allowed: false, via: vec![] }
+        Decision::default()
     }
 
     /// The user's effective access to every collection some effective group grants, sorted by
