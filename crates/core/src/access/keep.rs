@@ -349,67 +349,40 @@ impl AccessIndex {
 
     /// Sets (or with `None` removes) one user's membership in one group.
     pub fn put_membership(&mut self, user_id: &str, group_id: &str, m: Option<DirectMembership>) {
-        let g = self.intern_group(group_id);
-        let u = self.intern_user(user_id);
-        let kept = self.set_direct(u, g, m.as_ref().map(|m| MembershipRef { group_id, ..MembershipRef::of(m) }));
-        let members = &mut self.groups[g as usize].members;
-        if kept {
-            insert_sorted(members, u)
-        } else {
-            remove_sorted(members, u)
-        }
-        self.recompute(u);
-        self.release_user(u);
-        self.release_group(g);
+        self.put_memberships(group_id, &[(user_id.to_string(), m)]);
     }
 
-    /// Sets (or with `None` removes) many users' memberships in one group: what
-    /// [`AccessIndex::put_membership`] does for each, with the group's member list merged
-    /// once (a bulk add of thousands would otherwise shift it thousands of times).
+    /// Sets (or with `None` removes) users' memberships in one group, in order; the group's
+    /// member list is brought up to date once (a bulk add of thousands would otherwise shift
+    /// it thousands of times).
     pub fn put_memberships(&mut self, group_id: &str, changes: &[(String, Option<DirectMembership>)]) {
         let g = self.intern_group(group_id);
-        let (mut kept, mut gone) = (Vec::new(), Vec::new());
+        let mut touched = Vec::with_capacity(changes.len());
         for (user_id, m) in changes {
             let u = self.intern_user(user_id);
-            if self.set_direct(u, g, m.as_ref().map(|m| MembershipRef { group_id, ..MembershipRef::of(m) })) {
-                kept.push(u);
-            } else {
-                gone.push(u);
-            }
+            self.set_direct(u, g, m.as_ref().map(|m| MembershipRef { group_id, ..MembershipRef::of(m) }));
             self.recompute(u);
+            touched.push(u);
         }
-        kept.sort_unstable();
-        kept.dedup();
-        let members = std::mem::take(&mut self.groups[g as usize].members);
-        let mut merged = Vec::with_capacity(members.len() + kept.len());
-        let (mut a, mut b) = (members.into_iter().peekable(), kept.iter().copied().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&x), Some(&y)) if x < y => a.next(),
-                (Some(&x), Some(&y)) if x == y => {
-                    b.next();
-                    a.next()
-                }
-                (Some(_), None) => a.next(),
-                (_, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
-        // A user both kept and gone in one call ends as the last change for them left them.
-        gone.retain(|u| self.direct(&self.users[*u as usize], g).is_none());
-        gone.sort_unstable();
-        merged.retain(|u| gone.binary_search(u).is_err());
-        self.groups[g as usize].members = merged;
-        for u in kept.into_iter().chain(gone) {
+        touched.sort_unstable();
+        touched.dedup();
+        // Each user is a member as the last change for them left them.
+        let (kept, gone): (Vec<u32>, Vec<u32>) = touched.iter().partition(|&&u| self.direct(&self.users[u as usize], g).is_some());
+        let members = &mut self.groups[g as usize].members;
+        members.retain(|u| gone.binary_search(u).is_err());
+        members.extend(kept);
+        // Two sorted runs: the stable sort merges them in one pass.
+        members.sort();
+        members.dedup();
+        for u in touched {
             self.release_user(u);
         }
         self.release_group(g);
     }
 
     /// Writes user `u`'s direct membership in group `g` (`None`: removes it) with what it
-    /// carries beside (extra permissions, expiry); answers whether one is kept.
-    fn set_direct(&mut self, u: u32, g: u32, m: Option<MembershipRef<'_>>) -> bool {
+    /// carries beside (extra permissions, expiry).
+    fn set_direct(&mut self, u: u32, g: u32, m: Option<MembershipRef<'_>>) {
         let d = m.map(|m| self.direct_from(u, m));
         if d.is_none() {
             self.extras.remove(&(u, g));
@@ -424,7 +397,6 @@ impl AccessIndex {
             }
             (Err(_), None) => {}
         }
-        d.is_some()
     }
 
     /// Replaces all of a user's memberships (or forgets the user).
