@@ -697,7 +697,7 @@ impl AccessIndex {
     /// may do anything (`via` is then empty but `allowed` true); any user may read a public group.
     pub fn check_group(&self, user_id: &str, group_id: &str, what: GroupCheck, now: Millis) -> Decision {
         match self.group_ix(group_id) {
-            Some(gx) => self.decide_group(&self.standing(user_id, gx, now), gx, what),
+            Some(gx) => self.decision(self.allowance(&self.standing(user_id, gx, now), gx, what)),
             None => Decision::default(),
         }
     }
@@ -708,10 +708,10 @@ impl AccessIndex {
     pub fn check_group_seen(&self, user_id: &str, group_id: &str, what: GroupCheck, now: Millis, sees_all: bool) -> Option<Decision> {
         let gx = self.group_ix(group_id)?;
         let standing = self.standing(user_id, gx, now);
-        if !sees_all && !self.decide_group(&standing, gx, GroupCheck::Read).allowed {
+        if !sees_all && self.allowance(&standing, gx, GroupCheck::Read).is_none() {
             return None;
         }
-        Some(self.decide_group(&standing, gx, what))
+        Some(self.decision(self.allowance(&standing, gx, what)))
     }
 
     /// What a group check needs of a user: whether they may do anything there (a site
@@ -723,20 +723,26 @@ impl AccessIndex {
         Standing { anything, role: if anything { None } else { user.and_then(|u| self.role_in(u, gx, now)) } }
     }
 
-    fn decide_group(&self, s: &Standing, gx: u32, what: GroupCheck) -> Decision {
+    /// Whether `s` may do `what` in group `gx`: `None` if not, else the group of the membership
+    /// that allows it (`Some(None)`: allowed by site or space standing, or a public read).
+    fn allowance(&self, s: &Standing, gx: u32, what: GroupCheck) -> Option<Option<u32>> {
         let group = self.g(gx);
         if s.anything {
-            return Decision { allowed: true, via: vec![] };
+            return Some(None);
         }
         if let Some((role, via)) = s.role
             && self.caps(group, role).has(what.caps())
         {
-            return Decision { allowed: true, via: vec![self.gname(via)] };
+            return Some(Some(via));
         }
-        if what == GroupCheck::Read && group.public {
-            return Decision { allowed: true, via: vec![] };
+        (what == GroupCheck::Read && group.public).then_some(None)
+    }
+
+    fn decision(&self, allowance: Option<Option<u32>>) -> Decision {
+        match allowance {
+            Some(via) => Decision { allowed: true, via: via.map(|g| self.gname(g)).into_iter().collect() },
+            None => Decision::default(),
         }
-        Decision::default()
     }
 
     /// The user's effective access to every collection some effective group grants, sorted by
