@@ -263,6 +263,8 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 struct Figure {
     rps: f64,
     cpu_us: f64,
+    /// Mean response body size.
+    bytes: f64,
     p50: Duration,
     p99: Duration,
 }
@@ -283,6 +285,7 @@ async fn measure(pid: u32, seconds: u64, concurrency: usize, make: MakeRequest) 
                 let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut lat = Vec::new();
+                    let mut bytes = 0usize;
                     while Instant::now() < deadline {
                         let n = counter.fetch_add(1, Ordering::Relaxed);
                         let t = Instant::now();
@@ -291,26 +294,29 @@ async fn measure(pid: u32, seconds: u64, concurrency: usize, make: MakeRequest) 
                         let body = res.bytes().await.unwrap_or_default();
                         assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
                         lat.push(t.elapsed());
+                        bytes += body.len();
                     }
-                    lat
+                    (lat, bytes)
                 }));
             }
-            let mut all = Vec::new();
+            let (mut all, mut bytes) = (Vec::new(), 0);
             for t in tasks {
-                all.extend(t.await.expect("task"));
+                let (lat, b) = t.await.expect("task");
+                all.extend(lat);
+                bytes += b;
             }
-            all
+            (all, bytes)
         }
     };
     run(0.5).await;
     let cpu_before = cpu_of(pid);
     let started = Instant::now();
-    let mut all = run(seconds as f64).await;
+    let (mut all, bytes) = run(seconds as f64).await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_us = (cpu_of(pid) - cpu_before) * 1e6 / all.len().max(1) as f64;
     all.sort();
     let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
-    Figure { rps: all.len() as f64 / elapsed, cpu_us, p50: pct(0.5), p99: pct(0.99) }
+    Figure { rps: all.len() as f64 / elapsed, cpu_us, bytes: bytes as f64 / all.len().max(1) as f64, p50: pct(0.5), p99: pct(0.99) }
 }
 
 fn print_row(name: &str, f: &Figure, health: &Figure, hello: &Figure) {
@@ -325,11 +331,16 @@ fn print_row(name: &str, f: &Figure, health: &Figure, hello: &Figure) {
     );
 }
 
-/// The bare baseline: an axum server answering `GET /` with "hello", nothing else.
+/// The bare baseline: an axum server answering `GET /` with "hello", and `GET /bytes/{n}`
+/// with a JSON body of `n` bytes (the floor for an answer of that size).
 pub async fn hello() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("hello listening on http://{}", listener.local_addr().expect("addr"));
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    let sized = |axum::extract::Path(n): axum::extract::Path<usize>| async move {
+        let body = format!("[\"{}\"]", "x".repeat(n.saturating_sub(4)));
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
+    };
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" })).route("/bytes/{n}", axum::routing::get(sized));
     axum::serve(listener, app).await.expect("serve");
 }
 
@@ -534,6 +545,14 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
     rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
     let rss_after = status_kb(pid, "RssAnon");
+    // The floor for a large answer: the bare server sending a body of the same size.
+    let mut floors: Vec<(String, Figure)> = Vec::new();
+    for (name, f) in rows.iter().filter(|(_, f)| f.bytes > 4096.0) {
+        let (base, size) = (hello_server.base.clone(), f.bytes as usize);
+        let floor =
+            measure(hello_server.pid(), secs, conc, Arc::new(move |c: &reqwest::Client, _| c.get(format!("{base}/bytes/{size}")))).await;
+        floors.push((format!("bare axum, {:.0} KB body (as {})", f.bytes / 1000.0, name.split(',').next().unwrap_or(name)), floor));
+    }
 
     println!(
         "\ncohort-bench --hot ({}): {} users, {} groups ({} chains of {} inheriting members and permissions, {} flat), {} memberships; {} s a scenario, {} in flight",
@@ -556,6 +575,9 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     print_row("bare axum hello (baseline)", &hello, &health, &hello);
     print_row("GET /healthz (baseline)", &health, &health, &hello);
     for (name, f) in &rows {
+        print_row(name, f, &health, &hello);
+    }
+    for (name, f) in &floors {
         print_row(name, f, &health, &hello);
     }
     println!();
