@@ -23,6 +23,11 @@ fn fresh<T>(list: &mut Vec<T>, i: u32, blank: T) {
     }
 }
 
+/// Up to this many changes to one group's member list are placed one by one (each a binary
+/// search and a shift of the members after it) — and only while they are few beside the list
+/// (one change always is); more are merged in one pass over the list.
+const FEW: usize = 32;
+
 fn remove_sorted(list: &mut Vec<u32>, x: u32) {
     if let Ok(i) = list.binary_search(&x) {
         list.remove(i);
@@ -369,11 +374,22 @@ impl AccessIndex {
         // Each user is a member as the last change for them left them.
         let (kept, gone): (Vec<u32>, Vec<u32>) = touched.iter().partition(|&&u| self.direct(&self.users[u as usize], g).is_some());
         let members = &mut self.groups[g as usize].members;
-        members.retain(|u| gone.binary_search(u).is_err());
-        members.extend(kept);
-        // Two sorted runs: the stable sort merges them in one pass.
-        members.sort();
-        members.dedup();
+        if touched.len() <= FEW.min(1 + members.len() / 64) {
+            // A few changes to a group of any size: each found by binary search and moved
+            // into place, rather than a pass over every member.
+            for u in gone {
+                remove_sorted(members, u);
+            }
+            for u in kept {
+                insert_sorted(members, u);
+            }
+        } else {
+            members.retain(|u| gone.binary_search(u).is_err());
+            members.extend(kept);
+            // Two sorted runs: the stable sort merges them in one pass.
+            members.sort();
+            members.dedup();
+        }
         for u in touched {
             self.release_user(u);
         }
