@@ -120,11 +120,41 @@ async fn a_commit_whose_caller_gives_up_waiting_still_lands_with_the_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_whose_savepoint_is_gone_does_not_wedge_the_writer() {
     let (dir, db) = fresh("wedged").await;
-    // Something inside a request ends its savepoint (here, by hand); undoing the request
-    // then fails, and the shared transaction must still end so that the next one can begin.
+    // The first request keeps its changes; a second, queued behind it, shares its
+    // transaction under a savepoint. Something inside the second ends that savepoint (here,
+    // by hand); undoing the second then fails, and the shared transaction must still end
+    // (its first request told it was not committed) so that the next one can begin.
+    let first = db.begin().await.unwrap();
+    first.execute("INSERT INTO t (k) VALUES ('kept')", &[]).await.unwrap();
+    let second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let tx = db.begin().await.unwrap();
+            tx.execute("INSERT INTO t (k) VALUES ('lost')", &[]).await.unwrap();
+            tx.batch("RELEASE request").await.unwrap();
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let told = tokio::time::timeout(Duration::from_secs(10), first.commit()).await.expect("the first request was left waiting");
+    assert!(matches!(told, Err(StoreError::Unavailable(_))), "{told:?}");
+    tokio::time::timeout(Duration::from_secs(5), second).await.expect("the second request was left waiting").unwrap();
+    let tx = db.begin().await.expect("the next transaction begins");
+    tx.execute("INSERT INTO t (k) VALUES ('next')", &[]).await.unwrap();
+    committed(tx).await;
+    assert_eq!(keys(&db).await, vec!["next".to_string()], "the abandoned transaction left nothing");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_opened_the_transaction_and_ended_it_does_not_wedge_the_writer() {
+    let (dir, db) = fresh("ended").await;
+    // The request that opens a transaction runs without a savepoint; something inside it
+    // ends the transaction (here, by hand). Dropping the request must still leave the writer
+    // free for the next.
     let tx = db.begin().await.unwrap();
     tx.execute("INSERT INTO t (k) VALUES ('lost')", &[]).await.unwrap();
-    tx.batch("RELEASE request").await.unwrap();
+    tx.batch("ROLLBACK").await.unwrap();
     drop(tx);
     let tx = db.begin().await.expect("the next transaction begins");
     tx.execute("INSERT INTO t (k) VALUES ('next')", &[]).await.unwrap();
