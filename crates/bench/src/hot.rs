@@ -331,6 +331,40 @@ fn print_row(name: &str, f: &Figure, health: &Figure, hello: &Figure) {
     );
 }
 
+const ONE_ADD: &str = "POST /groups/{id}/members (one add)";
+/// Groups the one-add scenario writes to.
+const ADD_GROUPS: usize = 16;
+
+/// A POST whose path and body both come from the request's number.
+fn post_to(base: String, key: Arc<String>, make: Arc<dyn Fn(u64) -> (String, serde_json::Value) + Send + Sync>) -> MakeRequest {
+    Arc::new(move |c: &reqwest::Client, n| {
+        let (path, body) = make(n);
+        c.post(format!("{base}{path}")).bearer_auth(&*key).json(&body)
+    })
+}
+
+/// Makes `n` empty groups through the API; answers their ids.
+async fn make_groups(base: &str, key: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("bench adds {} {i}", std::process::id());
+        let res = client.post(format!("{base}/api/v1/groups")).bearer_auth(key).json(&serde_json::json!({"name": name})).send().await;
+        let v: serde_json::Value = res.expect("create group").json().await.expect("group json");
+        ids.push(v["id"].as_str().expect("group id").to_string());
+    }
+    ids
+}
+
+/// Deletes groups (with their members) through the API.
+async fn delete_groups(base: &str, key: &str, ids: &[String]) {
+    let client = reqwest::Client::new();
+    for id in ids {
+        let res = client.delete(format!("{base}/api/v1/groups/{id}?cascade=true")).bearer_auth(key).send().await.expect("delete group");
+        assert!(res.status().is_success(), "delete {id}: {}", res.status());
+    }
+}
+
 /// The bare baseline: an axum server answering `GET /` with "hello", and `GET /bytes/{n}`
 /// with a JSON body of `n` bytes (the floor for an answer of that size).
 pub async fn hello() {
@@ -544,6 +578,24 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let p = pick.clone();
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
     rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
+    if wanted(ONE_ADD) {
+        // Writes go to groups made for the run (and deleted after it), so the data set stays
+        // as loaded: each request adds a user not yet in its group.
+        let made = make_groups(&base, &key, ADD_GROUPS).await;
+        let (targets, next) = (Arc::new(made.clone()), Arc::new(AtomicU64::new(0)));
+        let add = post_to(
+            base.clone(),
+            key.clone(),
+            Arc::new(move |_| {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let group = &targets[(i % ADD_GROUPS as u64) as usize];
+                let user = format!("usr_h{}", (i / ADD_GROUPS as u64) % users);
+                (format!("/api/v1/groups/{group}/members"), serde_json::json!({"user_id": user, "role": "member"}))
+            }),
+        );
+        rows.extend(scenario(ONE_ADD.into(), add).await);
+        delete_groups(&base, &key, &made).await;
+    }
     let rss_after = status_kb(pid, "RssAnon");
     // The floor for a large answer: the bare server sending a body of the same size.
     let mut floors: Vec<(String, Figure)> = Vec::new();
