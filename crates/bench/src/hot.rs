@@ -578,6 +578,8 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let p = pick.clone();
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
     rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
+    let rss_reads = status_kb(pid, "RssAnon");
+    let mut rss_writes = None;
     if wanted(ONE_ADD) {
         // Writes go to groups made for the run (and deleted after it), so the data set stays
         // as loaded: each request adds a user not yet in its group.
@@ -595,8 +597,11 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         );
         rows.extend(scenario(ONE_ADD.into(), add).await);
         delete_groups(&base, &key, &made).await;
+        let at_end = status_kb(pid, "RssAnon");
+        // What the allocator hands back once the writes are over.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        rss_writes = Some((at_end, status_kb(pid, "RssAnon")));
     }
-    let rss_after = status_kb(pid, "RssAnon");
     // The floor for a large answer: the bare server sending a body of the same size.
     let mut floors: Vec<(String, Figure)> = Vec::new();
     for (name, f) in rows.iter().filter(|(_, f)| f.bytes > 4096.0) {
@@ -641,12 +646,10 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
             .map(|b| format!("{:.1} MB, {:.1} B a membership", b / 1e6, b / memberships as f64))
             .unwrap_or_else(|| "(not logged)".into()),
     );
-    println!(
-        "server RssAnon: {:.1} MB once ready ({:.1} B a membership), {:.1} MB after the run ({:.1} B a membership)",
-        rss_built as f64 / 1024.0,
-        rss_built as f64 * 1024.0 / memberships as f64,
-        rss_after as f64 / 1024.0,
-        rss_after as f64 * 1024.0 / memberships as f64,
-    );
+    let mb = |kb: u64| format!("{:.1} MB ({:.1} B a membership)", kb as f64 / 1024.0, kb as f64 * 1024.0 / memberships as f64);
+    println!("server RssAnon: {} once ready, {} after the reads", mb(rss_built), mb(rss_reads));
+    if let Some((at_end, later)) = rss_writes {
+        println!("server RssAnon after the adds and deleting their groups: {}, 2 s later {}", mb(at_end), mb(later));
+    }
     let _ = std::fs::remove_file(&log);
 }

@@ -585,9 +585,37 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
             per_membership = (disk_bytes(&db, dir).await - before) as f64 / n as f64;
         }
     }
+    // The floor: the database itself inserting the same rows into the memberships table
+    // alone (its indexes and foreign keys, no history, audit or change log), in one
+    // statement and one transaction, to new groups in turn.
+    let users: Vec<String> = (0..n).map(|i| format!("usr_w{i}")).collect();
+    let mut floor = Vec::new();
+    for round in 0..3 {
+        let bare = make_group(format!("Floor {round}")).await;
+        let sql = format!(
+            "INSERT INTO memberships (id, group_id, user_id, role, permissions, status, joined_at, updated_at, version, active_since) \
+             SELECT 'mem_floor{round}_' || j.value, ?, j.value, 'member', '[]', 'active', 0, 0, 1, 0 FROM {}",
+            cohort_store::each(db.backend(), "j")
+        );
+        let t = Instant::now();
+        let tx = db.begin().await.expect("begin");
+        tx.execute(&sql, &[bare.as_str().into(), cohort_store::texts(&users)]).await.expect("floor insert");
+        tx.commit().await.expect("floor commit");
+        floor.push(t.elapsed());
+    }
     println!("\ncohort-bench --writes {n} ({})", if a.database_url.is_some() { "PostgreSQL" } else { "SQLite" });
-    let ms: Vec<String> = took.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect();
-    println!("bulk add of {n} new members, to three new groups in turn: {} ms", ms.join(" / "));
+    let ms = |ts: &[Duration]| ts.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect::<Vec<_>>().join(" / ");
+    println!("bulk add of {n} new members, to three new groups in turn: {} ms", ms(&took));
+    let median = |ts: &[Duration]| {
+        let mut v = ts.to_vec();
+        v.sort();
+        v[v.len() / 2].as_secs_f64()
+    };
+    println!(
+        "the database's own INSERT … SELECT of {n} membership rows, one transaction: {} ms (the bulk add takes {:.2}x, medians)",
+        ms(&floor),
+        median(&took) / median(&floor)
+    );
     println!("on disk: {per_membership:.0} bytes a membership (membership, history, audit event, change log and their indexes)");
 
     // Single adds under load, each a new member of one of a few groups.
