@@ -2,7 +2,7 @@
 //! and "may this user do this?" — answered from the access index.
 
 use crate::App;
-use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldPermission, Level};
+use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldView, Level};
 use cohort_core::auth::Principal;
 use cohort_core::{Error, Result, time};
 
@@ -93,9 +93,17 @@ impl App {
         Ok(records.into_iter().filter_map(|g| by_id.remove(&g.id).map(|e| (g, e))).collect())
     }
 
-    pub async fn user_permissions(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<Vec<HeldPermission>> {
+    /// Every permission the user holds, handed to `f` as it stands in the index (so that an
+    /// answer is written from it without copying each name first).
+    pub async fn user_permissions<R>(
+        &self,
+        p: &Principal,
+        user_id: &str,
+        at_least: Option<i64>,
+        f: impl FnOnce(&HeldView<'_>) -> R,
+    ) -> Result<R> {
         self.about_user(p, user_id, at_least).await?;
-        Ok(self.index().read(|idx| idx.user_permissions(user_id, time::now())))
+        Ok(self.index().read(|idx| f(&idx.held_view(user_id, time::now()))))
     }
 
     pub async fn user_collections(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<Vec<CollectionAccess>> {

@@ -95,6 +95,30 @@ pub struct HeldPermission {
     pub via: Vec<String>,
 }
 
+/// Every permission a user holds, read in place from the index (nothing copied): in name
+/// order, each with the groups that give it, in id order.
+#[derive(Debug, Default)]
+pub struct HeldView<'a> {
+    /// A permission's name and where its groups are in `via`.
+    held: Vec<(&'a str, std::ops::Range<usize>)>,
+    via: Vec<&'a str>,
+}
+
+impl<'a> HeldView<'a> {
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Each permission and the groups that give it.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &[&'a str])> + '_ {
+        self.held.iter().map(|(name, range)| (*name, &self.via[range.clone()]))
+    }
+}
+
 /// A group permission and where it comes from (`None`: the group itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupPermission {
@@ -660,25 +684,40 @@ impl AccessIndex {
 
     /// Every permission the user holds at `now`, with the groups that give it.
     pub fn user_permissions(&self, user_id: &str, now: Millis) -> Vec<HeldPermission> {
-        let Some(ux) = self.user_ix(user_id) else { return vec![] };
+        let view = self.held_view(user_id, now);
+        view.iter()
+            .map(|(permission, via)| HeldPermission {
+                permission: permission.to_string(),
+                via: via.iter().map(|g| g.to_string()).collect(),
+            })
+            .collect()
+    }
+
+    /// [`AccessIndex::user_permissions`] read in place: two allocations whatever the count
+    /// (a list of ~500 permissions built one string per name and group spent most of its
+    /// time allocating and copying them).
+    pub fn held_view(&self, user_id: &str, now: Millis) -> HeldView<'_> {
+        let Some(ux) = self.user_ix(user_id) else { return HeldView::default() };
         let u = &self.users[ux as usize];
         let mut buf = Vec::new();
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        // (permission, group) packed so that one sort of integers orders them.
+        let mut pairs: Vec<u64> = Vec::new();
+        let pack = |(p, g): (u32, u32)| (u64::from(p) << 32) | u64::from(g);
         for &g in self.effective_of(u, now, &mut buf) {
-            pairs.extend(self.carried(g).map(|(p, _)| (p, g)));
+            pairs.extend(self.carried(g).map(|(p, _)| pack((p, g))));
         }
-        pairs.extend(self.extra_permissions(ux, u, now));
+        pairs.extend(self.extra_permissions(ux, u, now).map(pack));
         pairs.sort_unstable();
         pairs.dedup();
-        let mut out: Vec<HeldPermission> = pairs
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|run| HeldPermission {
-                permission: self.permission_names.name(run[0].0).to_string(),
-                via: self.gnames(run.iter().map(|(_, g)| *g)),
-            })
-            .collect();
-        out.sort_unstable_by(|a, b| a.permission.cmp(&b.permission));
-        out
+        let mut view = HeldView { held: Vec::new(), via: Vec::with_capacity(pairs.len()) };
+        for run in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let start = view.via.len();
+            view.via.extend(run.iter().map(|&pg| self.group_ids.name(pg as u32)));
+            view.via[start..].sort_unstable();
+            view.held.push((self.permission_names.name((run[0] >> 32) as u32), start..view.via.len()));
+        }
+        view.held.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        view
     }
 
     /// Does `user_id` hold `permission`, and through which groups? `None`: no such user.
