@@ -85,10 +85,10 @@ impl App {
         if !effective {
             found.retain(|e| e.direct);
         }
-        let q = cohort_store::groups::GroupQuery { ids: Some(found.iter().map(|e| e.group_id.clone()).collect()), ..Default::default() };
-        let paging = cohort_core::list::Paging::Cursor { after: None, limit: found.len().max(1) as i64, with_total: false };
-        let listing = cohort_core::list::Listing { paging, ..Default::default() };
-        let records = cohort_store::groups::list(&self.read().await?, &q, &listing).await?.items;
+        let ids: Vec<String> = found.iter().map(|e| e.group_id.clone()).collect();
+        let mut records = cohort_store::groups::by_ids(&self.read().await?, &ids).await?;
+        // Oldest first, as every group list.
+        records.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let mut by_id: std::collections::HashMap<String, EffectiveGroup> = found.into_iter().map(|e| (e.group_id.clone(), e)).collect();
         Ok(records.into_iter().filter_map(|g| by_id.remove(&g.id).map(|e| (g, e))).collect())
     }

@@ -48,6 +48,13 @@ pub async fn get(c: &Conn, id: &str) -> Result<Option<Group>, StoreError> {
     c.query_opt(&SQL, &params![id]).await?.map(|row| from_row(&row, 0)).transpose()
 }
 
+/// The groups with these ids, in no order (a list sorted by the database sorted whole rows
+/// in a temporary table first).
+pub async fn by_ids(c: &Conn, ids: &[String]) -> Result<Vec<Group>, StoreError> {
+    let sql = format!("SELECT {COLS} FROM groups g WHERE g.id IN (SELECT j.value FROM {})", crate::each(c.backend(), "j"));
+    c.query(&sql, &[crate::texts(ids)]).await?.iter().map(|row| from_row(row, 0)).collect()
+}
+
 /// The group with the caller's effective membership (role, extra permissions) and whether
 /// the caller moderates its space.
 pub struct AccessRow {
