@@ -348,10 +348,7 @@ async fn make_groups(base: &str, key: &str, n: usize) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let name = format!("bench adds {} {i}", std::process::id());
-        let res = client.post(format!("{base}/api/v1/groups")).bearer_auth(key).json(&serde_json::json!({"name": name})).send().await;
-        let v: serde_json::Value = res.expect("create group").json().await.expect("group json");
-        ids.push(v["id"].as_str().expect("group id").to_string());
+        ids.push(crate::create_group(&client, base, key, format!("bench adds {} {i}", std::process::id())).await);
     }
     ids
 }
@@ -457,8 +454,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let direct = Arc::new(direct);
     let key = Arc::new(key);
     let post = |path: &'static str, body: Arc<dyn Fn(u64) -> serde_json::Value + Send + Sync>| -> MakeRequest {
-        let (base, key) = (base.clone(), key.clone());
-        Arc::new(move |c: &reqwest::Client, n| c.post(format!("{base}{path}")).bearer_auth(&*key).json(&body(n)))
+        post_to(base.clone(), key.clone(), Arc::new(move |n| (path.to_string(), body(n))))
     };
     let get = |path: Arc<dyn Fn(u64) -> String + Send + Sync>| -> MakeRequest {
         let (base, key) = (base.clone(), key.clone());

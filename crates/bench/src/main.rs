@@ -533,6 +533,18 @@ async fn disk_bytes(db: &Db, dir: &std::path::Path) -> i64 {
     }
 }
 
+/// Makes an empty public group through the API; answers its id.
+pub(crate) async fn create_group(client: &reqwest::Client, base: &str, key: &str, name: String) -> String {
+    let res = client
+        .post(format!("{base}/api/v1/groups"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"name": name, "visibility": "public"}))
+        .send()
+        .await;
+    let v: serde_json::Value = res.expect("create").json().await.expect("json");
+    v["id"].as_str().expect("group id").to_string()
+}
+
 /// Writes: a bulk add of `n` new members, single adds, the PocketBase reads beside the
 /// native ones, and bytes per membership.
 async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
@@ -547,19 +559,7 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(cohort_http::serve(listener, app, std::future::pending()));
     let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().expect("client");
-    let make_group = |name: String| {
-        let (client, base, key) = (client.clone(), base.clone(), key.clone());
-        async move {
-            let res = client
-                .post(format!("{base}/api/v1/groups"))
-                .bearer_auth(&key)
-                .json(&serde_json::json!({"name": name, "visibility": "public"}))
-                .send()
-                .await;
-            let v: serde_json::Value = res.expect("create").json().await.expect("json");
-            v["id"].as_str().expect("group id").to_string()
-        }
-    };
+    let make_group = |name: String| create_group(&client, &base, &key, name);
 
     // Bulk adds of the same n users to three new groups: the first right after the users were
     // loaded, the others once the database's pages are warm.
