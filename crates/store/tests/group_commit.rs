@@ -29,6 +29,17 @@ async fn keys(db: &Db) -> Vec<String> {
     rows.into_iter().map(|r| r.get::<String>(0).unwrap()).collect()
 }
 
+/// After an abandoned request: the next transaction begins, and commits alone what it wrote
+/// (`why`: what is asserted); then the database is dropped with its directory.
+async fn the_writer_is_free_and_clean(db: Db, dir: std::path::PathBuf, why: &str) {
+    let tx = db.begin().await.expect("the next transaction begins");
+    tx.execute("INSERT INTO t (k) VALUES ('next')", &[]).await.unwrap();
+    committed(tx).await;
+    assert_eq!(keys(&db).await, vec!["next".to_string()], "{why}");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_each_keep_or_drop_their_own_changes() {
     let (dir, db) = fresh("mixed").await;
@@ -138,12 +149,7 @@ async fn a_request_whose_savepoint_is_gone_does_not_wedge_the_writer() {
     let told = tokio::time::timeout(Duration::from_secs(10), first.commit()).await.expect("the first request was left waiting");
     assert!(matches!(told, Err(StoreError::Unavailable(_))), "{told:?}");
     tokio::time::timeout(Duration::from_secs(5), second).await.expect("the second request was left waiting").unwrap();
-    let tx = db.begin().await.expect("the next transaction begins");
-    tx.execute("INSERT INTO t (k) VALUES ('next')", &[]).await.unwrap();
-    committed(tx).await;
-    assert_eq!(keys(&db).await, vec!["next".to_string()], "the abandoned transaction left nothing");
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
+    the_writer_is_free_and_clean(db, dir, "the abandoned transaction left nothing").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,10 +162,5 @@ async fn a_request_that_opened_the_transaction_and_ended_it_does_not_wedge_the_w
     tx.execute("INSERT INTO t (k) VALUES ('lost')", &[]).await.unwrap();
     tx.batch("ROLLBACK").await.unwrap();
     drop(tx);
-    let tx = db.begin().await.expect("the next transaction begins");
-    tx.execute("INSERT INTO t (k) VALUES ('next')", &[]).await.unwrap();
-    committed(tx).await;
-    assert_eq!(keys(&db).await, vec!["next".to_string()], "the abandoned request left nothing");
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
+    the_writer_is_free_and_clean(db, dir, "the abandoned request left nothing").await;
 }

@@ -105,14 +105,6 @@ pub struct HeldView<'a> {
 }
 
 impl<'a> HeldView<'a> {
-    pub fn len(&self) -> usize {
-        self.held.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
-
     /// Each permission and the groups that give it.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &[&'a str])> + '_ {
         self.held.iter().map(|(name, range)| (*name, &self.via[range.clone()]))
