@@ -67,9 +67,9 @@ pub struct Body<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let route = route_of(&req);
-        let bytes = read_body(req, state).await?;
+        let bytes = read_body(req).await?;
         Ok(Body(parse_checked(route, &bytes)?))
     }
 }
@@ -94,13 +94,30 @@ fn parse_checked<T: DeserializeOwned>(
     parse_json(bytes)
 }
 
+/// Why a body could not be read.
+pub enum Unread {
+    /// Longer than [`crate::BODY_LIMIT`] (413).
+    TooLarge,
+    /// The connection failed mid-body, or the like.
+    Failed(String),
+}
+
+/// Reads the whole body of `req`, at most [`crate::BODY_LIMIT`] bytes: every surface's body
+/// extractor reads through here (rather than a router-wide limit layer, which wraps each
+/// route in a second service and boxes another future on every request).
+pub async fn limited_body(req: Request) -> Result<Bytes, Unread> {
+    axum::body::to_bytes(req.into_body(), crate::BODY_LIMIT).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() { Unread::TooLarge } else { Unread::Failed(inner.to_string()) }
+    })
+}
+
 /// Reads the whole body, refusing one over [`crate::BODY_LIMIT`] with 413.
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        ApiError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT))
-        } else {
-            Error::invalid(format!("could not read the body: {e}"))
+async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    limited_body(req).await.map_err(|e| {
+        ApiError(match e {
+            Unread::TooLarge => Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT)),
+            Unread::Failed(e) => Error::invalid(format!("could not read the body: {e}")),
         })
     })
 }
@@ -231,9 +248,9 @@ pub struct BodyOrDefault<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for BodyOrDefault<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let route = route_of(&req);
-        let bytes = read_body(req, state).await?;
+        let bytes = read_body(req).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.as_ref() == b"null" {
             return Ok(BodyOrDefault(T::default()));
         }

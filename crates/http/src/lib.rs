@@ -28,7 +28,6 @@ pub mod server;
 pub mod shape;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use cohort_app::App;
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -46,7 +45,6 @@ fn routes(app: App) -> Router {
         .merge(scim::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
 }
 
@@ -80,7 +78,12 @@ impl Front {
             Some(refused) => refused,
             None => match self.guard.refuse(&mut req, peer) {
                 Some(refused) => refused,
-                None => self.guard.within_deadline(idempotency::idempotent(&self.app, req, route)).await,
+                // The deadline wraps the answer where it is made: a request's future is large,
+                // and each function it passes through by value copies it once more.
+                None => match tokio::time::timeout(self.guard.deadline(), idempotency::idempotent(&self.app, req, route)).await {
+                    Ok(res) => res,
+                    Err(_) => self.guard.too_late(),
+                },
             },
         };
         ops::stamp_revision(&self.app, &mut res);

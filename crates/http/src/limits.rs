@@ -96,17 +96,16 @@ impl Guard {
         None
     }
 
-    /// Bounds the request's time: 503 `unavailable` with `Retry-After` past the deadline.
-    pub async fn within_deadline(&self, answer: impl std::future::Future<Output = Response>) -> Response {
-        let limit = self.opts.request_timeout;
-        match tokio::time::timeout(limit, answer).await {
-            Ok(res) => res,
-            Err(_) => ApiError(Error::Unavailable {
-                retry_after: 1,
-                message: format!("the request took longer than {} s; try again shortly", limit.as_secs_f64()),
-            })
-            .into_response(),
-        }
+    /// How long a request may take.
+    pub fn deadline(&self) -> std::time::Duration {
+        self.opts.request_timeout
+    }
+
+    /// The answer to a request past its [`Guard::deadline`]: 503 `unavailable` with
+    /// `Retry-After`.
+    pub fn too_late(&self) -> Response {
+        let message = format!("the request took longer than {} s; try again shortly", self.opts.request_timeout.as_secs_f64());
+        ApiError(Error::Unavailable { retry_after: 1, message }).into_response()
     }
 }
 

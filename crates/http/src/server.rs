@@ -13,9 +13,9 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
@@ -102,9 +102,8 @@ async fn connection(
     opts: ServeOptions,
     mut stop: tokio::sync::watch::Receiver<()>,
 ) {
-    let started = Instant::now();
-    let last = Arc::new(AtomicU64::new(0));
-    let io = TokioIo::new(Tracked { inner: stream, last: last.clone(), started });
+    let moved = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(Tracked { inner: stream, moved: moved.clone() });
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let (router, front) = (router.clone(), front.clone());
         async move {
@@ -122,9 +121,13 @@ async fn connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(opts.header_timeout).keep_alive(true);
     let mut conn = pin!(builder.serve_connection(io, service).with_upgrades());
-    let mut tick = tokio::time::interval(Duration::from_secs(1).min(opts.idle_timeout));
+    let period = Duration::from_secs(1).min(opts.idle_timeout);
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
+    // How long no byte has moved, counted in ticks: the socket only raises a flag (reading
+    // the clock on every read and write cost more than the rest of the bookkeeping).
+    let mut quiet = Duration::ZERO;
     loop {
         tokio::select! {
             done = conn.as_mut() => {
@@ -138,7 +141,7 @@ async fn connection(
                 conn.as_mut().graceful_shutdown();
             }
             _ = tick.tick() => {
-                let quiet = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                quiet = if moved.swap(false, Ordering::Relaxed) { Duration::ZERO } else { quiet + period };
                 if quiet > opts.idle_timeout {
                     tracing::debug!(%peer, "closing a silent connection");
                     return;
@@ -148,16 +151,15 @@ async fn connection(
     }
 }
 
-/// The connection's socket, noting when a byte last moved either way.
+/// The connection's socket, noting that a byte moved either way.
 struct Tracked {
     inner: TcpStream,
-    last: Arc<AtomicU64>,
-    started: Instant,
+    moved: Arc<AtomicBool>,
 }
 
 impl Tracked {
     fn touch(&self) {
-        self.last.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.moved.store(true, Ordering::Relaxed);
     }
 }
 

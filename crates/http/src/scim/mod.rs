@@ -11,9 +11,9 @@ mod discovery;
 mod groups;
 mod users;
 
-use crate::extract::{credential, parse_query};
+use crate::extract::{Unread, credential, parse_query};
 use axum::Router;
-use axum::body::{Body, Bytes, to_bytes};
+use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -210,7 +210,7 @@ pub struct ScimJson(pub Value);
 impl<S: Send + Sync> FromRequest<S> for ScimJson {
     type Rejection = ScimError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let media = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if !(media.is_empty() || media == "application/json" || media == CONTENT_TYPE) {
@@ -221,12 +221,11 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 ));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let bytes = crate::extract::limited_body(req).await.map_err(|e| match e {
+            Unread::TooLarge => {
                 ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the body is larger than {} bytes", crate::BODY_LIMIT))
-            } else {
-                ScimError::invalid_syntax(format!("could not read the body: {e}"))
             }
+            Unread::Failed(e) => ScimError::invalid_syntax(format!("could not read the body: {e}")),
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ScimError::invalid_syntax("a JSON body is required"));
