@@ -362,8 +362,9 @@ async fn delete_groups(base: &str, key: &str, ids: &[String]) {
     }
 }
 
-/// The bare baseline: an axum server answering `GET /` with "hello", and `GET /bytes/{n}`
-/// with a JSON body of `n` bytes (the floor for an answer of that size).
+/// The bare baseline: an axum server answering `GET /` with "hello", `GET /bytes/{n}` with a
+/// JSON body of `n` bytes (the floor for an answer of that size), and `POST /json/{n}` the
+/// same after parsing the JSON body it is sent (the floor for a question and its answer).
 pub async fn hello() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("hello listening on http://{}", listener.local_addr().expect("addr"));
@@ -371,7 +372,15 @@ pub async fn hello() {
         let body = format!("[\"{}\"]", "x".repeat(n.saturating_sub(4)));
         ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
     };
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" })).route("/bytes/{n}", axum::routing::get(sized));
+    let parsed = |axum::extract::Path(n): axum::extract::Path<usize>, axum::Json(asked): axum::Json<serde_json::Value>| async move {
+        let body = format!("[\"{}\"]", "x".repeat(n.saturating_sub(4)));
+        std::hint::black_box(asked);
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "hello" }))
+        .route("/bytes/{n}", axum::routing::get(sized))
+        .route("/json/{n}", axum::routing::post(parsed));
     axum::serve(listener, app).await.expect("serve");
 }
 
@@ -415,7 +424,6 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         let new = NewKey { name: "bench".into(), scopes: vec!["admin".into()], ..NewKey::default() };
         app.create_key(&Principal::system(), new).await.expect("key").1
     };
-    drop(db);
 
     let log = std::env::temp_dir().join(format!("cohort-bench-hot-{}.log", std::process::id()));
     let mut cmd = Command::new(&bin);
@@ -517,15 +525,17 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         Arc::new(move |n| serde_json::json!({"user_id": WIDE_USER, "permission": perms_of((n as usize * 7919) % groups as usize)[0]})),
     );
     rows.extend(scenario(format!("POST /check permission, user in {WIDE} groups"), wide).await);
+    // The questions the bare server is also asked (for the floor of a question of that size).
+    type Body = Arc<dyn Fn(u64) -> serde_json::Value + Send + Sync>;
+    let mut asked: Vec<(String, Body)> = Vec::new();
     let p = pick.clone();
-    let perm = post(
-        "/api/v1/check",
-        Arc::new(move |n| {
-            let (u, g) = p(n);
-            serde_json::json!({"user_id": u, "permission": perms_of(g)[(n / 2 % 2) as usize]})
-        }),
-    );
-    rows.extend(scenario(format!("POST /check permission, user in ~{} groups", scale.per_user), perm).await);
+    let perm_body: Body = Arc::new(move |n| {
+        let (u, g) = p(n);
+        serde_json::json!({"user_id": u, "permission": perms_of(g)[(n / 2 % 2) as usize]})
+    });
+    let name = format!("POST /check permission, user in ~{} groups", scale.per_user);
+    asked.push((name.clone(), perm_body.clone()));
+    rows.extend(scenario(name, post("/api/v1/check", perm_body)).await);
     let p = pick.clone();
     let action = post(
         "/api/v1/check",
@@ -545,23 +555,21 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     );
     rows.extend(scenario(format!("POST /check collection, user in ~{} groups", scale.per_user), coll).await);
     let p = pick.clone();
-    let batch = post(
-        "/api/v1/check/batch",
-        Arc::new(move |n| {
-            let checks: Vec<serde_json::Value> = (0..20u64)
-                .map(|i| {
-                    let (u, g) = p(n * 20 + i);
-                    if i % 2 == 0 {
-                        serde_json::json!({"user_id": u, "permission": perms_of(g)[0]})
-                    } else {
-                        serde_json::json!({"user_id": u, "group_id": group_id(g), "action": "read"})
-                    }
-                })
-                .collect();
-            serde_json::json!({ "checks": checks })
-        }),
-    );
-    rows.extend(scenario("POST /check/batch, 20 checks".into(), batch).await);
+    let batch_body: Body = Arc::new(move |n| {
+        let checks: Vec<serde_json::Value> = (0..20u64)
+            .map(|i| {
+                let (u, g) = p(n * 20 + i);
+                if i % 2 == 0 {
+                    serde_json::json!({"user_id": u, "permission": perms_of(g)[0]})
+                } else {
+                    serde_json::json!({"user_id": u, "group_id": group_id(g), "action": "read"})
+                }
+            })
+            .collect();
+        serde_json::json!({ "checks": checks })
+    });
+    asked.push(("POST /check/batch, 20 checks".into(), batch_body.clone()));
+    rows.extend(scenario("POST /check/batch, 20 checks".into(), post("/api/v1/check/batch", batch_body)).await);
     let p = pick.clone();
     let perms = get(Arc::new(move |n| format!("/api/v1/users/{}/permissions", p(n).0)));
     rows.extend(scenario(format!("GET /users/{{id}}/permissions, user in ~{} groups", scale.per_user), perms).await);
@@ -575,6 +583,11 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
     rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
     let rss_reads = status_kb(pid, "RssAnon");
+    let store_reads = if wanted("GET /groups/{id}/members") || wanted("effective") {
+        Some(store_reads(&db, &base, &key, &pick, users).await)
+    } else {
+        None
+    };
     let mut rss_writes = None;
     if wanted(ONE_ADD) {
         // Writes go to groups made for the run (and deleted after it), so the data set stays
@@ -605,6 +618,17 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         let floor =
             measure(hello_server.pid(), secs, conc, Arc::new(move |c: &reqwest::Client, _| c.get(format!("{base}/bytes/{size}")))).await;
         floors.push((format!("bare axum, {:.0} KB body (as {})", f.bytes / 1000.0, name.split(',').next().unwrap_or(name)), floor));
+    }
+    // The floor for a question: the bare server parsing the same JSON body and sending an
+    // answer of the same size.
+    for (name, body) in asked {
+        let Some((_, f)) = rows.iter().find(|(n, _)| *n == name) else { continue };
+        let (base, size) = (hello_server.base.clone(), f.bytes as usize);
+        let make: MakeRequest = Arc::new(move |c: &reqwest::Client, n| c.post(format!("{base}/json/{size}")).json(&body(n)));
+        floors.push((
+            format!("bare axum, the same JSON asked (as {})", name.split(',').next().unwrap_or(&name)),
+            measure(hello_server.pid(), secs, conc, make).await,
+        ));
     }
 
     println!(
@@ -647,5 +671,55 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     if let Some((at_end, later)) = rss_writes {
         println!("server RssAnon after the adds and deleting their groups: {}, 2 s later {}", mb(at_end), mb(later));
     }
+    if let Some(reads) = store_reads {
+        println!(
+            "the database's own reads, through the store, one at a time (no HTTP, no credentials, no JSON): a member page (30 rows and the total) {:.1} µs ({:.2}x hello), a user's ~{} effective groups by id {:.1} µs ({:.2}x hello)",
+            reads.member_page_us,
+            hello.cpu_us / reads.member_page_us,
+            reads.groups_per_user,
+            reads.groups_us,
+            hello.cpu_us / reads.groups_us
+        );
+    }
     let _ = std::fs::remove_file(&log);
+}
+
+/// What the database itself takes for the rows two requests read.
+struct StoreReads {
+    member_page_us: f64,
+    groups_per_user: usize,
+    groups_us: f64,
+}
+
+/// Times, one after another, the store calls the member page and a user's effective groups
+/// make: the same statements on the same file, without the server around them.
+async fn store_reads(db: &Db, base: &str, key: &str, pick: &Arc<impl Fn(u64) -> (String, usize)>, users: u64) -> StoreReads {
+    const N: u64 = 2000;
+    let listing = cohort_core::list::Listing::page(cohort_core::page::PageRequest { page: 1, limit: 30, with_total: true });
+    let query = cohort_core::list::MemberQuery::default();
+    let started = Instant::now();
+    for n in 0..N {
+        let c = db.read().await.expect("read");
+        let page = cohort_store::members::list(&c, &group_id(pick(n).1), &query, &listing).await.expect("members");
+        std::hint::black_box(page);
+    }
+    let member_page_us = started.elapsed().as_secs_f64() * 1e6 / N as f64;
+    // The ids the server found for 100 users, read again by id.
+    let client = reqwest::Client::new();
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    for u in (0..users).step_by((users / 100).max(1) as usize).take(100) {
+        let res = client.get(format!("{base}/api/v1/users/usr_h{u}/groups?effective=true")).bearer_auth(key).send().await.expect("groups");
+        let body: serde_json::Value = res.json().await.expect("json");
+        let ids =
+            body["groups"].as_array().map(|a| a.iter().filter_map(|g| g["id"].as_str().map(String::from)).collect()).unwrap_or_default();
+        lists.push(ids);
+    }
+    let groups_per_user = lists.iter().map(Vec::len).sum::<usize>() / lists.len().max(1);
+    let started = Instant::now();
+    for n in 0..N as usize {
+        let c = db.read().await.expect("read");
+        std::hint::black_box(cohort_store::groups::by_ids(&c, &lists[n % lists.len()]).await.expect("by ids"));
+    }
+    let groups_us = started.elapsed().as_secs_f64() * 1e6 / N as f64;
+    StoreReads { member_page_us, groups_per_user, groups_us }
 }
