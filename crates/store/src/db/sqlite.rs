@@ -424,8 +424,16 @@ fn read_value(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(text(t)),
+    }
+}
+
+/// A column's text. Everything written here is UTF-8, and checking that is much faster than
+/// the replacing decoder, which is kept for the file that holds something else.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -465,5 +473,17 @@ impl From<rusqlite::Error> for StoreError {
             }
         }
         StoreError::Other(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn text_columns_read_as_written_and_bad_bytes_as_replacement_characters() {
+        assert_eq!(text("café 名前".as_bytes()), "café 名前");
+        assert_eq!(text(b"a\xffb"), "a\u{FFFD}b");
+        assert_eq!(text(b""), "");
     }
 }
