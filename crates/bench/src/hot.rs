@@ -575,19 +575,19 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     rows.extend(scenario(format!("GET /users/{{id}}/permissions, user in ~{} groups", scale.per_user), perms).await);
     let p = pick.clone();
     let eff = get(Arc::new(move |n| format!("/api/v1/users/{}/groups?effective=true", p(n).0)));
-    rows.extend(scenario(format!("GET /users/{{id}}/groups?effective=true, ~{} groups", scale.per_user), eff).await);
+    let effective_name = format!("GET /users/{{id}}/groups?effective=true, ~{} groups", scale.per_user);
+    rows.extend(scenario(effective_name.clone(), eff).await);
     let p = pick.clone();
     let one = get(Arc::new(move |n| format!("/api/v1/groups/{}", group_id(p(n).1))));
     rows.extend(scenario("GET /groups/{id}".into(), one).await);
     let p = pick.clone();
     let members = get(Arc::new(move |n| format!("/api/v1/groups/{}/members?limit=30", group_id(p(n).1))));
-    rows.extend(scenario("GET /groups/{id}/members?limit=30".into(), members).await);
+    let members_name = "GET /groups/{id}/members?limit=30";
+    rows.extend(scenario(members_name.into(), members).await);
     let rss_reads = status_kb(pid, "RssAnon");
-    let store_reads = if wanted("GET /groups/{id}/members") || wanted("effective") {
-        Some(store_reads(&db, &base, &key, &pick, users).await)
-    } else {
-        None
-    };
+    // Beside either of the two requests whose rows it reads.
+    let store_reads =
+        if wanted(members_name) || wanted(&effective_name) { Some(store_reads(&db, &base, &key, &pick, users).await) } else { None };
     let mut rss_writes = None;
     if wanted(ONE_ADD) {
         // Writes go to groups made for the run (and deleted after it), so the data set stays

@@ -69,7 +69,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let route = route_of(&req);
-        let bytes = read_body(req).await?;
+        let bytes = read_body(req.into_body()).await?;
         Ok(Body(parse_checked(route, &bytes)?))
     }
 }
@@ -102,19 +102,20 @@ pub enum Unread {
     Failed(String),
 }
 
-/// Reads the whole body of `req`, at most [`crate::BODY_LIMIT`] bytes: every surface's body
-/// extractor reads through here (rather than a router-wide limit layer, which wraps each
-/// route in a second service and boxes another future on every request).
-pub async fn limited_body(req: Request) -> Result<Bytes, Unread> {
-    axum::body::to_bytes(req.into_body(), crate::BODY_LIMIT).await.map_err(|e| {
+/// Reads a whole request body, at most [`crate::BODY_LIMIT`] bytes: every surface's body
+/// extractor and the idempotency check read through here (rather than a router-wide limit
+/// layer, which wraps each route in a second service and boxes another future on every
+/// request).
+pub async fn limited_body(body: axum::body::Body) -> Result<Bytes, Unread> {
+    axum::body::to_bytes(body, crate::BODY_LIMIT).await.map_err(|e| {
         let inner = e.into_inner();
         if inner.is::<http_body_util::LengthLimitError>() { Unread::TooLarge } else { Unread::Failed(inner.to_string()) }
     })
 }
 
 /// Reads the whole body, refusing one over [`crate::BODY_LIMIT`] with 413.
-async fn read_body(req: Request) -> Result<Bytes, ApiError> {
-    limited_body(req).await.map_err(|e| {
+pub async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    limited_body(body).await.map_err(|e| {
         ApiError(match e {
             Unread::TooLarge => Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT)),
             Unread::Failed(e) => Error::invalid(format!("could not read the body: {e}")),
@@ -250,7 +251,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for BodyOrDef
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let route = route_of(&req);
-        let bytes = read_body(req).await?;
+        let bytes = read_body(req.into_body()).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.as_ref() == b"null" {
             return Ok(BodyOrDefault(T::default()));
         }

@@ -52,8 +52,9 @@ pub async fn idempotent<F: Future<Output = Response>>(app: &App, req: Request, n
         return next(req).await;
     };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, crate::BODY_LIMIT).await else {
-        return ApiError(Error::PayloadTooLarge(format!("the body is larger than {} bytes", crate::BODY_LIMIT))).into_response();
+    let bytes = match crate::extract::read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused.into_response(),
     };
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
     let mut described = Vec::with_capacity(bytes.len() + target.len() + 8);

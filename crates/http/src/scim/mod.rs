@@ -221,7 +221,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 ));
             }
         }
-        let bytes = crate::extract::limited_body(req).await.map_err(|e| match e {
+        let bytes = crate::extract::limited_body(req.into_body()).await.map_err(|e| match e {
             Unread::TooLarge => {
                 ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the body is larger than {} bytes", crate::BODY_LIMIT))
             }
