@@ -1,11 +1,13 @@
 //! Directory sync (SCIM): what an identity provider's key may do, and the changes SCIM needs
 //! that the other services do not offer in one step.
 //!
-//! A SCIM caller is an API key with the `scim` scope bound to a space. It manages the site's
-//! users (site administrators are outside its reach: it neither sees nor changes them) and
-//! the groups of its own space (another space's groups do not exist for it). The key's own
-//! scopes stop at `scim`, so it cannot use the native API; the SCIM services act for it
-//! with the user and group scopes, and every one of them checks the space first.
+//! A SCIM caller is an API key with the `scim` scope bound to a space, or a site `admin`
+//! credential (see [`ScimReach`]). A space's key manages the site's users (site
+//! administrators are outside its reach: it neither sees nor changes them) and the groups of
+//! its own space (another space's groups do not exist for it); an admin reaches every user
+//! and every space's groups. A `scim` key's own scopes stop at `scim`, so it cannot use the
+//! native API; the SCIM services act for it with the user and group scopes, and every one of
+//! them checks the reach first.
 //!
 //! Deactivating a user through SCIM also suspends their active memberships, and the audit
 //! event of that (`user.scim_deactivated`) lists them; reactivating restores exactly those
@@ -18,6 +20,7 @@ use cohort_core::auth::{Principal, Scope, Scopes};
 use cohort_core::error::Conflict;
 use cohort_core::group::GroupPatch;
 use cohort_core::model::{Group, GroupDraft, MemberStatus, Membership, User};
+use cohort_core::policy::site::ScimReach;
 use cohort_core::policy::{self, Action, GroupContext};
 use cohort_core::scim_filter::Filter;
 use cohort_core::{Error, Result, time};
@@ -32,16 +35,17 @@ pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
 const DEACTIVATED: &str = "user.scim_deactivated";
 const REACTIVATED: &str = "user.scim_reactivated";
 
-/// A caller SCIM has accepted: the key and the space it is bound to.
+/// A caller SCIM has accepted: the credential, and what it reaches.
 #[derive(Debug, Clone)]
 pub struct ScimCaller {
     acting: Principal,
-    space_id: String,
+    reach: ScimReach,
 }
 
 impl ScimCaller {
-    pub fn space_id(&self) -> &str {
-        &self.space_id
+    /// The space the caller is held to (`None`: the whole site).
+    fn space(&self) -> Option<&str> {
+        self.reach.space()
     }
 }
 
@@ -72,18 +76,19 @@ fn group_snapshot(g: &Group) -> serde_json::Value {
 }
 
 impl App {
-    /// Accepts a principal for SCIM: it needs the `scim` scope and a space (403 otherwise).
+    /// Accepts a principal for SCIM: a `scim` key bound to a space, or a site `admin`
+    /// credential (403 otherwise).
     pub fn scim_caller(&self, p: &Principal) -> Result<ScimCaller> {
-        let space_id = cohort_core::policy::site::use_scim(p)?;
+        let reach = cohort_core::policy::site::use_scim(p)?;
         let acting = Principal {
             user: None,
             scopes: Scopes::of(&[Scope::GroupsRead, Scope::GroupsWrite, Scope::UsersRead, Scope::UsersWrite]),
             key_id: p.key_id.clone(),
             token_id: None,
-            // The SCIM services keep to `space_id` themselves, with the site's scopes.
+            // The SCIM services keep to the reach themselves, with the site's scopes.
             space_id: None,
         };
-        Ok(ScimCaller { acting, space_id })
+        Ok(ScimCaller { acting, reach })
     }
 
     /// A user the key reaches (404 for anyone else): one its space provisioned or whose
@@ -91,7 +96,7 @@ impl App {
     /// moderator.
     pub async fn scim_get_user(&self, c: &ScimCaller, id: &str) -> Result<User> {
         let conn = self.read().await?;
-        if !cohort_store::scim::reaches_user(&conn, &c.space_id, id).await? {
+        if !cohort_store::scim::reaches_user(&conn, c.space(), id).await? {
             return Err(Error::NotFound("user"));
         }
         users::get(&conn, id).await?.ok_or(Error::NotFound("user"))
@@ -100,13 +105,13 @@ impl App {
     /// The users the key reaches that match `filter`: the total and `count` of them from the
     /// 1-based `start`.
     pub async fn scim_users(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<User>)> {
-        cohort_store::scim::list_users(&self.read().await?, filter, &c.space_id, start.max(1) - 1, count).await
+        cohort_store::scim::list_users(&self.read().await?, filter, c.space(), start.max(1) - 1, count).await
     }
 
-    /// Creates a user (never an administrator) provisioned by the key's space; they belong
-    /// to no group, and the email the directory gives is verified.
+    /// Creates a user (never an administrator) provisioned by the key's space (by the site,
+    /// for an admin); they belong to no group, and the email the directory gives is verified.
     pub async fn scim_create_user(&self, c: &ScimCaller, new: NewUser) -> Result<User> {
-        let new = NewUser { site_role: None, email_verified: Some(true), scim_space: Some(c.space_id.clone()), ..new };
+        let new = NewUser { site_role: None, email_verified: Some(true), scim_space: c.space().map(str::to_string), ..new };
         self.create_user(&c.acting, new).await
     }
 
@@ -228,10 +233,10 @@ impl App {
         Ok(())
     }
 
-    /// A group of the caller's space (404 for any other).
+    /// A group the caller reaches (404 for any other).
     pub async fn scim_get_group(&self, c: &ScimCaller, id: &str) -> Result<Group> {
         match groups::get(&self.read().await?, id).await? {
-            Some(g) if g.space_id == c.space_id => Ok(g),
+            Some(g) if c.reach.covers(&g.space_id) => Ok(g),
             _ => Err(Error::NotFound("group")),
         }
     }
@@ -239,21 +244,21 @@ impl App {
     /// Groups of the caller's space matching `filter`: the total and `count` of them from
     /// the 1-based `start`.
     pub async fn scim_groups(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<Group>)> {
-        cohort_store::scim::list_groups(&self.read().await?, &c.space_id, filter, start.max(1) - 1, count).await
+        cohort_store::scim::list_groups(&self.read().await?, c.space(), filter, start.max(1) - 1, count).await
     }
 
     /// The members of these groups of the caller's space.
     pub async fn scim_group_members(&self, c: &ScimCaller, group_ids: &[String]) -> Result<Vec<MemberRef>> {
-        cohort_store::scim::members_of(&self.read().await?, &c.space_id, group_ids).await
+        cohort_store::scim::members_of(&self.read().await?, c.space(), group_ids).await
     }
 
     /// The groups of the caller's space these users belong to: `(user, group, name)`.
     pub async fn scim_user_groups(&self, c: &ScimCaller, user_ids: &[String]) -> Result<Vec<(String, String, String)>> {
-        cohort_store::scim::groups_of(&self.read().await?, &c.space_id, user_ids).await
+        cohort_store::scim::groups_of(&self.read().await?, c.space(), user_ids).await
     }
 
-    /// Creates a group in the caller's space with exactly `members` (the key does not join),
-    /// the group and its members in one transaction.
+    /// Creates a group in the caller's space (the default space for an admin) with exactly
+    /// `members` (the key does not join), the group and its members in one transaction.
     pub async fn scim_create_group(
         &self,
         c: &ScimCaller,
@@ -264,9 +269,9 @@ impl App {
         let members = self.known_users(c, members).await?;
         let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
         let tx = self.begin().await?;
-        let g = self.create_group_in(&tx, &c.acting, Some(c.space_id.clone()), None, input, false).await?;
+        let g = self.create_group_in(&tx, &c.acting, c.space().map(str::to_string), None, input, false).await?;
         if !members.is_empty() {
-            reached(&tx, &c.space_id, &members).await?;
+            reached(&tx, c.space(), &members).await?;
             let ctx = self.load(&tx, &c.acting, &g.id).await?.ctx;
             add_many(&tx, &c.acting, &ctx, &g.id, members).await?;
         }
@@ -281,7 +286,7 @@ impl App {
             return Err(Error::validation("members", format!("at most {MAX_MEMBERS_PER_REQUEST} members in one request")));
         }
         let ids = dedup(ids);
-        reached(&self.read().await?, &c.space_id, &ids).await?;
+        reached(&self.read().await?, c.space(), &ids).await?;
         Ok(ids)
     }
 
@@ -303,7 +308,7 @@ impl App {
         let tx = self.begin().await?;
         groups::lock(&tx, id).await?;
         let loaded = self.load(&tx, p, id).await?;
-        if loaded.group.space_id != c.space_id {
+        if !c.reach.covers(&loaded.group.space_id) {
             return Err(Error::NotFound("group"));
         }
         let ctx = loaded.ctx;
@@ -353,7 +358,7 @@ impl App {
             let wanted_set: HashSet<&String> = wanted.iter().collect();
             let present: HashSet<&String> = current.iter().map(|m| &m.user_id).collect();
             let adding: Vec<String> = wanted.iter().filter(|u| !present.contains(u)).cloned().collect();
-            reached(&tx, &c.space_id, &adding).await?;
+            reached(&tx, c.space(), &adding).await?;
             let removing: Vec<Membership> = current.iter().filter(|m| !wanted_set.contains(&m.user_id)).cloned().collect();
             remove_many(&tx, p, &ctx, id, removing).await?;
             add_many(&tx, p, &ctx, id, adding).await?;
@@ -362,7 +367,7 @@ impl App {
         self.scim_get_group(c, id).await
     }
 
-    /// Deletes a group of the caller's space and its memberships; its users stay.
+    /// Deletes a group the caller reaches and its memberships; its users stay.
     pub async fn scim_delete_group(&self, c: &ScimCaller, id: &str, if_match: Option<i64>) -> Result<()> {
         self.scim_get_group(c, id).await?;
         self.delete_group(&c.acting, id, false, if_match).await.map(|_| ())
@@ -370,7 +375,7 @@ impl App {
 }
 
 /// Refuses ids that name no user, or a user the space's key does not reach (as if unknown).
-async fn reached(c: &Conn, space_id: &str, ids: &[String]) -> Result<()> {
+async fn reached(c: &Conn, space_id: Option<&str>, ids: &[String]) -> Result<()> {
     let known: HashSet<String> = cohort_store::scim::reached_users(c, space_id, ids).await?.into_iter().collect();
     match ids.iter().find(|id| !known.contains(*id)) {
         Some(missing) => Err(Error::validation("members", format!("no user {missing}"))),

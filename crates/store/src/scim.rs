@@ -430,10 +430,12 @@ fn const_leaf(name: &str, c: Const, op: CompareOp, v: &CompValue) -> Result<Stri
     Ok(if hit { TRUE } else { FALSE }.into())
 }
 
-/// The users a space's scim key reaches: never a site administrator or a moderator of
+/// The users a SCIM caller reaches, as a condition on `users u`: every user for the whole
+/// site (`None`); for a space's scim key, never a site administrator or a moderator of
 /// another space; of the rest, those the space provisioned, and those with memberships that
 /// all lie in the space. Anyone else does not exist for the key.
-fn reach(space_id: &str) -> (String, Vec<Value>) {
+fn reach(space_id: Option<&str>) -> (String, Vec<Value>) {
+    let Some(space_id) = space_id else { return ("1 = 1".to_string(), Vec::new()) };
     let sql = "u.site_role = 'user' \
         AND NOT EXISTS (SELECT 1 FROM space_moderators sm WHERE sm.user_id = u.id AND sm.space_id <> ?) \
         AND (u.scim_space_id = ? \
@@ -442,15 +444,15 @@ fn reach(space_id: &str) -> (String, Vec<Value>) {
     (sql.to_string(), vec![space_id.into(), space_id.into(), space_id.into()])
 }
 
-/// Whether the scim key of `space_id` reaches user `user_id` (see [`list_users`]).
-pub async fn reaches_user(c: &Conn, space_id: &str, user_id: &str) -> Result<bool> {
+/// Whether the SCIM caller held to `space_id` (`None`: the site) reaches user `user_id`.
+pub async fn reaches_user(c: &Conn, space_id: Option<&str>, user_id: &str) -> Result<bool> {
     let (cond, mut args) = reach(space_id);
     args.insert(0, user_id.into());
     Ok(c.query_opt(&format!("SELECT 1 FROM users u WHERE u.id = ? AND {cond}"), &args).await?.is_some())
 }
 
-/// Which of `ids` the scim key of `space_id` reaches.
-pub async fn reached_users(c: &Conn, space_id: &str, ids: &[String]) -> Result<Vec<String>> {
+/// Which of `ids` the SCIM caller held to `space_id` (`None`: the site) reaches.
+pub async fn reached_users(c: &Conn, space_id: Option<&str>, ids: &[String]) -> Result<Vec<String>> {
     let (cond, reach_args) = reach(space_id);
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
@@ -464,9 +466,9 @@ pub async fn reached_users(c: &Conn, space_id: &str, ids: &[String]) -> Result<V
     Ok(out)
 }
 
-/// The users the scim key of `space_id` reaches that match `filter`, oldest first: the total
-/// and the page from `offset`.
-pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: &str, offset: i64, limit: i64) -> Result<(i64, Vec<User>)> {
+/// The users the SCIM caller held to `space_id` (`None`: the site) reaches that match
+/// `filter`, oldest first: the total and the page from `offset`.
+pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: Option<&str>, offset: i64, limit: i64) -> Result<(i64, Vec<User>)> {
     let (reach_sql, reach_args) = reach(space_id);
     let mut clauses: Vec<String> = vec![reach_sql];
     let mut args: Vec<Value> = reach_args;
@@ -487,16 +489,16 @@ pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: &str, offse
     Ok((total, rows.iter().map(|r| crate::users::from_row(r, 0)).collect::<Result<_, _>>()?))
 }
 
-/// Groups of a space matching `filter`, oldest first: the total and the page from `offset`.
-pub async fn list_groups(c: &Conn, space_id: &str, filter: Option<&Filter>, offset: i64, limit: i64) -> Result<(i64, Vec<Group>)> {
-    let mut where_sql = String::from("WHERE g.space_id = ?");
-    let mut args: Vec<Value> = vec![space_id.into()];
+/// Groups of a space (`None`: of every space) matching `filter`, oldest first: the total
+/// and the page from `offset`.
+pub async fn list_groups(c: &Conn, space_id: Option<&str>, filter: Option<&Filter>, offset: i64, limit: i64) -> Result<(i64, Vec<Group>)> {
+    let (mut clauses, mut args) = in_space(space_id);
     if let Some(f) = filter {
         let (sql, filter_args) = compile(f, GROUP_SCHEMA, GROUP_ATTRS)?;
-        where_sql.push_str(" AND ");
-        where_sql.push_str(&sql);
+        clauses.push(sql);
         args.extend(filter_args);
     }
+    let where_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM groups g {where_sql}"), &args).await?.get(0)?;
     if limit <= 0 {
         return Ok((total, Vec::new()));
@@ -510,17 +512,27 @@ pub async fn list_groups(c: &Conn, space_id: &str, filter: Option<&Filter>, offs
 
 pub use cohort_core::model::MemberRef;
 
-/// The members (every status) of those of these groups that belong to `space_id`, oldest
-/// first per group.
-pub async fn members_of(c: &Conn, space_id: &str, group_ids: &[String]) -> Result<Vec<MemberRef>> {
+/// The condition that keeps `groups g` to a space (none for the whole site), and its arguments.
+fn in_space(space_id: Option<&str>) -> (Vec<String>, Vec<Value>) {
+    match space_id {
+        Some(s) => (vec!["g.space_id = ?".to_string()], vec![s.into()]),
+        None => (Vec::new(), Vec::new()),
+    }
+}
+
+/// The members (every status) of those of these groups that belong to `space_id` (`None`:
+/// to any space), oldest first per group.
+pub async fn members_of(c: &Conn, space_id: Option<&str>, group_ids: &[String]) -> Result<Vec<MemberRef>> {
     let mut out = Vec::new();
     for chunk in group_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let mut args: Vec<Value> = vec![space_id.into()];
+        let (mut clauses, mut args) = in_space(space_id);
+        clauses.push(format!("m.group_id IN ({marks})"));
         args.extend(chunk.iter().map(Value::from));
         let sql = format!(
             "SELECT m.group_id, m.user_id, u.username, u.full_name FROM memberships m JOIN users u ON u.id = m.user_id \
-             JOIN groups g ON g.id = m.group_id WHERE g.space_id = ? AND m.group_id IN ({marks}) ORDER BY m.group_id, m.joined_at, m.id"
+             JOIN groups g ON g.id = m.group_id WHERE {} ORDER BY m.group_id, m.joined_at, m.id",
+            clauses.join(" AND ")
         );
         for r in c.query(&sql, &args).await? {
             out.push(MemberRef { group_id: r.get(0)?, user_id: r.get(1)?, username: r.get(2)?, full_name: r.get(3)? });
@@ -529,16 +541,19 @@ pub async fn members_of(c: &Conn, space_id: &str, group_ids: &[String]) -> Resul
     Ok(out)
 }
 
-/// The groups of a space these users are members of (every status): `(user, group, name)`.
-pub async fn groups_of(c: &Conn, space_id: &str, user_ids: &[String]) -> Result<Vec<(String, String, String)>> {
+/// The groups of a space (`None`: of any space) these users are members of (every status):
+/// `(user, group, name)`.
+pub async fn groups_of(c: &Conn, space_id: Option<&str>, user_ids: &[String]) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for chunk in user_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let mut args: Vec<Value> = vec![space_id.into()];
+        let (mut clauses, mut args) = in_space(space_id);
+        clauses.push(format!("m.user_id IN ({marks})"));
         args.extend(chunk.iter().map(Value::from));
         let sql = format!(
             "SELECT m.user_id, g.id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id \
-             WHERE g.space_id = ? AND m.user_id IN ({marks}) ORDER BY m.user_id, g.name_key, g.id"
+             WHERE {} ORDER BY m.user_id, g.name_key, g.id",
+            clauses.join(" AND ")
         );
         for r in c.query(&sql, &args).await? {
             out.push((r.get(0)?, r.get(1)?, r.get(2)?));

@@ -759,7 +759,6 @@ story!(each_scim_error_and_never_a_5xx, |app: TestApp| async move {
     // 401, 403, 404, 405, 412, 415
     scim_error(app.call(Method::GET, "/scim/v2/Users", None, None).await, 401, None);
     scim_error(app.get("/scim/v2/Users", "ck_forged").await, 401, None);
-    scim_error(app.get("/scim/v2/Users", &app.admin_key).await, 403, None);
     let someone = app.user("someone").await;
     scim_error(app.get("/scim/v2/Users", &someone.token).await, 403, None);
     let writer = app
@@ -991,4 +990,50 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     let keep_owner = ops(json!([{"op": "replace", "path": "members", "value": [{"value": first[0]}]}]));
     let kept = scim(&app, Method::PATCH, &path, &idp.key, Some(keep_owner)).await.expect(200);
     assert_eq!(member_ids(&kept), std::slice::from_ref(&first[0]));
+});
+
+story!(an_admin_key_reaches_every_space_and_a_bound_key_its_own, |app: TestApp| async move {
+    let a = idp(&app, "Tenant A").await;
+    let b = idp(&app, "Tenant B").await;
+    let ga = id_of(&scim(&app, Method::POST, "/scim/v2/Groups", &a.key, Some(json!({"displayName": "In A"}))).await.expect(201));
+    let gb = id_of(&scim(&app, Method::POST, "/scim/v2/Groups", &b.key, Some(json!({"displayName": "In B"}))).await.expect(201));
+    let admin = app.post("/api/v1/users", &app.admin_key, json!({"username": "root", "site_role": "admin"})).await.expect(201);
+    let admin_id = id_of(&admin);
+
+    // The site admin key: every space's groups, every user, site administrators included.
+    let listed = scim(&app, Method::GET, "/scim/v2/Groups", &app.admin_key, None).await.expect(200);
+    let mut seen: Vec<String> = listed["Resources"].as_array().unwrap().iter().map(id_of).collect();
+    seen.sort();
+    let mut both = vec![ga.clone(), gb.clone()];
+    both.sort();
+    assert_eq!(seen, both);
+    scim(&app, Method::GET, &format!("/scim/v2/Users/{admin_id}"), &app.admin_key, None).await.expect(200);
+    let user = scim(&app, Method::POST, "/scim/v2/Users", &app.admin_key, Some(json!({"schemas": [USER], "userName": "dana"}))).await;
+    let dana = id_of(&user.expect(201));
+    // A group it creates lands in the default space, with its members, in one step.
+    let made =
+        scim(&app, Method::POST, "/scim/v2/Groups", &app.admin_key, Some(json!({"displayName": "Everyone", "members": [{"value": dana}]})))
+            .await
+            .expect(201);
+    assert_eq!(member_ids(&made), vec![dana.clone()]);
+    let native = app.get(&format!("/api/v1/groups/{}", id_of(&made)), &app.admin_key).await.expect(200);
+    assert_eq!(native["space_id"], "spc_default");
+    let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": dana}]}]));
+    scim(&app, Method::PATCH, &format!("/scim/v2/Groups/{gb}"), &app.admin_key, Some(add)).await.expect(200);
+    assert_eq!(membership_status(&app, &gb, &dana).await, "active");
+    // Tenant A's key does not reach a user whose memberships lie in another space.
+    scim_error(scim(&app, Method::GET, &format!("/scim/v2/Users/{dana}"), &a.key, None).await, 404, None);
+
+    // An admin key bound to space A reaches space A only, through SCIM as elsewhere.
+    let bound = app.post("/api/v1/api-keys", &app.admin_key, json!({"name": "a admin", "scopes": ["admin"], "space_id": a.space})).await;
+    let bound = bound.expect(201)["key"].as_str().unwrap().to_string();
+    let listed = scim(&app, Method::GET, "/scim/v2/Groups", &bound, None).await.expect(200);
+    assert_eq!(listed["totalResults"], 1);
+    assert_eq!(listed["Resources"][0]["id"], json!(ga));
+    scim_error(scim(&app, Method::GET, &format!("/scim/v2/Groups/{gb}"), &bound, None).await, 404, None);
+    scim_error(scim(&app, Method::GET, &format!("/scim/v2/Users/{admin_id}"), &bound, None).await, 404, None);
+
+    // Neither a user's session nor a site key without `admin` or `scim` uses SCIM.
+    let someone = app.user("someone").await;
+    scim_error(app.get("/scim/v2/Users", &someone.token).await, 403, None);
 });

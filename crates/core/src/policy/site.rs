@@ -265,15 +265,48 @@ pub fn read_audit(p: &Principal) -> Result<()> {
     p.require_superuser(Scope::Admin)
 }
 
-/// Accepts a credential for SCIM: a `scim` key, bound to the space it answers. It reaches
-/// that space's groups, and the users it provisioned or whose memberships all lie in the
-/// space, never site administrators or another space's moderators (the store keeps that
-/// rule as one SQL condition, for lists and single reads alike).
-pub fn use_scim(p: &Principal) -> Result<String> {
-    if !p.scopes.contains(Scope::Scim) {
-        return Err(Error::denied("this credential lacks the scim scope"));
+/// What a SCIM caller reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScimReach {
+    /// Every user and every space's groups: a site `admin` credential (an admin key may do
+    /// everything). Groups it creates without a space land in the default space.
+    Site,
+    /// One space: its groups, and the users it provisioned or whose memberships all lie in
+    /// it, never site administrators or another space's moderators (the store keeps that
+    /// rule as one SQL condition, for lists and single reads alike).
+    Space(String),
+}
+
+impl ScimReach {
+    /// Whether a group of `space_id` exists for the caller.
+    pub fn covers(&self, space_id: &str) -> bool {
+        match self {
+            ScimReach::Site => true,
+            ScimReach::Space(s) => s == space_id,
+        }
     }
-    p.space_id.clone().ok_or_else(|| Error::denied("a scim key must be bound to a space"))
+
+    /// The space the caller is held to, if any.
+    pub fn space(&self) -> Option<&str> {
+        match self {
+            ScimReach::Site => None,
+            ScimReach::Space(s) => Some(s),
+        }
+    }
+}
+
+/// Accepts a credential for SCIM: a `scim` key, bound to the space it answers, or a site
+/// `admin` credential, which reaches the whole site. A credential bound to a space never
+/// reaches past it, whatever its scopes.
+pub fn use_scim(p: &Principal) -> Result<ScimReach> {
+    let scim = p.scopes.contains(Scope::Scim);
+    let admin = p.scopes.contains(Scope::Admin);
+    match &p.space_id {
+        Some(space) if scim || admin => Ok(ScimReach::Space(space.clone())),
+        None if admin && p.is_superuser(Scope::Admin) => Ok(ScimReach::Site),
+        None if scim => Err(Error::denied("a scim key must be bound to a space")),
+        _ => Err(Error::denied("this credential lacks the scim scope")),
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +322,28 @@ mod tests {
             token_id: (!key).then(|| "tok_1".to_string()),
             space_id: None,
         }
+    }
+
+    #[test]
+    fn scim_reaches_the_site_for_an_admin_and_one_space_for_a_bound_key() {
+        let key = |scopes: &[Scope], space: Option<&str>| Principal {
+            user: None,
+            scopes: Scopes::of(scopes),
+            key_id: Some("key_1".into()),
+            token_id: None,
+            space_id: space.map(str::to_string),
+        };
+        assert_eq!(use_scim(&key(&[Scope::Admin], None)), Ok(ScimReach::Site));
+        assert_eq!(use_scim(&key(&[Scope::Scim], Some("spc_a"))), Ok(ScimReach::Space("spc_a".into())));
+        // A space-bound admin key stays in its space.
+        assert_eq!(use_scim(&key(&[Scope::Admin], Some("spc_a"))), Ok(ScimReach::Space("spc_a".into())));
+        assert!(matches!(use_scim(&key(&[Scope::Scim], None)), Err(Error::PermissionDenied(_))));
+        assert!(matches!(use_scim(&key(&[Scope::GroupsWrite, Scope::UsersWrite], None)), Err(Error::PermissionDenied(_))));
+        // A user who is not a site administrator gets no site-wide SCIM from an admin scope.
+        let member = user("usr_a", SiteRole::User, &[Scope::Admin], true);
+        assert!(matches!(use_scim(&member), Err(Error::PermissionDenied(_))));
+        let admin = user("usr_b", SiteRole::Admin, &[Scope::Admin], true);
+        assert_eq!(use_scim(&admin), Ok(ScimReach::Site));
     }
 
     #[test]

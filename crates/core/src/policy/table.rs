@@ -64,7 +64,7 @@ pub enum Who {
     Invitee,
     /// The user who filed a join request, or who manages the group's requests.
     Requester,
-    /// A `scim` key (bound to a space).
+    /// A `scim` key (bound to a space), or a site `admin` credential (see `site::use_scim`).
     Scim,
 }
 
@@ -192,7 +192,7 @@ operations! {
     SpaceGroupsRead => (Some(GR), SpaceManager);
     SpaceGroupsChange => (Some(GW), SpaceManager);
 
-    /// Directory sync, in the key's space.
+    /// Directory sync: a scim key in its space, a site `admin` credential over the site.
     Scim => (None, Scim);
 }
 
