@@ -147,16 +147,19 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     // SCIM 2.0.
     ("GET", "/scim/v2/Users", Scim),
     ("POST", "/scim/v2/Users", Scim),
+    ("POST", "/scim/v2/Users/.search", Scim),
     ("GET", "/scim/v2/Users/{id}", Scim),
     ("PUT", "/scim/v2/Users/{id}", Scim),
     ("PATCH", "/scim/v2/Users/{id}", Scim),
     ("DELETE", "/scim/v2/Users/{id}", Scim),
     ("GET", "/scim/v2/Groups", Scim),
     ("POST", "/scim/v2/Groups", Scim),
+    ("POST", "/scim/v2/Groups/.search", Scim),
     ("GET", "/scim/v2/Groups/{id}", Scim),
     ("PUT", "/scim/v2/Groups/{id}", Scim),
     ("PATCH", "/scim/v2/Groups/{id}", Scim),
     ("DELETE", "/scim/v2/Groups/{id}", Scim),
+    ("POST", "/scim/v2/.search", Scim),
 ];
 
 /// The operation of the route `path` (its template) answers for `method`.

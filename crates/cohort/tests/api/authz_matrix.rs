@@ -652,6 +652,7 @@ fn cases() -> Vec<Case> {
         case!("DELETE" "/api/admin/groups/{id}/users/{user_id}", "group", none, write, |f, w, me| (format!("/api/admin/groups/{}/users/{}", f.group, f.target), None)),
         case!("GET" "/scim/v2/Users", "user", none, read, |f, w, me| ("/scim/v2/Users".into(), None)),
         case!("POST" "/scim/v2/Users", "user", none, write, |f, w, me| ("/scim/v2/Users".into(), Some(scim_user_body()))),
+        case!("POST" "/scim/v2/Users/.search", "user", none, read, |f, w, me| ("/scim/v2/Users/.search".into(), Some(json!({"filter": "userName pr"})))),
         case!("GET" "/scim/v2/Users/{id}", "user", &[ScimUser], read, |f, w, me| (format!("/scim/v2/Users/{}", f.scim_user), None)),
         case!("PUT" "/scim/v2/Users/{id}", "user", &[ScimUser], write, |f, w, me| (format!("/scim/v2/Users/{}", f.scim_user), Some(scim_user_body()))),
         case!("PATCH" "/scim/v2/Users/{id}", "user", &[ScimUser], write, |f, w, me| (
@@ -660,6 +661,8 @@ fn cases() -> Vec<Case> {
         )),
         case!("DELETE" "/scim/v2/Users/{id}", "user", &[ScimUser], write, |f, w, me| (format!("/scim/v2/Users/{}", f.scim_user), None)),
         case!("GET" "/scim/v2/Groups", "group", none, read, |f, w, me| ("/scim/v2/Groups".into(), None)),
+        case!("POST" "/scim/v2/Groups/.search", "group", none, read, |f, w, me| ("/scim/v2/Groups/.search".into(), Some(json!({"count": 5})))),
+        case!("POST" "/scim/v2/.search", "group", none, read, |f, w, me| ("/scim/v2/.search".into(), Some(json!({"count": 5})))),
         case!("POST" "/scim/v2/Groups", "group", none, write, |f, w, me| (
             "/scim/v2/Groups".into(),
             Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": unique("scim group ")}))

@@ -1037,3 +1037,78 @@ story!(an_admin_key_reaches_every_space_and_a_bound_key_its_own, |app: TestApp| 
     let someone = app.user("someone").await;
     scim_error(app.get("/scim/v2/Users", &someone.token).await, 403, None);
 });
+
+story!(a_search_in_a_post_body_answers_as_a_list, |app: TestApp| async move {
+    let idp = idp(&app, "Search").await;
+    for name in ["alice", "bob", "carol"] {
+        scim(
+            &app,
+            Method::POST,
+            "/scim/v2/Users",
+            &idp.key,
+            Some(json!({"userName": name, "emails": [{"value": format!("{name}@example.com")}]})),
+        )
+        .await
+        .expect(201);
+    }
+    scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Readers"}))).await.expect(201);
+    scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Writers"}))).await.expect(201);
+    const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+    let body = json!({"schemas": [SEARCH], "filter": r#"userName ne "bob""#, "attributes": ["userName"], "startIndex": 1, "count": 1});
+    let page = scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(page["totalResults"], 2);
+    assert_eq!(names(&page), vec!["alice"]);
+    // Only what was asked for, besides id and schemas.
+    assert!(page["Resources"][0].get("emails").is_none(), "{page}");
+    let body = json!({"schemas": [SEARCH], "excludedAttributes": ["emails"], "startIndex": 2});
+    let rest = scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(names(&rest), vec!["bob", "carol"]);
+    assert!(rest["Resources"][0].get("emails").is_none(), "{rest}");
+
+    let groups = scim(
+        &app,
+        Method::POST,
+        "/scim/v2/Groups/.search",
+        &idp.key,
+        Some(json!({"schemas": [SEARCH], "filter": r#"displayName sw "w""#})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(names(&groups), vec!["Writers"]);
+
+    // At the root: users, then groups, as one list; a filter on an attribute only users have
+    // matches no group.
+    let all = scim(&app, Method::POST, "/scim/v2/.search", &idp.key, Some(json!({"schemas": [SEARCH], "count": 4}))).await.expect(200);
+    assert_eq!(all["totalResults"], 5);
+    assert_eq!(names(&all), vec!["alice", "bob", "carol", "Readers"]);
+    let second = scim(&app, Method::POST, "/scim/v2/.search", &idp.key, Some(json!({"startIndex": 3, "count": 2}))).await.expect(200);
+    assert_eq!(names(&second), vec!["carol", "Readers"]);
+    let last = scim(&app, Method::POST, "/scim/v2/.search", &idp.key, Some(json!({"startIndex": 5}))).await.expect(200);
+    assert_eq!(names(&last), vec!["Writers"]);
+    let by_user = scim(&app, Method::POST, "/scim/v2/.search", &idp.key, Some(json!({"filter": r#"userName eq "bob""#}))).await.expect(200);
+    assert_eq!((by_user["totalResults"].clone(), names(&by_user)), (json!(1), vec!["bob".to_string()]));
+    scim_error(
+        scim(&app, Method::POST, "/scim/v2/.search", &idp.key, Some(json!({"filter": "nosuch eq 1"}))).await,
+        400,
+        Some("invalidFilter"),
+    );
+
+    // A body that is not a search request, or a bad filter, is a 400; GET is not a search.
+    scim_error(
+        scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(json!({"schemas": [PATCH]}))).await,
+        400,
+        Some("invalidSyntax"),
+    );
+    scim_error(
+        scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(json!({"filter": "userName eq"}))).await,
+        400,
+        Some("invalidFilter"),
+    );
+    scim_error(
+        scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(json!({"count": "ten"}))).await,
+        400,
+        Some("invalidValue"),
+    );
+    scim_error(scim(&app, Method::GET, "/scim/v2/Users/.search", &idp.key, None).await, 405, None);
+});

@@ -75,6 +75,8 @@ struct A {
     returned: &'static str,
     uniqueness: &'static str,
     description: &'static str,
+    /// What a `reference` points at: `User`, `Group`, `external`.
+    refs: &'static [&'static str],
 }
 
 const fn a(name: &'static str, kind: &'static str, description: &'static str) -> A {
@@ -88,6 +90,7 @@ const fn a(name: &'static str, kind: &'static str, description: &'static str) ->
         returned: "default",
         uniqueness: "none",
         description,
+        refs: &[],
     }
 }
 
@@ -108,7 +111,7 @@ impl A {
             v["subAttributes"] = subs.iter().map(|s| s.json(&[])).collect();
         }
         if self.kind == "reference" {
-            v["referenceTypes"] = json!(["User", "Group"]);
+            v["referenceTypes"] = json!(self.refs);
         }
         v
     }
@@ -133,11 +136,15 @@ fn user_schema(base: &str) -> Value {
         A { kind: "boolean", ..a("primary", "boolean", "Always true") },
     ];
     let photos = A { multi: true, ..a("photos", "complex", "Cohort keeps one photo URL (the avatar)") };
-    let photo_subs = [A { case_exact: true, ..a("value", "reference", "The photo's URL") }, a("type", "string", "Always photo")];
+    let photo_subs = [
+        A { case_exact: true, refs: &["external"], ..a("value", "reference", "The photo's URL") },
+        a("type", "string", "Always photo"),
+        a("primary", "boolean", "Always true"),
+    ];
     let groups = A { multi: true, mutability: "readOnly", ..a("groups", "complex", "The key's space's groups the user is a member of") };
     let group_subs = [
         A { case_exact: true, mutability: "readOnly", ..a("value", "string", "The group's id") },
-        A { case_exact: true, mutability: "readOnly", ..a("$ref", "reference", "The group's URI") },
+        A { case_exact: true, mutability: "readOnly", refs: &["Group"], ..a("$ref", "reference", "The group's URI") },
         A { mutability: "readOnly", ..a("display", "string", "The group's name") },
         A { mutability: "readOnly", ..a("type", "string", "Always direct") },
     ];
@@ -168,7 +175,7 @@ fn group_schema(base: &str) -> Value {
     let members = A { multi: true, ..a("members", "complex", "The group's members (every membership status)") };
     let member_subs = [
         A { case_exact: true, mutability: "immutable", ..a("value", "string", "The user's id") },
-        A { case_exact: true, mutability: "immutable", ..a("$ref", "reference", "The user's URI") },
+        A { case_exact: true, mutability: "immutable", refs: &["User"], ..a("$ref", "reference", "The user's URI") },
         A { mutability: "readOnly", ..a("display", "string", "The user's full name, else their userName") },
         A { mutability: "immutable", ..a("type", "string", "Always User") },
     ];

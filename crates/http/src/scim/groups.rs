@@ -39,7 +39,7 @@ pub fn group_json(g: &Group, members: Option<&[MemberRef]>, base: &str) -> Value
     v
 }
 
-async fn render(app: &App, s: &Scim, groups: &[Group], projection: &Projection) -> ScimResult<Vec<Value>> {
+pub(super) async fn render(app: &App, s: &Scim, groups: &[Group], projection: &Projection) -> ScimResult<Vec<Value>> {
     let with_members = projection.wants("members");
     let mut members: HashMap<String, Vec<MemberRef>> = HashMap::new();
     if with_members && !groups.is_empty() {
@@ -196,9 +196,17 @@ fn display_name(v: Option<&Value>) -> ScimResult<String> {
 }
 
 pub async fn list(State(app): State<App>, s: Scim, uri: Uri) -> ScimResult {
-    let q = super::ListQuery::from_uri(uri.query())?;
+    answer(&app, &s, super::ListQuery::from_uri(uri.query())?).await
+}
+
+/// `POST …/.search`: a list asked in a body.
+pub async fn search(State(app): State<App>, s: Scim, ScimJson(body): ScimJson) -> ScimResult {
+    answer(&app, &s, super::ListQuery::from_search(&body)?).await
+}
+
+async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
     let (total, groups) = app.scim_groups(&s.caller, q.filter.as_ref(), q.start, q.count).await?;
-    let resources = render(&app, &s, &groups, &q.projection).await?;
+    let resources = render(app, s, &groups, &q.projection).await?;
     Ok(list_response(total, q.start, resources))
 }
 

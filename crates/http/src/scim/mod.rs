@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use cohort_app::App;
 use cohort_app::scim::ScimCaller;
 use cohort_core::Error;
@@ -44,16 +44,42 @@ pub fn router() -> Router<App> {
         .route("/scim/v2/Schemas", get(discovery::schemas).fallback(no_method))
         .route("/scim/v2/Schemas/{id}", get(discovery::schema).fallback(no_method))
         .route("/scim/v2/Users", get(users::list).post(users::create).fallback(no_method))
+        .route("/scim/v2/Users/.search", post(users::search).fallback(no_method))
         .route("/scim/v2/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete).fallback(no_method))
         .route("/scim/v2/Groups", get(groups::list).post(groups::create).fallback(no_method))
+        .route("/scim/v2/Groups/.search", post(groups::search).fallback(no_method))
         .route(
             "/scim/v2/Groups/{id}",
             get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete).fallback(no_method),
         )
+        .route("/scim/v2/.search", post(search_all).fallback(no_method))
         .route("/scim/v2", any(not_found))
         .route("/scim/v2/", any(not_found))
         .route("/scim/v2/{*rest}", any(not_found))
         .layer(axum::middleware::from_fn(scim_layer))
+}
+
+/// `POST /.search` at the root: users, then groups, as one list. A filter that names an
+/// attribute only one of them has matches none of the other.
+async fn search_all(axum::extract::State(app): axum::extract::State<App>, s: Scim, ScimJson(body): ScimJson) -> ScimResult {
+    let q = ListQuery::from_search(&body)?;
+    let filter = q.filter.as_ref();
+    let skipped = q.start - 1;
+    // Each type's total, and its page when it has rows in the window asked for.
+    let users = app.scim_users(&s.caller, filter, q.start, q.count).await;
+    let user_total = users.as_ref().map_or(0, |(t, _)| *t);
+    let group_start = (skipped - user_total).max(0) + 1;
+    let user_rows = users.as_ref().map_or(0, |(_, u)| u.len() as i64);
+    let groups = app.scim_groups(&s.caller, filter, group_start, q.count - user_rows).await;
+    let unknown = |e: &Error| matches!(e, Error::InvalidFilter { .. });
+    let (users, groups) = match (users, groups) {
+        (Err(e), Err(_)) => return Err(e.into()),
+        (Err(e), _) | (_, Err(e)) if !unknown(&e) => return Err(e.into()),
+        (u, g) => (u.unwrap_or_default(), g.unwrap_or_default()),
+    };
+    let mut resources = users::render(&app, &s, &users.1, &q.projection).await?;
+    resources.extend(groups::render(&app, &s, &groups.1, &q.projection).await?);
+    Ok(list_response(users.0 + groups.0, q.start, resources))
 }
 
 /// A method the path does not take (the router's own 405 would answer the native body).
@@ -352,6 +378,57 @@ impl ListQuery {
         let start = number(&pairs, "startIndex")?.unwrap_or(1).max(1);
         let count = number(&pairs, "count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT);
         Ok(ListQuery { filter, start, count, projection: projection(&pairs) })
+    }
+}
+
+/// The schema of a `POST …/.search` body (RFC 7644 §3.4.3).
+pub const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+impl ListQuery {
+    /// A `POST …/.search` body: the list parameters of a GET as JSON members (`attributes`
+    /// and `excludedAttributes` as arrays of names), for filters too long or too private
+    /// for a URL.
+    pub fn from_search(body: &Value) -> ScimResult<Self> {
+        if let Some(schemas) = get_ci(body, "schemas")
+            && !schemas.as_array().is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_SCHEMA))))
+        {
+            return Err(ScimError::invalid_syntax(format!("a search request's schemas are [\"{SEARCH_SCHEMA}\"]")));
+        }
+        let text = |name: &str| -> ScimResult<Option<String>> {
+            match get_ci(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(ScimError::invalid_value(format!("{name} must be a string, not {other}"))),
+            }
+        };
+        let names = |name: &str| -> ScimResult<Option<String>> {
+            match get_ci(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .map(|v| v.as_str().ok_or_else(|| ScimError::invalid_value(format!("{name} must list attribute names"))))
+                    .collect::<ScimResult<Vec<&str>>>()
+                    .map(|v| Some(v.join(","))),
+                Some(other) => Err(ScimError::invalid_value(format!("{name} must be an array of attribute names, not {other}"))),
+            }
+        };
+        let int = |name: &str| -> ScimResult<Option<i64>> {
+            match get_ci(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| ScimError::invalid_value(format!("{name} must be an integer, not {v}"))),
+            }
+        };
+        let filter = match text("filter")?.filter(|f| !f.trim().is_empty()) {
+            Some(f) => Some(scim_filter::parse(&f)?),
+            None => None,
+        };
+        Ok(ListQuery {
+            filter,
+            start: int("startIndex")?.unwrap_or(1).max(1),
+            count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
+            projection: Projection::new(names("attributes")?.as_deref(), names("excludedAttributes")?.as_deref()),
+        })
     }
 }
 

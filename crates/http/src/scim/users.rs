@@ -382,7 +382,7 @@ fn patch_of(u: &User, d: Draft) -> UserPatch {
     }
 }
 
-async fn render(app: &App, s: &Scim, users: &[User], projection: &Projection) -> ScimResult<Vec<Value>> {
+pub(super) async fn render(app: &App, s: &Scim, users: &[User], projection: &Projection) -> ScimResult<Vec<Value>> {
     let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let with_groups = projection.wants("groups");
     if with_groups && !users.is_empty() {
@@ -407,9 +407,17 @@ async fn one(app: &App, s: &Scim, u: &User, status: StatusCode, projection: &Pro
 }
 
 pub async fn list(State(app): State<App>, s: Scim, uri: Uri) -> ScimResult {
-    let q = super::ListQuery::from_uri(uri.query())?;
+    answer(&app, &s, super::ListQuery::from_uri(uri.query())?).await
+}
+
+/// `POST …/.search`: a list asked in a body.
+pub async fn search(State(app): State<App>, s: Scim, ScimJson(body): ScimJson) -> ScimResult {
+    answer(&app, &s, super::ListQuery::from_search(&body)?).await
+}
+
+async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
     let (total, users) = app.scim_users(&s.caller, q.filter.as_ref(), q.start, q.count).await?;
-    let resources = render(&app, &s, &users, &q.projection).await?;
+    let resources = render(app, s, &users, &q.projection).await?;
     Ok(list_response(total, q.start, resources))
 }
 
