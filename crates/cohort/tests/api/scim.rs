@@ -1112,3 +1112,32 @@ story!(a_search_in_a_post_body_answers_as_a_list, |app: TestApp| async move {
     );
     scim_error(scim(&app, Method::GET, "/scim/v2/Users/.search", &idp.key, None).await, 405, None);
 });
+
+story!(a_read_naming_the_current_version_is_not_modified, |app: TestApp| async move {
+    let idp = idp(&app, "Etags").await;
+    let user = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": "erin"}))).await.expect(201);
+    let group = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Cached"}))).await.expect(201);
+    for (path, body) in [(format!("/scim/v2/Users/{}", id_of(&user)), &user), (format!("/scim/v2/Groups/{}", id_of(&group)), &group)] {
+        let tag = body["meta"]["version"].as_str().unwrap().to_string();
+        let same = app.call_with(Method::GET, &path, Some(&idp.key), None, &[("If-None-Match", &tag)]).await;
+        assert_eq!(same.status.as_u16(), 304, "{path}: {}", same.body);
+        assert_eq!(same.header("etag"), Some(tag.clone()));
+        // Weakly compared, in a list, or any.
+        let strong = tag.trim_start_matches("W/").to_string();
+        for header in [format!("\"x\", {strong}"), "*".to_string()] {
+            let res = app.call_with(Method::GET, &path, Some(&idp.key), None, &[("If-None-Match", &header)]).await;
+            assert_eq!(res.status.as_u16(), 304, "{header}");
+        }
+        // Another version: the resource, as without the header.
+        let other = app.call_with(Method::GET, &path, Some(&idp.key), None, &[("If-None-Match", "W/\"99\"")]).await;
+        assert_eq!(other.expect(200)["id"], body["id"]);
+    }
+    // After a change the old tag no longer matches.
+    let tag = user["meta"]["version"].as_str().unwrap().to_string();
+    let upath = format!("/scim/v2/Users/{}", id_of(&user));
+    scim(&app, Method::PATCH, &upath, &idp.key, Some(ops(json!([{"op": "replace", "path": "displayName", "value": "Erin E"}]))))
+        .await
+        .expect(200);
+    let changed = app.call_with(Method::GET, &upath, Some(&idp.key), None, &[("If-None-Match", &tag)]).await;
+    assert_eq!(changed.expect(200)["displayName"], "Erin E");
+});

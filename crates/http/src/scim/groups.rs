@@ -7,7 +7,7 @@ use super::{
 };
 use crate::extract::{IfMatch, Path};
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use cohort_app::App;
 use cohort_app::scim::{GroupChange, MemberOp};
 use cohort_core::model::Group;
@@ -210,8 +210,11 @@ async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
     Ok(list_response(total, q.start, resources))
 }
 
-pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: Uri) -> ScimResult {
+pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ScimResult {
     let g = app.scim_get_group(&s.caller, &id).await?;
+    if let Some(res) = super::not_modified(&headers, g.version) {
+        return Ok(res);
+    }
     one(&app, &s, &g, StatusCode::OK, &projection_of(uri.query())?).await
 }
 

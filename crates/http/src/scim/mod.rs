@@ -456,6 +456,25 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
+/// `304 Not Modified` for a read whose `If-None-Match` names the resource's current version
+/// (or is `*`); `None` when the resource is to be sent. Tags compare weakly, as RFC 9110
+/// asks of `If-None-Match`.
+pub fn not_modified(headers: &HeaderMap, version: i64) -> Option<Response> {
+    let ours = version.to_string();
+    let matches = headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|tag| {
+        let tag = tag.trim();
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(ours.as_str())
+    });
+    matches.then(|| {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+            res.headers_mut().insert(header::ETAG, v);
+        }
+        res
+    })
+}
+
 /// A single resource with its `ETag` (and `Location` when created).
 pub fn resource(status: StatusCode, version: i64, location: Option<&str>, body: Value) -> Response {
     let mut res = (status, body.to_string()).into_response();

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::extract::{IfMatch, Path};
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use cohort_app::App;
 use cohort_app::users::{NewUser, UserPatch};
@@ -421,8 +421,11 @@ async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
     Ok(list_response(total, q.start, resources))
 }
 
-pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: Uri) -> ScimResult {
+pub async fn get(State(app): State<App>, s: Scim, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ScimResult {
     let u = app.scim_get_user(&s.caller, &id).await?;
+    if let Some(res) = super::not_modified(&headers, u.version) {
+        return Ok(res);
+    }
     one(&app, &s, &u, StatusCode::OK, &projection_of(uri.query())?).await
 }
 
