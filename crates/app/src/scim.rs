@@ -22,7 +22,7 @@ use cohort_core::group::GroupPatch;
 use cohort_core::model::{Group, GroupDraft, MemberStatus, Membership, User};
 use cohort_core::policy::site::ScimReach;
 use cohort_core::policy::{self, Action, GroupContext};
-use cohort_core::scim_filter::Filter;
+use cohort_core::scim_filter::{Filter, SortBy};
 use cohort_core::{Error, Result, time};
 use cohort_store::Conn;
 use cohort_store::scim::MemberRef;
@@ -104,8 +104,15 @@ impl App {
 
     /// The users the key reaches that match `filter`: the total and `count` of them from the
     /// 1-based `start`.
-    pub async fn scim_users(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<User>)> {
-        cohort_store::scim::list_users(&self.read().await?, filter, c.space(), start.max(1) - 1, count).await
+    pub async fn scim_users(
+        &self,
+        c: &ScimCaller,
+        filter: Option<&Filter>,
+        sort: Option<&SortBy>,
+        start: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<User>)> {
+        cohort_store::scim::list_users(&self.read().await?, filter, sort, c.space(), start.max(1) - 1, count).await
     }
 
     /// Creates a user (never an administrator) provisioned by the key's space (by the site,
@@ -243,8 +250,15 @@ impl App {
 
     /// Groups of the caller's space matching `filter`: the total and `count` of them from
     /// the 1-based `start`.
-    pub async fn scim_groups(&self, c: &ScimCaller, filter: Option<&Filter>, start: i64, count: i64) -> Result<(i64, Vec<Group>)> {
-        cohort_store::scim::list_groups(&self.read().await?, c.space(), filter, start.max(1) - 1, count).await
+    pub async fn scim_groups(
+        &self,
+        c: &ScimCaller,
+        filter: Option<&Filter>,
+        sort: Option<&SortBy>,
+        start: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<Group>)> {
+        cohort_store::scim::list_groups(&self.read().await?, c.space(), filter, sort, start.max(1) - 1, count).await
     }
 
     /// The members of these groups of the caller's space.

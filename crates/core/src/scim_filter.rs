@@ -138,6 +138,30 @@ impl PatchPath {
     }
 }
 
+/// `sortBy` and `sortOrder` of a list (RFC 7644 §3.4.2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortBy {
+    pub path: AttrPath,
+    pub descending: bool,
+}
+
+/// Reads `sortBy` (an attribute path, `urn:` prefix allowed, no value filter) and
+/// `sortOrder` (`ascending`, the default, or `descending`, any case); errors are 400
+/// validation failures on the parameter.
+pub fn parse_sort(by: &str, order: Option<&str>) -> Result<SortBy, Error> {
+    let descending = match order.map(str::trim).filter(|o| !o.is_empty()) {
+        None => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(o) => return Err(Error::validation("sortOrder", format!("sortOrder is ascending or descending, not {o:?}"))),
+    };
+    let p = parse_path(by).map_err(|e| Error::validation("sortBy", e.to_string()))?;
+    if p.filter.is_some() {
+        return Err(Error::validation("sortBy", "sortBy names an attribute, without a value filter"));
+    }
+    Ok(SortBy { path: AttrPath { urn: p.urn, attr: p.attr, sub: p.sub }, descending })
+}
+
 fn invalid(message: impl fmt::Display, position: usize) -> Error {
     Error::InvalidFilter { message: format!("{message} at position {position}"), position }
 }

@@ -20,7 +20,7 @@ use crate::params;
 use cohort_core::Result;
 use cohort_core::error::Error;
 use cohort_core::model::{Group, Membership, User};
-use cohort_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
+use cohort_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter, SortBy};
 
 pub use cohort_core::scim_filter::{GROUP_SCHEMA, USER_SCHEMA};
 
@@ -190,6 +190,30 @@ fn resolve<'a>(p: &AttrPath, schema: Option<&str>, attrs: &'a [Attr]) -> Result<
         Some(m @ Attr::Multi { subs, .. }) => Ok((m, Some(lookup(&sub.to_lowercase(), subs).ok_or_else(unknown)?))),
         _ => Err(unknown()),
     }
+}
+
+/// The `ORDER BY` of a list: by the attribute `sort` names (resources without it last,
+/// whatever the order), then oldest first; `then` is the oldest-first order.
+fn order_by(sort: Option<&SortBy>, schema: &str, attrs: &[Attr], then: &str) -> Result<String> {
+    let Some(sort) = sort else { return Ok(then.to_string()) };
+    let cannot = |why: &str| Error::validation("sortBy", format!("cannot sort by {}: {why}", sort.path));
+    let (attr, sub) = resolve(&sort.path, Some(schema), attrs).map_err(|e| Error::validation("sortBy", e.to_string()))?;
+    // A multi-valued attribute sorts by its value (RFC 7644 §3.4.2.3), when it has one column.
+    let attr = match (attr, sub) {
+        (Attr::Multi { rows: Rows::Inline(_), subs, .. }, None) => lookup("value", subs).ok_or_else(|| cannot("it has no value"))?,
+        (Attr::Multi { rows: Rows::Inline(_), .. }, Some(s)) => s,
+        (a, _) => a,
+    };
+    let expr = match attr {
+        Attr::Col { field, folded: Some(f), .. } if field.kind == Kind::Text => (*f).to_string(),
+        Attr::Col { field, case_exact: false, .. } if field.kind == Kind::Text => format!("lower({})", field.sql),
+        Attr::Col { field, .. } => field.sql.to_string(),
+        _ => {
+            return Err(cannot("sort by userName, displayName, name.formatted, emails, externalId, id, meta.created or meta.lastModified"));
+        }
+    };
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    Ok(format!("({expr}) IS NULL, {expr} {dir}, {then}"))
 }
 
 fn exists(rows: &Rows, test: Option<String>) -> String {
@@ -468,7 +492,15 @@ pub async fn reached_users(c: &Conn, space_id: Option<&str>, ids: &[String]) -> 
 
 /// The users the SCIM caller held to `space_id` (`None`: the site) reaches that match
 /// `filter`, oldest first: the total and the page from `offset`.
-pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: Option<&str>, offset: i64, limit: i64) -> Result<(i64, Vec<User>)> {
+pub async fn list_users(
+    c: &Conn,
+    filter: Option<&Filter>,
+    sort: Option<&SortBy>,
+    space_id: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<User>)> {
+    let order = order_by(sort, USER_SCHEMA, USER_ATTRS, "u.created_at, u.id")?;
     let (reach_sql, reach_args) = reach(space_id);
     let mut clauses: Vec<String> = vec![reach_sql];
     let mut args: Vec<Value> = reach_args;
@@ -483,15 +515,21 @@ pub async fn list_users(c: &Conn, filter: Option<&Filter>, space_id: Option<&str
         return Ok((total, Vec::new()));
     }
     args.extend([Value::Int(limit), Value::Int(offset)]);
-    let rows = c
-        .query(&format!("SELECT {} FROM users u {where_sql} ORDER BY u.created_at, u.id LIMIT ? OFFSET ?", crate::users::COLS), &args)
-        .await?;
+    let rows = c.query(&format!("SELECT {} FROM users u {where_sql} ORDER BY {order} LIMIT ? OFFSET ?", crate::users::COLS), &args).await?;
     Ok((total, rows.iter().map(|r| crate::users::from_row(r, 0)).collect::<Result<_, _>>()?))
 }
 
 /// Groups of a space (`None`: of every space) matching `filter`, oldest first: the total
 /// and the page from `offset`.
-pub async fn list_groups(c: &Conn, space_id: Option<&str>, filter: Option<&Filter>, offset: i64, limit: i64) -> Result<(i64, Vec<Group>)> {
+pub async fn list_groups(
+    c: &Conn,
+    space_id: Option<&str>,
+    filter: Option<&Filter>,
+    sort: Option<&SortBy>,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<Group>)> {
+    let order = order_by(sort, GROUP_SCHEMA, GROUP_ATTRS, "g.created_at, g.id")?;
     let (mut clauses, mut args) = in_space(space_id);
     if let Some(f) = filter {
         let (sql, filter_args) = compile(f, GROUP_SCHEMA, GROUP_ATTRS)?;
@@ -504,9 +542,8 @@ pub async fn list_groups(c: &Conn, space_id: Option<&str>, filter: Option<&Filte
         return Ok((total, Vec::new()));
     }
     args.extend([Value::Int(limit), Value::Int(offset)]);
-    let rows = c
-        .query(&format!("SELECT {} FROM groups g {where_sql} ORDER BY g.created_at, g.id LIMIT ? OFFSET ?", crate::groups::COLS), &args)
-        .await?;
+    let rows =
+        c.query(&format!("SELECT {} FROM groups g {where_sql} ORDER BY {order} LIMIT ? OFFSET ?", crate::groups::COLS), &args).await?;
     Ok((total, rows.iter().map(|r| crate::groups::from_row(r, 0)).collect::<Result<_, _>>()?))
 }
 

@@ -1141,3 +1141,53 @@ story!(a_read_naming_the_current_version_is_not_modified, |app: TestApp| async m
     let changed = app.call_with(Method::GET, &upath, Some(&idp.key), None, &[("If-None-Match", &tag)]).await;
     assert_eq!(changed.expect(200)["displayName"], "Erin E");
 });
+
+story!(lists_sort_by_an_attribute_either_way, |app: TestApp| async move {
+    let idp = idp(&app, "Sorting").await;
+    for (name, email, external) in
+        [("carol", Some("a@example.com"), None), ("alice", None, Some("x-2")), ("Bob", Some("c@example.com"), Some("x-1"))]
+    {
+        let mut body = json!({"userName": name});
+        if let Some(e) = email {
+            body["emails"] = json!([{"value": e}]);
+        }
+        if let Some(x) = external {
+            body["externalId"] = json!(x);
+        }
+        scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201);
+    }
+    let list = |q: &str| {
+        let path = format!("/scim/v2/Users?{q}");
+        let (app, key) = (&app, idp.key.clone());
+        async move { names(&scim(app, Method::GET, &path, &key, None).await.expect(200)) }
+    };
+    // userName compares without case; either order; unknown values last in both.
+    assert_eq!(list("sortBy=userName").await, vec!["alice", "Bob", "carol"]);
+    assert_eq!(list("sortBy=USERNAME&sortOrder=Descending").await, vec!["carol", "Bob", "alice"]);
+    assert_eq!(list("sortBy=emails").await, vec!["carol", "Bob", "alice"]);
+    assert_eq!(list("sortBy=emails.value&sortOrder=descending").await, vec!["Bob", "carol", "alice"]);
+    assert_eq!(list("sortBy=externalId").await, vec!["Bob", "alice", "carol"]);
+    assert_eq!(
+        list(&format!("sortBy={}", enc("urn:ietf:params:scim:schemas:core:2.0:User:meta.created"))).await,
+        vec!["carol", "alice", "Bob"]
+    );
+    assert_eq!(list("sortBy=meta.lastModified&sortOrder=descending&count=1").await, vec!["Bob"]);
+    // A page of a sorted list, and the same through a search body.
+    assert_eq!(list("sortBy=userName&startIndex=2&count=1").await, vec!["Bob"]);
+    let body = json!({"sortBy": "userName", "sortOrder": "descending", "count": 2});
+    assert_eq!(names(&scim(&app, Method::POST, "/scim/v2/Users/.search", &idp.key, Some(body)).await.expect(200)), vec!["carol", "Bob"]);
+
+    for g in ["beta", "Alpha", "gamma"] {
+        scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": g}))).await.expect(201);
+    }
+    let groups = scim(&app, Method::GET, "/scim/v2/Groups?sortBy=displayName", &idp.key, None).await.expect(200);
+    assert_eq!(names(&groups), vec!["Alpha", "beta", "gamma"]);
+
+    // What cannot be sorted by is a 400 that says so.
+    for q in ["sortBy=name.givenName", "sortBy=nosuch", "sortBy=userName&sortOrder=up", "sortBy=emails[type eq \"work\"]"] {
+        let path = format!("/scim/v2/Users?{}", q.replace(' ', "%20").replace('"', "%22"));
+        scim_error(scim(&app, Method::GET, &path, &idp.key, None).await, 400, Some("invalidValue"));
+    }
+    let config = scim(&app, Method::GET, "/scim/v2/ServiceProviderConfig", &idp.key, None).await.expect(200);
+    assert_eq!(config["sort"]["supported"], true);
+});

@@ -21,7 +21,7 @@ pub async fn service_provider_config(headers: HeaderMap) -> Response {
             "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
             "filter": {"supported": true, "maxResults": MAX_COUNT},
             "changePassword": {"supported": true},
-            "sort": {"supported": false},
+            "sort": {"supported": true},
             "etag": {"supported": true},
             "authenticationSchemes": [{
                 "type": "oauthbearertoken",

@@ -205,7 +205,7 @@ pub async fn search(State(app): State<App>, s: Scim, ScimJson(body): ScimJson) -
 }
 
 async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
-    let (total, groups) = app.scim_groups(&s.caller, q.filter.as_ref(), q.start, q.count).await?;
+    let (total, groups) = app.scim_groups(&s.caller, q.filter.as_ref(), q.sort.as_ref(), q.start, q.count).await?;
     let resources = render(app, s, &groups, &q.projection).await?;
     Ok(list_response(total, q.start, resources))
 }

@@ -66,11 +66,12 @@ async fn search_all(axum::extract::State(app): axum::extract::State<App>, s: Sci
     let filter = q.filter.as_ref();
     let skipped = q.start - 1;
     // Each type's total, and its page when it has rows in the window asked for.
-    let users = app.scim_users(&s.caller, filter, q.start, q.count).await;
+    let sort = q.sort.as_ref();
+    let users = app.scim_users(&s.caller, filter, sort, q.start, q.count).await;
     let user_total = users.as_ref().map_or(0, |(t, _)| *t);
     let group_start = (skipped - user_total).max(0) + 1;
     let user_rows = users.as_ref().map_or(0, |(_, u)| u.len() as i64);
-    let groups = app.scim_groups(&s.caller, filter, group_start, q.count - user_rows).await;
+    let groups = app.scim_groups(&s.caller, filter, sort, group_start, q.count - user_rows).await;
     let unknown = |e: &Error| matches!(e, Error::InvalidFilter { .. });
     let (users, groups) = match (users, groups) {
         (Err(e), Err(_)) => return Err(e.into()),
@@ -344,9 +345,11 @@ fn drop_subs(v: &mut Value, subs: &[&str]) {
     }
 }
 
-/// A list request: `filter`, `startIndex` (1-based), `count`, and the projection.
+/// A list request: `filter`, `sortBy`/`sortOrder`, `startIndex` (1-based), `count`, and the
+/// projection.
 pub struct ListQuery {
     pub filter: Option<Filter>,
+    pub sort: Option<scim_filter::SortBy>,
     pub start: i64,
     pub count: i64,
     pub projection: Projection,
@@ -377,7 +380,11 @@ impl ListQuery {
         // RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count is 0.
         let start = number(&pairs, "startIndex")?.unwrap_or(1).max(1);
         let count = number(&pairs, "count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT);
-        Ok(ListQuery { filter, start, count, projection: projection(&pairs) })
+        let sort = match param(&pairs, "sortBy").filter(|b| !b.trim().is_empty()) {
+            Some(by) => Some(scim_filter::parse_sort(by, param(&pairs, "sortOrder"))?),
+            None => None,
+        };
+        Ok(ListQuery { filter, sort, start, count, projection: projection(&pairs) })
     }
 }
 
@@ -423,8 +430,13 @@ impl ListQuery {
             Some(f) => Some(scim_filter::parse(&f)?),
             None => None,
         };
+        let sort = match text("sortBy")?.filter(|b| !b.trim().is_empty()) {
+            Some(by) => Some(scim_filter::parse_sort(&by, text("sortOrder")?.as_deref())?),
+            None => None,
+        };
         Ok(ListQuery {
             filter,
+            sort,
             start: int("startIndex")?.unwrap_or(1).max(1),
             count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
             projection: Projection::new(names("attributes")?.as_deref(), names("excludedAttributes")?.as_deref()),

@@ -416,7 +416,7 @@ pub async fn search(State(app): State<App>, s: Scim, ScimJson(body): ScimJson) -
 }
 
 async fn answer(app: &App, s: &Scim, q: super::ListQuery) -> ScimResult {
-    let (total, users) = app.scim_users(&s.caller, q.filter.as_ref(), q.start, q.count).await?;
+    let (total, users) = app.scim_users(&s.caller, q.filter.as_ref(), q.sort.as_ref(), q.start, q.count).await?;
     let resources = render(app, s, &users, &q.projection).await?;
     Ok(list_response(total, q.start, resources))
 }
