@@ -91,6 +91,14 @@ impl App {
         Ok(ScimCaller { acting, reach })
     }
 
+    /// `/Me`: the user a credential belongs to, and the groups they are a member of (any
+    /// status, every space: `(group, name)`); 403 for a credential that is no user's.
+    pub async fn scim_me(&self, p: &Principal) -> Result<(User, Vec<(String, String)>)> {
+        let user = self.me(p).await?;
+        let groups = cohort_store::scim::groups_of(&self.read().await?, None, std::slice::from_ref(&user.id)).await?;
+        Ok((user, groups.into_iter().map(|(_, g, name)| (g, name)).collect()))
+    }
+
     /// A user the key reaches (404 for anyone else): one its space provisioned or whose
     /// memberships all lie in its space, never a site administrator or another space's
     /// moderator.

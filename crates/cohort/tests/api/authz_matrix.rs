@@ -663,6 +663,7 @@ fn cases() -> Vec<Case> {
         case!("GET" "/scim/v2/Groups", "group", none, read, |f, w, me| ("/scim/v2/Groups".into(), None)),
         case!("POST" "/scim/v2/Groups/.search", "group", none, read, |f, w, me| ("/scim/v2/Groups/.search".into(), Some(json!({"count": 5})))),
         case!("POST" "/scim/v2/.search", "group", none, read, |f, w, me| ("/scim/v2/.search".into(), Some(json!({"count": 5})))),
+        case!("GET" "/scim/v2/Me", "user", none, read, |f, w, me| ("/scim/v2/Me".into(), None)),
         case!("POST" "/scim/v2/Groups", "group", none, write, |f, w, me| (
             "/scim/v2/Groups".into(),
             Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": unique("scim group ")}))

@@ -1191,3 +1191,35 @@ story!(lists_sort_by_an_attribute_either_way, |app: TestApp| async move {
     let config = scim(&app, Method::GET, "/scim/v2/ServiceProviderConfig", &idp.key, None).await.expect(200);
     assert_eq!(config["sort"]["supported"], true);
 });
+
+story!(me_is_the_user_a_credential_belongs_to, |app: TestApp| async move {
+    let idp = idp(&app, "Me").await;
+    let frank = app.user("frank").await;
+    // The site admin reaches every user (a space's key would not reach frank).
+    let group = scim(
+        &app,
+        Method::POST,
+        "/scim/v2/Groups",
+        &app.admin_key,
+        Some(json!({"displayName": "Frank's", "members": [{"value": frank.id}]})),
+    )
+    .await
+    .expect(201);
+    let me = scim(&app, Method::GET, "/scim/v2/Me", &frank.token, None).await.expect(200);
+    assert_eq!(me["id"], json!(frank.id));
+    assert_eq!(me["userName"], "frank");
+    assert_eq!(me["schemas"], json!([USER]));
+    assert_eq!(me["groups"][0]["value"], group["id"]);
+    let trimmed = scim(&app, Method::GET, "/scim/v2/Me?attributes=userName", &frank.token, None).await.expect(200);
+    assert!(trimmed.get("groups").is_none() && trimmed["userName"] == "frank", "{trimmed}");
+    // A user's own key with any one scope is that user too.
+    let key = app.post("/api/v1/api-keys", &frank.token, json!({"name": "mine", "scopes": ["groups:read"]})).await.expect(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(scim(&app, Method::GET, "/scim/v2/Me", &key, None).await.expect(200)["id"], json!(frank.id));
+    // A key that is no user's has no self; nobody is 401; /Me is read-only here.
+    scim_error(scim(&app, Method::GET, "/scim/v2/Me", &idp.key, None).await, 403, None);
+    scim_error(app.call(Method::GET, "/scim/v2/Me", None, None).await, 401, None);
+    scim_error(scim(&app, Method::DELETE, "/scim/v2/Me", &frank.token, None).await, 405, None);
+});

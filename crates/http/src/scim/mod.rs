@@ -53,6 +53,7 @@ pub fn router() -> Router<App> {
             get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete).fallback(no_method),
         )
         .route("/scim/v2/.search", post(search_all).fallback(no_method))
+        .route("/scim/v2/Me", get(users::me).fallback(no_method))
         .route("/scim/v2", any(not_found))
         .route("/scim/v2/", any(not_found))
         .route("/scim/v2/{*rest}", any(not_found))
@@ -212,6 +213,26 @@ impl FromRequestParts<App> for Scim {
         let p = app.authenticate(secret).await?;
         let caller = app.scim_caller(&p)?;
         Ok(Scim { caller, base: base_url(&parts.headers) })
+    }
+}
+
+/// Whoever a credential belongs to, for `/Me` (any user's credential, not only SCIM's), and
+/// the base URL.
+pub struct Subject {
+    pub principal: std::sync::Arc<cohort_core::auth::Principal>,
+    pub base: String,
+}
+
+impl FromRequestParts<App> for Subject {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        crate::extract::route_operation(parts)?;
+        let secret = credential(&parts.headers).ok_or_else(|| {
+            ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required: send your token as Authorization: Bearer <token>")
+        })?;
+        let principal = app.authenticate(secret).await?;
+        Ok(Subject { principal, base: base_url(&parts.headers) })
     }
 }
 

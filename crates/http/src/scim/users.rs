@@ -406,6 +406,14 @@ async fn one(app: &App, s: &Scim, u: &User, status: StatusCode, projection: &Pro
     Ok(resource(status, u.version, (status == StatusCode::CREATED).then_some(location.as_str()), body))
 }
 
+/// `GET /Me` (RFC 7644 §3.11): the user the credential belongs to (their session or one of
+/// their keys), with every group they are a member of. A credential that is no user's is 403.
+pub async fn me(State(app): State<App>, who: super::Subject, uri: Uri) -> ScimResult {
+    let (u, groups) = app.scim_me(&who.principal).await?;
+    let body = projection_of(uri.query())?.apply(user_json(&u, Some(&groups), &who.base));
+    Ok(resource(StatusCode::OK, u.version, None, body))
+}
+
 pub async fn list(State(app): State<App>, s: Scim, uri: Uri) -> ScimResult {
     answer(&app, &s, super::ListQuery::from_uri(uri.query())?).await
 }
