@@ -420,8 +420,9 @@ async fn scim_patch(db: Db, n: usize) {
     let extra = 50;
     insert_users(&db, "usr_s", "scim", 1, n + extra).await;
     let app = App::open(db).await.expect("open");
-    let space = app.create_space(&Principal::system(), "Directory", None, vec![]).await.expect("space");
-    let new = NewKey { name: "scim".into(), scopes: vec!["scim".into()], space_id: Some(space.id), ..NewKey::default() };
+    // A site admin key: it reaches every user (a space's scim key reaches only those its
+    // space provisioned, and these were loaded straight into the table).
+    let new = NewKey { name: "scim".into(), scopes: vec!["admin".into()], ..NewKey::default() };
     let (_, key) = app.create_key(&Principal::system(), new).await.expect("key");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
