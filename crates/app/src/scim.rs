@@ -110,8 +110,8 @@ impl App {
         users::get(&conn, id).await?.ok_or(Error::NotFound("user"))
     }
 
-    /// The users the key reaches that match `filter`: the total and `count` of them from the
-    /// 1-based `start`.
+    /// The users the caller reaches that match `filter`, in `sort`'s order (else oldest
+    /// first): the total and `count` of them from the 1-based `start`.
     pub async fn scim_users(
         &self,
         c: &ScimCaller,
@@ -256,8 +256,8 @@ impl App {
         }
     }
 
-    /// Groups of the caller's space matching `filter`: the total and `count` of them from
-    /// the 1-based `start`.
+    /// The groups the caller reaches that match `filter`, in `sort`'s order (else oldest
+    /// first): the total and `count` of them from the 1-based `start`.
     pub async fn scim_groups(
         &self,
         c: &ScimCaller,

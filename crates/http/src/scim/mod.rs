@@ -206,18 +206,13 @@ impl FromRequestParts<App> for Scim {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        crate::extract::route_operation(parts)?;
-        let secret = credential(&parts.headers).ok_or_else(|| {
-            ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required: send a scim key as Authorization: Bearer <key>")
-        })?;
-        let p = app.authenticate(secret).await?;
-        let caller = app.scim_caller(&p)?;
-        Ok(Scim { caller, base: base_url(&parts.headers) })
+        let who = Subject::from_request_parts(parts, app).await?;
+        Ok(Scim { caller: app.scim_caller(&who.principal)?, base: who.base })
     }
 }
 
-/// Whoever a credential belongs to, for `/Me` (any user's credential, not only SCIM's), and
-/// the base URL.
+/// Whoever a credential belongs to (any credential, not only SCIM's: `/Me` takes a user's
+/// own), and the base URL.
 pub struct Subject {
     pub principal: std::sync::Arc<cohort_core::auth::Principal>,
     pub base: String,
@@ -229,7 +224,11 @@ impl FromRequestParts<App> for Subject {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         crate::extract::route_operation(parts)?;
         let secret = credential(&parts.headers).ok_or_else(|| {
-            ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required: send your token as Authorization: Bearer <token>")
+            ScimError::new(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "authentication required: send your key or token as Authorization: Bearer <secret>",
+            )
         })?;
         let principal = app.authenticate(secret).await?;
         Ok(Subject { principal, base: base_url(&parts.headers) })
