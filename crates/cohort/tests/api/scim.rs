@@ -35,14 +35,61 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// A SCIM request with the SCIM content type; every answer with a body must carry it.
+/// A SCIM request with the SCIM content type; every answer with a body must carry it, and
+/// every User and Group in it must be what `/Schemas` publishes ([`conforms`]).
 async fn scim(app: &TestApp, method: Method, path: &str, key: &str, body: Option<Value>) -> Res {
     let res = app.call_with(method, path, Some(key), body, &[("Content-Type", "application/scim+json")]).await;
     if res.status.as_u16() != 204 {
         let ct = res.header("content-type").unwrap_or_default();
         assert!(ct.starts_with("application/scim+json"), "{path}: content type {ct:?}, body {}", res.body);
+        conforms(app, path, &res.body).await;
     }
     res
+}
+
+/// Asserts that each User or Group in `body` (a resource, or a list's resources) carries only
+/// attributes its schema at `/Schemas` declares, with only the sub-attributes declared for
+/// them, and none the schema says is never returned: identity providers build their model of
+/// the server from `/Schemas` and refuse anything beyond it.
+async fn conforms(app: &TestApp, path: &str, body: &Value) {
+    let resources: Vec<&Value> = match body["schemas"].as_array() {
+        Some(s) if s.contains(&json!(LIST)) => body["Resources"].as_array().map(|r| r.iter().collect()).unwrap_or_default(),
+        Some(_) => vec![body],
+        None => return,
+    };
+    if resources.is_empty() {
+        return;
+    }
+    let published = app.call(Method::GET, "/scim/v2/Schemas", None, None).await.expect(200);
+    for r in resources {
+        let Some(schema) = r["schemas"].as_array().and_then(|s| s.iter().find(|s| *s == USER || *s == GROUP)) else {
+            continue;
+        };
+        let declared = published["Resources"].as_array().unwrap().iter().find(|d| d["id"] == *schema).unwrap();
+        let attrs = declared["attributes"].as_array().unwrap();
+        for (key, value) in r.as_object().unwrap() {
+            // Common attributes (RFC 7643 §3.1) belong to no schema.
+            if ["schemas", "id", "externalId", "meta"].contains(&key.as_str()) {
+                continue;
+            }
+            let attr = attrs.iter().find(|a| a["name"].as_str().unwrap().eq_ignore_ascii_case(key));
+            let attr = attr.unwrap_or_else(|| panic!("{path}: {key} is not in {schema}: {r}"));
+            assert_ne!(attr["returned"], "never", "{path}: {key} is never to be returned: {r}");
+            let subs: Vec<String> = attr["subAttributes"]
+                .as_array()
+                .map(|s| s.iter().map(|a| a["name"].as_str().unwrap().to_lowercase()).collect())
+                .unwrap_or_default();
+            let elements: Vec<&Value> = match value {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for e in elements.into_iter().filter_map(Value::as_object) {
+                for sub in e.keys() {
+                    assert!(subs.contains(&sub.to_lowercase()), "{path}: {key}.{sub} is not in {schema}: {r}");
+                }
+            }
+        }
+    }
 }
 
 /// Asserts a SCIM error with this status and `scimType`.
@@ -1115,7 +1162,10 @@ story!(a_search_in_a_post_body_answers_as_a_list, |app: TestApp| async move {
 
 story!(a_read_naming_the_current_version_is_not_modified, |app: TestApp| async move {
     let idp = idp(&app, "Etags").await;
-    let user = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": "erin"}))).await.expect(201);
+    // With a photo, so its element is checked against the schema too.
+    let body = json!({"userName": "erin", "photos": [{"value": "https://example.com/erin.png", "type": "photo"}]});
+    let user = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201);
+    assert_eq!(user["photos"][0]["value"], "https://example.com/erin.png");
     let group = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Cached"}))).await.expect(201);
     for (path, body) in [(format!("/scim/v2/Users/{}", id_of(&user)), &user), (format!("/scim/v2/Groups/{}", id_of(&group)), &group)] {
         let tag = body["meta"]["version"].as_str().unwrap().to_string();
