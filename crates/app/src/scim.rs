@@ -142,7 +142,8 @@ impl App {
             && patch.avatar_url.is_none()
             && patch.password.is_none()
             && patch.external_id.is_none()
-            && patch.active.is_none();
+            && patch.active.is_none()
+            && patch.scim_document.is_none();
         let u = if unchanged {
             check_version(if_match, current.version)?;
             current
@@ -157,6 +158,12 @@ impl App {
             None => {}
         }
         Ok(u)
+    }
+
+    /// What SCIM last wrote of these users beyond their columns, by id (the ids come from
+    /// reads that already kept to the caller's reach).
+    pub async fn scim_user_documents(&self, user_ids: &[String]) -> Result<std::collections::HashMap<String, serde_json::Value>> {
+        cohort_store::scim::user_documents(&self.read().await?, user_ids).await
     }
 
     /// Deletes a user and their memberships (409 while they are a group's last owner).

@@ -25,6 +25,8 @@ pub struct NewUser {
     pub email_verified: Option<bool>,
     /// The space whose scim key provisions this user.
     pub scim_space: Option<String>,
+    /// What SCIM wrote of the user beyond their columns (see `cohort_store::scim`).
+    pub scim_document: Option<serde_json::Value>,
 }
 
 /// A merge of a user's fields; `Some(None)` clears.
@@ -41,13 +43,19 @@ pub struct UserPatch {
     pub email_verified: Option<bool>,
     /// The user's present password, which changing one's own password needs.
     pub current_password: Option<String>,
+    /// What SCIM wrote of the user beyond their columns; `Some(None)` forgets it.
+    pub scim_document: Option<Option<serde_json::Value>>,
 }
 
 impl UserPatch {
     /// What the patch touches, as the policy weighs it.
     fn change(&self) -> UserChange {
         UserChange {
-            profile: self.username.is_some() || self.email.is_some() || self.full_name.is_some() || self.avatar_url.is_some(),
+            profile: self.username.is_some()
+                || self.email.is_some()
+                || self.full_name.is_some()
+                || self.avatar_url.is_some()
+                || self.scim_document.is_some(),
             password: self.password.is_some(),
             admin_fields: self.site_role.is_some() || self.active.is_some() || self.external_id.is_some() || self.email_verified.is_some(),
             site_role: self.site_role.is_some(),
@@ -90,6 +98,9 @@ impl App {
             version: 1,
         };
         users::insert(&tx, &user, password_hash.as_deref(), new.scim_space.as_deref()).await?;
+        if let Some(doc) = &new.scim_document {
+            cohort_store::scim::put_user_document(&tx, &user.id, Some(doc)).await?;
+        }
         Change::new("user.created", "user", &user.id).user(&user.id).after(snapshot(&user)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(user)
@@ -171,6 +182,9 @@ impl App {
         u.updated_at = time::now();
         u.version += 1;
         users::update(&tx, &u, password_hash.as_deref()).await?;
+        if let Some(doc) = &patch.scim_document {
+            cohort_store::scim::put_user_document(&tx, id, doc.as_ref()).await?;
+        }
         if !u.active || password_hash.is_some() {
             cohort_store::keys::revoke_user_tokens(&tx, id, u.updated_at).await?;
         }

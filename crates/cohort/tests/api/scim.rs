@@ -408,7 +408,8 @@ story!(entra_id_provisions_and_updates_a_user, |app: TestApp| async move {
         scim(&app, Method::GET, &format!("/scim/v2/Users/{id}?attributes=userName,name.givenName"), &idp.key, None).await.expect(200);
     let keys: Vec<&String> = only.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 4, "{only}");
-    assert_eq!(only["name"], json!({"givenName": "Mary"}));
+    // The given name as the directory last wrote it, beside the full name it set since.
+    assert_eq!(only["name"], json!({"givenName": "Mary Ann"}));
     let without = scim(&app, Method::GET, "/scim/v2/Users?excludedAttributes=groups,meta,name.formatted", &idp.key, None).await.expect(200);
     let u = &without["Resources"][0];
     assert!(
@@ -1272,4 +1273,65 @@ story!(me_is_the_user_a_credential_belongs_to, |app: TestApp| async move {
     scim_error(scim(&app, Method::GET, "/scim/v2/Me", &idp.key, None).await, 403, None);
     scim_error(app.call(Method::GET, "/scim/v2/Me", None, None).await, 401, None);
     scim_error(scim(&app, Method::DELETE, "/scim/v2/Me", &frank.token, None).await, 405, None);
+});
+
+story!(what_a_directory_writes_reads_back_as_written, |app: TestApp| async move {
+    let idp = idp(&app, "Faithful").await;
+    let body = json!({
+        "userName": "gina",
+        "name": {"formatted": "Dr. Gina Ray", "givenName": "Gina", "familyName": "Ray", "honorificPrefix": "Dr."},
+        "emails": [{"value": "gina@home.example", "type": "home"}, {"value": "gina@work.example", "type": "work", "primary": "True"}],
+        "photos": [{"value": "https://example.com/g.png", "type": "thumbnail", "primary": false}]
+    });
+    let made = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201);
+    let path = format!("/scim/v2/Users/{}", id_of(&made));
+    // As written, within what /Schemas declares (the prefix is not kept; `primary` a boolean).
+    assert_eq!(made["name"], json!({"formatted": "Dr. Gina Ray", "givenName": "Gina", "familyName": "Ray"}));
+    assert_eq!(
+        made["emails"],
+        json!([{"value": "gina@home.example", "type": "home"}, {"value": "gina@work.example", "type": "work", "primary": true}])
+    );
+    assert_eq!(made["photos"], json!([{"value": "https://example.com/g.png", "type": "thumbnail", "primary": false}]));
+    // The columns hold the chosen element and the full name.
+    let native = app.get(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key).await.expect(200);
+    assert_eq!((native["email"].clone(), native["full_name"].clone()), (json!("gina@work.example"), json!("Dr. Gina Ray")));
+
+    // PATCH of an element's part through a filter, of the name's parts, and the primary moving.
+    let patch = ops(json!([
+        {"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true},
+        {"op": "replace", "path": "name.givenName", "value": "Georgina"}
+    ]));
+    let changed = scim(&app, Method::PATCH, &path, &idp.key, Some(patch)).await.expect(200);
+    assert_eq!(
+        changed["emails"],
+        json!([{"value": "gina@home.example", "type": "home", "primary": true}, {"value": "gina@work.example", "type": "work"}])
+    );
+    assert_eq!(changed["name"], json!({"formatted": "Georgina Ray", "givenName": "Georgina", "familyName": "Ray"}));
+    let native = app.get(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key).await.expect(200);
+    assert_eq!((native["email"].clone(), native["full_name"].clone()), (json!("gina@home.example"), json!("Georgina Ray")));
+
+    // `active` removed: unassigned in SCIM, the user still active; set again, shown again.
+    let removed = scim(&app, Method::PATCH, &path, &idp.key, Some(ops(json!([{"op": "remove", "path": "active"}])))).await.expect(200);
+    assert!(removed.get("active").is_none(), "{removed}");
+    assert!(scim(&app, Method::GET, &path, &idp.key, None).await.expect(200).get("active").is_none());
+    assert_eq!(app.get(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key).await.expect(200)["active"], true);
+    let set = scim(&app, Method::PATCH, &path, &idp.key, Some(ops(json!([{"op": "replace", "path": "active", "value": true}])))).await;
+    assert_eq!(set.expect(200)["active"], true);
+    // Removed from a deactivated user, `active` is unassigned and the user stays deactivated.
+    let off = ops(json!([{"op": "replace", "path": "active", "value": false}, {"op": "remove", "path": "active"}]));
+    assert!(scim(&app, Method::PATCH, &path, &idp.key, Some(off)).await.expect(200).get("active").is_none());
+    assert_eq!(app.get(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key).await.expect(200)["active"], false);
+    let on = ops(json!([{"op": "replace", "path": "active", "value": true}]));
+    assert_eq!(scim(&app, Method::PATCH, &path, &idp.key, Some(on)).await.expect(200)["active"], true);
+
+    // A native change wins: the kept email list no longer agrees, so SCIM shows the column.
+    app.patch(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key, json!({"email": "g@new.example"})).await.expect(200);
+    let after = scim(&app, Method::GET, &path, &idp.key, None).await.expect(200);
+    assert_eq!(after["emails"], json!([{"value": "g@new.example", "type": "work", "primary": true}]));
+    assert_eq!(after["name"]["givenName"], "Georgina");
+    // A PUT writes everything again; emptying the lists empties the columns.
+    let put = json!({"userName": "gina", "name": {"givenName": "G", "familyName": "R"}, "emails": []});
+    let replaced = scim(&app, Method::PUT, &path, &idp.key, Some(put)).await.expect(200);
+    assert!(replaced.get("emails").is_none() && replaced.get("photos").is_none(), "{replaced}");
+    assert_eq!(replaced["name"], json!({"formatted": "G R", "givenName": "G", "familyName": "R"}));
 });

@@ -221,6 +221,7 @@ async fn patch(
         active: b.active,
         email_verified: b.email_verified,
         current_password: b.current_password,
+        scim_document: None,
     };
     let u = app.update_user(&p, &id, patch, v).await?;
     Ok(with_etag(u.version, StatusCode::OK, Json(UserOut::shown_to(u, &p))))

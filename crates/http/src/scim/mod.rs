@@ -9,6 +9,7 @@
 
 mod discovery;
 mod groups;
+mod kept;
 mod users;
 
 use crate::extract::{Unread, credential, parse_query};

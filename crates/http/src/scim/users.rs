@@ -6,6 +6,7 @@
 //! Cohort does not keep (titles, phone numbers, the enterprise extension) are accepted and
 //! dropped, as identity providers send them whatever the schema says.
 
+use super::kept::Kept;
 use super::{
     OpKind, PatchOp, Projection, Scim, ScimError, ScimJson, ScimResult, USER_SCHEMA, boolean, get_ci, list_response, meta, no_content,
     opt_string, own_schema, patch_ops, projection_of, resource, value_object,
@@ -40,8 +41,9 @@ fn join(given: Option<&str>, family: Option<&str>) -> Option<String> {
     normalise(&format!("{} {}", given.unwrap_or(""), family.unwrap_or("")))
 }
 
-/// A user as SCIM shows it; `groups` are the caller's space's groups they belong to.
-pub fn user_json(u: &User, groups: Option<&[(String, String)]>, base: &str) -> Value {
+/// A user as SCIM shows it; `groups` are the caller's space's groups they belong to, `kept`
+/// what SCIM wrote beyond the columns that still agrees with them.
+pub fn user_json(u: &User, groups: Option<&[(String, String)]>, base: &str, kept: &Kept) -> Value {
     let location = format!("{base}/Users/{}", u.id);
     let mut v = json!({
         "schemas": [USER_SCHEMA],
@@ -73,6 +75,7 @@ pub fn user_json(u: &User, groups: Option<&[(String, String)]>, base: &str) -> V
             .map(|(id, name)| json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name, "type": "direct"}))
             .collect();
     }
+    kept.show(&mut v);
     v["meta"] = meta("User", u.created_at, u.updated_at, u.version, &location);
     v
 }
@@ -92,18 +95,31 @@ struct Draft {
     photo: Option<String>,
     active: Option<bool>,
     password: Option<String>,
+    /// What SCIM wrote beyond the columns, changed alongside them.
+    kept: Kept,
 }
 
 impl Draft {
-    fn of(u: &User) -> Self {
+    fn of(u: &User, kept: Kept) -> Self {
         let mut d = Draft {
             user_name: Some(u.username.clone()),
             external_id: u.external_id.clone(),
             email: u.email.clone(),
             photo: u.avatar_url.clone(),
+            kept,
             ..Draft::default()
         };
         d.set_formatted(u.full_name.clone());
+        // The parts as the directory wrote them, rather than the full name's first word and
+        // the rest, while they are kept.
+        if let Some((given, family)) = d.kept.name_parts() {
+            if let Some(g) = given {
+                d.given = normalise(&g);
+            }
+            if let Some(f) = family {
+                d.family = normalise(&f);
+            }
+        }
         d
     }
 
@@ -145,6 +161,14 @@ impl Draft {
         Ok(())
     }
 
+    /// After a change to the name's parts, the kept name's full form is the one the columns
+    /// will hold (Cohort keeps one full name, made of the parts once they change).
+    fn name_parts_kept(&mut self) {
+        if self.parts_changed {
+            self.kept.set_formatted(self.full_name().as_deref());
+        }
+    }
+
     /// A whole resource (POST, PUT): everything it carries, defaults for the rest.
     fn from_resource(v: &Value) -> ScimResult<Self> {
         let mut d = Draft::default();
@@ -168,6 +192,7 @@ impl Draft {
             d.active = Some(boolean("active", a)?);
         }
         d.password = opt_string("password", get_ci(v, "password"))?;
+        d.kept = Kept::from_resource(v);
         Ok(d)
     }
 
@@ -232,31 +257,45 @@ impl Draft {
             }
             ("displayname", None) | ("name", Some("formatted")) => {
                 self.set_formatted(if remove { None } else { opt_string("displayName", value)? });
+                self.kept.set_formatted(self.formatted.as_deref());
                 Ok(())
             }
             ("name", None) => {
+                let before = self.full_name();
                 match (remove, value) {
                     (true, _) => self.set_formatted(None),
                     (false, Some(v)) => self.set_name(v)?,
                     (false, None) => {}
                 }
+                self.kept.patch_name(op, None, value, before.as_deref());
+                self.name_parts_kept();
                 Ok(())
             }
-            ("name", Some("givenname")) => {
-                self.given = if remove { None } else { opt_string("name.givenName", value)?.as_deref().and_then(normalise) };
+            ("name", Some(part @ ("givenname" | "familyname"))) => {
+                let before = self.full_name();
+                let v = if remove {
+                    None
+                } else {
+                    opt_string(&format!("name.{}", path.sub.as_deref().unwrap_or(part)), value)?.as_deref().and_then(normalise)
+                };
+                if part == "givenname" {
+                    self.given = v;
+                } else {
+                    self.family = v;
+                }
                 self.parts_changed = true;
-                Ok(())
-            }
-            ("name", Some("familyname")) => {
-                self.family = if remove { None } else { opt_string("name.familyName", value)?.as_deref().and_then(normalise) };
-                self.parts_changed = true;
+                self.kept.patch_name(op, path.sub.as_deref(), value, before.as_deref());
+                self.name_parts_kept();
                 Ok(())
             }
             ("active", None) => {
+                // Removed, the user stays as they are and SCIM shows `active` unassigned.
                 if remove {
-                    return Err(ScimError::invalid_value("active cannot be removed; set it to true or false"));
+                    self.kept.remove_active();
+                    return Ok(());
                 }
                 self.active = Some(boolean("active", value.unwrap_or(&Value::Null))?);
+                self.kept.set_active();
                 Ok(())
             }
             ("password", None) => {
@@ -267,12 +306,21 @@ impl Draft {
             }
             ("emails", _) => {
                 let current = self.email.clone();
-                self.email = multi(op, path, value, current, "emails", "work")?;
+                self.email = multi(op, path, value, current.clone(), "emails", "work")?;
+                self.kept.patch_list("emails", "work", current.as_deref(), op, path, value)?;
+                // The column is the element the kept list chooses, so the two agree.
+                if let Some(chosen) = self.kept.chosen("emails", "work") {
+                    self.email = chosen;
+                }
                 Ok(())
             }
             ("photos", _) => {
                 let current = self.photo.clone();
-                self.photo = multi(op, path, value, current, "photos", "photo")?;
+                self.photo = multi(op, path, value, current.clone(), "photos", "photo")?;
+                self.kept.patch_list("photos", "photo", current.as_deref(), op, path, value)?;
+                if let Some(chosen) = self.kept.chosen("photos", "photo") {
+                    self.photo = chosen;
+                }
                 Ok(())
             }
             _ => Ok(()),
@@ -365,8 +413,10 @@ fn primary_or_kind(v: &Value, kind: &str) -> bool {
     })
 }
 
-/// What changed between the user and the draft.
-fn patch_of(u: &User, d: Draft) -> UserPatch {
+/// What changed between the user (with the document SCIM keeps of them) and the draft.
+fn patch_of(u: &User, stored: Option<&Value>, d: Draft) -> UserPatch {
+    let document = d.kept.document();
+    let scim_document = (document.as_ref() != stored).then_some(document);
     let changed = |old: &Option<String>, new: Option<String>| if *old == new { None } else { Some(new) };
     UserPatch {
         username: d.user_name.clone().filter(|n| *n != u.username),
@@ -379,23 +429,25 @@ fn patch_of(u: &User, d: Draft) -> UserPatch {
         active: d.active,
         email_verified: None,
         current_password: None,
+        scim_document,
     }
 }
 
 pub(super) async fn render(app: &App, s: &Scim, users: &[User], projection: &Projection) -> ScimResult<Vec<Value>> {
     let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let with_groups = projection.wants("groups");
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     if with_groups && !users.is_empty() {
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         for (user, group, name) in app.scim_user_groups(&s.caller, &ids).await? {
             groups.entry(user).or_default().push((group, name));
         }
     }
+    let docs = if users.is_empty() { HashMap::new() } else { app.scim_user_documents(&ids).await? };
     Ok(users
         .iter()
         .map(|u| {
             let gs = with_groups.then(|| groups.get(&u.id).map(Vec::as_slice).unwrap_or(&[]));
-            projection.apply(user_json(u, gs, &s.base))
+            projection.apply(user_json(u, gs, &s.base, &Kept::stored(docs.get(&u.id)).agreeing(u)))
         })
         .collect())
 }
@@ -410,7 +462,9 @@ async fn one(app: &App, s: &Scim, u: &User, status: StatusCode, projection: &Pro
 /// their keys), with every group they are a member of. A credential that is no user's is 403.
 pub async fn me(State(app): State<App>, who: super::Subject, uri: Uri) -> ScimResult {
     let (u, groups) = app.scim_me(&who.principal).await?;
-    let body = projection_of(uri.query())?.apply(user_json(&u, Some(&groups), &who.base));
+    let docs = app.scim_user_documents(std::slice::from_ref(&u.id)).await?;
+    let kept = Kept::stored(docs.get(&u.id)).agreeing(&u);
+    let body = projection_of(uri.query())?.apply(user_json(&u, Some(&groups), &who.base, &kept));
     Ok(resource(StatusCode::OK, u.version, None, body))
 }
 
@@ -448,6 +502,7 @@ pub async fn create(State(app): State<App>, s: Scim, uri: Uri, ScimJson(body): S
         site_role: None,
         external_id: d.external_id.clone(),
         active: d.active,
+        scim_document: d.kept.document(),
         ..NewUser::default()
     };
     let u = app.scim_create_user(&s.caller, new).await?;
@@ -467,7 +522,8 @@ pub async fn replace(
         return Err(ScimError::mutability("id cannot be changed"));
     }
     let d = Draft::from_resource(&body)?;
-    let u = app.scim_update_user(&s.caller, &id, patch_of(&current, d), if_match).await?;
+    let stored = app.scim_user_documents(std::slice::from_ref(&id)).await?.remove(&id);
+    let u = app.scim_update_user(&s.caller, &id, patch_of(&current, stored.as_ref(), d), if_match).await?;
     one(&app, &s, &u, StatusCode::OK, &projection_of(uri.query())?).await
 }
 
@@ -483,13 +539,15 @@ pub async fn patch(
     let mut attempt = 0;
     loop {
         let current = app.scim_get_user(&s.caller, &id).await?;
-        let mut d = Draft::of(&current);
+        let stored = app.scim_user_documents(std::slice::from_ref(&id)).await?.remove(&id);
+        let mut d = Draft::of(&current, Kept::stored(stored.as_ref()).agreeing(&current));
         for op in &ops {
             d.apply(op, &id)?;
         }
         // The operations apply to the user as read; a change in between is retried unless
-        // the caller pinned a version with If-Match.
-        match app.scim_update_user(&s.caller, &id, patch_of(&current, d), if_match.or(Some(current.version))).await {
+        // the caller pinned a version with If-Match (every change, the kept document's too,
+        // moves the version).
+        match app.scim_update_user(&s.caller, &id, patch_of(&current, stored.as_ref(), d), if_match.or(Some(current.version))).await {
             Err(Error::PreconditionFailed { .. }) if if_match.is_none() && attempt < 3 => attempt += 1,
             r => return one(&app, &s, &r?, StatusCode::OK, &projection_of(uri.query())?).await,
         }
