@@ -632,6 +632,33 @@ pub async fn events(c: &Conn, target_id: &str, actions: &[&str]) -> Result<Vec<(
     Ok(out)
 }
 
+/// What SCIM last wrote of these users beyond their columns (see the migration
+/// `0011_scim_user_documents`), by user id; users without one are absent.
+pub async fn user_documents(c: &Conn, user_ids: &[String]) -> Result<std::collections::HashMap<String, serde_json::Value>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for r in c.query(&format!("SELECT user_id, doc FROM scim_user_documents WHERE user_id IN ({marks})"), &args).await? {
+            let doc: String = r.get(1)?;
+            // A document that does not read is shown as none: the columns still answer.
+            if let Ok(v) = serde_json::from_str(&doc) {
+                out.insert(r.get(0)?, v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps (or with `None` forgets) what SCIM wrote of a user beyond their columns.
+pub async fn put_user_document(c: &Conn, user_id: &str, doc: Option<&serde_json::Value>) -> Result<()> {
+    c.execute("DELETE FROM scim_user_documents WHERE user_id = ?", &params![user_id]).await?;
+    if let Some(d) = doc {
+        c.execute("INSERT INTO scim_user_documents (user_id, doc) VALUES (?, ?)", &params![user_id, d.to_string()]).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -689,31 +716,4 @@ mod tests {
         assert!(rejected(r#"emails.nope eq "x""#).contains("cannot filter"));
         assert!(rejected(r#"name eq "x""#).contains("cannot filter"));
     }
-}
-
-/// What SCIM last wrote of these users beyond their columns (see the migration
-/// `0011_scim_user_documents`), by user id; users without one are absent.
-pub async fn user_documents(c: &Conn, user_ids: &[String]) -> Result<std::collections::HashMap<String, serde_json::Value>> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in user_ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for r in c.query(&format!("SELECT user_id, doc FROM scim_user_documents WHERE user_id IN ({marks})"), &args).await? {
-            let doc: String = r.get(1)?;
-            // A document that does not read is shown as none: the columns still answer.
-            if let Ok(v) = serde_json::from_str(&doc) {
-                out.insert(r.get(0)?, v);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Keeps (or with `None` forgets) what SCIM wrote of a user beyond their columns.
-pub async fn put_user_document(c: &Conn, user_id: &str, doc: Option<&serde_json::Value>) -> Result<()> {
-    c.execute("DELETE FROM scim_user_documents WHERE user_id = ?", &params![user_id]).await?;
-    if let Some(d) = doc {
-        c.execute("INSERT INTO scim_user_documents (user_id, doc) VALUES (?, ?)", &params![user_id, d.to_string()]).await?;
-    }
-    Ok(())
 }
