@@ -130,8 +130,9 @@ impl App {
         self.create_user(&c.acting, new).await
     }
 
-    /// Changes a user. `active: false` revokes their tokens and suspends their memberships;
-    /// `active: true` restores the memberships a SCIM deactivation suspended.
+    /// Changes a user, in one transaction with what `active` brings: `false` revokes their
+    /// tokens and suspends their memberships; `true` restores the memberships a SCIM
+    /// deactivation suspended.
     pub async fn scim_update_user(&self, c: &ScimCaller, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
         let current = self.scim_get_user(c, id).await?;
         let requested = patch.active;
@@ -144,26 +145,24 @@ impl App {
             && patch.external_id.is_none()
             && patch.active.is_none()
             && patch.scim_document.is_none();
-        let u = if unchanged {
-            check_version(if_match, current.version)?;
-            current
-        } else {
-            self.update_user(&c.acting, id, patch, if_match).await?
+        let vetted = if unchanged { None } else { Some(self.vet_user_change(&c.acting, id, &patch).await?) };
+        let tx = self.begin().await?;
+        let u = match vetted {
+            None => {
+                check_version(if_match, current.version)?;
+                current
+            }
+            Some(v) => self.write_user_change(&tx, &c.acting, id, patch, v, if_match).await?,
         };
-        // Run even when `active` did not change, so a repeated request finishes what an
-        // interrupted one started.
+        // Run even when `active` did not change, so a repeated request finishes what one
+        // refused part-way (a restore that found a group full) left.
         match requested {
-            Some(false) => self.scim_suspend(c, &u.id).await?,
-            Some(true) => self.scim_restore(c, &u.id).await?,
+            Some(false) => scim_suspend(&tx, c, &u.id).await?,
+            Some(true) => scim_restore(&tx, c, &u.id).await?,
             None => {}
         }
+        self.commit(tx).await?;
         Ok(u)
-    }
-
-    /// What SCIM last wrote of these users beyond their columns, by id (the ids come from
-    /// reads that already kept to the caller's reach).
-    pub async fn scim_user_documents(&self, user_ids: &[String]) -> Result<std::collections::HashMap<String, serde_json::Value>> {
-        cohort_store::scim::user_documents(&self.read().await?, user_ids).await
     }
 
     /// Deletes a user and their memberships (409 while they are a group's last owner).
@@ -172,87 +171,10 @@ impl App {
         self.delete_user(&c.acting, id).await
     }
 
-    /// Suspends the user's active memberships in one transaction, recording which.
-    async fn scim_suspend(&self, c: &ScimCaller, user_id: &str) -> Result<()> {
-        if !members::of_user(&self.read().await?, user_id).await?.iter().any(|m| m.status == MemberStatus::Active) {
-            return Ok(());
-        }
-        let tx = self.begin().await?;
-        let mut suspended = Vec::new();
-        let mut kept = Vec::new();
-        for before in members::of_user(&tx, user_id).await?.into_iter().filter(|m| m.status == MemberStatus::Active) {
-            let after = Membership { status: MemberStatus::Suspended, ..before.clone() };
-            match membership::change(&tx, &c.acting, &before, after, Some("scim_deactivated")).await {
-                Ok(m) => suspended.push(serde_json::json!({"group": m.group_id, "membership": m.id})),
-                Err(Error::Conflict { kind: Conflict::LastOwner, .. }) => kept.push(before.group_id.clone()),
-                Err(e) => return Err(e),
-            }
-        }
-        if !suspended.is_empty() || !kept.is_empty() {
-            Change::new(DEACTIVATED, "user", user_id)
-                .user(user_id)
-                .after(serde_json::json!({"suspended": suspended, "kept_last_owner": kept}))
-                .record(&tx, &c.acting)
-                .await?;
-        }
-        self.commit(tx).await?;
-        Ok(())
-    }
-
-    /// Restores the memberships SCIM deactivations suspended since the last reactivation,
-    /// where they are still suspended and the group has a seat.
-    async fn scim_restore(&self, c: &ScimCaller, user_id: &str) -> Result<()> {
-        // Most users have nothing suspended: that answer comes from an index on memberships,
-        // before the audit trail is read.
-        if !members::of_user(&self.read().await?, user_id).await?.iter().any(|m| m.status == MemberStatus::Suspended) {
-            return Ok(());
-        }
-        let tx = self.begin().await?;
-        let mut listed: Vec<(String, String)> = Vec::new();
-        let mut pending = false;
-        for (action, after) in cohort_store::scim::events(&tx, user_id, &[DEACTIVATED, REACTIVATED]).await? {
-            if action == REACTIVATED {
-                break;
-            }
-            pending = true;
-            for item in after.as_ref().and_then(|a| a["suspended"].as_array().cloned()).unwrap_or_default() {
-                if let (Some(g), Some(m)) = (item["group"].as_str(), item["membership"].as_str()) {
-                    listed.push((g.to_string(), m.to_string()));
-                }
-            }
-        }
-        if !pending {
-            return Ok(());
-        }
-        let mut restored = Vec::new();
-        let mut full = Vec::new();
-        let mut seen = HashSet::new();
-        for (group_id, membership_id) in listed {
-            if !seen.insert(membership_id.clone()) {
-                continue;
-            }
-            // The same membership, still suspended: one removed and made again since is not
-            // this deactivation's to restore.
-            let Some(before) = members::get(&tx, &group_id, user_id).await? else {
-                continue;
-            };
-            if before.id != membership_id || before.status != MemberStatus::Suspended {
-                continue;
-            }
-            let after = Membership { status: MemberStatus::Active, ..before.clone() };
-            match membership::change(&tx, &c.acting, &before, after, Some("scim_reactivated")).await {
-                Ok(_) => restored.push(group_id),
-                Err(Error::GroupFull { .. }) => full.push(group_id),
-                Err(e) => return Err(e),
-            }
-        }
-        Change::new(REACTIVATED, "user", user_id)
-            .user(user_id)
-            .after(serde_json::json!({"restored": restored, "group_full": full}))
-            .record(&tx, &c.acting)
-            .await?;
-        self.commit(tx).await?;
-        Ok(())
+    /// What SCIM last wrote of these users beyond their columns, by id (the ids come from
+    /// reads that already kept to the caller's reach).
+    pub async fn scim_user_documents(&self, user_ids: &[String]) -> Result<std::collections::HashMap<String, serde_json::Value>> {
+        cohort_store::scim::user_documents(&self.read().await?, user_ids).await
     }
 
     /// A group the caller reaches (404 for any other).
@@ -443,4 +365,80 @@ async fn remove_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &st
         }
     }
     membership::revoke_many(tx, p, group_id, gone).await
+}
+
+/// Suspends the user's active memberships in `tx`, recording which.
+async fn scim_suspend(tx: &Conn, c: &ScimCaller, user_id: &str) -> Result<()> {
+    let mut suspended = Vec::new();
+    let mut kept = Vec::new();
+    for before in members::of_user(tx, user_id).await?.into_iter().filter(|m| m.status == MemberStatus::Active) {
+        let after = Membership { status: MemberStatus::Suspended, ..before.clone() };
+        match membership::change(tx, &c.acting, &before, after, Some("scim_deactivated")).await {
+            Ok(m) => suspended.push(serde_json::json!({"group": m.group_id, "membership": m.id})),
+            Err(Error::Conflict { kind: Conflict::LastOwner, .. }) => kept.push(before.group_id.clone()),
+            Err(e) => return Err(e),
+        }
+    }
+    if !suspended.is_empty() || !kept.is_empty() {
+        Change::new(DEACTIVATED, "user", user_id)
+            .user(user_id)
+            .after(serde_json::json!({"suspended": suspended, "kept_last_owner": kept}))
+            .record(tx, &c.acting)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Restores in `tx` the memberships SCIM deactivations suspended since the last
+/// reactivation, where they are still suspended and the group has a seat.
+async fn scim_restore(tx: &Conn, c: &ScimCaller, user_id: &str) -> Result<()> {
+    // Most users have nothing suspended: that answer comes from an index on memberships,
+    // before the audit trail is read.
+    if !members::of_user(tx, user_id).await?.iter().any(|m| m.status == MemberStatus::Suspended) {
+        return Ok(());
+    }
+    let mut listed: Vec<(String, String)> = Vec::new();
+    let mut pending = false;
+    for (action, after) in cohort_store::scim::events(tx, user_id, &[DEACTIVATED, REACTIVATED]).await? {
+        if action == REACTIVATED {
+            break;
+        }
+        pending = true;
+        for item in after.as_ref().and_then(|a| a["suspended"].as_array().cloned()).unwrap_or_default() {
+            if let (Some(g), Some(m)) = (item["group"].as_str(), item["membership"].as_str()) {
+                listed.push((g.to_string(), m.to_string()));
+            }
+        }
+    }
+    if !pending {
+        return Ok(());
+    }
+    let mut restored = Vec::new();
+    let mut full = Vec::new();
+    let mut seen = HashSet::new();
+    for (group_id, membership_id) in listed {
+        if !seen.insert(membership_id.clone()) {
+            continue;
+        }
+        // The same membership, still suspended: one removed and made again since is not
+        // this deactivation's to restore.
+        let Some(before) = members::get(tx, &group_id, user_id).await? else {
+            continue;
+        };
+        if before.id != membership_id || before.status != MemberStatus::Suspended {
+            continue;
+        }
+        let after = Membership { status: MemberStatus::Active, ..before.clone() };
+        match membership::change(tx, &c.acting, &before, after, Some("scim_reactivated")).await {
+            Ok(_) => restored.push(group_id),
+            Err(Error::GroupFull { .. }) => full.push(group_id),
+            Err(e) => return Err(e),
+        }
+    }
+    Change::new(REACTIVATED, "user", user_id)
+        .user(user_id)
+        .after(serde_json::json!({"restored": restored, "group_full": full}))
+        .record(tx, &c.acting)
+        .await?;
+    Ok(())
 }

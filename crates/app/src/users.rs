@@ -9,7 +9,7 @@ use cohort_core::model::{SiteRole, User};
 use cohort_core::page::Page;
 use cohort_core::policy::site::{self, UserChange, UserChangeBy};
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::{audit, members, users};
+use cohort_store::{Conn, audit, members, users};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -27,6 +27,12 @@ pub struct NewUser {
     pub scim_space: Option<String>,
     /// What SCIM wrote of the user beyond their columns (see `cohort_store::scim`).
     pub scim_document: Option<serde_json::Value>,
+}
+
+/// A user change vetted before its transaction (see `App::vet_user_change`).
+pub(crate) struct VettedChange {
+    by: UserChangeBy,
+    password_hash: Option<String>,
 }
 
 /// A merge of a user's fields; `Some(None)` clears.
@@ -128,6 +134,17 @@ impl App {
     /// a user changes their own profile and password with `users:write`, a password change
     /// needs the current one, and an email they set is unverified until confirmed.
     pub async fn update_user(&self, p: &Principal, id: &str, patch: UserPatch, if_match: Option<i64>) -> Result<User> {
+        let vetted = self.vet_user_change(p, id, &patch).await?;
+        let tx = self.begin().await?;
+        let u = self.write_user_change(&tx, p, id, patch, vetted, if_match).await?;
+        self.commit(tx).await?;
+        Ok(u)
+    }
+
+    /// What a change needs decided before its transaction: who may make it (policy), the
+    /// present password for one's own, and the new password's hash (slow by design, so never
+    /// inside a transaction).
+    pub(crate) async fn vet_user_change(&self, p: &Principal, id: &str, patch: &UserPatch) -> Result<VettedChange> {
         p.require(Scope::UsersWrite)?;
         let target = users::get(&self.read().await?, id).await?;
         let target_admin = target.as_ref().is_some_and(|u| u.site_role == SiteRole::Admin);
@@ -143,12 +160,26 @@ impl App {
             };
             site::own_password_change(p, stored.is_some(), matches)?;
         }
-        let password_hash = match patch.password {
-            Some(pw) => Some(hash_password(input::password(&pw)?.to_string()).await?),
+        let password_hash = match &patch.password {
+            Some(pw) => Some(hash_password(input::password(pw)?.to_string()).await?),
             None => None,
         };
-        let tx = self.begin().await?;
-        let before = users::get(&tx, id).await?.ok_or(Error::NotFound("user"))?;
+        Ok(VettedChange { by, password_hash })
+    }
+
+    /// Writes a vetted change in `tx`: the row, the kept SCIM document, revoked tokens when
+    /// the user is deactivated or their password changes, and the audit event.
+    pub(crate) async fn write_user_change(
+        &self,
+        tx: &Conn,
+        p: &Principal,
+        id: &str,
+        patch: UserPatch,
+        vetted: VettedChange,
+        if_match: Option<i64>,
+    ) -> Result<User> {
+        let VettedChange { by, password_hash } = vetted;
+        let before = users::get(tx, id).await?.ok_or(Error::NotFound("user"))?;
         check_version(if_match, before.version)?;
         let mut u = before.clone();
         if let Some(v) = patch.username {
@@ -181,15 +212,14 @@ impl App {
         }
         u.updated_at = time::now();
         u.version += 1;
-        users::update(&tx, &u, password_hash.as_deref()).await?;
+        users::update(tx, &u, password_hash.as_deref()).await?;
         if let Some(doc) = &patch.scim_document {
-            cohort_store::scim::put_user_document(&tx, id, doc.as_ref()).await?;
+            cohort_store::scim::put_user_document(tx, id, doc.as_ref()).await?;
         }
         if !u.active || password_hash.is_some() {
-            cohort_store::keys::revoke_user_tokens(&tx, id, u.updated_at).await?;
+            cohort_store::keys::revoke_user_tokens(tx, id, u.updated_at).await?;
         }
-        Change::new("user.updated", "user", id).user(id).before(snapshot(&before)).after(snapshot(&u)).record(&tx, p).await?;
-        self.commit(tx).await?;
+        Change::new("user.updated", "user", id).user(id).before(snapshot(&before)).after(snapshot(&u)).record(tx, p).await?;
         Ok(u)
     }
 
