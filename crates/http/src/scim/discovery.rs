@@ -26,7 +26,7 @@ pub async fn service_provider_config(headers: HeaderMap) -> Response {
             "authenticationSchemes": [{
                 "type": "oauthbearertoken",
                 "name": "Bearer API key",
-                "description": "A Cohort API key with the scim scope, bound to a space (cohort keys create --scopes scim --space SPACE), sent as Authorization: Bearer <key>.",
+                "description": "A Cohort API key with the scim scope, bound to a space (cohort keys create --scopes scim --space SPACE), or a site admin key for every space, sent as Authorization: Bearer <key>.",
                 "primary": true,
             }],
             "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
