@@ -65,27 +65,37 @@ async fn conforms(app: &TestApp, path: &str, body: &Value) {
         let Some(schema) = r["schemas"].as_array().and_then(|s| s.iter().find(|s| *s == USER || *s == GROUP)) else {
             continue;
         };
-        let declared = published["Resources"].as_array().unwrap().iter().find(|d| d["id"] == *schema).unwrap();
-        let attrs = declared["attributes"].as_array().unwrap();
+        let attrs_of =
+            |id: &Value| published["Resources"].as_array().unwrap().iter().find(|d| d["id"] == *id).map(|d| d["attributes"].clone());
+        let core = attrs_of(schema).unwrap();
         for (key, value) in r.as_object().unwrap() {
             // Common attributes (RFC 7643 §3.1) belong to no schema.
             if ["schemas", "id", "externalId", "meta"].contains(&key.as_str()) {
                 continue;
             }
-            let attr = attrs.iter().find(|a| a["name"].as_str().unwrap().eq_ignore_ascii_case(key));
-            let attr = attr.unwrap_or_else(|| panic!("{path}: {key} is not in {schema}: {r}"));
-            assert_ne!(attr["returned"], "never", "{path}: {key} is never to be returned: {r}");
-            let subs: Vec<String> = attr["subAttributes"]
-                .as_array()
-                .map(|s| s.iter().map(|a| a["name"].as_str().unwrap().to_lowercase()).collect())
-                .unwrap_or_default();
-            let elements: Vec<&Value> = match value {
-                Value::Array(a) => a.iter().collect(),
-                other => vec![other],
+            // An extension's attributes sit under its schema's key, which `schemas` names.
+            let (attrs, obj) = if r["schemas"].as_array().unwrap().contains(&json!(key)) {
+                let ext = attrs_of(&json!(key)).unwrap_or_else(|| panic!("{path}: extension {key} is not published"));
+                (ext, value.as_object().unwrap_or_else(|| panic!("{path}: {key} is not an object")).clone())
+            } else {
+                (core.clone(), [(key.clone(), value.clone())].into_iter().collect())
             };
-            for e in elements.into_iter().filter_map(Value::as_object) {
-                for sub in e.keys() {
-                    assert!(subs.contains(&sub.to_lowercase()), "{path}: {key}.{sub} is not in {schema}: {r}");
+            for (key, value) in &obj {
+                let attr = attrs.as_array().unwrap().iter().find(|a| a["name"].as_str().unwrap().eq_ignore_ascii_case(key));
+                let attr = attr.unwrap_or_else(|| panic!("{path}: {key} is not in {schema} or its extensions: {r}"));
+                assert_ne!(attr["returned"], "never", "{path}: {key} is never to be returned: {r}");
+                let subs: Vec<String> = attr["subAttributes"]
+                    .as_array()
+                    .map(|s| s.iter().map(|a| a["name"].as_str().unwrap().to_lowercase()).collect())
+                    .unwrap_or_default();
+                let elements: Vec<&Value> = match value {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                for e in elements.into_iter().filter_map(Value::as_object) {
+                    for sub in e.keys() {
+                        assert!(subs.contains(&sub.to_lowercase()), "{path}: {key}.{sub} is not in {schema}: {r}");
+                    }
                 }
             }
         }
@@ -161,7 +171,11 @@ story!(discovery_describes_the_service, |app: TestApp| async move {
 
     let schemas = app.call(Method::GET, "/scim/v2/Schemas", None, None).await.expect(200);
     let ids: Vec<&str> = schemas["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [USER, GROUP]);
+    assert_eq!(ids, [USER, GROUP, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]);
+    assert_eq!(
+        user_type["schemaExtensions"],
+        json!([{"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": false}])
+    );
     let user = app.call(Method::GET, &format!("/scim/v2/Schemas/{USER}"), None, None).await.expect(200);
     let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();
     assert_eq!((user_name["required"].clone(), user_name["uniqueness"].clone()), (json!(true), json!("server")));
@@ -340,7 +354,9 @@ story!(entra_id_provisions_and_updates_a_user, |app: TestApp| async move {
     let created = scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(body)).await.expect(201);
     let id = id_of(&created);
     assert_eq!(created["name"]["formatted"], "givenName familyName");
-    assert!(created.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none());
+    // The enterprise extension is kept as written, and named in `schemas`.
+    assert_eq!(created["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], json!({"employeeNumber": "7", "department": "Eng"}));
+    assert_eq!(created["schemas"], json!([USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]));
 
     for filter in [
         r#"userName eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1""#,
@@ -363,6 +379,7 @@ story!(entra_id_provisions_and_updates_a_user, |app: TestApp| async move {
     assert_eq!(updated["emails"][0]["value"], "updatedEmail@microsoft.com");
     assert_eq!(updated["name"]["formatted"], "Mary Ann updatedFamilyName");
     assert_eq!(updated["externalId"], "changed-external");
+    assert_eq!(updated["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "Ops");
     let native = app.get(&format!("/api/v1/users/{id}"), &app.admin_key).await.expect(200);
     assert_eq!(
         (native["email"].clone(), native["full_name"].clone()),
@@ -1323,6 +1340,27 @@ story!(what_a_directory_writes_reads_back_as_written, |app: TestApp| async move 
     assert_eq!(app.get(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key).await.expect(200)["active"], false);
     let on = ops(json!([{"op": "replace", "path": "active", "value": true}]));
     assert_eq!(scim(&app, Method::PATCH, &path, &idp.key, Some(on)).await.expect(200)["active"], true);
+
+    // The enterprise extension: by attribute, by a manager's part, removed, then whole.
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let ext = ops(json!([
+        {"op": "add", "path": format!("{EXT}:department"), "value": "Research"},
+        {"op": "add", "path": format!("{EXT}:manager.value"), "value": "usr_boss"},
+        {"op": "add", "path": format!("{EXT}:nickname"), "value": "not in the schema"}
+    ]));
+    let with = scim(&app, Method::PATCH, &path, &idp.key, Some(ext)).await.expect(200);
+    assert_eq!(with[EXT], json!({"department": "Research", "manager": {"value": "usr_boss"}}));
+    assert!(with["schemas"].as_array().unwrap().contains(&json!(EXT)), "{with}");
+    let only_dept =
+        scim(&app, Method::GET, &format!("{path}?attributes={}", enc(&format!("{EXT}:department"))), &idp.key, None).await.expect(200);
+    assert_eq!(only_dept[EXT], json!({"department": "Research"}), "{only_dept}");
+    let rm = ops(
+        json!([{"op": "remove", "path": format!("{EXT}:manager")}, {"op": "replace", "value": {EXT: {"employeeNumber": "42", "department": "Ops"}}}]),
+    );
+    let replaced = scim(&app, Method::PATCH, &path, &idp.key, Some(rm)).await.expect(200);
+    assert_eq!(replaced[EXT], json!({"employeeNumber": "42", "department": "Ops"}));
+    let gone = scim(&app, Method::PATCH, &path, &idp.key, Some(ops(json!([{"op": "remove", "path": EXT}])))).await.expect(200);
+    assert!(gone.get(EXT).is_none() && !gone["schemas"].as_array().unwrap().contains(&json!(EXT)), "{gone}");
 
     // A native change wins: the kept email list no longer agrees, so SCIM shows the column.
     app.patch(&format!("/api/v1/users/{}", id_of(&made)), &app.admin_key, json!({"email": "g@new.example"})).await.expect(200);

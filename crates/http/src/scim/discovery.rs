@@ -1,7 +1,7 @@
 //! Discovery (RFC 7644 §4): `ServiceProviderConfig`, `ResourceTypes` and `Schemas`. They
 //! describe the service, not anyone's data, so they answer without credentials.
 
-use super::{GROUP_SCHEMA, MAX_COUNT, ScimError, ScimResult, USER_SCHEMA, base_url, json_response, list_response};
+use super::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_COUNT, ScimError, ScimResult, USER_SCHEMA, base_url, json_response, list_response};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ fn resource_type_json(id: &str, base: &str) -> Value {
         "endpoint": endpoint,
         "description": description,
         "schema": schema,
-        "schemaExtensions": [],
+        "schemaExtensions": if id == "User" { json!([{"schema": ENTERPRISE_SCHEMA, "required": false}]) } else { json!([]) },
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{id}")},
     })
 }
@@ -189,9 +189,35 @@ fn group_schema(base: &str) -> Value {
     })
 }
 
+/// The enterprise User extension: kept as written, shown under its schema's key.
+fn enterprise_schema(base: &str) -> Value {
+    let manager = a("manager", "complex", "The user's manager");
+    let manager_subs = [
+        A { case_exact: true, ..a("value", "string", "The manager's id") },
+        A { case_exact: true, refs: &["User"], ..a("$ref", "reference", "The manager's URI") },
+        A { mutability: "readOnly", ..a("displayName", "string", "The manager's name") },
+    ];
+    let attributes = vec![
+        a("employeeNumber", "string", "A number assigned by the organization").json(&[]),
+        a("costCenter", "string", "A cost center").json(&[]),
+        a("organization", "string", "An organization").json(&[]),
+        a("division", "string", "A division").json(&[]),
+        a("department", "string", "A department").json(&[]),
+        manager.json(&manager_subs),
+    ];
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": ENTERPRISE_SCHEMA,
+        "name": "EnterpriseUser",
+        "description": "Enterprise User",
+        "attributes": attributes,
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{ENTERPRISE_SCHEMA}")},
+    })
+}
+
 pub async fn schemas(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
-    list_response(2, 1, vec![user_schema(&base), group_schema(&base)])
+    list_response(3, 1, vec![user_schema(&base), group_schema(&base), enterprise_schema(&base)])
 }
 
 pub async fn schema(headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<String>) -> ScimResult {
@@ -200,6 +226,8 @@ pub async fn schema(headers: HeaderMap, axum::extract::Path(id): axum::extract::
         Ok(json_response(StatusCode::OK, user_schema(&base)))
     } else if id.eq_ignore_ascii_case(GROUP_SCHEMA) {
         Ok(json_response(StatusCode::OK, group_schema(&base)))
+    } else if id.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
+        Ok(json_response(StatusCode::OK, enterprise_schema(&base)))
     } else {
         Err(ScimError::new(StatusCode::NOT_FOUND, None, format!("no schema {id:?}")))
     }

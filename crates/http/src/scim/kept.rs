@@ -6,15 +6,19 @@
 //! name's full form is the user's full name, the list's chosen element is their email or
 //! avatar), so a change made through the native API wins. Only what `/Schemas` declares is
 //! kept (the name's `formatted`, `givenName`, `familyName`; an element's `value`, `type`,
-//! `primary`), so what is shown never goes beyond the published schema.
+//! `primary`; the enterprise extension's attributes and its manager's `value` and `$ref`), so
+//! what is shown never goes beyond the published schema.
 
-use super::{OpKind, ScimError, ScimResult, get_ci};
+use super::{ENTERPRISE_SCHEMA, OpKind, ScimError, ScimResult, get_ci};
 use cohort_core::model::User;
 use cohort_core::scim_filter::PatchPath;
 use serde_json::{Map, Value};
 
 const NAME_PARTS: [&str; 3] = ["formatted", "givenName", "familyName"];
 const ELEMENT_PARTS: [&str; 3] = ["value", "type", "primary"];
+/// The enterprise extension's text attributes, and its manager's writable parts.
+const ENTERPRISE_TEXTS: [&str; 5] = ["employeeNumber", "costCenter", "organization", "division", "department"];
+const MANAGER_PARTS: [&str; 2] = ["value", "$ref"];
 
 /// The kept document of one user: `name`, `emails`, `photos`, and `active: null`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,7 +97,60 @@ impl Kept {
                 k.0.insert(attr.into(), Value::Array(elements(list)));
             }
         }
+        if let Some(ext) = get_ci(v, ENTERPRISE_SCHEMA).filter(|e| e.is_object()) {
+            k.patch_enterprise(OpKind::Replace, None, None, Some(ext));
+        }
         k
+    }
+
+    /// A write to the enterprise extension: the whole of it (`attr` none), one of its
+    /// attributes, or a part of its `manager`. Kept as written, within its schema.
+    pub fn patch_enterprise(&mut self, op: OpKind, attr: Option<&str>, sub: Option<&str>, value: Option<&Value>) {
+        let declared = |v: &Value| {
+            let mut out = only(v, &ENTERPRISE_TEXTS);
+            if let Some(m) = get_ci(v, "manager").filter(|m| m.is_object()) {
+                let m = only(m, &MANAGER_PARTS);
+                if !m.is_empty() {
+                    out.insert("manager".into(), Value::Object(m));
+                }
+            }
+            out
+        };
+        let ext = self.0.entry(ENTERPRISE_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+        let Some(ext) = ext.as_object_mut() else { return };
+        match (attr, op) {
+            (None, OpKind::Remove) => ext.clear(),
+            (None, OpKind::Replace) => *ext = value.map(declared).unwrap_or_default(),
+            (None, OpKind::Add) => ext.extend(value.map(declared).unwrap_or_default()),
+            (Some(a), _) if a.eq_ignore_ascii_case("manager") => {
+                let manager = ext.entry("manager").or_insert_with(|| Value::Object(Map::new()));
+                let Some(manager) = manager.as_object_mut() else { return };
+                match (sub.and_then(|s| MANAGER_PARTS.iter().find(|p| p.eq_ignore_ascii_case(s))), op, value) {
+                    (None, OpKind::Remove, _) | (None, _, None) => manager.clear(),
+                    (None, OpKind::Replace, Some(v)) => *manager = only(v, &MANAGER_PARTS),
+                    (None, OpKind::Add, Some(v)) => manager.extend(only(v, &MANAGER_PARTS)),
+                    (Some(p), OpKind::Remove, _) | (Some(p), _, None) => {
+                        manager.remove(*p);
+                    }
+                    (Some(p), _, Some(v)) => manager.extend(only(&serde_json::json!({ *p: v }), &MANAGER_PARTS)),
+                }
+                if manager.is_empty() {
+                    ext.remove("manager");
+                }
+            }
+            (Some(a), _) => {
+                let Some(name) = ENTERPRISE_TEXTS.iter().find(|t| t.eq_ignore_ascii_case(a)) else { return };
+                match (op, value) {
+                    (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+                        ext.remove(*name);
+                    }
+                    (_, Some(v)) => ext.extend(only(&serde_json::json!({ *name: v }), &ENTERPRISE_TEXTS)),
+                }
+            }
+        }
+        if ext.is_empty() {
+            self.0.remove(ENTERPRISE_SCHEMA);
+        }
     }
 
     /// The pieces that still agree with the user's columns (the others would show a stale
@@ -149,6 +206,12 @@ impl Kept {
                 ("emails" | "photos", Value::Array(l)) if l.is_empty() => {
                     if let Some(o) = v.as_object_mut() {
                         o.remove(k);
+                    }
+                }
+                (ENTERPRISE_SCHEMA, Value::Object(_)) => {
+                    v[k] = x.clone();
+                    if let Some(schemas) = v.get_mut("schemas").and_then(Value::as_array_mut) {
+                        schemas.push(Value::String(ENTERPRISE_SCHEMA.into()));
                     }
                 }
                 _ => v[k] = x.clone(),

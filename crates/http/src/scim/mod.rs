@@ -32,6 +32,8 @@ pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListRespons
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub use cohort_core::scim_filter::{GROUP_SCHEMA, USER_SCHEMA};
 pub const CONTENT_TYPE: &str = "application/scim+json";
+/// The enterprise User extension (RFC 7643 §4.3), kept as the directory wrote it.
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// The most resources one list answers (`filter.maxResults`).
 pub const MAX_COUNT: i64 = 1000;
 /// Resources per list page when the caller does not say.
@@ -294,11 +296,19 @@ pub struct Projection {
     excluded: Vec<String>,
 }
 
+/// Attribute names, lower-cased: a core attribute by its name (`name.givenName`), an
+/// extension's as `<its schema>.<attribute>` (the extension is one key of the resource), the
+/// whole extension by its schema.
 fn attr_list(raw: &str) -> Vec<String> {
+    let extension = ENTERPRISE_SCHEMA.to_lowercase();
     raw.split(',')
-        .map(|a| a.trim())
+        .map(|a| a.trim().to_lowercase())
         .filter(|a| !a.is_empty())
-        .map(|a| a.rsplit_once(':').map_or(a, |(_, rest)| rest).to_lowercase())
+        .map(|a| match a.strip_prefix(&extension) {
+            Some("") => a.clone(),
+            Some(rest) if rest.starts_with(':') => format!("{extension}.{}", &rest[1..]),
+            _ => a.rsplit_once(':').map_or(a.as_str(), |(_, rest)| rest).to_string(),
+        })
         .collect()
 }
 

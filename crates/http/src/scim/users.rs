@@ -8,8 +8,8 @@
 
 use super::kept::Kept;
 use super::{
-    OpKind, PatchOp, Projection, Scim, ScimError, ScimJson, ScimResult, USER_SCHEMA, boolean, get_ci, list_response, meta, no_content,
-    opt_string, own_schema, patch_ops, projection_of, resource, value_object,
+    ENTERPRISE_SCHEMA, OpKind, PatchOp, Projection, Scim, ScimError, ScimJson, ScimResult, USER_SCHEMA, boolean, get_ci, list_response,
+    meta, no_content, opt_string, own_schema, patch_ops, projection_of, resource, value_object,
 };
 use crate::extract::{IfMatch, Path};
 use axum::extract::State;
@@ -224,6 +224,17 @@ impl Draft {
     }
 
     fn apply_path(&mut self, op: OpKind, path: &PatchPath, value: Option<&Value>) -> ScimResult<()> {
+        // The enterprise extension, whole (`urn:…:enterprise:2.0:User`, which reads as the
+        // attribute `User` of the schema before it) or by attribute (`urn:…:User:department`).
+        let whole = path.urn.as_deref().map(|u| format!("{u}:{}", path.attr));
+        if whole.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)) {
+            self.kept.patch_enterprise(op, None, None, value);
+            return Ok(());
+        }
+        if path.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)) {
+            self.kept.patch_enterprise(op, Some(&path.attr), path.sub.as_deref(), value);
+            return Ok(());
+        }
         if !own_schema(path.urn.as_deref(), USER_SCHEMA) {
             return Ok(());
         }
