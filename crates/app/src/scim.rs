@@ -198,6 +198,32 @@ impl App {
         cohort_store::scim::list_groups(&self.read().await?, c.space(), filter, sort, start.max(1) - 1, count).await
     }
 
+    /// A search of every resource type at once: the users the caller reaches, then its
+    /// groups, as one list paged across both (`count` of them from the 1-based `start`), with
+    /// the total of both. A filter naming an attribute only one type has matches none of the
+    /// other; one that neither can answer is refused.
+    pub async fn scim_search_all(
+        &self,
+        c: &ScimCaller,
+        filter: Option<&Filter>,
+        sort: Option<&SortBy>,
+        start: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<User>, Vec<Group>)> {
+        let users = self.scim_users(c, filter, sort, start, count).await;
+        // The groups' window starts where the users run out.
+        let user_total = users.as_ref().map_or(0, |(t, _)| *t);
+        let user_rows = users.as_ref().map_or(0, |(_, u)| u.len() as i64);
+        let groups = self.scim_groups(c, filter, sort, (start - 1 - user_total).max(0) + 1, count - user_rows).await;
+        let unknown = |e: &Error| matches!(e, Error::InvalidFilter { .. });
+        let ((user_total, users), (group_total, groups)) = match (users, groups) {
+            (Err(e), Err(_)) => return Err(e),
+            (Err(e), _) | (_, Err(e)) if !unknown(&e) => return Err(e),
+            (u, g) => (u.unwrap_or_default(), g.unwrap_or_default()),
+        };
+        Ok((user_total + group_total, users, groups))
+    }
+
     /// The members of these groups of the caller's space.
     pub async fn scim_group_members(&self, c: &ScimCaller, group_ids: &[String]) -> Result<Vec<MemberRef>> {
         cohort_store::scim::members_of(&self.read().await?, c.space(), group_ids).await

@@ -277,7 +277,8 @@ impl Kept {
 
     /// A PATCH of `emails` or `photos`, with or without a value filter or a sub-attribute,
     /// against the kept list (or, when none is kept, the one element the columns show).
-    /// `col` is the column's value before this operation, `kind` the type it is shown with.
+    /// `col` is the column's value before this operation, `kind` the type it is shown with;
+    /// answers the column's new value, the element the list now chooses.
     pub fn patch_list(
         &mut self,
         attr: &str,
@@ -286,7 +287,7 @@ impl Kept {
         op: OpKind,
         path: &PatchPath,
         value: Option<&Value>,
-    ) -> ScimResult<()> {
+    ) -> ScimResult<Option<String>> {
         let mut list: Vec<Value> = match self.0.get(attr).and_then(Value::as_array) {
             Some(l) => l.clone(),
             None => col.map(|c| serde_json::json!({"value": c, "type": kind, "primary": true})).into_iter().collect(),
@@ -348,8 +349,9 @@ impl Kept {
         if list.iter().any(|e| e.get("value").and_then(Value::as_str).is_none()) {
             return Err(ScimError::invalid_value(format!("each of {attr} needs a value")));
         }
+        let column = chosen(&list, kind).map(str::to_string);
         self.0.insert(attr.into(), Value::Array(list));
-        Ok(())
+        Ok(column)
     }
 
     /// The kept name's given and family names, when a name is kept.
@@ -357,10 +359,5 @@ impl Kept {
         let name = self.0.get("name")?.as_object()?;
         let part = |k: &str| name.get(k).and_then(Value::as_str).map(str::to_string);
         Some((part("givenName"), part("familyName")))
-    }
-
-    /// The element a kept list now chooses, for the column (see [`chosen`]).
-    pub fn chosen(&self, attr: &str, kind: &str) -> Option<Option<String>> {
-        self.0.get(attr).and_then(Value::as_array).map(|l| chosen(l, kind).map(str::to_string))
     }
 }

@@ -63,28 +63,14 @@ pub fn router() -> Router<App> {
         .layer(axum::middleware::from_fn(scim_layer))
 }
 
-/// `POST /.search` at the root: users, then groups, as one list. A filter that names an
-/// attribute only one of them has matches none of the other.
+/// `POST /.search` at the root: users, then groups, as one list (see
+/// [`App::scim_search_all`]).
 async fn search_all(axum::extract::State(app): axum::extract::State<App>, s: Scim, ScimJson(body): ScimJson) -> ScimResult {
     let q = ListQuery::from_search(&body)?;
-    let filter = q.filter.as_ref();
-    let skipped = q.start - 1;
-    // Each type's total, and its page when it has rows in the window asked for.
-    let sort = q.sort.as_ref();
-    let users = app.scim_users(&s.caller, filter, sort, q.start, q.count).await;
-    let user_total = users.as_ref().map_or(0, |(t, _)| *t);
-    let group_start = (skipped - user_total).max(0) + 1;
-    let user_rows = users.as_ref().map_or(0, |(_, u)| u.len() as i64);
-    let groups = app.scim_groups(&s.caller, filter, sort, group_start, q.count - user_rows).await;
-    let unknown = |e: &Error| matches!(e, Error::InvalidFilter { .. });
-    let (users, groups) = match (users, groups) {
-        (Err(e), Err(_)) => return Err(e.into()),
-        (Err(e), _) | (_, Err(e)) if !unknown(&e) => return Err(e.into()),
-        (u, g) => (u.unwrap_or_default(), g.unwrap_or_default()),
-    };
-    let mut resources = users::render(&app, &s, &users.1, &q.projection).await?;
-    resources.extend(groups::render(&app, &s, &groups.1, &q.projection).await?);
-    Ok(list_response(users.0 + groups.0, q.start, resources))
+    let (total, users, groups) = app.scim_search_all(&s.caller, q.filter.as_ref(), q.sort.as_ref(), q.start, q.count).await?;
+    let mut resources = users::render(&app, &s, &users, &q.projection).await?;
+    resources.extend(groups::render(&app, &s, &groups, &q.projection).await?);
+    Ok(list_response(total, q.start, resources))
 }
 
 /// A method the path does not take (the router's own 405 would answer the native body).

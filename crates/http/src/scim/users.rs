@@ -315,23 +315,17 @@ impl Draft {
                 }
                 Ok(())
             }
+            // `multi` refuses what the operation cannot mean (a value that is no string, a
+            // replace whose filter matches nothing); the column is then the element the kept
+            // list chooses, so the two agree.
             ("emails", _) => {
-                let current = self.email.clone();
-                self.email = multi(op, path, value, current.clone(), "emails", "work")?;
-                self.kept.patch_list("emails", "work", current.as_deref(), op, path, value)?;
-                // The column is the element the kept list chooses, so the two agree.
-                if let Some(chosen) = self.kept.chosen("emails", "work") {
-                    self.email = chosen;
-                }
+                multi(op, path, value, self.email.clone(), "emails", "work")?;
+                self.email = self.kept.patch_list("emails", "work", self.email.as_deref(), op, path, value)?;
                 Ok(())
             }
             ("photos", _) => {
-                let current = self.photo.clone();
-                self.photo = multi(op, path, value, current.clone(), "photos", "photo")?;
-                self.kept.patch_list("photos", "photo", current.as_deref(), op, path, value)?;
-                if let Some(chosen) = self.kept.chosen("photos", "photo") {
-                    self.photo = chosen;
-                }
+                multi(op, path, value, self.photo.clone(), "photos", "photo")?;
+                self.photo = self.kept.patch_list("photos", "photo", self.photo.as_deref(), op, path, value)?;
                 Ok(())
             }
             _ => Ok(()),
@@ -358,7 +352,8 @@ fn pick(name: &str, v: &Value, kind: &str) -> ScimResult<Option<String>> {
     }
 }
 
-/// A PATCH of `emails`/`photos` (with or without a value filter) against the one value kept.
+/// A PATCH of `emails`/`photos` (with or without a value filter) against one kept value: the
+/// checks an operation must pass (see `Draft::apply_path`), and the value that would be kept.
 fn multi(
     op: OpKind,
     path: &PatchPath,
