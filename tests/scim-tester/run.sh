@@ -8,19 +8,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-$here/../../target/debug/cohort}"
-data="$(mktemp -d)"
-out="$data/serve.out"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 venv="$here/../../target/scim-tester-venv"
 if [ ! -x "$venv/bin/scim2" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" > "$out" 2>/dev/null &
-pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$out" 2>/dev/null && break; sleep 0.1; done
-url="$(sed -n 's/.*listening on //p' "$out" | head -n 1)"
-for _ in $(seq 1 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
+# shellcheck source=../fresh-server.sh
+. "$here/../fresh-server.sh"
 admin="$("$bin" keys create --name scim-tester-admin --scopes admin --data-dir "$data")"
 scim="$("$bin" keys create --name scim-tester --scopes scim --space spc_default --data-dir "$data")"
 status=0
