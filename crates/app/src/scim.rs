@@ -27,7 +27,7 @@ use cohort_core::{Error, Result, time};
 use cohort_store::Conn;
 use cohort_store::scim::MemberRef;
 use cohort_store::{groups, members, users};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The most member ids one SCIM request may name.
 pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
@@ -49,13 +49,32 @@ impl ScimCaller {
     }
 }
 
+/// The most characters of a member's `type` or `display` kept.
+const MEMBER_TEXT_MAX: usize = 300;
+
+/// A member as a directory writes it: the user's id, and the `type` and `display` it gave,
+/// which are kept and shown back as written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScimMember {
+    pub user_id: String,
+    pub kind: Option<String>,
+    pub display: Option<String>,
+}
+
+impl ScimMember {
+    /// A member written as its id alone.
+    pub fn id(user_id: impl Into<String>) -> ScimMember {
+        ScimMember { user_id: user_id.into(), ..ScimMember::default() }
+    }
+}
+
 /// A change to a group's members, applied in order to the current members.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberOp {
-    Add(Vec<String>),
+    Add(Vec<ScimMember>),
     Remove(Vec<String>),
     RemoveAll,
-    Replace(Vec<String>),
+    Replace(Vec<ScimMember>),
 }
 
 /// A PATCH or PUT of a SCIM group.
@@ -69,6 +88,28 @@ pub struct GroupChange {
 fn dedup(ids: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}
+
+/// What was written of each member named (the last writing of a user named twice wins),
+/// its texts held to their length.
+fn written(members: &[ScimMember]) -> Result<HashMap<&str, &ScimMember>> {
+    let mut out = HashMap::new();
+    for m in members {
+        cohort_core::input::text("members.type", m.kind.clone(), MEMBER_TEXT_MAX)?;
+        cohort_core::input::text("members.display", m.display.clone(), MEMBER_TEXT_MAX)?;
+        out.insert(m.user_id.as_str(), m);
+    }
+    Ok(out)
+}
+
+/// Keeps in `tx` what was written of these memberships' members (`fresh`: made in `tx`).
+async fn keep_written(tx: &Conn, ms: &[Membership], written: &HashMap<&str, &ScimMember>, fresh: bool) -> Result<()> {
+    let docs: Vec<(String, Option<String>, Option<String>)> =
+        ms.iter().filter_map(|m| written.get(m.user_id.as_str()).map(|w| (m.id.clone(), w.kind.clone(), w.display.clone()))).collect();
+    if docs.is_empty() {
+        return Ok(());
+    }
+    cohort_store::scim::put_member_documents(tx, &docs, fresh).await
 }
 
 fn group_snapshot(g: &Group) -> serde_json::Value {
@@ -241,16 +282,18 @@ impl App {
         c: &ScimCaller,
         name: String,
         external_id: Option<String>,
-        members: Vec<String>,
+        members: Vec<ScimMember>,
     ) -> Result<Group> {
-        let members = self.known_users(c, members).await?;
+        let writes = written(&members)?;
+        let members = self.known_users(c, members.iter().map(|m| m.user_id.clone()).collect()).await?;
         let input = cohort_core::group::GroupInput { name, external_id, ..Default::default() };
         let tx = self.begin().await?;
         let g = self.create_group_in(&tx, &c.acting, c.space().map(str::to_string), None, input, false).await?;
         if !members.is_empty() {
             reached(&tx, c.space(), &members).await?;
             let ctx = self.load(&tx, &c.acting, &g.id).await?.ctx;
-            add_many(&tx, &c.acting, &ctx, &g.id, members).await?;
+            let made = add_many(&tx, &c.acting, &ctx, &g.id, members).await?;
+            keep_written(&tx, &made, &writes, true).await?;
         }
         self.commit(tx).await?;
         self.scim_get_group(c, &g.id).await
@@ -274,7 +317,8 @@ impl App {
             .members
             .iter()
             .map(|op| match op {
-                MemberOp::Add(v) | MemberOp::Remove(v) | MemberOp::Replace(v) => v.len(),
+                MemberOp::Add(v) | MemberOp::Replace(v) => v.len(),
+                MemberOp::Remove(v) => v.len(),
                 MemberOp::RemoveAll => 0,
             })
             .sum();
@@ -320,15 +364,26 @@ impl App {
         if !change.members.is_empty() {
             let current = cohort_store::scim::memberships(&tx, id).await?;
             let mut wanted: Vec<String> = current.iter().map(|m| m.user_id.clone()).collect();
+            // Every member an add or replace names is kept as it was last written there.
+            let named: Vec<ScimMember> = change
+                .members
+                .iter()
+                .flat_map(|op| match op {
+                    MemberOp::Add(ms) | MemberOp::Replace(ms) => ms.as_slice(),
+                    MemberOp::Remove(_) | MemberOp::RemoveAll => &[],
+                })
+                .cloned()
+                .collect();
+            let writes = written(&named)?;
             for op in change.members {
                 match op {
-                    MemberOp::Add(ids) => wanted.extend(ids),
+                    MemberOp::Add(ms) => wanted.extend(ms.into_iter().map(|m| m.user_id)),
                     MemberOp::Remove(ids) => {
                         let gone: HashSet<String> = ids.into_iter().collect();
                         wanted.retain(|u| !gone.contains(u));
                     }
                     MemberOp::RemoveAll => wanted.clear(),
-                    MemberOp::Replace(ids) => wanted = ids,
+                    MemberOp::Replace(ms) => wanted = ms.into_iter().map(|m| m.user_id).collect(),
                 }
             }
             let wanted = dedup(wanted);
@@ -337,8 +392,11 @@ impl App {
             let adding: Vec<String> = wanted.iter().filter(|u| !present.contains(u)).cloned().collect();
             reached(&tx, c.space(), &adding).await?;
             let removing: Vec<Membership> = current.iter().filter(|m| !wanted_set.contains(&m.user_id)).cloned().collect();
+            let staying: Vec<Membership> = current.into_iter().filter(|m| wanted_set.contains(&m.user_id)).collect();
             remove_many(&tx, p, &ctx, id, removing).await?;
-            add_many(&tx, p, &ctx, id, adding).await?;
+            let made = add_many(&tx, p, &ctx, id, adding).await?;
+            keep_written(&tx, &staying, &writes, false).await?;
+            keep_written(&tx, &made, &writes, true).await?;
         }
         self.commit(tx).await?;
         self.scim_get_group(c, id).await
@@ -362,14 +420,14 @@ async fn reached(c: &Conn, space_id: Option<&str>, ids: &[String]) -> Result<()>
 
 /// Adds known users who are not members yet as active `member`s, in the caller's
 /// transaction and in one batch (the seats all at once, or `group_full` and none).
-async fn add_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, user_ids: Vec<String>) -> Result<()> {
+async fn add_many(tx: &Conn, p: &Principal, ctx: &GroupContext, group_id: &str, user_ids: Vec<String>) -> Result<Vec<Membership>> {
     if user_ids.is_empty() {
-        return Ok(());
+        return Ok(vec![]);
     }
     let role = crate::groups::role(tx, group_id, "member").await?;
     policy::authorize(p, ctx, Action::AddMember { role: &role })?;
     let grants = user_ids.into_iter().map(|u| Grant::active(u, role.slug.clone())).collect();
-    membership::grant_many(tx, p, group_id, grants, "member.added").await.map(|_| ())
+    membership::grant_many(tx, p, group_id, grants, "member.added").await
 }
 
 /// Removes memberships of one group in the caller's transaction and in one batch; the

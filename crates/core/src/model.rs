@@ -274,6 +274,8 @@ pub struct DeclaredPermission {
 pub struct MemberRef {
     pub group_id: String,
     pub user_id: String,
-    pub username: String,
-    pub full_name: Option<String>,
+    /// The member's `type` as the directory wrote it (`None`: it wrote none; a `User`).
+    pub kind: Option<String>,
+    /// The member's `display` as the directory wrote it.
+    pub display: Option<String>,
 }

@@ -321,9 +321,11 @@ pub async fn by_id(c: &Conn, id: &str) -> Result<Option<Member>, StoreError> {
 }
 
 /// Rows per multi-row statement: well under both databases' parameter limits.
-const ROWS: usize = 400;
+/// Rows one multi-row statement writes.
+pub(crate) const ROWS: usize = 400;
 
-fn marks(rows: usize, cols: usize) -> String {
+/// `(?, ?), (?, ?)`: the placeholders of `rows` rows of `cols` values.
+pub(crate) fn marks(rows: usize, cols: usize) -> String {
     let row = format!("({})", vec!["?"; cols].join(", "));
     vec![row; rows].join(", ")
 }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_packed_indexes"),
     migration!(10, "0010_group_details"),
     migration!(11, "0011_scim_user_documents"),
+    migration!(12, "0012_scim_member_documents"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.

@@ -96,7 +96,11 @@ pub static USER_ATTRS: &[Attr] = &[
     Attr::Multi { name: "photos", rows: Rows::Inline("u.avatar_url IS NOT NULL"), subs: USER_PHOTO },
 ];
 
-const GROUP_MEMBER: &[Attr] = &[text("value", "sm.user_id", true, None), Attr::Const { name: "type", value: Const::Text("User") }];
+const GROUP_MEMBER: &[Attr] = &[
+    text("value", "sm.user_id", true, None),
+    text("type", "COALESCE(sd.type, 'User')", true, None),
+    text("display", "sd.display", false, None),
+];
 
 /// What a filter on `/Groups` may name (the table is `groups g`).
 pub static GROUP_ATTRS: &[Attr] = &[
@@ -106,7 +110,14 @@ pub static GROUP_ATTRS: &[Attr] = &[
     col("meta.created", Kind::Time, "g.created_at"),
     col("meta.lastmodified", Kind::Time, "g.updated_at"),
     Attr::Const { name: "meta.resourcetype", value: Const::Text("Group") },
-    Attr::Multi { name: "members", rows: Rows::Table { from: "memberships sm", tie: "sm.group_id = g.id" }, subs: GROUP_MEMBER },
+    Attr::Multi {
+        name: "members",
+        rows: Rows::Table {
+            from: "memberships sm LEFT JOIN scim_member_documents sd ON sd.membership_id = sm.id",
+            tie: "sm.group_id = g.id",
+        },
+        subs: GROUP_MEMBER,
+    },
 ];
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -567,12 +578,12 @@ pub async fn members_of(c: &Conn, space_id: Option<&str>, group_ids: &[String]) 
         clauses.push(format!("m.group_id IN ({marks})"));
         args.extend(chunk.iter().map(Value::from));
         let sql = format!(
-            "SELECT m.group_id, m.user_id, u.username, u.full_name FROM memberships m JOIN users u ON u.id = m.user_id \
-             JOIN groups g ON g.id = m.group_id WHERE {} ORDER BY m.group_id, m.joined_at, m.id",
+            "SELECT m.group_id, m.user_id, d.type, d.display FROM memberships m JOIN groups g ON g.id = m.group_id \
+             LEFT JOIN scim_member_documents d ON d.membership_id = m.id WHERE {} ORDER BY m.group_id, m.joined_at, m.id",
             clauses.join(" AND ")
         );
         for r in c.query(&sql, &args).await? {
-            out.push(MemberRef { group_id: r.get(0)?, user_id: r.get(1)?, username: r.get(2)?, full_name: r.get(3)? });
+            out.push(MemberRef { group_id: r.get(0)?, user_id: r.get(1)?, kind: r.get(2)?, display: r.get(3)? });
         }
     }
     Ok(out)
@@ -659,6 +670,31 @@ pub async fn put_user_document(c: &Conn, user_id: &str, doc: Option<&serde_json:
     Ok(())
 }
 
+/// Keeps what SCIM wrote of these members beyond their user ids: `(membership, type,
+/// display)`, a row with neither forgetting what was kept (see the migration
+/// `0012_scim_member_documents`). `fresh` says the memberships were made in this
+/// transaction, so nothing is kept of them yet.
+pub async fn put_member_documents(c: &Conn, docs: &[(String, Option<String>, Option<String>)], fresh: bool) -> Result<()> {
+    use crate::members::{ROWS, marks};
+    if !fresh {
+        for chunk in docs.chunks(ROWS) {
+            let args: Vec<Value> = chunk.iter().map(|(id, _, _)| Value::from(id)).collect();
+            let sql = format!("DELETE FROM scim_member_documents WHERE membership_id IN ({})", vec!["?"; chunk.len()].join(", "));
+            c.execute(&sql, &args).await?;
+        }
+    }
+    let kept: Vec<_> = docs.iter().filter(|(_, t, d)| t.is_some() || d.is_some()).collect();
+    for chunk in kept.chunks(ROWS) {
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (id, t, d) in chunk {
+            args.extend(params![id.as_str(), t.clone(), d.clone()]);
+        }
+        let sql = format!("INSERT INTO scim_member_documents (membership_id, type, display) VALUES {}", marks(chunk.len(), 3));
+        c.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -698,7 +734,10 @@ mod tests {
         assert_eq!(users(r#"emails co "x""#).1, vec![Value::from("%x%")]);
         assert_eq!(users("urn:ietf:params:scim:schemas:core:2.0:User:active eq true").1, vec![Value::Int(1)]);
         let (sql, _) = compile(&parse(r#"members[value eq "usr_1"]"#).unwrap(), GROUP_SCHEMA, GROUP_ATTRS).unwrap();
-        assert_eq!(sql, "EXISTS (SELECT 1 FROM memberships sm WHERE sm.group_id = g.id AND (sm.user_id IS NOT NULL AND sm.user_id = ?))");
+        assert_eq!(
+            sql,
+            "EXISTS (SELECT 1 FROM memberships sm LEFT JOIN scim_member_documents sd ON sd.membership_id = sm.id WHERE sm.group_id = g.id AND (sm.user_id IS NOT NULL AND sm.user_id = ?))"
+        );
     }
 
     #[test]

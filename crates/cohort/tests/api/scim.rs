@@ -1373,3 +1373,65 @@ story!(what_a_directory_writes_reads_back_as_written, |app: TestApp| async move 
     assert!(replaced.get("emails").is_none() && replaced.get("photos").is_none(), "{replaced}");
     assert_eq!(replaced["name"], json!({"formatted": "G R", "givenName": "G", "familyName": "R"}));
 });
+
+story!(a_member_reads_back_as_the_directory_wrote_it, |app: TestApp| async move {
+    let idp = idp(&app, "Members as written").await;
+    let mut ids = Vec::new();
+    for name in ["ivy", "jon", "kim"] {
+        ids.push(id_of(&scim(&app, Method::POST, "/scim/v2/Users", &idp.key, Some(json!({"userName": name}))).await.expect(201)));
+    }
+    let (ivy, jon, kim) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
+    let body = json!({"displayName": "Written", "members": [{"value": ivy, "display": "Ivy (HR)"}, {"value": jon, "type": "Contractor"}]});
+    let made = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(body)).await.expect(201);
+    let gid = id_of(&made);
+    let path = format!("/scim/v2/Groups/{gid}");
+    let shown =
+        |g: &Value, user: &str| g["members"].as_array().unwrap().iter().find(|m| m["value"] == user).cloned().unwrap_or(Value::Null);
+    let base = made["meta"]["location"].as_str().unwrap().trim_end_matches(&format!("/Groups/{gid}")).to_string();
+    let r = |u: &str| format!("{base}/Users/{u}");
+    assert_eq!(shown(&made, &ivy), json!({"value": ivy, "$ref": r(&ivy), "type": "User", "display": "Ivy (HR)"}));
+    assert_eq!(shown(&made, &jon), json!({"value": jon, "$ref": r(&jon), "type": "Contractor"}));
+
+    // A member added through the native API shows type User and no display.
+    app.post(&format!("/api/v1/groups/{gid}/members"), &app.admin_key, json!({"user_id": kim})).await.expect(201);
+    let read = scim(&app, Method::GET, &path, &idp.key, None).await.expect(200);
+    assert_eq!(shown(&read, &kim), json!({"value": kim, "$ref": r(&kim), "type": "User"}));
+    assert_eq!(shown(&read, &ivy)["display"], "Ivy (HR)");
+
+    // Filters see what was written.
+    let by = |f: &str| format!("/scim/v2/Groups?filter={}&excludedAttributes=members", enc(f));
+    let hit = scim(&app, Method::GET, &by(r#"members[display eq "ivy (hr)"]"#), &idp.key, None).await.expect(200);
+    assert_eq!(names(&hit), ["Written"]);
+    let hit = scim(&app, Method::GET, &by(r#"members[type eq "Contractor" and value eq "JON"]"#), &idp.key, None).await.expect(200);
+    assert_eq!(hit["totalResults"], 0, "value is case-exact");
+    let hit = scim(&app, Method::GET, &by(&format!(r#"members[type eq "Contractor" and value eq "{jon}"]"#)), &idp.key, None).await;
+    assert_eq!(names(&hit.expect(200)), ["Written"]);
+
+    // Named again, a member is kept as last written; one written bare loses what it had.
+    let again = ops(json!([{"op": "add", "path": "members", "value": [{"value": kim, "type": "Group", "display": "K"}, {"value": ivy}]}]));
+    let changed = scim(&app, Method::PATCH, &path, &idp.key, Some(again)).await.expect(200);
+    assert_eq!(shown(&changed, &kim), json!({"value": kim, "$ref": r(&kim), "type": "Group", "display": "K"}));
+    assert_eq!(shown(&changed, &ivy), json!({"value": ivy, "$ref": r(&ivy), "type": "User"}));
+    assert_eq!(shown(&changed, &jon)["type"], "Contractor", "a member not named keeps what it had");
+    // A remove selecting by what was written.
+    let drop = ops(json!([{"op": "remove", "path": "members[display eq \"K\"]"}]));
+    let left = scim(&app, Method::PATCH, &path, &idp.key, Some(drop)).await.expect(200);
+    let mut want = vec![ivy.clone(), jon.clone()];
+    want.sort();
+    assert_eq!(member_ids(&left), want);
+    // Removed and added again natively, nothing written before shows.
+    app.post(&format!("/api/v1/groups/{gid}/members"), &app.admin_key, json!({"user_id": kim})).await.expect(201);
+    assert_eq!(shown(&scim(&app, Method::GET, &path, &idp.key, None).await.expect(200), &kim)["type"], "User");
+
+    // Too long a text is refused whole: nothing of the request is applied.
+    let long = ops(json!([
+        {"op": "replace", "path": "displayName", "value": "Renamed"},
+        {"op": "add", "path": "members", "value": [{"value": jon, "display": "x".repeat(301)}]}
+    ]));
+    scim_error(scim(&app, Method::PATCH, &path, &idp.key, Some(long)).await, 400, Some("invalidValue"));
+    let after = scim(&app, Method::GET, &path, &idp.key, None).await.expect(200);
+    assert_eq!((after["displayName"].clone(), shown(&after, &jon)["type"].clone()), (json!("Written"), json!("Contractor")));
+    conforms(&app, &path, &after).await;
+    let bad = ops(json!([{"op": "add", "path": "members", "value": [{"value": jon, "type": 7}]}]));
+    scim_error(scim(&app, Method::PATCH, &path, &idp.key, Some(bad)).await, 400, Some("invalidValue"));
+});

@@ -176,8 +176,8 @@ fn group_schema(base: &str) -> Value {
     let member_subs = [
         A { case_exact: true, mutability: "immutable", ..a("value", "string", "The user's id") },
         A { case_exact: true, mutability: "immutable", refs: &["User"], ..a("$ref", "reference", "The user's URI") },
-        A { mutability: "readOnly", ..a("display", "string", "The user's full name, else their userName") },
-        A { mutability: "immutable", ..a("type", "string", "Always User") },
+        A { mutability: "immutable", ..a("display", "string", "As the directory wrote it (absent when it wrote none)") },
+        A { mutability: "immutable", ..a("type", "string", "As the directory wrote it (User when it wrote none)") },
     ];
     json!({
         "schemas": [SCHEMA_SCHEMA],

@@ -9,7 +9,7 @@ use crate::extract::{IfMatch, Path};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use cohort_app::App;
-use cohort_app::scim::{GroupChange, MemberOp};
+use cohort_app::scim::{GroupChange, MemberOp, ScimMember};
 use cohort_core::model::Group;
 use cohort_core::model::MemberRef;
 use cohort_core::scim_filter::{CompValue, CompareOp, Filter};
@@ -23,19 +23,23 @@ pub fn group_json(g: &Group, members: Option<&[MemberRef]>, base: &str) -> Value
         v["externalId"] = json!(e);
     }
     if let Some(ms) = members {
-        v["members"] = ms
-            .iter()
-            .map(|m| {
-                json!({
-                    "value": m.user_id,
-                    "$ref": format!("{base}/Users/{}", m.user_id),
-                    "display": m.full_name.clone().filter(|f| !f.is_empty()).unwrap_or_else(|| m.username.clone()),
-                    "type": "User",
-                })
-            })
-            .collect();
+        v["members"] = ms.iter().map(|m| member_json(m, base)).collect();
     }
     v["meta"] = meta("Group", g.created_at, g.updated_at, g.version, &location);
+    v
+}
+
+/// A member as SCIM shows it: `type` and `display` as the directory wrote them (`User` and
+/// none when it wrote none).
+fn member_json(m: &MemberRef, base: &str) -> Value {
+    let mut v = json!({
+        "value": m.user_id,
+        "$ref": format!("{base}/Users/{}", m.user_id),
+        "type": m.kind.as_deref().unwrap_or("User"),
+    });
+    if let Some(d) = &m.display {
+        v["display"] = json!(d);
+    }
     v
 }
 
@@ -63,8 +67,9 @@ async fn one(app: &App, s: &Scim, g: &Group, status: StatusCode, projection: &Pr
     Ok(resource(status, g.version, (status == StatusCode::CREATED).then_some(location.as_str()), body))
 }
 
-/// The user ids of a `members` value: `[{"value": "usr_…"}]` (bare strings are taken too).
-fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
+/// The members of a `members` value as written: `[{"value": "usr_…", "type": "User",
+/// "display": "…"}]` (bare strings are taken too, as ids).
+fn members_written(v: &Value) -> ScimResult<Vec<ScimMember>> {
     let items: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),
         Value::Object(_) => vec![v],
@@ -73,9 +78,13 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
     items
         .into_iter()
         .map(|m| match m {
-            Value::String(s) => Ok(s.clone()),
+            Value::String(s) => Ok(ScimMember::id(s.clone())),
             Value::Object(_) => match get_ci(m, "value") {
-                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::String(s)) => Ok(ScimMember {
+                    user_id: s.clone(),
+                    kind: opt_string("members.type", get_ci(m, "type"))?,
+                    display: opt_string("members.display", get_ci(m, "display"))?,
+                }),
                 _ => Err(ScimError::invalid_value("each member needs a value: the user's id")),
             },
             _ => Err(ScimError::invalid_value("each member must be an object {\"value\": user id}")),
@@ -83,9 +92,14 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
         .collect()
 }
 
+/// The user ids of a `members` value.
+fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
+    Ok(members_written(v)?.into_iter().map(|m| m.user_id).collect())
+}
+
 /// `displayName`, `externalId` and `members` of a whole resource (POST, PUT); `members` is
 /// `None` when the body leaves it out.
-fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Option<Vec<String>>)> {
+fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Option<Vec<ScimMember>>)> {
     let name = match get_ci(v, "displayName") {
         Some(Value::String(s)) => s.clone(),
         Some(other) if !other.is_null() => return Err(ScimError::invalid_value("displayName must be a string")),
@@ -95,7 +109,7 @@ fn from_resource(v: &Value) -> ScimResult<(String, Option<String>, Option<Vec<St
     let members = match get_ci(v, "members") {
         None => None,
         Some(Value::Null) => Some(vec![]),
-        Some(m) => Some(member_ids(m)?),
+        Some(m) => Some(members_written(m)?),
     };
     Ok((name, external_id, members))
 }
@@ -127,8 +141,8 @@ async fn change_of(app: &App, s: &Scim, id: &str, ops: &[PatchOp]) -> ScimResult
                     "displayname" => change.name = Some(display_name(Some(v))?),
                     "externalid" => change.external_id = Some(opt_string("externalId", Some(v))?),
                     "members" => change.members.push(match op.op {
-                        OpKind::Replace => MemberOp::Replace(member_ids(v)?),
-                        _ => MemberOp::Add(member_ids(v)?),
+                        OpKind::Replace => MemberOp::Replace(members_written(v)?),
+                        _ => MemberOp::Add(members_written(v)?),
                     }),
                     _ => {}
                 }
@@ -151,9 +165,11 @@ async fn change_of(app: &App, s: &Scim, id: &str, ops: &[PatchOp]) -> ScimResult
                 change.external_id = Some(if remove { None } else { opt_string("externalId", op.value.as_ref())? });
             }
             "members" => match (&path.filter, &path.sub, op.op) {
-                (None, None, OpKind::Add) => change.members.push(MemberOp::Add(member_ids(op.value.as_ref().unwrap_or(&Value::Null))?)),
+                (None, None, OpKind::Add) => {
+                    change.members.push(MemberOp::Add(members_written(op.value.as_ref().unwrap_or(&Value::Null))?))
+                }
                 (None, None, OpKind::Replace) => {
-                    change.members.push(MemberOp::Replace(member_ids(op.value.as_ref().unwrap_or(&Value::Null))?))
+                    change.members.push(MemberOp::Replace(members_written(op.value.as_ref().unwrap_or(&Value::Null))?))
                 }
                 (None, None, OpKind::Remove) => change.members.push(match &op.value {
                     Some(v) => MemberOp::Remove(member_ids(v)?),
@@ -169,7 +185,7 @@ async fn change_of(app: &App, s: &Scim, id: &str, ops: &[PatchOp]) -> ScimResult
                             current
                                 .iter()
                                 .flatten()
-                                .filter(|m| filter.matches(&json!({"value": m.user_id, "display": m.username, "type": "User"})))
+                                .filter(|m| filter.matches(&member_json(m, &s.base)))
                                 .map(|m| m.user_id.clone())
                                 .collect()
                         }
