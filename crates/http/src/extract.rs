@@ -219,7 +219,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(raw) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
-        let raw = raw.to_str().map_err(|_| Error::invalid("If-Match must be an ETag such as \"3\" or *"))?.trim();
+        let raw = raw.to_str().map_err(|_| Error::invalid("If-Match must be an ETag such as \"3\" or *"))?;
+        Ok(IfMatch::parse(raw)?)
+    }
+}
+
+impl IfMatch {
+    /// Reads an `If-Match` value (also a SCIM bulk operation's `version`).
+    pub fn parse(raw: &str) -> Result<IfMatch, Error> {
+        let raw = raw.trim();
         // An empty header names no version; `*` matches any.
         if raw == "*" || raw.is_empty() {
             return Ok(IfMatch(None));
@@ -230,7 +238,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         if !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b',') {
             return Ok(IfMatch(Some(v.parse().unwrap_or(-1))));
         }
-        Err(Error::invalid("If-Match must be an ETag such as \"3\" or *").into())
+        Err(Error::invalid("If-Match must be an ETag such as \"3\" or *"))
     }
 }
 

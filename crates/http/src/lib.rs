@@ -80,7 +80,13 @@ impl Front {
                 Some(refused) => refused,
                 // The deadline wraps the answer where it is made: a request's future is large,
                 // and each function it passes through by value copies it once more.
-                None => match tokio::time::timeout(self.guard.deadline(), idempotency::idempotent(&self.app, req, route)).await {
+                None => match tokio::time::timeout(self.guard.deadline(), {
+                    // Long requests (a SCIM bulk) stop starting work before it.
+                    req.extensions_mut().insert(limits::Deadline(std::time::Instant::now() + self.guard.deadline()));
+                    idempotency::idempotent(&self.app, req, route)
+                })
+                .await
+                {
                     Ok(res) => res,
                     Err(_) => self.guard.too_late(),
                 },

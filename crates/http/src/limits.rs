@@ -109,6 +109,20 @@ impl Guard {
     }
 }
 
+/// When the request's answer is due: past it the client gets 503 whatever the handler does.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub std::time::Instant);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Deadline {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // A router called without the front (in tests) has no deadline but the default's.
+        let default = || Deadline(std::time::Instant::now() + crate::ServeOptions::default().request_timeout);
+        Ok(parts.extensions.get::<Deadline>().copied().unwrap_or_else(default))
+    }
+}
+
 /// The client address of a request, when the server knows it.
 pub struct Client(pub Option<std::net::IpAddr>);
 

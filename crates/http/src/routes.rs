@@ -160,6 +160,7 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("PATCH", "/scim/v2/Groups/{id}", Scim),
     ("DELETE", "/scim/v2/Groups/{id}", Scim),
     ("POST", "/scim/v2/.search", Scim),
+    ("POST", "/scim/v2/Bulk", Scim),
     ("GET", "/scim/v2/Me", UserMe),
 ];
 

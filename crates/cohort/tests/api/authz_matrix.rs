@@ -664,6 +664,12 @@ fn cases() -> Vec<Case> {
         case!("POST" "/scim/v2/Groups/.search", "group", none, read, |f, w, me| ("/scim/v2/Groups/.search".into(), Some(json!({"count": 5})))),
         case!("POST" "/scim/v2/.search", "group", none, read, |f, w, me| ("/scim/v2/.search".into(), Some(json!({"count": 5})))),
         case!("GET" "/scim/v2/Me", "user", none, read, |f, w, me| ("/scim/v2/Me".into(), None)),
+        case!("POST" "/scim/v2/Bulk", "group", none, write, |f, w, me| (
+            "/scim/v2/Bulk".into(),
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": unique("scim bulk ")}}
+            ]}))
+        )),
         case!("POST" "/scim/v2/Groups", "group", none, write, |f, w, me| (
             "/scim/v2/Groups".into(),
             Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": unique("scim group ")}))

@@ -157,7 +157,7 @@ story!(discovery_describes_the_service, |app: TestApp| async move {
     let config = app.call(Method::GET, "/scim/v2/ServiceProviderConfig", None, None).await.expect(200);
     assert_eq!(config["patch"]["supported"], true);
     assert_eq!(config["filter"]["supported"], true);
-    assert_eq!(config["bulk"]["supported"], false);
+    assert_eq!(config["bulk"], json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 1048576}));
     assert_eq!(config["etag"]["supported"], true);
     assert_eq!(config["authenticationSchemes"][0]["type"], "oauthbearertoken");
 
@@ -1434,4 +1434,127 @@ story!(a_member_reads_back_as_the_directory_wrote_it, |app: TestApp| async move 
     conforms(&app, &path, &after).await;
     let bad = ops(json!([{"op": "add", "path": "members", "value": [{"value": jon, "type": 7}]}]));
     scim_error(scim(&app, Method::PATCH, &path, &idp.key, Some(bad)).await, 400, Some("invalidValue"));
+});
+
+/// The answers of a bulk request, as `(status, bulkId)`.
+fn bulk_statuses(res: &Value) -> Vec<(String, String)> {
+    res["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["status"].as_str().unwrap().to_string(), o["bulkId"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+fn bulk_body(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})
+}
+
+story!(bulk_runs_each_operation_alone_and_resolves_bulk_ids, |app: TestApp| async move {
+    let idp = idp(&app, "Bulk").await;
+    // The group comes first and names users made after it: it waits for them.
+    let body = bulk_body(json!([
+        {"method": "POST", "path": "/Groups", "bulkId": "team", "data": {"displayName": "Tour", "members": [{"value": "bulkId:ann"}, {"value": "bulkId:bob", "display": "Bob"}]}},
+        {"method": "POST", "path": "/Users", "bulkId": "ann", "data": {"schemas": [USER], "userName": "ann.bulk"}},
+        {"method": "POST", "path": "/Users", "bulkId": "bob", "data": {"userName": "bob.bulk", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "bulkId:ann"}}}},
+        {"method": "PATCH", "path": "/Users/bulkId:bob", "version": "W/\"1\"", "data": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "Bob B"}]}}
+    ]));
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(res["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"]));
+    let statuses = bulk_statuses(&res);
+    assert_eq!(statuses.len(), 4, "{res}");
+    assert!(statuses.contains(&("201".into(), "team".into())) && statuses.contains(&("201".into(), "ann".into())), "{res}");
+    assert!(statuses.contains(&("200".into(), "".into())), "the PATCH through a reference: {res}");
+    let op = |b: &str| res["Operations"].as_array().unwrap().iter().find(|o| o["bulkId"] == b).unwrap().clone();
+    let (team, ann, bob) = (op("team"), op("ann"), op("bob"));
+    assert!(team["location"].as_str().unwrap().contains("/scim/v2/Groups/grp_"), "{team}");
+    assert_eq!(ann["version"], "W/\"1\"");
+    let id = |o: &Value| o["location"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let group = scim(&app, Method::GET, &format!("/scim/v2/Groups/{}", id(&team)), &idp.key, None).await.expect(200);
+    let mut want = vec![id(&ann), id(&bob)];
+    want.sort();
+    assert_eq!(member_ids(&group), want);
+    let bob_now = scim(&app, Method::GET, &format!("/scim/v2/Users/{}", id(&bob)), &idp.key, None).await.expect(200);
+    assert_eq!(bob_now["displayName"], "Bob B");
+    assert_eq!(bob_now["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"], id(&ann));
+
+    // Each operation alone: a refused one changes nothing and the others still apply.
+    let gpath = format!("/Groups/{}", id(&team));
+    let body = bulk_body(json!([
+        {"method": "PATCH", "path": gpath, "data": {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "displayName", "value": "Renamed"},
+            {"op": "add", "path": "members", "value": [{"value": "usr_nobody"}]}
+        ]}},
+        {"method": "POST", "path": "/Users", "bulkId": "dup", "data": {"userName": "ann.bulk"}},
+        {"method": "POST", "path": "/Users", "bulkId": "cy", "data": {"userName": "cy.bulk"}},
+        {"method": "DELETE", "path": format!("/Users/{}", id(&ann)), "version": "W/\"9\""},
+        {"method": "GET", "path": "/Users"},
+        {"method": "POST", "path": "/Devices", "bulkId": "dev", "data": {}},
+        {"method": "POST", "path": "/Users", "data": {"userName": "no.bulk.id"}},
+        {"method": "POST", "path": "/Groups", "bulkId": "ghost", "data": {"displayName": "G", "members": [{"value": "bulkId:nowhere"}]}},
+        {"method": "POST", "path": "/Groups", "bulkId": "orphan", "data": {"displayName": "O", "members": [{"value": "bulkId:dup"}]}},
+        "not an operation"
+    ]));
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    let got: Vec<String> = bulk_statuses(&res).into_iter().map(|(s, b)| format!("{s} {b}")).collect();
+    assert_eq!(got, ["400 ", "409 dup", "201 cy", "412 ", "400 ", "404 dev", "400 ", "400 ghost", "409 orphan", "400 "], "{res}");
+    assert_eq!(res["Operations"][0]["response"]["scimType"], "invalidValue");
+    assert_eq!(res["Operations"][0]["response"]["schemas"], json!([ERROR]));
+    let group = scim(&app, Method::GET, &format!("/scim/v2/Groups/{}", id(&team)), &idp.key, None).await.expect(200);
+    assert_eq!((group["displayName"].clone(), member_ids(&group).len()), (json!("Tour"), 2), "the refused PATCH left nothing");
+    let (a, key) = (&app, idp.key.as_str());
+    let names_now = |filter: &str| {
+        let path = format!("/scim/v2/Users?filter={}", enc(filter));
+        async move { scim(a, Method::GET, &path, key, None).await.expect(200)["totalResults"].clone() }
+    };
+    assert_eq!(names_now(r#"userName eq "cy.bulk""#).await, 1);
+    assert_eq!(names_now(r#"userName eq "no.bulk.id""#).await, 0);
+    assert_eq!(names_now(r#"userName eq "ann.bulk""#).await, 1, "the DELETE with a stale version did nothing");
+
+    // failOnErrors: the request stops at that many errors; what follows is not run.
+    let mut body = bulk_body(json!([
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "ann.bulk"}},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "dee.bulk"}}
+    ]));
+    body["failOnErrors"] = json!(1);
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(bulk_statuses(&res), [("409".to_string(), "a".to_string())]);
+    assert_eq!(names_now(r#"userName eq "dee.bulk""#).await, 0);
+
+    // References that wait on each other cannot be resolved.
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let body = bulk_body(json!([
+        {"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "x.bulk", EXT: {"manager": {"value": "bulkId:y"}}}},
+        {"method": "POST", "path": "/Users", "bulkId": "y", "data": {"userName": "y.bulk", EXT: {"manager": {"value": "bulkId:x"}}}},
+        {"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "x2.bulk"}}
+    ]));
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    let mut got: Vec<String> = bulk_statuses(&res).into_iter().map(|(s, b)| format!("{s} {b}")).collect();
+    got.sort();
+    assert_eq!(got, ["400 x", "400 x", "400 y"], "a bulkId used twice belongs to neither; y names it: {res}");
+    let body = bulk_body(json!([
+        {"method": "POST", "path": "/Users", "bulkId": "p", "data": {"userName": "p.bulk", EXT: {"manager": {"value": "bulkId:q"}}}},
+        {"method": "POST", "path": "/Users", "bulkId": "q", "data": {"userName": "q.bulk", EXT: {"manager": {"value": "bulkId:p"}}}}
+    ]));
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(bulk_statuses(&res), [("409".to_string(), "p".to_string()), ("409".to_string(), "q".to_string())]);
+
+    // The request itself: its schema, its size, failOnErrors.
+    let too_many: Vec<Value> = (0..1001).map(|i| json!({"method": "DELETE", "path": format!("/Users/usr_{i}")})).collect();
+    scim_error(scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(bulk_body(json!(too_many)))).await, 413, None);
+    let wrong = json!({"schemas": [PATCH], "Operations": []});
+    scim_error(scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(wrong)).await, 400, Some("invalidSyntax"));
+    let mut zero = bulk_body(json!([]));
+    zero["failOnErrors"] = json!(0);
+    scim_error(scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(zero)).await, 400, Some("invalidValue"));
+    scim_error(scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(json!({"Operations": 3}))).await, 400, Some("invalidSyntax"));
+    let empty = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(bulk_body(json!([])))).await.expect(200);
+    assert_eq!(empty["Operations"], json!([]));
+
+    // A space's key reaches only its space's groups through Bulk too.
+    let other = app.post("/api/v1/groups", &app.admin_key, json!({"name": "Elsewhere"})).await.expect(201);
+    let body = bulk_body(json!([{"method": "DELETE", "path": format!("/Groups/{}", other["id"].as_str().unwrap())}]));
+    let res = scim(&app, Method::POST, "/scim/v2/Bulk", &idp.key, Some(body)).await.expect(200);
+    assert_eq!(bulk_statuses(&res), [("404".to_string(), "".to_string())]);
+    app.get(&format!("/api/v1/groups/{}", other["id"].as_str().unwrap()), &app.admin_key).await.expect(200);
 });

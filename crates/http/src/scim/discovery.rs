@@ -18,7 +18,7 @@ pub async fn service_provider_config(headers: HeaderMap) -> Response {
             "schemas": [CONFIG_SCHEMA],
             "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
             "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "bulk": {"supported": true, "maxOperations": super::bulk::MAX_OPERATIONS, "maxPayloadSize": crate::BODY_LIMIT},
             "filter": {"supported": true, "maxResults": MAX_COUNT},
             "changePassword": {"supported": true},
             "sort": {"supported": true},

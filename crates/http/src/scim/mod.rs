@@ -7,6 +7,7 @@
 //! `application/scim+json`, and every error, extractor rejections included, has SCIM's
 //! error body (`status` as a string, `scimType` where one applies).
 
+mod bulk;
 mod discovery;
 mod groups;
 mod kept;
@@ -56,6 +57,7 @@ pub fn router() -> Router<App> {
             get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete).fallback(no_method),
         )
         .route("/scim/v2/.search", post(search_all).fallback(no_method))
+        .route("/scim/v2/Bulk", post(bulk::bulk).fallback(no_method))
         .route("/scim/v2/Me", get(users::me).fallback(no_method))
         .route("/scim/v2", any(not_found))
         .route("/scim/v2/", any(not_found))
@@ -144,13 +146,20 @@ impl From<Error> for ScimError {
     }
 }
 
-impl IntoResponse for ScimError {
-    fn into_response(self) -> Response {
+impl ScimError {
+    /// The error's body (also a bulk operation's `response`).
+    pub fn body(&self) -> Value {
         let mut body = json!({"schemas": [ERROR_SCHEMA], "status": self.status.as_u16().to_string(), "detail": self.detail});
         if let Some(t) = self.scim_type {
             body["scimType"] = json!(t);
         }
-        let mut res = (self.status, body.to_string()).into_response();
+        body
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, self.body().to_string()).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"cohort-scim\""));
@@ -186,6 +195,7 @@ async fn scim_layer(req: Request, next: Next) -> Response {
 }
 
 /// The authenticated SCIM caller, and the base URL resources are located under.
+#[derive(Clone)]
 pub struct Scim {
     pub caller: ScimCaller,
     pub base: String,
