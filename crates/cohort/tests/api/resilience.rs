@@ -249,3 +249,29 @@ async fn request_limits_per_address_and_per_key_when_configured() {
     }
     assert!(limited > 0, "the address limit never applied");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_request_running_late_answers_what_it_did_not_run() {
+    let dir = std::env::temp_dir().join(format!("cohort-bulk-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = Db::sqlite(&dir.join("cohort.db")).expect("sqlite");
+    let opts = cohort_http::ServeOptions { request_timeout: Duration::from_secs(2), ..cohort_http::ServeOptions::default() };
+    let app = TestApp::start_with(db, Backend::Sqlite, Some(dir), opts).await;
+    // Each user's password is hashed with Argon2id (~20 ms): 1,000 of them take far longer
+    // than the 1.6 s the request starts operations in.
+    let ops: Vec<Value> = (0..1000)
+        .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": {"userName": format!("late{i}"), "password": "a long enough password"}}))
+        .collect();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+    let started = Instant::now();
+    let res = app.call_with(Method::POST, "/scim/v2/Bulk", Some(&app.admin_key), Some(body), &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "answered before the deadline: {:?}", started.elapsed());
+    let answers = res.expect(200)["Operations"].as_array().expect("operations").clone();
+    assert_eq!(answers.len(), 1000);
+    let made: Vec<&Value> = answers.iter().filter(|a| a["status"] == "201").collect();
+    let late = answers.iter().filter(|a| a["status"] == "503").count();
+    assert!(!made.is_empty() && late > 0 && made.len() + late == 1000, "{} made, {late} late", made.len());
+    // Exactly the operations answered 201 made users.
+    let users = app.get("/scim/v2/Users?filter=userName%20sw%20%22late%22&count=0", &app.admin_key).await.expect(200);
+    assert_eq!(users["totalResults"], made.len());
+}
