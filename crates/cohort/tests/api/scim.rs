@@ -972,18 +972,19 @@ story!(a_scim_key_stays_in_its_space, |app: TestApp| async move {
     assert_eq!(app.get(&format!("/api/v1/users/{admin_id}"), &app.admin_key).await.expect(200)["active"], true);
 });
 
-story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
+story!(ten_thousand_members_in_one_patch, |app: TestApp| async move {
     let idp = idp(&app, "Large").await;
     let principal = cohort_core::auth::Principal::system();
-    let mut ids = Vec::with_capacity(2000);
-    for i in 0..2000 {
-        // Users the space's directory provisioned (made in process, not through 2,000 POSTs).
-        let new = cohort_app::users::NewUser { username: format!("bulk{i:04}"), scim_space: Some(idp.space.clone()), ..Default::default() };
+    let mut ids = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        // Users the space's directory provisioned (made in process, not through 10,000 POSTs).
+        let new = cohort_app::users::NewUser { username: format!("bulk{i:05}"), scim_space: Some(idp.space.clone()), ..Default::default() };
         ids.push(app.app.create_user(&principal, new).await.unwrap().id);
     }
     let group = scim(&app, Method::POST, "/scim/v2/Groups", &idp.key, Some(json!({"displayName": "Everyone"}))).await.expect(201);
     let path = format!("/scim/v2/Groups/{}", id_of(&group));
-    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    // As Okta pushes them: each member with its display.
+    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id, "display": format!("login of {id}")})).collect();
     let added = scim(
         &app,
         Method::PATCH,
@@ -998,8 +999,10 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     let mut want = ids.clone();
     want.sort();
     assert_eq!(member_ids(&all), want);
+    let shown = all["members"].as_array().unwrap();
+    assert!(shown.iter().all(|m| m["display"] == format!("login of {}", m["value"].as_str().unwrap())), "every display as written");
     let native = app.get(&format!("/api/v1/groups/{}", id_of(&group)), &app.admin_key).await.expect(200);
-    assert_eq!(native["member_count"], 2000);
+    assert_eq!(native["member_count"], 10_000);
 
     // A group can also be made with all of them at once.
     let everyone: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
@@ -1012,21 +1015,21 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     )
     .await
     .expect(201);
-    assert_eq!(app.get(&format!("/api/v1/groups/{}", id_of(&again)), &app.admin_key).await.expect(200)["member_count"], 2000);
+    assert_eq!(app.get(&format!("/api/v1/groups/{}", id_of(&again)), &app.admin_key).await.expect(200)["member_count"], 10_000);
 
-    // Removing half in one PATCH, with both remove forms.
-    let (first, second) = ids.split_at(1000);
-    let by_value: Vec<Value> = first[..999].iter().map(|id| json!({"value": id})).collect();
-    let remove = ops(json!([
-        {"op": "remove", "path": "members", "value": by_value},
-        {"op": "remove", "path": format!("members[value eq \"{}\"]", first[999])}
-    ]));
+    // Removing half in one PATCH, with both remove forms (Entra sends one operation per
+    // member, `op` capitalised).
+    let (first, second) = ids.split_at(5000);
+    let by_value: Vec<Value> = first[..4000].iter().map(|id| json!({"value": id})).collect();
+    let mut remove = vec![json!({"op": "remove", "path": "members", "value": by_value})];
+    remove.extend(first[4000..].iter().map(|id| json!({"op": "Remove", "path": format!("members[value eq \"{id}\"]")})));
+    let remove = ops(json!(remove));
     let left = scim(&app, Method::PATCH, &path, &idp.key, Some(remove)).await.expect(200);
     let mut want = second.to_vec();
     want.sort();
     assert_eq!(member_ids(&left), want);
     let gid = id_of(&group);
-    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1000);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 5000);
 
     // The access index follows the batch, as it follows single changes.
     let reads = |user: &str| json!({"user_id": user, "group_id": gid, "action": "read"});
@@ -1039,11 +1042,11 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     assert!(last["actor_id"].as_str().unwrap().starts_with("key_"), "{last}");
 
     // max_members holds for a batch: all of it or none.
-    app.patch(&format!("/api/v1/groups/{gid}"), &app.admin_key, json!({"settings": {"max_members": 1001}})).await.expect(200);
+    app.patch(&format!("/api/v1/groups/{gid}"), &app.admin_key, json!({"settings": {"max_members": 5001}})).await.expect(200);
     let two: Vec<Value> = first[..2].iter().map(|id| json!({"value": id})).collect();
     let over = scim(&app, Method::PATCH, &path, &idp.key, Some(ops(json!([{"op": "add", "path": "members", "value": two}])))).await;
     scim_error(over, 400, Some("invalidValue"));
-    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1000);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 5000);
 
     // The group's last owner stays, whatever the directory sends.
     app.patch(&format!("/api/v1/groups/{gid}"), &app.admin_key, json!({"settings": {"max_members": null}})).await.expect(200);
@@ -1051,7 +1054,7 @@ story!(two_thousand_members_in_one_patch, |app: TestApp| async move {
     let clear = ops(json!([{"op": "remove", "path": "members"}]));
     let refused = scim(&app, Method::PATCH, &path, &idp.key, Some(clear)).await;
     assert_eq!(refused.status.as_u16(), 409, "{}", refused.body);
-    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 1001);
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), &app.admin_key).await.expect(200)["member_count"], 5001);
     let keep_owner = ops(json!([{"op": "replace", "path": "members", "value": [{"value": first[0]}]}]));
     let kept = scim(&app, Method::PATCH, &path, &idp.key, Some(keep_owner)).await.expect(200);
     assert_eq!(member_ids(&kept), std::slice::from_ref(&first[0]));
