@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the coverage-guided fuzz targets in fuzz/ (libFuzzer through cargo-fuzz, pinned below,
 # on the nightly toolchain it needs) for a bounded time each; a crash fails the run and
-# leaves the input that made it under target/fuzz/artifacts.
+# leaves the input that made it under fuzz/artifacts/<target>/.
 # Usage: tests/fuzz/run.sh [seconds per target]   (default: 60)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,5 +20,5 @@ for target in scim_parsers; do
   mkdir -p "$corpus"
   # The first corpus directory is the one libFuzzer adds to; the seeds are only read.
   cargo +nightly fuzz run "$target" "$corpus" "seeds/$target" -- \
-    -max_total_time="$secs" -dict=scim.dict -max_len=4096 -artifact_prefix="$root/target/fuzz/artifacts/" -print_final_stats=1
+    -max_total_time="$secs" -dict=scim.dict -max_len=4096 -print_final_stats=1
 done
