@@ -362,10 +362,91 @@ async fn delete_groups(base: &str, key: &str, ids: &[String]) {
     }
 }
 
+/// The floor for one add: the rows an add writes (a membership with its three indexes, the
+/// group's member count, an audit event with its two, a change-log row), straight through
+/// rusqlite in a WAL file, one transaction for whatever requests are queued (group commit),
+/// with none of Cohort's rules, savepoints or index. A table of `prefill` memberships first,
+/// as the data set has.
+struct FloorWriter {
+    queue: std::sync::mpsc::Sender<(String, String, tokio::sync::oneshot::Sender<String>)>,
+}
+
+impl FloorWriter {
+    fn start(prefill: u64) -> FloorWriter {
+        let path = std::env::temp_dir().join(format!("cohort-bench-floor-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let db = rusqlite::Connection::open(&path).expect("floor db");
+        db.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -4096;
+             CREATE TABLE memberships (id TEXT PRIMARY KEY, group_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+               permissions TEXT NOT NULL, status TEXT NOT NULL, joined_at INTEGER NOT NULL, expires_at INTEGER, last_active INTEGER,
+               added_by TEXT, updated_at INTEGER NOT NULL, version INTEGER NOT NULL, active_since INTEGER);
+             CREATE TABLE groups (id TEXT PRIMARY KEY, member_count INTEGER NOT NULL);
+             CREATE TABLE audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor_id TEXT, action TEXT NOT NULL,
+               target_type TEXT NOT NULL, target_id TEXT NOT NULL, group_id TEXT, before_json TEXT, after_json TEXT);
+             CREATE TABLE change_log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+               group_id TEXT, user_id TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO memberships SELECT printf('mem_%020d', i), printf('grp_%08d', i % 20000), printf('usr_%08d', i / 20000 + (i % 20000) * 50),
+               'member', '[]', 'active', i, NULL, NULL, NULL, i, 1, i FROM n;
+             CREATE UNIQUE INDEX memberships_group_user ON memberships (group_id, user_id);
+             CREATE INDEX memberships_user_group ON memberships (user_id, group_id);
+             CREATE INDEX memberships_group_joined ON memberships (group_id, joined_at, id);
+             CREATE INDEX audit_events_at ON audit_events (at, id);
+             CREATE INDEX audit_events_group ON audit_events (group_id, at);",
+            last = prefill.max(1) - 1
+        ))
+        .expect("floor schema");
+        let (queue, rx) = std::sync::mpsc::channel::<(String, String, tokio::sync::oneshot::Sender<String>)>();
+        std::thread::spawn(move || {
+            let mut db = db;
+            let mut n: u64 = 0;
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter().take(255));
+                let tx = db.transaction().expect("begin");
+                let mut answers = Vec::with_capacity(batch.len());
+                for (group, user, reply) in batch {
+                    n += 1;
+                    let id = format!("mem_f{n:021}");
+                    tx.execute(
+                        "INSERT INTO memberships VALUES (?1, ?2, ?3, 'member', '[]', 'active', ?4, NULL, NULL, 'key_bench', ?4, 1, ?4)",
+                        rusqlite::params![id, group, user, n as i64],
+                    )
+                    .expect("membership");
+                    tx.execute("INSERT INTO groups (id, member_count) VALUES (?1, 1) ON CONFLICT (id) DO UPDATE SET member_count = member_count + 1", [&group])
+                        .expect("count");
+                    let after = r#"{"role":"member","permissions":[],"status":"active","expires_at":null,"notify":false}"#;
+                    tx.execute(
+                        "INSERT INTO audit_events VALUES (?1, ?2, 'key_bench', 'member.added', 'membership', ?3, ?4, NULL, ?5)",
+                        rusqlite::params![format!("evt_f{n:021}"), n as i64, id, group, after],
+                    )
+                    .expect("audit");
+                    tx.execute("INSERT INTO change_log (at, kind, entity_id, group_id, user_id) VALUES (?1, 'membership', ?2, ?3, ?4)", rusqlite::params![n as i64, id, group, user])
+                        .expect("change");
+                    let body = format!(
+                        r#"{{"id":"{id}","group_id":"{group}","user_id":"{user}","role":"member","permissions":[],"status":"active","joined_at":"2026-12-05T00:00:00Z","expires_at":null,"added_by":"key_bench","version":1}}"#
+                    );
+                    answers.push((reply, body));
+                }
+                tx.commit().expect("commit");
+                for (reply, body) in answers {
+                    let _ = reply.send(body);
+                }
+            }
+        });
+        FloorWriter { queue }
+    }
+}
+
 /// The bare baseline: an axum server answering `GET /` with "hello", `GET /bytes/{n}` with a
-/// JSON body of `n` bytes (the floor for an answer of that size), and `POST /json/{n}` the
-/// same after parsing the JSON body it is sent (the floor for a question and its answer).
-pub async fn hello() {
+/// JSON body of `n` bytes (the floor for an answer of that size), `POST /json/{n}` the same
+/// after parsing the JSON body it is sent (the floor for a question and its answer), and
+/// `POST /add/{group}` making the rows of one add ([`FloorWriter`], the floor for a write).
+pub async fn hello(prefill: u64) {
+    let writer = std::sync::Arc::new(FloorWriter::start(prefill));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("hello listening on http://{}", listener.local_addr().expect("addr"));
     let sized = |axum::extract::Path(n): axum::extract::Path<usize>| async move {
@@ -377,10 +458,21 @@ pub async fn hello() {
         std::hint::black_box(asked);
         ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
     };
+    let add = move |axum::extract::Path(group): axum::extract::Path<String>, axum::Json(asked): axum::Json<serde_json::Value>| {
+        let writer = writer.clone();
+        async move {
+            let user = asked["user_id"].as_str().unwrap_or("").to_string();
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let _ = writer.queue.send((group, user, reply));
+            let body = answer.await.unwrap_or_default();
+            (axum::http::StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
+        }
+    };
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "hello" }))
         .route("/bytes/{n}", axum::routing::get(sized))
-        .route("/json/{n}", axum::routing::post(parsed));
+        .route("/json/{n}", axum::routing::post(parsed))
+        .route("/add/{group}", axum::routing::post(add));
     axum::serve(listener, app).await.expect("serve");
 }
 
@@ -453,7 +545,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         .and_then(|l| l.split("index_bytes=").nth(1)?.split_whitespace().next()?.parse::<f64>().ok());
     let rss_built = status_kb(server.pid(), "RssAnon");
     let mut hello_cmd = Command::new(&exe);
-    hello_cmd.arg("--hello");
+    hello_cmd.arg("--hello").env("COHORT_BENCH_FLOOR_ROWS", memberships.to_string());
     let hello_server = Proc::start(hello_cmd);
 
     let (base, pid) = (server.base.clone(), server.pid());
@@ -589,6 +681,7 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     let store_reads =
         if wanted(members_name) || wanted(&effective_name) { Some(store_reads(&db, &base, &key, &pick, users).await) } else { None };
     let mut rss_writes = None;
+    let mut write_floor = None;
     if wanted(ONE_ADD) {
         // Writes go to groups made for the run (and deleted after it), so the data set stays
         // as loaded: each request adds a user not yet in its group.
@@ -606,6 +699,14 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
         );
         rows.extend(scenario(ONE_ADD.into(), add).await);
         delete_groups(&base, &key, &made).await;
+        // The floor: the same adds' rows written by the bare server ([`FloorWriter`]).
+        let (hb, next) = (hello_server.base.clone(), Arc::new(AtomicU64::new(0)));
+        let bare: MakeRequest = Arc::new(move |c: &reqwest::Client, _| {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (group, user) = (format!("grp_floor{}", i % ADD_GROUPS as u64), format!("usr_h{}", (i / ADD_GROUPS as u64) % users));
+            c.post(format!("{hb}/add/{group}")).json(&serde_json::json!({"user_id": user, "role": "member"}))
+        });
+        write_floor = Some(measure(hello_server.pid(), secs, conc, bare).await);
         let at_end = status_kb(pid, "RssAnon");
         // What the allocator hands back once the writes are over.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -621,6 +722,9 @@ pub async fn run(db: Db, database_url: String, scale: Scale, o: Options) {
     }
     // The floor for a question: the bare server parsing the same JSON body and sending an
     // answer of the same size.
+    if let Some(f) = write_floor {
+        floors.push(("bare axum + rusqlite, the rows of one add, group commit (as one add)".into(), f));
+    }
     for (name, body) in asked {
         let Some((_, f)) = rows.iter().find(|(n, _)| *n == name) else { continue };
         let (base, size) = (hello_server.base.clone(), f.bytes as usize);

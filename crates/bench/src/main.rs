@@ -295,7 +295,7 @@ fn row(name: &str, s: &Stats, base: &Stats) {
 async fn main() {
     let a = Args::parse();
     if a.hello {
-        hot::hello().await;
+        hot::hello(std::env::var("COHORT_BENCH_FLOOR_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)).await;
         return;
     }
     let dir = std::env::temp_dir().join(format!("cohort-bench-{}", std::process::id()));
@@ -568,7 +568,8 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
     // loaded, the others once the database's pages are warm.
     let mut took = Vec::new();
     let mut per_membership = 0.0;
-    for round in 0..3 {
+    let rounds = std::env::var("BULK_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    for round in 0..rounds {
         let big = make_group(format!("Bulk {round}")).await;
         let before = disk_bytes(&db, dir).await;
         let members: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!({"user_id": format!("usr_w{i}")})).collect();
@@ -620,6 +621,9 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
         median(&took) / median(&floor)
     );
     println!("on disk: {per_membership:.0} bytes a membership (membership, history, audit event, change log and their indexes)");
+    if std::env::var("BULK_ONLY").is_ok() {
+        return;
+    }
 
     // Single adds under load, each a new member of one of a few groups.
     let groups: Vec<String> = {
@@ -653,6 +657,7 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
         .await
     };
     let shared = commits_before.zip(db.sqlite_commits()).map(|(b, a)| adds.rps * secs as f64 / (a - b).max(1) as f64);
+    if std::env::var("SINGLES_ONLY").is_ok() { row("GET /healthz (baseline)", &health, &health); row("one add", &adds, &health); return; }
 
     // The same group read through both surfaces: 30 groups of the list, and one group.
     let read = |path: String| {
