@@ -65,7 +65,7 @@ impl App {
     }
 
     /// Who may ask about `user_id`, then (at `at_least` revision) whether the user exists.
-    async fn about_user(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<()> {
+    pub(crate) async fn about_user(&self, p: &Principal, user_id: &str, at_least: Option<i64>) -> Result<()> {
         self.may_ask_about(p, user_id)?;
         self.at_least(at_least).await?;
         self.known_user(user_id)

@@ -259,6 +259,7 @@ impl App {
             updated_at: now,
             updated_by: p.actor_id(),
             version: 1,
+            scope_sets: vec![],
         };
         let after = snapshot(&draft);
         apply_draft(&mut group, draft);
@@ -274,7 +275,19 @@ impl App {
 
     pub async fn get_group(&self, p: &Principal, id: &str) -> Result<Group> {
         let c = self.read().await?;
-        Ok(self.load_for(&c, p, id, Action::Read).await?.group)
+        Ok(self.shown(self.load_for(&c, p, id, Action::Read).await?.group))
+    }
+
+    /// A group as it is shown: with the scope sets attached to it (from the index).
+    pub(crate) fn shown(&self, mut g: Group) -> Group {
+        g.scope_sets = self.group_scope_sets(&g.id);
+        g
+    }
+
+    /// Groups as they are shown ([`App::shown`]), under one look at the index.
+    pub(crate) fn shown_page(&self, mut page: Page<Group>) -> Page<Group> {
+        self.index().read(|idx| page.items.iter_mut().for_each(|g| g.scope_sets = idx.group_scope_sets(&g.id)));
+        page
     }
 
     pub async fn list_groups(&self, p: &Principal, f: GroupFilter, listing: &Listing) -> Result<Page<Group>> {
@@ -289,7 +302,7 @@ impl App {
             search: f.search,
             ids: None,
         };
-        groups::list(&self.read().await?, &q, listing).await
+        Ok(self.shown_page(groups::list(&self.read().await?, &q, listing).await?))
     }
 
     /// Whether the caller may list groups at all (the `groups:read` scope).
@@ -335,7 +348,7 @@ impl App {
         let tx = self.begin().await?;
         let g = self.change_group_in(&tx, p, id, if_match, change).await?;
         self.commit(tx).await?;
-        Ok(g)
+        Ok(self.shown(g))
     }
 
     /// Merges `patch` into the group inside the caller's transaction (a dialect request that

@@ -35,7 +35,7 @@ impl App {
         self.load_for(&c, p, id, Action::Read).await?;
         let ids = if recursive { subtree(&c, id).await?.split_off(1) } else { groups::child_ids(&c, id).await? };
         let q = GroupQuery { viewer: crate::groups::viewer(p), ids: Some(ids), ..GroupQuery::default() };
-        groups::list(&c, &q, listing).await
+        Ok(self.shown_page(groups::list(&c, &q, listing).await?))
     }
 
     /// Moves a group under another (or to the top with `None`): 422 `cycle` under its own

@@ -29,6 +29,7 @@ pub mod pocketbase;
 pub mod requests;
 pub mod roles;
 pub mod scim;
+pub mod scope_sets;
 mod secrets;
 pub mod spaces;
 pub mod users;

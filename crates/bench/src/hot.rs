@@ -424,8 +424,11 @@ impl FloorWriter {
                         rusqlite::params![format!("evt_f{n:021}"), n as i64, id, group, after],
                     )
                     .expect("audit");
-                    tx.execute("INSERT INTO change_log (at, kind, entity_id, group_id, user_id) VALUES (?1, 'membership', ?2, ?3, ?4)", rusqlite::params![n as i64, id, group, user])
-                        .expect("change");
+                    tx.execute(
+                        "INSERT INTO change_log (at, kind, entity_id, group_id, user_id) VALUES (?1, 'membership', ?2, ?3, ?4)",
+                        rusqlite::params![n as i64, id, group, user],
+                    )
+                    .expect("change");
                     let body = format!(
                         r#"{{"id":"{id}","group_id":"{group}","user_id":"{user}","role":"member","permissions":[],"status":"active","joined_at":"2026-12-05T00:00:00Z","expires_at":null,"added_by":"key_bench","version":1}}"#
                     );

@@ -657,7 +657,11 @@ async fn writes(db: Db, n: usize, a: &Args, dir: &std::path::Path) {
         .await
     };
     let shared = commits_before.zip(db.sqlite_commits()).map(|(b, a)| adds.rps * secs as f64 / (a - b).max(1) as f64);
-    if std::env::var("SINGLES_ONLY").is_ok() { row("GET /healthz (baseline)", &health, &health); row("one add", &adds, &health); return; }
+    if std::env::var("SINGLES_ONLY").is_ok() {
+        row("GET /healthz (baseline)", &health, &health);
+        row("one add", &adds, &health);
+        return;
+    }
 
     // The same group read through both surfaces: 30 groups of the list, and one group.
     let read = |path: String| {

@@ -87,6 +87,20 @@ impl Scopes {
         Scope::ALL.iter().all(|s| !other.contains(*s) || self.allows(*s))
     }
 
+    /// Every scope of either.
+    pub fn union(self, other: Scopes) -> Scopes {
+        Scopes(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The scopes themselves, in [`Scope::ALL`]'s order.
+    pub fn list(self) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| self.contains(*s)).collect()
+    }
+
     pub fn names(self) -> Vec<String> {
         Scope::ALL.iter().filter(|s| self.contains(**s)).map(|s| s.as_str().to_string()).collect()
     }

@@ -15,6 +15,7 @@ pub enum Kind {
     ApiKey,
     Token,
     Event,
+    ScopeSet,
 }
 
 impl Kind {
@@ -30,6 +31,7 @@ impl Kind {
             Kind::ApiKey => "key_",
             Kind::Token => "tok_",
             Kind::Event => "evt_",
+            Kind::ScopeSet => "sst_",
         }
     }
 }

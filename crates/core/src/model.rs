@@ -114,6 +114,8 @@ pub struct Group {
     pub updated_at: Millis,
     pub updated_by: Option<String>,
     pub version: i64,
+    /// The scope sets attached, by id (filled from the access index where a group is shown).
+    pub scope_sets: Vec<String>,
 }
 
 /// The editable part of a group: what a create or a replace sets in full.
@@ -267,6 +269,21 @@ pub struct DeclaredPermission {
     pub space_id: Option<String>,
     pub created_at: Millis,
     pub created_by: Option<String>,
+}
+
+/// A scope set: a named bundle of API scopes attached to groups, whose effective members
+/// hold those scopes on the scoped admin API (seed 004). At site level (`space_id` `None`)
+/// or for one space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeSet {
+    pub id: String,
+    pub space_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: crate::auth::Scopes,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
 }
 
 /// One member of a group as directory sync lists it.

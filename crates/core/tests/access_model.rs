@@ -123,6 +123,7 @@ fn node(i: usize, g: &RawGroup) -> GroupNode {
             .map(|(c, l, h)| CollectionGrant { id: COLS[*c].into(), read_only: *l == 0, hide_passwords: *h, manage: *l == 2 })
             .collect(),
         roles: HashMap::from([("lead".to_string(), lead_caps())]),
+        scope_sets: Vec::new(),
     }
 }
 

@@ -61,6 +61,22 @@ impl FromRequestParts<App> for Auth {
     }
 }
 
+/// A caller of the scoped admin API (seed 004): [`Auth`], and for a user's credential the
+/// route's scope held through their groups' scope sets as well ([`App::scoped_api`]).
+pub struct ScopedAuth(pub std::sync::Arc<Principal>);
+
+impl FromRequestParts<App> for ScopedAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Auth(p) = Auth::from_request_parts(parts, app).await?;
+        if let Some(scope) = route_operation(parts)?.rule().scope {
+            app.scoped_api(&p, scope).await?;
+        }
+        Ok(ScopedAuth(p))
+    }
+}
+
 /// A JSON body read whatever its content type, with errors that name the field.
 pub struct Body<T>(pub T);
 

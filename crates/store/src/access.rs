@@ -24,6 +24,7 @@ fn node(mut r: Row) -> Result<GroupNode, StoreError> {
         permissions: Vec::new(),
         collections: Vec::new(),
         roles: HashMap::new(),
+        scope_sets: Vec::new(),
     })
 }
 
@@ -53,6 +54,15 @@ async fn fill(c: &Conn, nodes: &mut [GroupNode], where_sql: &str, args: &[Value]
         let grant = CollectionGrant { id, read_only: r.get(2)?, hide_passwords: r.get(3)?, manage: r.get(4)? };
         if let Some(n) = find(nodes, &r)? {
             nodes[n].collections.push(grant);
+        }
+    }
+    let sets = format!(
+        "SELECT group_id, scope_set_id, s.scopes FROM group_scope_sets JOIN scope_sets s ON s.id = scope_set_id {where_sql} ORDER BY group_id, scope_set_id"
+    );
+    for r in c.query(&sets, args).await? {
+        if let Some(n) = find(nodes, &r)? {
+            let scopes = cohort_core::auth::Scopes::parse_list(&json_list(&r.get::<String>(2)?)).unwrap_or_default();
+            nodes[n].scope_sets.push((r.get(1)?, scopes));
         }
     }
     for r in c.query(&format!("SELECT group_id, slug, permissions FROM group_roles {where_sql}"), args).await? {

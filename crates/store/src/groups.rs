@@ -40,6 +40,7 @@ pub fn from_row(r: &Row, at: usize) -> Result<Group, StoreError> {
         updated_at: r.get(at + 19)?,
         updated_by: r.get(at + 20)?,
         version: r.get(at + 21)?,
+        scope_sets: Vec::new(),
     })
 }
 

@@ -24,6 +24,7 @@ pub mod posts;
 pub mod requests;
 pub mod roles;
 pub mod scim;
+pub mod scope_sets;
 pub mod search;
 pub mod spaces;
 pub mod throttle;
@@ -66,6 +67,7 @@ pub enum Taken {
     UserExternalId,
     Membership,
     PendingJoinRequest,
+    ScopeSetName,
     /// Anything else unique (a secret's hash, a catalogue entry, a number).
     Other,
 }
@@ -77,6 +79,8 @@ impl Taken {
             Taken::GroupName
         } else if on("groups", "external_id") {
             Taken::GroupExternalId
+        } else if on("scope_sets", "name_key") {
+            Taken::ScopeSetName
         } else if on("spaces", "name_key") {
             Taken::SpaceName
         } else if on("users", "username") {
@@ -106,6 +110,7 @@ impl Taken {
             Taken::UserExternalId => (Conflict::Other, "that external_id is already in use"),
             Taken::Membership => (Conflict::MemberExists, "User is already a member of this group"),
             Taken::PendingJoinRequest => (Conflict::Other, "a join request of yours is already pending"),
+            Taken::ScopeSetName => (Conflict::NameTaken, "a scope set with that name already exists here"),
             Taken::Other => (Conflict::Other, "that already exists"),
         };
         cohort_core::Error::conflict(kind, message)
@@ -210,6 +215,8 @@ mod tests {
             ("memberships_group_user_uq duplicate key value", Taken::Membership),
             ("UNIQUE constraint failed: join_requests.group_id, join_requests.user_id", Taken::PendingJoinRequest),
             ("UNIQUE constraint failed: spaces.name_key", Taken::SpaceName),
+            ("UNIQUE constraint failed: scope_sets.space_key, scope_sets.name_key", Taken::ScopeSetName),
+            ("scope_sets_name_key_uq duplicate key value", Taken::ScopeSetName),
             ("UNIQUE constraint failed: api_keys.key_hash", Taken::Other),
         ];
         for (detail, want) in cases {

@@ -48,6 +48,8 @@ struct Caller {
     /// Their role in every fixture group.
     role: Option<&'static str>,
     scim: bool,
+    /// The scopes the user holds through their groups' scope sets.
+    granted: Scopes,
 }
 
 impl Caller {
@@ -75,7 +77,7 @@ enum Expect {
 }
 
 /// What the policy table says a call comes to.
-fn expect(op: Operation, c: &Caller, target: Option<&str>, w: &World) -> Expect {
+fn expect(op: Operation, path: &str, c: &Caller, target: Option<&str>, w: &World) -> Expect {
     use Expect::*;
     let rule = op.rule();
     if rule.who == Who::Anyone {
@@ -96,6 +98,10 @@ fn expect(op: Operation, c: &Caller, target: Option<&str>, w: &World) -> Expect 
         return Denied;
     }
     let scope = rule.scope.unwrap_or(Scope::Admin);
+    // The scoped admin API: a user's credential needs the scope from their scope sets too.
+    if path.starts_with("/api/admin/") && c.user.is_some() && !c.superuser(scope) && !c.granted.allows(scope) {
+        return Denied;
+    }
     let yes = |b: bool| if b { Allowed } else { Denied };
     match rule.who {
         Who::Anyone | Who::Scim | Who::Caller => Allowed,
@@ -193,6 +199,7 @@ async fn world(app: &TestApp) -> World {
         space_moderator: false,
         role: None,
         scim: false,
+        granted: Scopes::default(),
     };
     let session = |name: &'static str, u: &TestUser, role: Option<&'static str>| Caller {
         name,
@@ -215,16 +222,26 @@ async fn world(app: &TestApp) -> World {
         user: Some(owner.id.clone()),
         scopes: Scopes::of(&[scope]),
         role: Some("owner"),
+        granted: Scopes::of(&[Scope::GroupsWrite]),
         ..base.clone()
     };
+    // The owner and the member hold groups:write on the scoped admin API through a group of
+    // theirs; the admin and the moderator hold nothing there.
+    let scoped = id(&app.post("/api/v1/groups", &app.admin_key, json!({"name": "Matrix scoped", "space_id": space})).await.expect(201));
+    for u in [&owner, &member] {
+        app.post(&format!("/api/v1/groups/{scoped}/members"), &app.admin_key, json!({"user_id": u.id})).await.expect(201);
+    }
+    let set = json!({"name": "Matrix writers", "scopes": ["groups:write"], "space_id": space});
+    let set = id(&app.post("/api/v1/scope-sets", &app.admin_key, set).await.expect(201));
+    app.put(&format!("/api/v1/groups/{scoped}/scope-sets/{set}"), &app.admin_key, json!({})).await.expect(200);
     let scim_key = key(app, &["scim"], None, Some(&space)).await;
     let mut callers = vec![
         Caller { name: "anonymous", ..base.clone() },
         session("outsider", &outsider, None),
-        session("member", &member, Some("member")),
+        Caller { granted: Scopes::of(&[Scope::GroupsWrite]), ..session("member", &member, Some("member")) },
         session("moderator", &moderator, Some("moderator")),
         session("admin", &admin, Some("admin")),
-        session("owner", &owner, Some("owner")),
+        Caller { granted: Scopes::of(&[Scope::GroupsWrite]), ..session("owner", &owner, Some("owner")) },
         Caller { space_moderator: true, ..session("space_moderator", &spacemod, None) },
         Caller { site_admin: true, ..session("site_admin", &siteadmin, None) },
         site_key("admin_key", app.admin_key.clone(), &[Scope::Admin]),
@@ -258,6 +275,7 @@ enum Need {
     SpareSpace,
     SitePermission,
     SpacePermission,
+    ScopeSet,
     ScimUser,
 }
 
@@ -281,6 +299,8 @@ struct Fixture {
     spare_space: String,
     site_permission: String,
     space_permission: String,
+    /// A scope set of the fixture space.
+    scope_set: String,
     scim_user: String,
 }
 
@@ -350,6 +370,12 @@ async fn fixture(app: &TestApp, w: &World, needs: &[Need]) -> Fixture {
                 app.post(&format!("/api/v1/spaces/{}/permissions", w.space), a, json!({"permission": f.space_permission}))
                     .await
                     .expect(201);
+            }
+            Need::ScopeSet => {
+                // users:read: attached to a fixture group by the cases, it must not change what
+                // the role holders may do on the scoped admin API in the cases after.
+                let body = json!({"name": unique("set "), "scopes": ["users:read"], "space_id": w.space});
+                f.scope_set = id(&app.post("/api/v1/scope-sets", a, body).await.expect(201));
             }
             Need::ScimUser => {
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": unique("scim")});
@@ -506,6 +532,29 @@ fn cases() -> Vec<Case> {
         )),
         case!("DELETE" "/api/v1/spaces/{id}/permissions/{permission}", "permission", &[SpacePermission], write, |f, w, me| (
             format!("/api/v1/spaces/{}/permissions/{}", w.space, f.space_permission),
+            None
+        )),
+        case!("GET" "/api/v1/users/{id}/scopes", "user", none, read, |f, w, me| (format!("/api/v1/users/{}/scopes", f.subject), None)),
+        selfish(
+            case!("GET" "/api/v1/users/{id}/scopes", "user", none, read, |f, w, me| (format!("/api/v1/users/{}/scopes", me.unwrap_or("")), None)),
+        ),
+        case!("GET" "/api/v1/scope-sets", "scope set", none, read, |f, w, me| (format!("/api/v1/scope-sets?space_id={}", w.space), None)),
+        case!("POST" "/api/v1/scope-sets", "scope set", none, write, |f, w, me| (
+            "/api/v1/scope-sets".into(),
+            Some(json!({"name": unique("set "), "scopes": ["groups:read"], "space_id": w.space}))
+        )),
+        case!("GET" "/api/v1/scope-sets/{id}", "scope set", &[ScopeSet], read, |f, w, me| (format!("/api/v1/scope-sets/{}", f.scope_set), None)),
+        case!("PATCH" "/api/v1/scope-sets/{id}", "scope set", &[ScopeSet], write, |f, w, me| (
+            format!("/api/v1/scope-sets/{}", f.scope_set),
+            Some(json!({"description": "d"}))
+        )),
+        case!("DELETE" "/api/v1/scope-sets/{id}", "scope set", &[ScopeSet], write, |f, w, me| (format!("/api/v1/scope-sets/{}", f.scope_set), None)),
+        case!("PUT" "/api/v1/groups/{id}/scope-sets/{set_id}", "group", &[ScopeSet], write, |f, w, me| (
+            format!("/api/v1/groups/{}/scope-sets/{}", f.group, f.scope_set),
+            Some(json!({}))
+        )),
+        case!("DELETE" "/api/v1/groups/{id}/scope-sets/{set_id}", "group", &[ScopeSet], write, |f, w, me| (
+            format!("/api/v1/groups/{}/scope-sets/{}", f.group, f.scope_set),
             None
         )),
         case!("GET" "/api/v1/filters/{list}", "list", none, read, |f, w, me| ("/api/v1/filters/groups".into(), None)),
@@ -751,6 +800,7 @@ story!(every_route_against_every_caller, |app: TestApp| async move {
             Need::SpareSpace,
             Need::SitePermission,
             Need::SpacePermission,
+            Need::ScopeSet,
             Need::ScimUser,
         ],
     )
@@ -765,7 +815,7 @@ story!(every_route_against_every_caller, |app: TestApp| async move {
                 continue;
             }
             let target = if case.as_self { caller.user.clone() } else { Some(shared.subject.clone()) };
-            let want = expect(op, caller, target.as_deref(), &w);
+            let want = expect(op, case.route, caller, target.as_deref(), &w);
             if want == Expect::Allowed && !case.read {
                 fresh_runs.push((caller, want));
                 continue;

@@ -117,6 +117,10 @@ story!(filter_language_on_group_lists, |app: TestApp| async move {
     assert!(meta["fields"].as_array().unwrap().iter().any(|f| f["name"] == "name" && f["type"] == "text"));
     assert!(meta["sort_keys"].as_array().unwrap().iter().any(|k| k == "created_at"));
     assert!(meta["operators"].as_array().unwrap().iter().any(|o| o == "?="));
+    // The scoped admin API asks a user for groups:read through a scope set of one of their groups.
+    app.get("/api/admin/groups/filters", &owner.token).await.error(403, "permission_denied");
+    let set = app.post("/api/v1/scope-sets", &app.admin_key, json!({"name": "Readers", "scopes": ["groups:read"]})).await.expect(201);
+    app.put(&format!("/api/v1/groups/{eng}/scope-sets/{}", set["id"].as_str().unwrap()), &app.admin_key, json!({})).await.expect(200);
     let admin_meta = app.get("/api/admin/groups/filters", &owner.token).await.expect(200);
     assert_eq!(admin_meta, meta);
     let admin = app.get(&format!("/api/admin/groups/?filter={}", urlencode("type='department'")), &owner.token).await.expect(200);

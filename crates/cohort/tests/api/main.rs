@@ -24,6 +24,7 @@ mod openapi;
 mod resilience;
 mod revisions;
 mod scim;
+mod scope_sets;
 mod security;
 mod seed000_pocketbase;
 mod seed001_organizations;

@@ -255,6 +255,8 @@ impl AccessIndex {
         grp.perms = perms.into_boxed_slice();
         grp.grants = grants.into_boxed_slice();
         grp.roles = roles.into_boxed_slice();
+        grp.scope_sets =
+            (!node.scope_sets.is_empty()).then(|| Box::new(node.scope_sets.iter().map(|(id, s)| (id.as_str().into(), *s)).collect()));
     }
 
     fn direct_of(&mut self, u: u32, m: &DirectMembership) -> Direct {
@@ -543,10 +545,11 @@ impl AccessIndex {
             let mut roles: Vec<String> = g.roles.iter().map(|(r, caps)| format!("{}:{caps:?}", self.role_names.name(*r as u32))).collect();
             roles.sort();
             let members: BTreeSet<String> = g.members.iter().map(|u| self.user_ids.name(*u).to_string()).collect();
+            let sets: BTreeSet<String> = g.scope_sets.iter().flat_map(|s| s.iter()).map(|(id, s)| format!("{id}:{s:?}")).collect();
             c.groups.insert(
                 id,
                 format!(
-                    "space={} parent={parent:?} public={} im={} ip={} all={} perms={perms:?} grants={grants:?} roles={roles:?} members={members:?}",
+                    "space={} parent={parent:?} public={} im={} ip={} all={} perms={perms:?} grants={grants:?} roles={roles:?} members={members:?} scope_sets={sets:?}",
                     self.space_ids.name(g.space),
                     g.public,
                     g.inherit_members,

@@ -26,6 +26,7 @@ mod names;
 
 pub use keep::{Builder, Canonical, MembershipRef};
 
+use crate::auth::{Scope, Scopes};
 use crate::model::{CollectionGrant, MemberStatus, Visibility};
 use crate::policy::Caps;
 use crate::time::Millis;
@@ -46,6 +47,16 @@ pub struct GroupNode {
     pub collections: Vec<CollectionGrant>,
     /// Custom roles: slug → what they allow.
     pub roles: HashMap<String, Caps>,
+    /// The scope sets attached to the group, with their scopes.
+    pub scope_sets: Vec<(String, Scopes)>,
+}
+
+/// A scope a user holds through scope sets, and where from: `(group, scope set)` pairs, the
+/// group being one the user effectively belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldScope {
+    pub scope: Scope,
+    pub via: Vec<(String, String)>,
 }
 
 /// One direct membership as the index knows it.
@@ -224,6 +235,9 @@ const OWNER: u16 = 0;
 /// "Never" for an expiry.
 const NEVER: Millis = Millis::MAX;
 
+/// A group's scope sets: each set's id and its scopes.
+type ScopeSets = Vec<(Box<str>, Scopes)>;
+
 /// One group, by numbers.
 #[derive(Debug, Clone, Default)]
 struct Group {
@@ -243,6 +257,8 @@ struct Group {
     grants: Box<[Grant]>,
     /// Custom roles: slug number → what they allow.
     roles: Box<[(u16, Caps)]>,
+    /// The scope sets attached (most groups have none: one pointer, not a slice's two words).
+    scope_sets: Option<Box<ScopeSets>>,
     /// Users with a direct membership here in any status, sorted.
     members: Vec<u32>,
 }
@@ -633,6 +649,51 @@ impl AccessIndex {
             .collect();
         out.sort_unstable_by(|a, b| a.group_id.cmp(&b.group_id));
         out
+    }
+
+    /// The scopes `user_id` holds through the scope sets of the groups they effectively
+    /// belong to at `now` (a subgroup that inherits its parent's members gives them its sets
+    /// too).
+    pub fn granted_scopes(&self, user_id: &str, now: Millis) -> Scopes {
+        let Some(ux) = self.user_ix(user_id) else { return Scopes::default() };
+        let mut buf = Vec::new();
+        self.effective_of(&self.users[ux as usize], now, &mut buf)
+            .iter()
+            .flat_map(|&g| self.g(g).scope_sets.iter().flat_map(|sets| sets.iter().map(|(_, s)| *s)))
+            .fold(Scopes::default(), Scopes::union)
+    }
+
+    /// Each scope `user_id` holds through scope sets at `now`, with the groups and sets that
+    /// give it, sorted.
+    pub fn held_scopes(&self, user_id: &str, now: Millis) -> Vec<HeldScope> {
+        let Some(ux) = self.user_ix(user_id) else { return vec![] };
+        let mut buf = Vec::new();
+        let mut out: Vec<HeldScope> = Vec::new();
+        for &g in self.effective_of(&self.users[ux as usize], now, &mut buf).iter() {
+            for (set, scopes) in self.g(g).scope_sets.iter().flat_map(|sets| sets.iter()) {
+                for scope in scopes.list() {
+                    let at = match out.iter().position(|h| h.scope == scope) {
+                        Some(at) => at,
+                        None => {
+                            out.push(HeldScope { scope, via: Vec::new() });
+                            out.len() - 1
+                        }
+                    };
+                    out[at].via.push((self.gname(g), set.to_string()));
+                }
+            }
+        }
+        out.sort_by_key(|h| Scope::ALL.iter().position(|s| *s == h.scope));
+        out.iter_mut().for_each(|h| h.via.sort());
+        out
+    }
+
+    /// The scope sets attached to a group, by id (sorted).
+    pub fn group_scope_sets(&self, group_id: &str) -> Vec<String> {
+        let Some(g) = self.group_ix(group_id) else { return vec![] };
+        let mut ids: Vec<String> = self.g(g).scope_sets.iter().flat_map(|sets| sets.iter().map(|(id, _)| id.to_string())).collect();
+        ids.sort();
+        ids
     }
 
     /// The user's effective role in a group, if any.

@@ -154,6 +154,52 @@ pub fn manage_catalogue(p: &Principal, space_level: bool, moderator: bool) -> Re
     }
 }
 
+/// Creating, changing, deleting, attaching and detaching scope sets: site administrators for
+/// the site's and any space's, a space's moderators for their space's.
+pub fn manage_scope_sets(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
+    p.require(Scope::GroupsWrite)?;
+    if p.is_superuser(Scope::GroupsWrite) || (space_level && moderator) {
+        Ok(())
+    } else if space_level {
+        Err(Error::denied("only the space's moderators or a site administrator manage its scope sets"))
+    } else {
+        Err(Error::denied("only a site administrator manages the site's scope sets"))
+    }
+}
+
+/// What a scope set may bundle: the group and user scopes. `admin` and `scim` are never
+/// handed out through groups (they would make every member a site administrator or a
+/// directory).
+pub fn scope_set_scopes(scopes: Scopes) -> Result<Scopes> {
+    if scopes.is_empty() {
+        return Err(Error::validation("scopes", "at least one scope is needed"));
+    }
+    match scopes.list().into_iter().find(|s| matches!(s, Scope::Admin | Scope::Scim)) {
+        Some(s) => Err(Error::validation(
+            "scopes",
+            format!(
+                "{} cannot be held through a group; a scope set bundles groups:read, groups:write, users:read, users:write",
+                s.as_str()
+            ),
+        )),
+        None => Ok(scopes),
+    }
+}
+
+/// The scoped admin API (seed 004): a site key by its own scopes; a user's credential needs
+/// `need` from the scope sets of the groups they effectively belong to (`granted`) as well,
+/// and a user's key within its own scopes too (a key never exceeds what it was minted
+/// with). Site administrators hold every scope.
+pub fn use_scoped_api(p: &Principal, granted: Scopes, need: Scope) -> Result<()> {
+    p.require(need)?;
+    match &p.user {
+        None => Ok(()),
+        Some(_) if p.is_superuser(need) => Ok(()),
+        Some(_) if granted.allows(need) => Ok(()),
+        Some(_) => Err(Error::denied(format!("this API needs the {} scope, which your groups' scope sets do not give you", need.as_str()))),
+    }
+}
+
 /// What granting a permission to a group needs to know about it and the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PermissionGrant {

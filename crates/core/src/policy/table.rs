@@ -136,6 +136,10 @@ operations! {
     SpaceDelete => (Some(GW), Site);
 
     CatalogueRead => (Some(GR), Caller);
+    /// Scope sets: anyone may read them; the site's administrators manage every set, a
+    /// space's moderators their space's (`policy::site::manage_scope_sets`).
+    ScopeSetRead => (Some(GR), Caller);
+    ScopeSetChange => (Some(GW), SpaceManager);
     SiteCatalogueChange => (Some(GW), Site);
     SpaceCatalogueChange => (Some(GW), SpaceManager);
 

@@ -2,7 +2,7 @@
 //! keys), cursor pages, `hydrate`, PUT/PATCH, and membership by path.
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Body, Path, Query, with_etag};
+use crate::extract::{Body, Path, Query, ScopedAuth, with_etag};
 use crate::native::filters::FilterMetadata;
 use crate::native::groups::{GroupOut, GroupUpdate, GroupWrite, with_expansions};
 use crate::native::users::UserOut;
@@ -120,14 +120,14 @@ async fn made(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, b: Grou
 /// List groups, newest first, by cursor.
 #[utoipa::path(get, path = "/api/admin/groups/", tag = "seed 004", params(AdminListParams),
     responses((status = 200, body = AdminPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
+async fn list(State(app): State<App>, ScopedAuth(p): ScopedAuth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
     page(app, p, q).await
 }
 
 /// The same as `GET /api/admin/groups/`.
 #[utoipa::path(get, path = "/api/admin/groups", tag = "seed 004", params(AdminListParams),
     responses((status = 200, body = AdminPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list_bare(State(app): State<App>, Auth(p): Auth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
+async fn list_bare(State(app): State<App>, ScopedAuth(p): ScopedAuth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
     page(app, p, q).await
 }
 
@@ -135,7 +135,7 @@ async fn list_bare(State(app): State<App>, Auth(p): Auth, Query(q): Query<AdminL
 #[utoipa::path(post, path = "/api/admin/groups/", tag = "seed 004", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
+async fn create(State(app): State<App>, ScopedAuth(p): ScopedAuth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
     made(app, p, b).await
 }
 
@@ -143,14 +143,19 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>
 #[utoipa::path(post, path = "/api/admin/groups", tag = "seed 004", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_bare(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
+async fn create_bare(State(app): State<App>, ScopedAuth(p): ScopedAuth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
     made(app, p, b).await
 }
 
 /// One group (`groups:read`).
 #[utoipa::path(get, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID"), HydrateParam),
     responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<HydrateParam>) -> ApiResult<Response> {
+async fn get(
+    State(app): State<App>,
+    ScopedAuth(p): ScopedAuth,
+    Path(id): Path<String>,
+    Query(q): Query<HydrateParam>,
+) -> ApiResult<Response> {
     let g = app.get_group(&p, &id).await?;
     let version = g.version;
     let out = with_expansions(&app, &p, vec![g], &hydrate(q.hydrate)).await?.pop().ok_or(Error::NotFound("group"))?;
@@ -161,7 +166,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Quer
 #[utoipa::path(put, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn put(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
+async fn put(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
     let (space, parent) = (b.space()?, b.parent_id.clone());
     let g = app.replace_group(&p, &id, space, parent, b.into_input(), None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
@@ -171,7 +176,12 @@ async fn put(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body
 #[utoipa::path(patch, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupUpdate, params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn patch(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<GroupUpdate>) -> ApiResult<Response> {
+async fn patch(
+    State(app): State<App>,
+    ScopedAuth(p): ScopedAuth,
+    Path(id): Path<String>,
+    Body(b): Body<GroupUpdate>,
+) -> ApiResult<Response> {
     let g = app.update_group(&p, &id, b.into(), None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
@@ -179,7 +189,7 @@ async fn patch(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Bo
 /// Delete a group; its users remain (`groups:write`).
 #[utoipa::path(delete, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>) -> ApiResult<Response> {
     app.delete_group(&p, &id, false, None).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -187,7 +197,7 @@ async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -
 /// The users of a group (`groups:read`).
 #[utoipa::path(get, path = "/api/admin/groups/{id}/users", tag = "seed 004", params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn users(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<UserOut>>> {
+async fn users(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>) -> ApiResult<Json<Vec<UserOut>>> {
     let page = app.group_users(&p, &id, &Listing::page(PageRequest { page: 1, limit: 10_000, with_total: false })).await?;
     Ok(Json(page.items.into_iter().map(|u| UserOut::shown_to(u, &p)).collect()))
 }
@@ -199,7 +209,7 @@ async fn users(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) ->
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_user(
     State(app): State<App>,
-    Auth(p): Auth,
+    ScopedAuth(p): ScopedAuth,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<UserInGroups>)> {
     app.add_member(&p, &id, NewMember { user_id: user_id.clone(), ..NewMember::default() }).await?;
@@ -214,7 +224,7 @@ async fn add_user(
     responses((status = 200, body = RemovedFromGroup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove_user(
     State(app): State<App>,
-    Auth(p): Auth,
+    ScopedAuth(p): ScopedAuth,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<RemovedFromGroup>> {
     let r = app.remove_member(&p, &id, &user_id).await?;
@@ -224,7 +234,7 @@ async fn remove_user(
 /// Filter, operator and sort options for the group list (`groups:read`).
 #[utoipa::path(get, path = "/api/admin/groups/filters", tag = "seed 004",
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
+async fn filters(State(app): State<App>, ScopedAuth(p): ScopedAuth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
     Ok(Json(app.list_metadata(&p, cohort_core::list::ListKind::Groups).into()))
 }

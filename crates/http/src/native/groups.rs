@@ -87,6 +87,9 @@ pub struct GroupOut {
     pub updated_at: String,
     pub updated_by: Option<String>,
     pub version: i64,
+    /// The scope sets attached to the group (`PUT /groups/{id}/scope-sets/{set_id}`): its
+    /// effective members hold their scopes on the scoped admin API.
+    pub scope_sets: Vec<String>,
     /// Related records asked for with `expand` (`users`, `members`, `parent`, `space`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -127,6 +130,7 @@ impl From<Group> for GroupOut {
             updated_at: ts(g.updated_at),
             updated_by: g.updated_by,
             version: g.version,
+            scope_sets: g.scope_sets,
             expand: None,
         }
     }

@@ -14,6 +14,7 @@ pub mod members;
 mod requests;
 mod roles;
 pub mod schema;
+mod scope_sets;
 mod spaces;
 pub mod users;
 
@@ -39,6 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "invitations", description = "Inviting, accepting, declining"),
         (name = "hierarchy", description = "Subgroups, moves, permissions"),
         (name = "permissions", description = "The permission catalogue: what may be granted, at site level and per space"),
+        (name = "scope-sets", description = "Bundles of API scopes attached to groups: what their members hold on the scoped admin API"),
         (name = "access", description = "Effective groups, permissions, collections, checks"),
         (name = "activity", description = "Posts, activity and analytics"),
         (name = "api-keys", description = "API keys with scopes"),
@@ -132,6 +134,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(checks::router())
         .merge(activity::router())
         .merge(catalogue::router())
+        .merge(scope_sets::router())
         .merge(audit::router())
         .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
