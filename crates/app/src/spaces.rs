@@ -110,6 +110,8 @@ impl App {
             return Err(Error::conflict(Conflict::Other, "the space still has groups"));
         }
         spaces::delete(&tx, id).await?;
+        // Its scope sets go with it: they could only ever attach to its groups.
+        cohort_store::scope_sets::delete_of_space(&tx, id).await?;
         Change::new("space.deleted", "space", id).before(snapshot(&space)).record(&tx, p).await?;
         self.commit(tx).await?;
         Ok(())

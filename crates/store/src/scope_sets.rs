@@ -84,6 +84,11 @@ pub async fn delete(c: &Conn, id: &str) -> Result<bool, StoreError> {
     Ok(c.execute("DELETE FROM scope_sets WHERE id = ?", &params![id]).await? > 0)
 }
 
+/// Deletes a space's sets (the space is going, with no group left to hold them).
+pub async fn delete_of_space(c: &Conn, space_id: &str) -> Result<u64, StoreError> {
+    c.execute("DELETE FROM scope_sets WHERE space_key = ?", &params![space_id]).await
+}
+
 /// The groups a set is attached to, by id.
 pub async fn groups_of(c: &Conn, id: &str) -> Result<Vec<String>, StoreError> {
     c.query("SELECT group_id FROM group_scope_sets WHERE scope_set_id = ? ORDER BY group_id", &params![id])

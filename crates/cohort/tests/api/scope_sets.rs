@@ -112,6 +112,12 @@ story!(scope_sets_are_managed_at_their_level_and_bundle_only_group_and_user_scop
     let far = app.post("/api/v1/groups", a, json!({"name": "Far", "space_id": id(&other)})).await.expect(201);
     let sid = id(&space_set);
     app.put(&format!("/api/v1/groups/{}/scope-sets/{sid}", id(&far)), a, json!({})).await.error(422, "validation_failed");
+    // A space's sets go when the space does.
+    let gone = app.post("/api/v1/scope-sets", a, json!({"name": "Far readers", "scopes": ["groups:read"], "space_id": id(&other)})).await;
+    let gone = id(&gone.expect(201));
+    app.delete(&format!("/api/v1/groups/{}", id(&far)), a).await.expect(200);
+    app.delete(&format!("/api/v1/spaces/{}", id(&other)), a).await.expect(200);
+    app.get(&format!("/api/v1/scope-sets/{gone}"), a).await.error(404, "not_found");
     let near = app.group(&lead, "Near", json!({})).await;
     app.put(&format!("/api/v1/groups/{near}/scope-sets/{sid}"), &nobody.token, json!({})).await.error(403, "permission_denied");
     app.put(&format!("/api/v1/groups/{near}/scope-sets/{sid}"), &lead.token, json!({})).await.expect(200);
