@@ -36,6 +36,8 @@ enum Page {
     Users(Vec<(String, bool)>),
     Memberships(Vec<cohort_store::Row>),
     Spaces(Vec<(String, Vec<String>)>),
+    /// Collections granted to users directly, by user.
+    Grants(Vec<cohort_store::user_collections::DirectGrant>),
 }
 
 /// Reads every table a page at a time into `pages`; answers how many groups and
@@ -71,6 +73,7 @@ async fn read_pages(c: &Conn, pages: &std::sync::mpsc::SyncSender<Page>, started
     }
     tracing::info!(memberships, seconds = started.elapsed().as_secs_f64(), "access index: memberships loaded");
     send(Page::Spaces(access::space_moderators(c).await?.into_iter().collect()))?;
+    send(Page::Grants(cohort_store::user_collections::all(c).await?))?;
     Ok((groups, memberships))
 }
 
@@ -93,6 +96,12 @@ fn file_pages(pages: std::sync::mpsc::Receiver<Page>) -> Result<(AccessIndex, us
                 }
             }
             Page::Spaces(list) => list.into_iter().for_each(|(s, mods)| b.space(&s, mods)),
+            Page::Grants(list) => {
+                for run in list.chunk_by(|a, b| a.user_id == b.user_id) {
+                    let grants: Vec<_> = run.iter().map(|g| g.grant.clone()).collect();
+                    b.direct_grants(&run[0].user_id, &grants);
+                }
+            }
         }
     }
     Ok((b.finish(), users))
@@ -295,9 +304,13 @@ impl Index {
             "user" => {
                 let uid = row.user_id.as_deref().unwrap_or(&row.entity_id);
                 let found = access::user(c, uid).await?;
+                let grants: Vec<_> = cohort_store::user_collections::of_user(c, uid).await?.into_iter().map(|g| g.grant).collect();
                 let mut idx = self.data.write().unwrap_or_else(PoisonError::into_inner);
                 match found {
-                    Some((admin, list)) => idx.put_user(uid, admin, list),
+                    Some((admin, list)) => {
+                        idx.put_user(uid, admin, list);
+                        idx.put_direct_grants(uid, &grants);
+                    }
                     None => idx.remove_user(uid),
                 }
             }

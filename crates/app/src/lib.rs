@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod checks;
 mod credentials;
 pub mod expand;
+pub mod grants;
 pub mod groups;
 pub mod hierarchy;
 pub mod idempotency;

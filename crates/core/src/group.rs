@@ -21,9 +21,7 @@ pub fn validate(mut d: GroupDraft) -> Result<GroupDraft> {
     }
     let mut seen = Vec::with_capacity(d.collections.len());
     for c in &d.collections {
-        if c.id.is_empty() || c.id.chars().count() > 300 {
-            return Err(Error::validation("collections", "each collection id must be 1 to 300 characters"));
-        }
+        input::collection_id("collections", &c.id)?;
         if seen.contains(&c.id) {
             return Err(Error::validation("collections", format!("collection {:?} is listed twice", c.id)));
         }

@@ -31,6 +31,14 @@ pub fn text(field: &str, raw: Option<String>, max: usize) -> Result<Option<Strin
     }
 }
 
+/// A collection's id: 1 to 300 characters.
+pub fn collection_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.chars().count() > 300 {
+        return Err(Error::validation(field, "each collection id must be 1 to 300 characters"));
+    }
+    Ok(())
+}
+
 /// A permission string such as `bot.use` or `kb.read`.
 pub fn permission(raw: &str) -> Result<String> {
     let ok = !raw.is_empty()

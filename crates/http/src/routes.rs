@@ -38,6 +38,8 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("GET", "/api/v1/users/{id}/permissions", UserAccess),
     ("GET", "/api/v1/users/{id}/collections", UserAccess),
     ("GET", "/api/v1/users/{id}/scopes", UserAccess),
+    ("PUT", "/api/v1/users/{id}/collections/{collection_id}", CollectionGrant),
+    ("DELETE", "/api/v1/users/{id}/collections/{collection_id}", CollectionGrant),
     ("GET", "/api/v1/scope-sets", ScopeSetRead),
     ("POST", "/api/v1/scope-sets", ScopeSetChange),
     ("GET", "/api/v1/scope-sets/{id}", ScopeSetRead),

@@ -28,6 +28,7 @@ pub mod scope_sets;
 pub mod search;
 pub mod spaces;
 pub mod throttle;
+pub mod user_collections;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Tx, Value};

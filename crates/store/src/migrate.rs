@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_scim_user_documents"),
     migration!(12, "0012_scim_member_documents"),
     migration!(13, "0013_scope_sets"),
+    migration!(14, "0014_user_collections"),
 ];
 
 /// Applies what is missing; safe to run from several processes at once.

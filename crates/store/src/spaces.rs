@@ -93,6 +93,11 @@ pub async fn is_moderator(c: &Conn, space_id: &str, user_id: &str) -> Result<boo
     Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE space_id = ? AND user_id = ?", &params![space_id, user_id]).await?.is_some())
 }
 
+/// Whether the user moderates any space.
+pub async fn moderates_any(c: &Conn, user_id: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM space_moderators WHERE user_id = ? LIMIT 1", &params![user_id]).await?.is_some())
+}
+
 /// What spaces may be filtered by.
 pub static FIELDS: &[Field] = &[
     Field { name: "id", kind: Kind::Text, sql: "s.id" },

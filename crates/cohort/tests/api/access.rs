@@ -339,3 +339,68 @@ story!(the_index_kept_in_step_equals_one_rebuilt_from_the_tables, |app: TestApp|
     // The history did reach deep: some group has children and some user inherits.
     assert!(app.app.index().read(|i| i.group_count()) >= 5);
 });
+
+story!(a_collection_granted_directly_merges_with_the_groups_grants, |app: TestApp| async move {
+    let a = &app.admin_key;
+    let lead = app.space_moderator("lead").await;
+    let bo = app.user("bo").await;
+    let outsider = app.user("outsider").await;
+    let team = app.group(&lead, "Team", json!({})).await;
+    app.patch(&format!("/api/v1/groups/{team}"), a, json!({"collections": [{"id": "col_x", "read_only": true, "hide_passwords": true}]}))
+        .await
+        .expect(200);
+    app.add(&team, &bo, "member").await;
+    let app = &app;
+    let check = |body: serde_json::Value| async move { app.post("/api/v1/check", &app.admin_key, body).await.expect(200) };
+    let cols = |u: &str| {
+        let path = format!("/api/v1/users/{u}/collections");
+        async move { app.get(&path, &app.admin_key).await.expect(200)["collections"].clone() }
+    };
+    // A direct grant above the group's wins, with `via` saying so.
+    let put = |who: &str, col: &str| format!("/api/v1/users/{who}/collections/{col}");
+    let granted = app.put(&put(&bo.id, "col_x"), &lead.token, json!({"space_id": "spc_default", "manage": true})).await;
+    assert_eq!(granted.expect(200)["manage"], true);
+    assert_eq!(
+        cols(&bo.id).await,
+        json!([{"collection_id": "col_x", "read_only": false, "hide_passwords": false, "manage": true, "via": ["direct"]}])
+    );
+    assert_eq!(
+        check(json!({"user_id": bo.id, "collection_id": "col_x", "access": "manage"})).await,
+        json!({"allowed": true, "via": ["direct"]})
+    );
+    assert_eq!(
+        check(json!({"user_id": bo.id, "collection_id": "col_x", "access": "read"})).await,
+        json!({"allowed": true, "via": [team, "direct"]})
+    );
+    // At the same level as the group's, both are named; passwords stay hidden only if both hide them.
+    app.put(&put(&bo.id, "col_x"), &lead.token, json!({"space_id": "spc_default", "read_only": true, "hide_passwords": true}))
+        .await
+        .expect(200);
+    assert_eq!(
+        cols(&bo.id).await,
+        json!([{"collection_id": "col_x", "read_only": true, "hide_passwords": true, "manage": false, "via": [team, "direct"]}])
+    );
+    app.put(&put(&bo.id, "col_x"), a, json!({"space_id": "spc_default", "read_only": true})).await.expect(200);
+    assert_eq!(cols(&bo.id).await[0]["hide_passwords"], false);
+    // A user in no group holds what is granted to them alone.
+    app.put(&put(&outsider.id, "col_y"), a, json!({})).await.expect(200);
+    assert_eq!(
+        cols(&outsider.id).await,
+        json!([{"collection_id": "col_y", "read_only": false, "hide_passwords": false, "manage": false, "via": ["direct"]}])
+    );
+    // A site grant is the site's: a space moderator may neither change nor revoke it, nor grant for the site.
+    app.put(&put(&outsider.id, "col_y"), &lead.token, json!({"space_id": "spc_default"})).await.error(403, "permission_denied");
+    app.delete(&put(&outsider.id, "col_y"), &lead.token).await.error(403, "permission_denied");
+    app.put(&put(&outsider.id, "col_z"), &lead.token, json!({})).await.error(403, "permission_denied");
+    app.put(&put(&outsider.id, "col_z"), &bo.token, json!({"space_id": "spc_default"})).await.error(403, "permission_denied");
+    app.put(&put(&bo.id, &"x".repeat(301)), a, json!({})).await.error(422, "validation_failed");
+    app.put(&put("usr_nobody", "col_z"), a, json!({})).await.error(404, "not_found");
+    // Revoked, the group's grant is what is left; revoking again is 404.
+    app.delete(&put(&bo.id, "col_x"), &lead.token).await.expect(200);
+    assert_eq!(cols(&bo.id).await[0]["via"], json!([team]));
+    app.delete(&put(&bo.id, "col_x"), &lead.token).await.error(404, "not_found");
+    app.delete(&put(&bo.id, "col_x"), &bo.token).await.error(403, "permission_denied");
+    // Each grant and revocation is audited.
+    let audit = app.get("/api/v1/audit?action=user.collection_granted", a).await.expect(200);
+    assert!(audit["events"].as_array().unwrap().len() >= 4, "{audit}");
+});

@@ -276,6 +276,7 @@ enum Need {
     SitePermission,
     SpacePermission,
     ScopeSet,
+    DirectGrant,
     ScimUser,
 }
 
@@ -376,6 +377,10 @@ async fn fixture(app: &TestApp, w: &World, needs: &[Need]) -> Fixture {
                 // the role holders may do on the scoped admin API in the cases after.
                 let body = json!({"name": unique("set "), "scopes": ["users:read"], "space_id": w.space});
                 f.scope_set = id(&app.post("/api/v1/scope-sets", a, body).await.expect(201));
+            }
+            Need::DirectGrant => {
+                let path = format!("/api/v1/users/{}/collections/col_direct", f.subject);
+                app.put(&path, a, json!({"space_id": w.space, "read_only": true})).await.expect(200);
             }
             Need::ScimUser => {
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": unique("scim")});
@@ -538,6 +543,14 @@ fn cases() -> Vec<Case> {
         selfish(
             case!("GET" "/api/v1/users/{id}/scopes", "user", none, read, |f, w, me| (format!("/api/v1/users/{}/scopes", me.unwrap_or("")), None)),
         ),
+        case!("PUT" "/api/v1/users/{id}/collections/{collection_id}", "user", none, write, |f, w, me| (
+            format!("/api/v1/users/{}/collections/col_matrix", f.subject),
+            Some(json!({"space_id": w.space, "read_only": true}))
+        )),
+        case!("DELETE" "/api/v1/users/{id}/collections/{collection_id}", "collection grant", &[DirectGrant], write, |f, w, me| (
+            format!("/api/v1/users/{}/collections/col_direct", f.subject),
+            None
+        )),
         case!("GET" "/api/v1/scope-sets", "scope set", none, read, |f, w, me| (format!("/api/v1/scope-sets?space_id={}", w.space), None)),
         case!("POST" "/api/v1/scope-sets", "scope set", none, write, |f, w, me| (
             "/api/v1/scope-sets".into(),
@@ -801,6 +814,7 @@ story!(every_route_against_every_caller, |app: TestApp| async move {
             Need::SitePermission,
             Need::SpacePermission,
             Need::ScopeSet,
+            Need::DirectGrant,
             Need::ScimUser,
         ],
     )

@@ -3,7 +3,7 @@
 //! at once and works the lists out in one pass.
 
 use super::{AccessIndex, Direct, DirectMembership, Grant, GrantBy, Group, GroupNode, Level, NEVER, NONE, User};
-use crate::model::{MemberStatus, Visibility};
+use crate::model::{CollectionGrant, MemberStatus, Visibility};
 use crate::time::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -442,8 +442,28 @@ impl AccessIndex {
         }
     }
 
+    /// Replaces the collections granted to a user directly.
+    pub fn put_direct_grants(&mut self, user_id: &str, grants: &[CollectionGrant]) {
+        let u = self.intern_user(user_id);
+        if grants.is_empty() {
+            self.direct_grants.remove(&u);
+            return;
+        }
+        let mut list: Vec<Grant> = Vec::with_capacity(grants.len());
+        for c in grants {
+            let collection = self.intern_collection(&c.id);
+            let grant = Grant { collection, level: Level::of(c), hide_passwords: c.hide_passwords };
+            match list.iter_mut().find(|x| x.collection == collection) {
+                Some(x) => *x = grant,
+                None => list.push(grant),
+            }
+        }
+        self.direct_grants.insert(u, list.into_boxed_slice());
+    }
+
     pub fn remove_user(&mut self, user_id: &str) {
         let Some(u) = self.user_ix(user_id) else { return };
+        self.direct_grants.remove(&u);
         for d in std::mem::take(&mut self.users[u as usize].directs) {
             remove_sorted(&mut self.groups[d.group as usize].members, u);
             self.extras.remove(&(u, d.group));
@@ -578,7 +598,14 @@ impl AccessIndex {
                     format!("{}:{}:{}:{}:{extra:?}", self.gname(d.group), self.role_names.name(d.role as u32), d.active(), u.expiry(d))
                 })
                 .collect();
-            c.users.insert(id.clone(), format!("present={} admin={} directs={directs:?}", u.present, u.admin));
+            let granted: BTreeSet<String> = self
+                .direct_grants
+                .get(&(i as u32))
+                .into_iter()
+                .flat_map(|gs| gs.iter())
+                .map(|x| format!("{}:{:?}:{}", self.collection_ids.name(x.collection), x.level, x.hide_passwords))
+                .collect();
+            c.users.insert(id.clone(), format!("present={} admin={} directs={directs:?} granted={granted:?}", u.present, u.admin));
             let mut buf = Vec::new();
             let eff: BTreeSet<String> = self.effective_of(u, now, &mut buf).iter().map(|g| self.gname(*g)).collect();
             c.effective.insert(id, eff);
@@ -715,6 +742,11 @@ impl Builder {
 
     pub fn space(&mut self, space_id: &str, moderators: Vec<String>) {
         self.idx.put_space(space_id, moderators);
+    }
+
+    /// The collections granted to a user directly.
+    pub fn direct_grants(&mut self, user_id: &str, grants: &[CollectionGrant]) {
+        self.idx.put_direct_grants(user_id, grants);
     }
 
     /// Children, permission holders and collection grants, from the groups.

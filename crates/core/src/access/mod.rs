@@ -165,9 +165,12 @@ pub struct CollectionAccess {
     pub level: Level,
     /// Passwords are hidden only if every grant at the highest level hides them.
     pub hide_passwords: bool,
-    /// The groups that grant the highest level.
+    /// The groups that grant the highest level, and [`DIRECT`] for a grant to the user.
     pub via: Vec<String>,
 }
+
+/// What `via` names for a collection granted to the user directly rather than by a group.
+pub const DIRECT: &str = "direct";
 
 /// The answer to a check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -379,6 +382,8 @@ pub struct AccessIndex {
     builtin: Vec<Option<Caps>>,
     /// (user, group) → the permissions a direct membership carries of its own.
     extras: HashMap<(u32, u32), Box<[u32]>>,
+    /// User → the collections granted to them directly (few users have any).
+    direct_grants: HashMap<u32, Box<[Grant]>>,
     /// The earliest `next_expiry` of any user: no refresh is due before it.
     refresh_at: Millis,
 }
@@ -450,6 +455,7 @@ impl AccessIndex {
             role_names,
             builtin,
             extras: HashMap::new(),
+            direct_grants: HashMap::new(),
             refresh_at: NEVER,
         }
     }
@@ -473,6 +479,16 @@ impl AccessIndex {
     }
 
     /// Group names, sorted (ordered as names, copied once each).
+    /// [`AccessIndex::gnames`], with [`NONE`] (a grant to the user) named [`DIRECT`], last.
+    fn via_names(&self, ixs: impl IntoIterator<Item = u32>) -> Vec<String> {
+        let (direct, groups): (Vec<u32>, Vec<u32>) = ixs.into_iter().partition(|g| *g == NONE);
+        let mut names = self.gnames(groups);
+        if !direct.is_empty() {
+            names.push(DIRECT.to_string());
+        }
+        names
+    }
+
     fn gnames(&self, ixs: impl IntoIterator<Item = u32>) -> Vec<String> {
         let mut ixs: Vec<u32> = ixs.into_iter().collect();
         ixs.sort_unstable();
@@ -854,6 +870,9 @@ impl AccessIndex {
                 rows.extend(named.keys().map(|&c| (c, Level::Edit, false, gx)));
             }
         }
+        if let Some(direct) = self.direct_grants.get(&ux) {
+            rows.extend(direct.iter().map(|c| (c.collection, c.level, c.hide_passwords, NONE)));
+        }
         rows.sort_unstable_by_key(|r| r.0);
         let mut out: Vec<CollectionAccess> = rows
             .chunk_by(|a, b| a.0 == b.0)
@@ -864,7 +883,7 @@ impl AccessIndex {
                     collection_id: self.collection_ids.name(run[0].0).to_string(),
                     level,
                     hide_passwords: top().all(|r| r.2),
-                    via: self.gnames(top().map(|r| r.3)),
+                    via: self.via_names(top().map(|r| r.3)),
                 })
             })
             .collect();
@@ -901,7 +920,12 @@ impl AccessIndex {
         if level <= Level::Edit {
             intersect(eff, &self.access_all, |g| via.push(g));
         }
-        Some(Decision::of(self.gnames(via)))
+        if let (Some(direct), Some(c)) = (self.direct_grants.get(&ux), self.collection_ids.get(collection_id))
+            && direct.iter().any(|d| d.collection == c && d.level >= level)
+        {
+            via.push(NONE);
+        }
+        Some(Decision::of(self.via_names(via)))
     }
 }
 

@@ -141,30 +141,35 @@ pub fn manage_space_groups(p: &Principal, need: Scope, moderator: bool) -> Resul
     if p.is_superuser(need) || moderator { Ok(()) } else { Err(Error::denied("managing an organization's groups needs its moderators")) }
 }
 
-/// Declaring, describing and removing permissions in the catalogue: site administrators
-/// anywhere, a space's moderators in their space.
-pub fn manage_catalogue(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
+/// Site administrators anywhere, a space's moderators for what is their space's (`what`
+/// names it in the refusal).
+fn site_or_space(p: &Principal, space_level: bool, moderator: bool, what: &str) -> Result<()> {
     p.require(Scope::GroupsWrite)?;
     if p.is_superuser(Scope::GroupsWrite) || (space_level && moderator) {
         Ok(())
     } else if space_level {
-        Err(Error::denied("only the space's moderators or a site administrator manage its permissions"))
+        Err(Error::denied(format!("only the space's moderators or a site administrator manage its {what}")))
     } else {
-        Err(Error::denied("only a site administrator manages the site's permissions"))
+        Err(Error::denied(format!("only a site administrator manages the site's {what}")))
     }
+}
+
+/// Declaring, describing and removing permissions in the catalogue: site administrators
+/// anywhere, a space's moderators in their space.
+pub fn manage_catalogue(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
+    site_or_space(p, space_level, moderator, "permissions")
+}
+
+/// Granting a collection to a user directly: site administrators any collection, a space's
+/// moderators their space's (they hold every access there).
+pub fn grant_collections(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
+    site_or_space(p, space_level, moderator, "collections")
 }
 
 /// Creating, changing, deleting, attaching and detaching scope sets: site administrators for
 /// the site's and any space's, a space's moderators for their space's.
 pub fn manage_scope_sets(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
-    p.require(Scope::GroupsWrite)?;
-    if p.is_superuser(Scope::GroupsWrite) || (space_level && moderator) {
-        Ok(())
-    } else if space_level {
-        Err(Error::denied("only the space's moderators or a site administrator manage its scope sets"))
-    } else {
-        Err(Error::denied("only a site administrator manages the site's scope sets"))
-    }
+    site_or_space(p, space_level, moderator, "scope sets")
 }
 
 /// What a scope set may bundle: the group and user scopes. `admin` and `scim` are never

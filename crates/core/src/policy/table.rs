@@ -140,6 +140,9 @@ operations! {
     /// space's moderators their space's (`policy::site::manage_scope_sets`).
     ScopeSetRead => (Some(GR), Caller);
     ScopeSetChange => (Some(GW), SpaceManager);
+    /// A collection granted to a user directly: site administrators, a space's moderators for
+    /// its collections (`policy::site::grant_collections`).
+    CollectionGrant => (Some(GW), SpaceManager);
     SiteCatalogueChange => (Some(GW), Site);
     SpaceCatalogueChange => (Some(GW), SpaceManager);
 

@@ -6,6 +6,7 @@ mod auth;
 mod catalogue;
 mod checks;
 pub mod filters;
+mod grants;
 pub mod groups;
 mod hierarchy;
 mod invitations;
@@ -135,6 +136,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(activity::router())
         .merge(catalogue::router())
         .merge(scope_sets::router())
+        .merge(grants::router())
         .merge(audit::router())
         .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
