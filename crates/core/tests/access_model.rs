@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cohort_core::access::{AccessIndex, Builder, DirectMembership, GroupCheck, GroupNode, Level};
+use cohort_core::auth::{Scope, Scopes};
 use cohort_core::model::{CollectionGrant, MemberStatus, Visibility};
 use cohort_core::policy::{Caps, Role};
 use proptest::prelude::*;
@@ -27,7 +28,13 @@ struct RawGroup {
     access_all: bool,
     /// (collection, level 0 read / 1 edit / 2 manage, hide passwords)
     grants: Vec<(usize, u8, bool)>,
+    /// The scope sets attached: indexes into [`SETS`].
+    sets: Vec<usize>,
 }
+
+/// Scope sets and the scopes each bundles.
+const SETS: [(&str, &[Scope]); 3] =
+    [("sst_r", &[Scope::GroupsRead]), ("sst_w", &[Scope::GroupsWrite]), ("sst_u", &[Scope::UsersRead, Scope::UsersWrite])];
 
 #[derive(Debug, Clone)]
 struct RawMembership {
@@ -50,8 +57,9 @@ fn group_strategy(i: usize) -> impl Strategy<Value = RawGroup> {
         prop::collection::vec(0..PERMS.len(), 0..3),
         prop::bool::weighted(0.15),
         prop::collection::vec((0..COLS.len(), 0u8..3, any::<bool>()), 0..3),
+        prop::collection::btree_set(0..SETS.len(), 0..2),
     )
-        .prop_map(|(parent, public, inherit_members, inherit_permissions, perms, access_all, grants)| RawGroup {
+        .prop_map(|(parent, public, inherit_members, inherit_permissions, perms, access_all, grants, sets)| RawGroup {
             parent,
             public,
             inherit_members,
@@ -59,6 +67,7 @@ fn group_strategy(i: usize) -> impl Strategy<Value = RawGroup> {
             perms,
             access_all,
             grants,
+            sets: sets.into_iter().collect(),
         })
 }
 
@@ -123,7 +132,7 @@ fn node(i: usize, g: &RawGroup) -> GroupNode {
             .map(|(c, l, h)| CollectionGrant { id: COLS[*c].into(), read_only: *l == 0, hide_passwords: *h, manage: *l == 2 })
             .collect(),
         roles: HashMap::from([("lead".to_string(), lead_caps())]),
-        scope_sets: Vec::new(),
+        scope_sets: g.sets.iter().map(|s| (SETS[*s].0.to_string(), Scopes::of(SETS[*s].1))).collect(),
     }
 }
 
@@ -283,6 +292,12 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
                 idx.user_permissions(&user, NOW).into_iter().find(|h| h.permission == p).map(|h| h.via.into_iter().collect());
             prop_assert_eq!(listed.unwrap_or_default(), via);
         }
+
+        // Scopes: those of every scope set of every group the user effectively belongs to.
+        let granted = eff.iter().flat_map(|g| w.group(*g).sets.iter()).fold(Scopes::default(), |acc, s| acc.union(Scopes::of(SETS[*s].1)));
+        prop_assert_eq!(idx.granted_scopes(&user, NOW), granted);
+        let held: Scopes = idx.held_scopes(&user, NOW).iter().fold(Scopes::default(), |acc, h| acc.union(Scopes::of(&[h.scope])));
+        prop_assert_eq!(held, granted);
 
         for (c, col) in COLS.iter().enumerate() {
             for level in [Level::Read, Level::Edit, Level::Manage] {
