@@ -157,11 +157,28 @@ struct World {
     groups: Vec<Option<RawGroup>>,
     ms: Vec<RawMembership>,
     users: Vec<Option<bool>>,
+    /// Collections granted to each user directly: (collection, level, hide passwords).
+    direct: Vec<Vec<(usize, u8, bool)>>,
+}
+
+/// The collections granted to user `u` directly, as the index takes them.
+fn direct_grants(w: &World, u: usize) -> Vec<CollectionGrant> {
+    w.direct[u]
+        .iter()
+        .map(|(c, l, h)| CollectionGrant { id: COLS[*c].into(), read_only: *l == 0, hide_passwords: *h, manage: *l == 2 })
+        .collect()
+}
+
+/// The level granted to user `u` directly for collection `c` (the last grant of it counts).
+fn direct_level(w: &World, u: usize, c: usize) -> Option<Level> {
+    w.direct[u].iter().rev().find(|(x, _, _)| *x == c).map(|(_, l, _)| level_of(*l))
 }
 
 impl World {
     fn of(groups: &[RawGroup], ms: &[RawMembership]) -> World {
-        World { groups: groups.iter().cloned().map(Some).collect(), ms: dedupe(ms), users: vec![Some(false); 4] }
+        // Users 1 and 3 hold collections granted to them directly.
+        let direct = vec![vec![], vec![(0, 2, false), (1, 0, true)], vec![], vec![(1, 1, true)]];
+        World { groups: groups.iter().cloned().map(Some).collect(), ms: dedupe(ms), users: vec![Some(false); 4], direct }
     }
 
     fn present(&self, g: usize) -> bool {
@@ -182,6 +199,10 @@ fn build(groups: &[RawGroup], ms: &[RawMembership]) -> AccessIndex {
     for m in ms {
         idx.put_membership(&uid(m.user), &gid(m.group), Some(membership(m)));
     }
+    let w = World::of(groups, ms);
+    for u in 0..w.users.len() {
+        idx.put_direct_grants(&uid(u), &direct_grants(&w, u));
+    }
     idx
 }
 
@@ -200,6 +221,11 @@ fn rebuild(w: &World) -> AccessIndex {
     }
     for m in &w.ms {
         b.membership(&uid(m.user), &membership(m));
+    }
+    for u in 0..w.users.len() {
+        if w.users[u].is_some() {
+            b.direct_grants(&uid(u), &direct_grants(w, u));
+        }
     }
     b.finish()
 }
@@ -301,8 +327,11 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
 
         for (c, col) in COLS.iter().enumerate() {
             for level in [Level::Read, Level::Edit, Level::Manage] {
-                let via: BTreeSet<String> =
+                let mut via: BTreeSet<String> =
                     eff.iter().filter(|g| grant_level(w, **g, c).is_some_and(|l| l >= level)).map(|g| gid(*g)).collect();
+                if w.users[u].is_some() && direct_level(w, u, c).is_some_and(|l| l >= level) {
+                    via.insert("direct".into());
+                }
                 let d = idx.check_collection(&user, col, level, NOW);
                 prop_assert_eq!(d.is_some(), w.users[u].is_some(), "a check about no such user says so");
                 let d = d.unwrap_or_default();
@@ -312,8 +341,9 @@ fn answers_match(idx: &AccessIndex, w: &World) -> Result<(), TestCaseError> {
         }
         for a in &idx.user_collections(&user, NOW) {
             let c = COLS.iter().position(|x| *x == a.collection_id).unwrap();
-            let best = eff.iter().filter_map(|g| grant_level(w, *g, c)).max();
+            let best = eff.iter().filter_map(|g| grant_level(w, *g, c)).max().max(direct_level(w, u, c));
             prop_assert_eq!(Some(a.level), best);
+            prop_assert_eq!(a.via.contains(&"direct".to_string()), direct_level(w, u, c) == best);
         }
 
         for g in 0..w.groups.len() {
@@ -476,7 +506,7 @@ proptest! {
 
     #[test]
     fn the_index_kept_in_step_answers_right_after_every_change(steps in prop::collection::vec(step(), 1..40)) {
-        let mut w = World { groups: vec![None; HISTORY_GROUPS], ms: vec![], users: vec![None; 4] };
+        let mut w = World { groups: vec![None; HISTORY_GROUPS], ms: vec![], users: vec![None; 4], direct: vec![vec![]; 4] };
         let mut idx = AccessIndex::new();
         for s in &steps {
             if apply(&mut idx, &mut w, s) {

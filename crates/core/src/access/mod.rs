@@ -872,6 +872,12 @@ impl AccessIndex {
         }
         if let Some(direct) = self.direct_grants.get(&ux) {
             rows.extend(direct.iter().map(|c| (c.collection, c.level, c.hide_passwords, NONE)));
+            // `access_all` covers a collection granted directly too, as a check says it does,
+            // whether or not a group of the space names it.
+            let all: Vec<u32> = self.effective_of(u, now, &mut buf).iter().copied().filter(|&g| self.g(g).access_all).collect();
+            for c in direct.iter() {
+                rows.extend(all.iter().map(|&g| (c.collection, Level::Edit, false, g)));
+            }
         }
         rows.sort_unstable_by_key(|r| r.0);
         let mut out: Vec<CollectionAccess> = rows
