@@ -60,6 +60,62 @@ impl App {
         Ok(())
     }
 
+    /// The collections of a space (an organization) granted to a user directly.
+    pub async fn space_collections_of(&self, p: &Principal, user_id: &str, space_id: &str) -> Result<Vec<CollectionGrant>> {
+        self.require_space_manager(p, space_id, cohort_core::auth::Scope::GroupsRead).await?;
+        let c = self.read().await?;
+        if users::get(&c, user_id).await?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
+        let all = user_collections::of_user(&c, user_id).await?;
+        Ok(all.into_iter().filter(|g| g.space_id.as_deref() == Some(space_id)).map(|g| g.grant).collect())
+    }
+
+    /// Sets the collections of a space granted to a user directly to exactly `grants`, in
+    /// one transaction (a collection another space or the site granted the user stays theirs:
+    /// naming it is refused).
+    pub async fn set_space_collections_of(&self, p: &Principal, user_id: &str, space_id: &str, grants: Vec<CollectionGrant>) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for g in &grants {
+            cohort_core::input::collection_id("collections", &g.id)?;
+            if !seen.insert(g.id.clone()) {
+                return Err(Error::validation("collections", format!("collection {:?} is listed twice", g.id)));
+            }
+        }
+        let tx = self.begin().await?;
+        self.may_grant_collections(&tx, p, Some(space_id)).await?;
+        if users::get(&tx, user_id).await?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
+        let current = user_collections::of_user(&tx, user_id).await?;
+        if let Some(theirs) = current.iter().find(|c| c.space_id.as_deref() != Some(space_id) && seen.contains(&c.grant.id)) {
+            return Err(Error::validation(
+                "collections",
+                format!("collection {:?} is granted to the user by another space or the site", theirs.grant.id),
+            ));
+        }
+        let before: Vec<&DirectGrant> = current.iter().filter(|c| c.space_id.as_deref() == Some(space_id)).collect();
+        for gone in before.iter().filter(|c| !seen.contains(&c.grant.id)) {
+            user_collections::remove(&tx, user_id, &gone.grant.id).await?;
+        }
+        let now = time::now();
+        let after: Vec<DirectGrant> = grants
+            .into_iter()
+            .map(|grant| DirectGrant { user_id: user_id.to_string(), grant, space_id: Some(space_id.to_string()) })
+            .collect();
+        for g in &after {
+            user_collections::put(&tx, g, now, p.actor_id()).await?;
+        }
+        Change::new("user.collections_replaced", "user", user_id)
+            .user(user_id)
+            .before(serde_json::Value::Array(before.into_iter().map(snapshot).collect()))
+            .after(serde_json::Value::Array(after.iter().map(snapshot).collect()))
+            .record(&tx, p)
+            .await?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+
     /// Takes back a collection granted to a user directly (404 if there is none).
     pub async fn revoke_collection(&self, p: &Principal, user_id: &str, collection_id: &str) -> Result<()> {
         let tx = self.begin().await?;

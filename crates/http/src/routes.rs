@@ -138,6 +138,8 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("DELETE", "/api/organizations/{org_id}/groups/{id}", SpaceGroupsChange),
     ("DELETE", "/api/organizations/{org_id}/groups/{id}/users/{user_id}", SpaceGroupsChange),
     ("DELETE", "/api/organizations/{org_id}/groups/{id}/user/{user_id}", SpaceGroupsChange),
+    ("GET", "/api/organizations/{org_id}/users/{user_id}/collections", SpaceGroupsRead),
+    ("PUT", "/api/organizations/{org_id}/users/{user_id}/collections", SpaceGroupsChange),
     // Seed 002, compat.
     ("GET", "/compat/v1/groups", SiteGroupsRead),
     ("GET", "/compat/v1/groups/{group_id}", SiteGroupsRead),

@@ -668,6 +668,14 @@ fn cases() -> Vec<Case> {
             format!("/api/organizations/{}/groups/{}/details", w.space, f.group),
             None
         )),
+        case!("GET" "/api/organizations/{org_id}/users/{user_id}/collections", "organization", none, read, |f, w, me| (
+            format!("/api/organizations/{}/users/{}/collections", w.space, f.subject),
+            None
+        )),
+        case!("PUT" "/api/organizations/{org_id}/users/{user_id}/collections", "organization", none, write, |f, w, me| (
+            format!("/api/organizations/{}/users/{}/collections", w.space, f.subject),
+            Some(json!([{"id": "col_org", "readOnly": true}]))
+        )),
         case!("GET" "/api/organizations/{org_id}/groups/{id}/users", "organization", none, read, |f, w, me| (format!("/api/organizations/{}/groups/{}/users", w.space, f.group), None)),
         case!("POST" "/api/organizations/{org_id}/groups", "organization", none, write, |f, w, me| (
             format!("/api/organizations/{}/groups", w.space),

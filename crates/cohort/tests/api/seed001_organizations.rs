@@ -95,3 +95,39 @@ story!(organization_groups, |app: TestApp| async move {
     app.post(&format!("{base}/delete"), &manager.token, json!({"ids": [g4]})).await.expect(200);
     assert_eq!(app.get(&base, &manager.token).await.expect(200)["data"], json!([]));
 });
+
+story!(collections_assigned_to_a_user_directly, |app: TestApp| async move {
+    let manager = app.user("manager").await;
+    let (a, outsider) = (app.user("alice").await, app.user("outsider").await);
+    let org = app.post("/api/v1/spaces", &app.admin_key, json!({"name": "Acme", "moderators": [manager.id]})).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/organizations/{org}/users/{}/collections", a.id);
+    let group = json!({"name": "Readers", "accessAll": false, "collections": [{"id": "col_1", "readOnly": true}], "users": [a.id]});
+    app.post(&format!("/api/organizations/{org}/groups"), &manager.token, group).await.expect(200);
+    assert_eq!(app.get(&path, &manager.token).await.expect(200), json!([]));
+    let direct = json!([{"id": "col_1", "readOnly": false, "hidePasswords": true}, {"id": "col_2", "readOnly": true, "hidePasswords": false, "manage": false}]);
+    app.put(&path, &manager.token, direct).await.expect(200);
+    assert_eq!(
+        app.get(&path, &manager.token).await.expect(200),
+        json!([{"id": "col_1", "readOnly": false, "hidePasswords": true, "manage": false}, {"id": "col_2", "readOnly": true, "hidePasswords": false, "manage": false}])
+    );
+    // Beside the group's read, the direct edit wins.
+    let cols = app.get(&format!("/api/v1/users/{}/collections", a.id), &app.admin_key).await.expect(200)["collections"].clone();
+    assert_eq!(cols[0], json!({"collection_id": "col_1", "read_only": false, "hide_passwords": true, "manage": false, "via": ["direct"]}));
+    // Replaced by exactly the list sent; an outsider may neither read nor set it.
+    app.put(&path, &manager.token, json!([{"id": "col_2", "manage": true}])).await.expect(200);
+    assert_eq!(
+        app.get(&path, &manager.token).await.expect(200),
+        json!([{"id": "col_2", "readOnly": false, "hidePasswords": false, "manage": true}])
+    );
+    assert_eq!(app.get(&path, &outsider.token).await.status, 403);
+    assert_eq!(app.put(&path, &outsider.token, json!([])).await.status, 403);
+    let twice = json!([{"id": "col_3"}, {"id": "col_3"}]);
+    let refused = app.put(&path, &manager.token, twice).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.body["object"], "error");
+    app.put(&path, &manager.token, json!([])).await.expect(200);
+    assert_eq!(app.get(&path, &manager.token).await.expect(200), json!([]));
+});

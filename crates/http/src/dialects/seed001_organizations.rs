@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(users, set_users))
         .routes(routes!(remove_user))
         .routes(routes!(remove_user_singular))
+        .routes(routes!(user_collections, set_user_collections))
         .layer(axum::middleware::from_fn(|req, next| dialect::errors(render_error, req, next)))
 }
 
@@ -327,4 +328,41 @@ async fn remove_user_singular(
     Path((org, id, user)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     remove(&app, &p, &org, &id, &user).await
+}
+
+/// The collections of the organization granted to a user directly (not through a group).
+#[utoipa::path(get, path = "/api/organizations/{org_id}/users/{user_id}/collections", tag = "seed 001",
+    params(("org_id" = String, Path, description = "Organization ID"), ("user_id" = String, Path, description = "User ID")),
+    responses((status = 200, body = Vec<OrgCollection>), (status = 401), (status = 403), (status = 404)))]
+async fn user_collections(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path((org, user)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<OrgCollection>>> {
+    let grants = app.space_collections_of(&p, &user, &org).await?;
+    Ok(Json(
+        grants
+            .into_iter()
+            .map(|g| OrgCollection { id: g.id, read_only: g.read_only, hide_passwords: g.hide_passwords, manage: g.manage })
+            .collect(),
+    ))
+}
+
+/// Set the organization's collections granted to a user directly to exactly these (direct
+/// assignment, beside what the user's groups grant: the highest level wins).
+#[utoipa::path(put, path = "/api/organizations/{org_id}/users/{user_id}/collections", tag = "seed 001", request_body = Vec<OrgCollection>,
+    params(("org_id" = String, Path, description = "Organization ID"), ("user_id" = String, Path, description = "User ID")),
+    responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422)))]
+async fn set_user_collections(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path((org, user)): Path<(String, String)>,
+    Body(list): Body<Vec<OrgCollection>>,
+) -> ApiResult<Response> {
+    let grants = list
+        .into_iter()
+        .map(|c| CollectionGrant { id: c.id, read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage })
+        .collect();
+    app.set_space_collections_of(&p, &user, &org, grants).await?;
+    Ok(StatusCode::OK.into_response())
 }
