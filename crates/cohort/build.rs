@@ -1,5 +1,6 @@
 //! Tests that need PostgreSQL are built as ignored — reported as skipped, not passed —
-//! unless `COHORT_TEST_DATABASE_URL` names a server when they are built.
+//! unless `COHORT_TEST_DATABASE_URL` names a server when they are built; those that need
+//! OpenLDAP's `slapd` likewise unless it is installed.
 
 fn main() {
     println!("cargo::rerun-if-env-changed=COHORT_TEST_DATABASE_URL");
@@ -7,4 +8,13 @@ fn main() {
     if std::env::var("COHORT_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=postgres_tests");
     }
+    // Likewise the directory sync tests, which start a real OpenLDAP server (Debian's
+    // `slapd`, which `.ci/run` installs).
+    println!("cargo::rerun-if-changed={SLAPD}");
+    println!("cargo::rustc-check-cfg=cfg(slapd_tests)");
+    if std::path::Path::new(SLAPD).exists() {
+        println!("cargo::rustc-cfg=slapd_tests");
+    }
 }
+
+const SLAPD: &str = "/usr/sbin/slapd";

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod checks;
 mod credentials;
+pub mod directory;
 pub mod expand;
 pub mod grants;
 pub mod groups;

@@ -1,7 +1,9 @@
-//! The `cohort` binary: `serve`, `migrate`, `keys create`, `users create`.
+//! The `cohort` binary: `serve`, `migrate`, `keys create`, `users create`, `sync ldap`.
 //!
 //! Every command opens the same database the server uses (the SQLite file under
 //! `--data-dir`, or `--database-url`), so it works while a server runs.
+
+mod ldap;
 
 use clap::{Args, Parser, Subcommand};
 use cohort_app::App;
@@ -105,6 +107,27 @@ enum Command {
     /// Users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Bring a space in line with a directory.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Read people and groups from LDAP or Active Directory into a space: users and groups
+    /// matched by their directory ids, nested groups flattened, members added (and with
+    /// `--prune` removed) through the membership engine.
+    Ldap {
+        /// The JSON configuration (URL, bind DN and password source, base DNs, preset, space).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove members the directory no longer lists in a group.
+        #[arg(long)]
+        prune: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -222,6 +245,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (_, secret) = app.create_key(&Principal::system(), new).await.map_err(|e| e.to_string())?;
             println!("{secret}");
         }
+        Command::Sync(SyncCommand::Ldap { config, dry_run, prune }) => sync_ldap(&app, &config, dry_run, prune).await?,
         Command::Users(UsersCommand::Create { username, email, full_name, password, admin }) => {
             let new = NewUser {
                 username,
@@ -237,6 +261,70 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `cohort sync ldap`: reads the directory, prints the plan (dry run) or carries it out with a
+/// progress bar, then a summary; fails if any step was refused.
+async fn sync_ldap(app: &App, config: &std::path::Path, dry_run: bool, prune: bool) -> Result<(), String> {
+    let config = ldap::Config::read(config)?;
+    let (users, groups) = ldap::read(&config).await?;
+    eprintln!("{}: {} people, {} groups", config.url, users.len(), groups.len());
+    let plan = app.directory_plan(&config.space, &users, &groups, prune).await.map_err(|e| e.to_string())?;
+    let [made, changed, new_groups, renamed, added, removed] = plan.counts();
+    let summary = format!(
+        "users: {made} to make, {changed} to change; groups: {new_groups} to make, {renamed} to rename; members: {added} to add, {removed} to remove"
+    );
+    if dry_run {
+        for u in &plan.create_users {
+            println!("make user {} ({})", u.username, u.external_id);
+        }
+        for (id, u) in &plan.update_users {
+            println!("change user {id} to {} {:?} {:?}", u.username, u.email, u.full_name);
+        }
+        for (g, members) in &plan.create_groups {
+            println!("make group {} ({}) with {} members", g.name, g.external_id, members.len());
+        }
+        for (id, name) in &plan.rename_groups {
+            println!("rename group {id} to {name}");
+        }
+        for (id, add) in &plan.add {
+            println!("add {} members to group {id}", add.len());
+        }
+        for (id, gone) in &plan.remove {
+            println!("remove {} members from group {id}: {}", gone.len(), gone.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        println!("dry run, nothing changed: {summary}");
+        return Ok(());
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = app
+        .directory_apply(&config.space, plan, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!(
+        "synced: {}",
+        summary
+            .replace("to make", "made")
+            .replace("to change", "changed")
+            .replace("to rename", "renamed")
+            .replace("to add", "added")
+            .replace("to remove", "removed")
+    );
+    if report.failed.is_empty() {
+        return Ok(());
+    }
+    for f in &report.failed {
+        eprintln!("refused: {f}");
+    }
+    Err(format!("{} steps were refused", report.failed.len()))
 }
 
 fn main() -> ExitCode {

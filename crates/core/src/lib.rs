@@ -20,6 +20,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod directory;
 pub mod error;
 pub mod filter;
 pub mod group;

@@ -12,6 +12,7 @@ pub mod access;
 pub mod audit;
 pub mod catalogue;
 pub mod db;
+pub mod directory;
 pub mod filter;
 pub mod groups;
 pub mod idempotency;

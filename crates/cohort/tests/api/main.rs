@@ -8,6 +8,7 @@ mod every_list;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod ldap;
 mod lists;
 
 mod access;

@@ -1,0 +1,208 @@
+//! `cohort sync ldap`: reads people and groups from an LDAP directory (OpenLDAP, Active
+//! Directory) into a [`Snapshot`], for [`cohort_app::App::directory_plan`] to compare with a
+//! space. The directory is only read.
+
+use cohort_core::directory::{DirGroup, DirUser};
+use ldap3::{LdapConnAsync, Scope, SearchEntry};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The sync's configuration file (JSON).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `ldap://host:389`.
+    pub url: String,
+    pub bind_dn: String,
+    /// A file whose first line is the bind password…
+    pub password_file: Option<String>,
+    /// …or the environment variable holding it (default `COHORT_LDAP_PASSWORD`).
+    pub password_env: Option<String>,
+    /// The space the groups are kept in (default: the default space).
+    #[serde(default = "default_space")]
+    pub space: String,
+    pub users_base_dn: String,
+    pub groups_base_dn: String,
+    /// `openldap` or `active_directory`: the filters and attributes below default to it.
+    #[serde(default)]
+    pub preset: Preset,
+    pub user_filter: Option<String>,
+    pub group_filter: Option<String>,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+fn default_space() -> String {
+    "spc_default".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    #[default]
+    Openldap,
+    ActiveDirectory,
+}
+
+/// Which attribute holds what; each defaults to the preset's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attributes {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub external_id: Option<String>,
+    pub group_name: Option<String>,
+    /// The attributes listing a group's members by DN (`member`, `uniqueMember`).
+    pub members: Option<Vec<String>>,
+}
+
+/// The attribute names and filters in effect.
+struct Mapping {
+    user_filter: String,
+    group_filter: String,
+    username: String,
+    email: String,
+    full_name: String,
+    external_id: String,
+    group_name: String,
+    members: Vec<String>,
+}
+
+impl Config {
+    pub fn read(path: &std::path::Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn password(&self) -> Result<String, String> {
+        if let Some(f) = &self.password_file {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("reading the password file {f}: {e}"))?;
+            return Ok(text.lines().next().unwrap_or("").to_string());
+        }
+        let var = self.password_env.clone().unwrap_or_else(|| "COHORT_LDAP_PASSWORD".into());
+        std::env::var(&var).map_err(|_| format!("no bind password: set {var} or password_file"))
+    }
+
+    fn mapping(&self) -> Mapping {
+        let a = &self.attributes;
+        let ad = self.preset == Preset::ActiveDirectory;
+        let pick = |v: &Option<String>, openldap: &str, active_directory: &str| {
+            v.clone().unwrap_or_else(|| if ad { active_directory } else { openldap }.to_string())
+        };
+        Mapping {
+            user_filter: pick(&self.user_filter, "(objectClass=inetOrgPerson)", "(&(objectCategory=person)(objectClass=user))"),
+            group_filter: pick(&self.group_filter, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))", "(objectClass=group)"),
+            username: pick(&a.username, "uid", "sAMAccountName"),
+            email: pick(&a.email, "mail", "mail"),
+            full_name: pick(&a.full_name, "cn", "displayName"),
+            external_id: pick(&a.external_id, "entryUUID", "objectGUID"),
+            group_name: pick(&a.group_name, "cn", "cn"),
+            members: a
+                .members
+                .clone()
+                .unwrap_or_else(|| if ad { vec!["member".into()] } else { vec!["member".into(), "uniqueMember".into()] }),
+        }
+    }
+}
+
+/// A DN as compared: lower case, without spaces around its separators.
+fn dn_key(dn: &str) -> String {
+    dn.split(',').map(|rdn| rdn.trim().replace(" =", "=").replace("= ", "=")).collect::<Vec<_>>().join(",").to_lowercase()
+}
+
+/// An attribute's first value; `objectGUID` (binary) as its GUID's usual text.
+fn first(e: &SearchEntry, name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    if let Some((_, v)) = e.attrs.iter().find(|(k, _)| k.to_lowercase() == lower) {
+        return v.first().cloned();
+    }
+    let (_, v) = e.bin_attrs.iter().find(|(k, _)| k.to_lowercase() == lower)?;
+    v.first().map(|b| guid(b))
+}
+
+/// Active Directory's GUID bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (its first three
+/// fields are little-endian); any other binary value as hex.
+fn guid(b: &[u8]) -> String {
+    let hex = |bytes: &[u8]| bytes.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    if b.len() != 16 {
+        return hex(b);
+    }
+    let rev = |r: std::ops::Range<usize>| hex(&b[r].iter().rev().copied().collect::<Vec<u8>>());
+    format!("{}-{}-{}-{}-{}", rev(0..4), rev(4..6), rev(6..8), hex(&b[8..10]), hex(&b[10..16]))
+}
+
+fn all<'a>(e: &'a SearchEntry, names: &[String]) -> Vec<&'a String> {
+    let wanted: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    e.attrs.iter().filter(|(k, _)| wanted.contains(&k.to_lowercase())).flat_map(|(_, v)| v.iter()).collect()
+}
+
+/// Reads the directory's people and groups.
+pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), String> {
+    let m = config.mapping();
+    let (conn, mut ldap) = LdapConnAsync::new(&config.url).await.map_err(|e| format!("connecting to {}: {e}", config.url))?;
+    ldap3::drive!(conn);
+    ldap.simple_bind(&config.bind_dn, &config.password()?)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| format!("binding as {}: {e}", config.bind_dn))?;
+    let user_attrs = vec![m.username.as_str(), m.email.as_str(), m.full_name.as_str(), m.external_id.as_str()];
+    let (entries, _) = ldap
+        .search(&config.users_base_dn, Scope::Subtree, &m.user_filter, user_attrs)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| format!("searching {} for {}: {e}", config.users_base_dn, m.user_filter))?;
+    let mut users = Vec::new();
+    let mut user_dn: HashMap<String, String> = HashMap::new();
+    for entry in entries {
+        let e = SearchEntry::construct(entry);
+        let (Some(ext), Some(username)) = (first(&e, &m.external_id), first(&e, &m.username)) else {
+            // Without its id or its login a person cannot be kept in step.
+            continue;
+        };
+        user_dn.insert(dn_key(&e.dn), ext.clone());
+        users.push(DirUser { external_id: ext, username, email: first(&e, &m.email), full_name: first(&e, &m.full_name) });
+    }
+    let mut group_attrs = vec![m.group_name.as_str(), m.external_id.as_str()];
+    group_attrs.extend(m.members.iter().map(String::as_str));
+    let (entries, _) = ldap
+        .search(&config.groups_base_dn, Scope::Subtree, &m.group_filter, group_attrs)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| format!("searching {} for {}: {e}", config.groups_base_dn, m.group_filter))?;
+    let entries: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
+    let group_dn: HashMap<String, String> =
+        entries.iter().filter_map(|e| first(e, &m.external_id).map(|ext| (dn_key(&e.dn), ext))).collect();
+    let mut groups = Vec::new();
+    for e in &entries {
+        let (Some(ext), Some(name)) = (first(e, &m.external_id), first(e, &m.group_name)) else { continue };
+        let mut g = DirGroup { external_id: ext, name, members: Vec::new(), groups: Vec::new() };
+        for member in all(e, &m.members) {
+            let key = dn_key(member);
+            if let Some(u) = user_dn.get(&key) {
+                g.members.push(u.clone());
+            } else if let Some(nested) = group_dn.get(&key) {
+                g.groups.push(nested.clone());
+            }
+        }
+        groups.push(g);
+    }
+    let _ = ldap.unbind().await;
+    Ok((users, groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_compare_without_case_or_spaces() {
+        assert_eq!(dn_key("CN=Ann Lee, OU=People,DC=Example,DC=org"), dn_key("cn=ann lee,ou=people, dc=example, dc=org"));
+    }
+
+    #[test]
+    fn guids_read_as_active_directory_writes_them() {
+        let b = [0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+        assert_eq!(guid(&b), "00112233-4455-6677-8899-aabbccddeeff");
+    }
+}

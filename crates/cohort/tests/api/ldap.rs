@@ -1,0 +1,204 @@
+//! `cohort sync ldap` against a real OpenLDAP server (`slapd`, started here on a free port
+//! with a generated configuration and data): nested groups, a dry run, a sync, the directory
+//! changed and synced again, with and without `--prune`, and a bad bind.
+
+use crate::helpers::Server;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const SUFFIX: &str = "dc=example,dc=org";
+const ADMIN: &str = "cn=admin,dc=example,dc=org";
+
+/// A `slapd` of its own, with a database loaded from LDIF; stopped on drop.
+struct Slapd {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Slapd {
+    fn start(ldif: &str) -> Slapd {
+        let dir = std::env::temp_dir().join(format!("cohort-ldap-{}-{}", std::process::id(), crate::helpers::unique("d")));
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        let conf = format!(
+            "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
+             include /etc/ldap/schema/nis.schema\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {d}/slapd.pid\n\
+             database mdb\nmaxsize 10485760\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {d}/db\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("slapd.conf"), conf).unwrap();
+        std::fs::write(dir.join("data.ldif"), ldif).unwrap();
+        let added = Command::new("slapadd").arg("-f").arg(dir.join("slapd.conf")).arg("-l").arg(dir.join("data.ldif")).output().unwrap();
+        assert!(added.status.success(), "slapadd: {}", String::from_utf8_lossy(&added.stderr));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("ldap://127.0.0.1:{port}");
+        let child = Command::new("/usr/sbin/slapd")
+            .arg("-f")
+            .arg(dir.join("slapd.conf"))
+            .args(["-h", &format!("{url}/"), "-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "slapd never listened");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Slapd { child, dir, url }
+    }
+
+    /// Applies an LDIF change as the directory's administrator.
+    fn modify(&self, ldif: &str) {
+        let file = self.dir.join("change.ldif");
+        std::fs::write(&file, ldif).unwrap();
+        let out = Command::new("ldapmodify").args(["-x", "-H", &self.url, "-D", ADMIN, "-w", "secret", "-f"]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn config(&self, password: &str) -> PathBuf {
+        let pw = self.dir.join(format!("pw-{password}"));
+        std::fs::write(&pw, format!("{password}\n")).unwrap();
+        let config = json!({
+            "url": self.url, "bind_dn": ADMIN, "password_file": pw,
+            "users_base_dn": format!("ou=people,{SUFFIX}"), "groups_base_dn": format!("ou=groups,{SUFFIX}"),
+            "preset": "openldap"
+        });
+        let file = self.dir.join(format!("sync-{password}.json"));
+        std::fs::write(&file, config.to_string()).unwrap();
+        file
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn cohort(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cohort")).arg("--data-dir").arg(data).args(args).output().unwrap()
+}
+
+fn person(uid: &str, name: &str) -> String {
+    format!("dn: uid={uid},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {name}\nsn: {name}\nmail: {uid}@example.org\n\n")
+}
+
+fn group(cn: &str, members: &[&str]) -> String {
+    let lines: String = members.iter().map(|m| format!("member: {m}\n")).collect();
+    format!("dn: cn={cn},ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: {cn}\n{lines}\n")
+}
+
+fn dn(uid: &str) -> String {
+    format!("uid={uid},ou=people,{SUFFIX}")
+}
+
+/// The space's groups as SCIM lists them: name → member user names.
+async fn groups(server: &Server, key: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{}{path}", server.base);
+        async move { client.get(url).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let users = get("/scim/v2/Users?count=100".into()).await;
+    let names: std::collections::HashMap<String, String> = users["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string()))
+        .collect();
+    let list = get("/scim/v2/Groups?count=100".into()).await;
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let mut members: Vec<String> = g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| names.get(m["value"].as_str().unwrap()).cloned().unwrap_or_default())
+                .collect();
+            members.sort();
+            (g["displayName"].as_str().unwrap().to_string(), members)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(slapd_tests), ignore = "needs OpenLDAP's slapd (Debian package slapd) when the tests are built")]
+async fn ldap_sync_follows_the_directory() {
+    let mut ldif = format!(
+        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
+         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
+    );
+    for (uid, name) in [("ann", "Ann Lee"), ("ben", "Ben Okri"), ("cat", "Cat Ng"), ("dan", "Dan Li")] {
+        ldif.push_str(&person(uid, name));
+    }
+    // Platform is nested in Engineering: its members are Engineering's too.
+    ldif.push_str(&group("platform", &[&dn("ben")]));
+    ldif.push_str(&group("engineering", &[&dn("ann"), &format!("cn=platform,ou=groups,{SUFFIX}")]));
+    ldif.push_str(&group("sales", &[&dn("cat")]));
+    let slapd = Slapd::start(&ldif);
+    let data = slapd.dir.join("cohort-data");
+    let config = slapd.config("secret");
+    let config = config.to_str().unwrap();
+
+    // A bad bind is a clear error and changes nothing.
+    let bad = cohort(&data, &["sync", "ldap", "--config", slapd.config("wrong").to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("binding as cn=admin"), "{}", String::from_utf8_lossy(&bad.stderr));
+
+    // The dry run says what it would do and does nothing.
+    let dry = cohort(&data, &["sync", "ldap", "--config", config, "--dry-run"]);
+    let said = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(dry.status.success(), "{said} {}", String::from_utf8_lossy(&dry.stderr));
+    assert!(said.contains("make user ann") && said.contains("make group engineering"), "{said}");
+    assert!(said.contains("users: 4 to make, 0 to change; groups: 3 to make, 0 to rename; members: 4 to add, 0 to remove"), "{said}");
+    let key = String::from_utf8(cohort(&data, &["keys", "create", "--name", "t", "--scopes", "admin"]).stdout).unwrap().trim().to_string();
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert!(groups(&server, &key).await.is_empty(), "the dry run made groups");
+    }
+
+    let synced = cohort(&data, &["sync", "ldap", "--config", config]);
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    let want = |pairs: &[(&str, &[&str])]| -> std::collections::BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(g, ms)| (g.to_string(), ms.iter().map(|m| m.to_string()).collect())).collect()
+    };
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert_eq!(groups(&server, &key).await, want(&[("engineering", &["ann", "ben"]), ("platform", &["ben"]), ("sales", &["cat"])]));
+    }
+    // Synced again, nothing is left to do.
+    let again = cohort(&data, &["sync", "ldap", "--config", config, "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("users: 0 to make, 0 to change; groups: 0 to make, 0 to rename; members: 0 to add, 0 to remove")
+    );
+
+    // The directory changes: Ann leaves Engineering, Sales is renamed and Dan joins it.
+    slapd.modify(&format!(
+        "dn: cn=engineering,ou=groups,{SUFFIX}\nchangetype: modify\ndelete: member\nmember: {}\n\n\
+         dn: cn=sales,ou=groups,{SUFFIX}\nchangetype: modrdn\nnewrdn: cn=sales-eu\ndeleteoldrdn: 1\n\n\
+         dn: cn=sales-eu,ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {}\n\n",
+        dn("ann"),
+        dn("dan")
+    ));
+    assert!(cohort(&data, &["sync", "ldap", "--config", config]).status.success());
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        let after = groups(&server, &key).await;
+        assert_eq!(after["engineering"], ["ann", "ben"], "without --prune nobody is removed");
+        assert_eq!(after["sales-eu"], ["cat", "dan"], "renamed, matched by its entryUUID");
+    }
+    let pruned = cohort(&data, &["sync", "ldap", "--config", config, "--prune"]);
+    assert!(pruned.status.success(), "{}", String::from_utf8_lossy(&pruned.stderr));
+    let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+    assert_eq!(groups(&server, &key).await, want(&[("engineering", &["ben"]), ("platform", &["ben"]), ("sales-eu", &["cat", "dan"])]));
+}

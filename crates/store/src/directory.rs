@@ -1,0 +1,40 @@
+//! What a directory sync reads of a space: its users and groups by their directory ids.
+
+use crate::db::{Conn, Value};
+use crate::{StoreError, params};
+use cohort_core::directory::{HeldGroup, HeldUser};
+use std::collections::BTreeSet;
+
+/// The users with these external ids.
+pub async fn users(c: &Conn, external_ids: &[String]) -> Result<Vec<HeldUser>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in external_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        let sql = format!("SELECT id, external_id, username, email, full_name FROM users WHERE external_id IN ({marks})");
+        for r in c.query(&sql, &args).await? {
+            out.push(HeldUser { id: r.get(0)?, external_id: r.get(1)?, username: r.get(2)?, email: r.get(3)?, full_name: r.get(4)? });
+        }
+    }
+    Ok(out)
+}
+
+/// The space's groups with these external ids, and their members (any status).
+pub async fn groups(c: &Conn, space_id: &str, external_ids: &[String]) -> Result<Vec<HeldGroup>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in external_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut args: Vec<Value> = vec![space_id.into()];
+        args.extend(chunk.iter().map(Value::from));
+        let sql = format!("SELECT id, external_id, name FROM groups WHERE space_id = ? AND external_id IN ({marks})");
+        for r in c.query(&sql, &args).await? {
+            out.push(HeldGroup { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)?, members: BTreeSet::new() });
+        }
+    }
+    for g in &mut out {
+        for r in c.query("SELECT user_id FROM memberships WHERE group_id = ?", &params![g.id.as_str()]).await? {
+            g.members.insert(r.get(0)?);
+        }
+    }
+    Ok(out)
+}
