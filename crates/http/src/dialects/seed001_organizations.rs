@@ -55,6 +55,18 @@ pub struct OrgCollection {
     pub manage: bool,
 }
 
+impl From<&CollectionGrant> for OrgCollection {
+    fn from(c: &CollectionGrant) -> Self {
+        OrgCollection { id: c.id.clone(), read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage }
+    }
+}
+
+impl From<&OrgCollection> for CollectionGrant {
+    fn from(c: &OrgCollection) -> Self {
+        CollectionGrant { id: c.id.clone(), read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgGroup {
@@ -74,12 +86,7 @@ pub struct OrgGroup {
 }
 
 fn org_group(g: Group, details: bool) -> OrgGroup {
-    let collections = details.then(|| {
-        g.collections
-            .iter()
-            .map(|c| OrgCollection { id: c.id.clone(), read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage })
-            .collect()
-    });
+    let collections = details.then(|| g.collections.iter().map(OrgCollection::from).collect());
     OrgGroup {
         object: "group".into(),
         id: g.id,
@@ -139,11 +146,7 @@ impl OrgGroupWrite {
     }
 
     fn collections(&self) -> Vec<CollectionGrant> {
-        self.collections
-            .iter()
-            .flatten()
-            .map(|c| CollectionGrant { id: c.id.clone(), read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage })
-            .collect()
+        self.collections.iter().flatten().map(CollectionGrant::from).collect()
     }
 }
 
@@ -340,12 +343,7 @@ async fn user_collections(
     Path((org, user)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<OrgCollection>>> {
     let grants = app.space_collections_of(&p, &user, &org).await?;
-    Ok(Json(
-        grants
-            .into_iter()
-            .map(|g| OrgCollection { id: g.id, read_only: g.read_only, hide_passwords: g.hide_passwords, manage: g.manage })
-            .collect(),
-    ))
+    Ok(Json(grants.iter().map(OrgCollection::from).collect()))
 }
 
 /// Set the organization's collections granted to a user directly to exactly these (direct
@@ -359,10 +357,7 @@ async fn set_user_collections(
     Path((org, user)): Path<(String, String)>,
     Body(list): Body<Vec<OrgCollection>>,
 ) -> ApiResult<Response> {
-    let grants = list
-        .into_iter()
-        .map(|c| CollectionGrant { id: c.id, read_only: c.read_only, hide_passwords: c.hide_passwords, manage: c.manage })
-        .collect();
+    let grants = list.iter().map(CollectionGrant::from).collect();
     app.set_space_collections_of(&p, &user, &org, grants).await?;
     Ok(StatusCode::OK.into_response())
 }
