@@ -74,6 +74,16 @@ struct ServeArgs {
     /// Requests per second allowed per client address (off when not given).
     #[arg(long, env = "COHORT_RATE_LIMIT_PER_ADDRESS")]
     rate_limit_per_address: Option<u32>,
+    /// Sync from LDAP with this configuration (as `cohort sync ldap --config`) while serving
+    /// (off when not given).
+    #[arg(long, env = "COHORT_LDAP_SYNC_CONFIG")]
+    ldap_sync_config: Option<PathBuf>,
+    /// Seconds between two scheduled LDAP syncs.
+    #[arg(long, env = "COHORT_LDAP_SYNC_INTERVAL", default_value_t = 900.0)]
+    ldap_sync_interval: f64,
+    /// Scheduled syncs also remove members the directory dropped (`--prune`).
+    #[arg(long, env = "COHORT_LDAP_SYNC_PRUNE")]
+    ldap_sync_prune: bool,
 }
 
 fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
@@ -236,6 +246,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             // Listen first: /readyz answers 503 not_ready while the index is built.
             let building = app.clone();
             tokio::spawn(async move { building.build_index_then_start().await });
+            if let Some(config) = args.ldap_sync_config.clone() {
+                let every = seconds("ldap-sync-interval", args.ldap_sync_interval)?;
+                let (syncing, prune) = (app.clone(), args.ldap_sync_prune);
+                tokio::spawn(async move { scheduled_ldap_sync(syncing, config, every, prune).await });
+            }
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
             cohort_http::serve_with(listener, app, opts, shutdown_signal()).await.map_err(|e| e.to_string())?;
@@ -261,6 +276,32 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The sync `serve` runs every `every` (the first at once); each run's outcome is logged.
+async fn scheduled_ldap_sync(app: App, config: PathBuf, every: std::time::Duration, prune: bool) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let run = async {
+            let config = ldap::Config::read(&config)?;
+            let (users, groups) = ldap::read(&config).await?;
+            let plan = app.directory_plan(&config.space, &users, &groups, prune).await.map_err(|e| e.to_string())?;
+            let counts = plan.counts();
+            let report = app.directory_apply(&config.space, plan, |_, _| {}).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((counts, report.failed))
+        };
+        match run.await {
+            Ok(([made, changed, groups, renamed, added, removed], failed)) => {
+                tracing::info!(made, changed, groups, renamed, added, removed, refused = failed.len(), "ldap sync");
+                for f in failed {
+                    tracing::warn!(step = %f, "ldap sync step refused");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ldap sync failed"),
+        }
+    }
 }
 
 /// `cohort sync ldap`: reads the directory, prints the plan (dry run) or carries it out with a

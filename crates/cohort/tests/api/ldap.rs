@@ -199,6 +199,23 @@ async fn ldap_sync_follows_the_directory() {
     }
     let pruned = cohort(&data, &["sync", "ldap", "--config", config, "--prune"]);
     assert!(pruned.status.success(), "{}", String::from_utf8_lossy(&pruned.stderr));
-    let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
-    assert_eq!(groups(&server, &key).await, want(&[("engineering", &["ben"]), ("platform", &["ben"]), ("sales-eu", &["cat", "dan"])]));
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert_eq!(groups(&server, &key).await, want(&[("engineering", &["ben"]), ("platform", &["ben"]), ("sales-eu", &["cat", "dan"])]));
+    }
+
+    // `serve` syncs on a schedule when asked: Dan joins Platform in the directory, and the
+    // running server follows within its interval.
+    slapd.modify(&format!("dn: cn=platform,ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {}\n\n", dn("dan")));
+    let server = Server::start_with(&["--data-dir", data.to_str().unwrap(), "--ldap-sync-config", config, "--ldap-sync-interval", "0.5"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = groups(&server, &key).await;
+        if now["platform"] == ["ben", "dan"] {
+            assert_eq!(now["engineering"], ["ben", "dan"], "through Platform, nested in Engineering");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the scheduled sync never ran: {now:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
