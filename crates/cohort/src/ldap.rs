@@ -3,7 +3,8 @@
 //! space. The directory is only read.
 
 use cohort_core::directory::{DirGroup, DirUser};
-use ldap3::{LdapConnAsync, Scope, SearchEntry};
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -137,6 +138,23 @@ fn all<'a>(e: &'a SearchEntry, names: &[String]) -> Vec<&'a String> {
     e.attrs.iter().filter(|(k, _)| wanted.contains(&k.to_lowercase())).flat_map(|(_, v)| v.iter()).collect()
 }
 
+/// Entries a page at a time: directories cap what one search answers (Active Directory at
+/// 1,000, OpenLDAP at its size limits), and a paged search walks past the cap.
+const PAGE: i32 = 500;
+
+async fn search(ldap: &mut Ldap, base: &str, filter: &str, attrs: Vec<&str>) -> Result<Vec<SearchEntry>, String> {
+    let failed = |e: ldap3::LdapError| format!("searching {base} for {filter}: {e}");
+    let attrs: Vec<String> = attrs.into_iter().map(str::to_string).collect();
+    let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE))];
+    let mut stream = ldap.streaming_search_with(adapters, base, Scope::Subtree, filter, attrs).await.map_err(failed)?;
+    let mut out = Vec::new();
+    while let Some(entry) = stream.next().await.map_err(failed)? {
+        out.push(SearchEntry::construct(entry));
+    }
+    stream.finish().await.success().map_err(failed)?;
+    Ok(out)
+}
+
 /// Reads the directory's people and groups.
 pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), String> {
     let m = config.mapping();
@@ -147,15 +165,10 @@ pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), Stri
         .and_then(|r| r.success())
         .map_err(|e| format!("binding as {}: {e}", config.bind_dn))?;
     let user_attrs = vec![m.username.as_str(), m.email.as_str(), m.full_name.as_str(), m.external_id.as_str()];
-    let (entries, _) = ldap
-        .search(&config.users_base_dn, Scope::Subtree, &m.user_filter, user_attrs)
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| format!("searching {} for {}: {e}", config.users_base_dn, m.user_filter))?;
+    let entries = search(&mut ldap, &config.users_base_dn, &m.user_filter, user_attrs).await?;
     let mut users = Vec::new();
     let mut user_dn: HashMap<String, String> = HashMap::new();
-    for entry in entries {
-        let e = SearchEntry::construct(entry);
+    for e in entries {
         let (Some(ext), Some(username)) = (first(&e, &m.external_id), first(&e, &m.username)) else {
             // Without its id or its login a person cannot be kept in step.
             continue;
@@ -165,12 +178,7 @@ pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), Stri
     }
     let mut group_attrs = vec![m.group_name.as_str(), m.external_id.as_str()];
     group_attrs.extend(m.members.iter().map(String::as_str));
-    let (entries, _) = ldap
-        .search(&config.groups_base_dn, Scope::Subtree, &m.group_filter, group_attrs)
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| format!("searching {} for {}: {e}", config.groups_base_dn, m.group_filter))?;
-    let entries: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
+    let entries = search(&mut ldap, &config.groups_base_dn, &m.group_filter, group_attrs).await?;
     let group_dn: HashMap<String, String> =
         entries.iter().filter_map(|e| first(e, &m.external_id).map(|ext| (dn_key(&e.dn), ext))).collect();
     let mut groups = Vec::new();

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 const SUFFIX: &str = "dc=example,dc=org";
 const ADMIN: &str = "cn=admin,dc=example,dc=org";
+/// The sync binds as a reader whose searches the directory caps at 2 entries unless paged,
+/// as Active Directory caps them at 1,000: there are more people than that.
+const READER: &str = "cn=reader,dc=example,dc=org";
 
 /// A `slapd` of its own, with a database loaded from LDIF; stopped on drop.
 struct Slapd {
@@ -24,7 +27,8 @@ impl Slapd {
         let conf = format!(
             "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
              include /etc/ldap/schema/nis.schema\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {d}/slapd.pid\n\
-             database mdb\nmaxsize 10485760\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {d}/db\n",
+             database mdb\nmaxsize 10485760\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {d}/db\n\
+             limits dn.exact=\"{READER}\" size.soft=2 size.hard=2 size.prtotal=unlimited\n",
             d = dir.display()
         );
         std::fs::write(dir.join("slapd.conf"), conf).unwrap();
@@ -61,7 +65,7 @@ impl Slapd {
         let pw = self.dir.join(format!("pw-{password}"));
         std::fs::write(&pw, format!("{password}\n")).unwrap();
         let config = json!({
-            "url": self.url, "bind_dn": ADMIN, "password_file": pw,
+            "url": self.url, "bind_dn": READER, "password_file": pw,
             "users_base_dn": format!("ou=people,{SUFFIX}"), "groups_base_dn": format!("ou=groups,{SUFFIX}"),
             "preset": "openldap"
         });
@@ -134,6 +138,7 @@ async fn groups(server: &Server, key: &str) -> std::collections::BTreeMap<String
 async fn ldap_sync_follows_the_directory() {
     let mut ldif = format!(
         "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
+         dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
          dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
          dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
     );
@@ -146,13 +151,13 @@ async fn ldap_sync_follows_the_directory() {
     ldif.push_str(&group("sales", &[&dn("cat")]));
     let slapd = Slapd::start(&ldif);
     let data = slapd.dir.join("cohort-data");
-    let config = slapd.config("secret");
+    let config = slapd.config("readerpw");
     let config = config.to_str().unwrap();
 
     // A bad bind is a clear error and changes nothing.
     let bad = cohort(&data, &["sync", "ldap", "--config", slapd.config("wrong").to_str().unwrap()]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("binding as cn=admin"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("binding as cn=reader"), "{}", String::from_utf8_lossy(&bad.stderr));
 
     // The dry run says what it would do and does nothing.
     let dry = cohort(&data, &["sync", "ldap", "--config", config, "--dry-run"]);
