@@ -310,12 +310,22 @@ impl App {
         p.require(Scope::GroupsRead)
     }
 
-    /// Merges `patch` into the group (PATCH).
-    pub async fn update_group(&self, p: &Principal, id: &str, patch: GroupPatch, if_match: Option<i64>) -> Result<Group> {
-        self.change_group(p, id, if_match, |_, d| patch.apply(d)).await
+    /// Merges `patch` into the group (PATCH); `scope_sets`, when given, are the sets the
+    /// group is to carry (attached and detached in the same transaction).
+    pub async fn update_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        patch: GroupPatch,
+        scope_sets: Option<Vec<String>>,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
+        self.change_group(p, id, if_match, scope_sets, |_, d| patch.apply(d)).await
     }
 
-    /// Replaces the group's editable fields (PUT).
+    /// Replaces the group's editable fields (PUT); `scope_sets` as for [`App::update_group`]
+    /// (absent: kept as they are).
+    #[allow(clippy::too_many_arguments)]
     pub async fn replace_group(
         &self,
         p: &Principal,
@@ -323,9 +333,10 @@ impl App {
         space_id: Option<String>,
         parent_id: Option<String>,
         input: GroupInput,
+        scope_sets: Option<Vec<String>>,
         if_match: Option<i64>,
     ) -> Result<Group> {
-        self.change_group(p, id, if_match, |g, _| {
+        self.change_group(p, id, if_match, scope_sets, |g, _| {
             // A replace keeps the group where it is: spaces never change, parents via a move.
             if space_id.is_some_and(|s| s != g.space_id) {
                 return Err(Error::validation("space_id", "a group cannot change space"));
@@ -343,10 +354,14 @@ impl App {
         p: &Principal,
         id: &str,
         if_match: Option<i64>,
+        scope_sets: Option<Vec<String>>,
         change: impl FnOnce(&Group, GroupDraft) -> Result<GroupDraft>,
     ) -> Result<Group> {
         let tx = self.begin().await?;
         let g = self.change_group_in(&tx, p, id, if_match, change).await?;
+        if let Some(sets) = scope_sets {
+            self.set_scope_sets_in(&tx, p, &g, sets).await?;
+        }
         self.commit(tx).await?;
         Ok(self.shown(g))
     }

@@ -181,6 +181,38 @@ impl App {
         Ok(changed)
     }
 
+    /// Makes `group` carry exactly the sets `wanted`, in the caller's transaction: each set
+    /// attached or detached needs the caller to manage it (and a space's set the group to be
+    /// of that space); sets left as they are need nothing.
+    pub(crate) async fn set_scope_sets_in(
+        &self,
+        tx: &Conn,
+        p: &Principal,
+        group: &cohort_core::model::Group,
+        wanted: Vec<String>,
+    ) -> Result<()> {
+        let current: std::collections::BTreeSet<String> = scope_sets::of_group(tx, &group.id).await?.into_iter().collect();
+        let wanted: std::collections::BTreeSet<String> = wanted.into_iter().collect();
+        for id in wanted.symmetric_difference(&current) {
+            let attach = wanted.contains(id);
+            let set = self.managed_set(tx, p, id).await.map_err(|e| match e {
+                Error::NotFound(_) => Error::validation("scope_sets", format!("no scope set {id}")),
+                other => other,
+            })?;
+            if attach && set.space_id.as_ref().is_some_and(|s| *s != group.space_id) {
+                return Err(Error::validation("scope_sets", "a space's scope set attaches only to the groups of that space"));
+            }
+            if attach {
+                scope_sets::attach(tx, &group.id, id).await?;
+            } else {
+                scope_sets::detach(tx, &group.id, id).await?;
+            }
+            let action = if attach { "group.scope_set_attached" } else { "group.scope_set_detached" };
+            group_changed(tx, p, &group.id, id, action).await?;
+        }
+        Ok(())
+    }
+
     /// The scope sets attached to a group, by id (from the index).
     pub fn group_scope_sets(&self, group_id: &str) -> Vec<String> {
         self.index().read(|idx| idx.group_scope_sets(group_id))

@@ -98,6 +98,15 @@ pub async fn groups_of(c: &Conn, id: &str) -> Result<Vec<String>, StoreError> {
         .collect()
 }
 
+/// The sets attached to a group, by id.
+pub async fn of_group(c: &Conn, group_id: &str) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT scope_set_id FROM group_scope_sets WHERE group_id = ? ORDER BY scope_set_id", &params![group_id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// Attaches a set to a group; answers whether it was not attached yet.
 pub async fn attach(c: &Conn, group_id: &str, id: &str) -> Result<bool, StoreError> {
     let n = c

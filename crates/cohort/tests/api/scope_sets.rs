@@ -123,6 +123,23 @@ story!(scope_sets_are_managed_at_their_level_and_bundle_only_group_and_user_scop
     app.put(&format!("/api/v1/groups/{near}/scope-sets/{sid}"), &lead.token, json!({})).await.expect(200);
     let detached = app.delete(&format!("/api/v1/groups/{near}/scope-sets/{sid}"), &lead.token).await.expect(200);
     assert_eq!((detached["attached"].clone(), detached["changed"].clone()), (json!(false), json!(true)));
+
+    // The group record takes them too: a PATCH names the sets the group is to carry, with its
+    // other fields, in one transaction.
+    let renamed = app.patch(&format!("/api/v1/groups/{near}"), &lead.token, json!({"name": "Near and set", "scope_sets": [sid]})).await;
+    let renamed = renamed.expect(200);
+    assert_eq!((renamed["name"].clone(), renamed["scope_sets"].clone()), (json!("Near and set"), json!([sid])));
+    // Its owner, who manages the group but not the set, may leave the sets as they are, not change them.
+    let owner = app.user("owner").await;
+    app.add(&near, &owner, "owner").await;
+    app.patch(&format!("/api/v1/groups/{near}"), &owner.token, json!({"description": "mine", "scope_sets": [sid]})).await.expect(200);
+    app.patch(&format!("/api/v1/groups/{near}"), &owner.token, json!({"name": "Not renamed", "scope_sets": []}))
+        .await
+        .error(403, "permission_denied");
+    assert_eq!(app.get(&format!("/api/v1/groups/{near}"), a).await.expect(200)["name"], "Near and set", "a refused PATCH changes nothing");
+    app.patch(&format!("/api/v1/groups/{near}"), a, json!({"scope_sets": ["sst_nope"]})).await.error(422, "validation_failed");
+    let cleared = app.patch(&format!("/api/admin/groups/{near}"), a, json!({"scope_sets": []})).await.expect(200);
+    assert_eq!(cleared["scope_sets"], json!([]));
     // A stale version is refused; every change is in the audit trail.
     app.call_with(
         reqwest::Method::PATCH,

@@ -168,7 +168,7 @@ async fn get(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
     let (space, parent) = (b.space()?, b.parent_id.clone());
-    let g = app.replace_group(&p, &id, space, parent, b.into_input(), None).await?;
+    let g = app.replace_group(&p, &id, space, parent, b.into_input(), None, None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 
@@ -180,9 +180,10 @@ async fn patch(
     State(app): State<App>,
     ScopedAuth(p): ScopedAuth,
     Path(id): Path<String>,
-    Body(b): Body<GroupUpdate>,
+    Body(mut b): Body<GroupUpdate>,
 ) -> ApiResult<Response> {
-    let g = app.update_group(&p, &id, b.into(), None).await?;
+    let sets = b.scope_sets.take();
+    let g = app.update_group(&p, &id, b.into(), sets, None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 

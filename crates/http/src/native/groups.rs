@@ -304,6 +304,9 @@ pub struct GroupUpdate {
     pub collections: Option<Vec<Collection>>,
     pub inherit_permissions: Option<bool>,
     pub inherit_members: Option<bool>,
+    /// The scope sets the group is to carry, by id: those not listed are detached (by whoever
+    /// manages them: the site, or the set's space's moderators).
+    pub scope_sets: Option<Vec<String>>,
 }
 
 impl From<GroupUpdate> for GroupPatch {
@@ -465,9 +468,10 @@ async fn patch(
     Auth(p): Auth,
     Path(id): Path<String>,
     IfMatch(v): IfMatch,
-    Body(b): Body<GroupUpdate>,
+    Body(mut b): Body<GroupUpdate>,
 ) -> ApiResult<Response> {
-    Ok(respond(app.update_group(&p, &id, b.into(), v).await?, StatusCode::OK))
+    let sets = b.scope_sets.take();
+    Ok(respond(app.update_group(&p, &id, b.into(), sets, v).await?, StatusCode::OK))
 }
 
 /// Replace a group's fields; what is left out returns to its default.
@@ -483,7 +487,7 @@ async fn put(
     Body(b): Body<GroupWrite>,
 ) -> ApiResult<Response> {
     let (space, parent) = (b.space()?, b.parent_id.clone());
-    Ok(respond(app.replace_group(&p, &id, space, parent, b.into_input(), v).await?, StatusCode::OK))
+    Ok(respond(app.replace_group(&p, &id, space, parent, b.into_input(), None, v).await?, StatusCode::OK))
 }
 
 /// Delete a group (owners, space moderators, administrators).
