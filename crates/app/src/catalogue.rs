@@ -8,7 +8,7 @@ use cohort_core::error::Conflict;
 use cohort_core::model::{CollectionGrant, DeclaredPermission, GroupDraft};
 use cohort_core::policy::site::{self, Granted, PermissionGrant};
 use cohort_core::{Error, Result, input, time};
-use cohort_store::{Conn, catalogue, spaces};
+use cohort_store::{Conn, catalogue};
 
 /// What a group gives its effective members: the permissions it carries (inherited ones
 /// included) and its collection grants.
@@ -35,20 +35,11 @@ fn snapshot(d: &DeclaredPermission) -> serde_json::Value {
 }
 
 impl App {
-    /// 404 unless the space exists; whether the caller moderates it.
-    async fn catalogue_space(&self, c: &Conn, p: &Principal, space_id: Option<&str>) -> Result<bool> {
-        let Some(s) = space_id else { return Ok(false) };
-        if spaces::get(c, s).await?.is_none() || p.space_id.as_deref().is_some_and(|bound| bound != s) {
-            return Err(Error::NotFound("space"));
-        }
-        self.moderates(c, p, s).await
-    }
-
     /// The entries of the site (`None`) or of a space.
     pub async fn catalogue(&self, p: &Principal, space_id: Option<&str>) -> Result<Vec<DeclaredPermission>> {
         p.require(Scope::GroupsRead)?;
         let c = self.read().await?;
-        self.catalogue_space(&c, p, space_id).await?;
+        self.level_moderator(&c, p, space_id).await?;
         Ok(catalogue::list(&c, space_id).await?)
     }
 
@@ -63,7 +54,7 @@ impl App {
         let name = input::permission(name)?;
         let description = input::text("description", description, 500)?;
         let tx = self.begin().await?;
-        let moderator = self.catalogue_space(&tx, p, space_id.as_deref()).await?;
+        let moderator = self.level_moderator(&tx, p, space_id.as_deref()).await?;
         site::manage_catalogue(p, space_id.is_some(), moderator)?;
         let d = DeclaredPermission { name, description, space_id, created_at: time::now(), created_by: p.actor_id() };
         if !catalogue::declare(&tx, &d).await? {
@@ -76,7 +67,7 @@ impl App {
 
     /// The entry a caller who manages this level of the catalogue is about to change.
     async fn entry_to_change(&self, tx: &Conn, p: &Principal, space_id: Option<&str>, name: &str) -> Result<DeclaredPermission> {
-        let moderator = self.catalogue_space(tx, p, space_id).await?;
+        let moderator = self.level_moderator(tx, p, space_id).await?;
         site::manage_catalogue(p, space_id.is_some(), moderator)?;
         catalogue::get(tx, space_id, name).await?.ok_or(Error::NotFound("permission"))
     }

@@ -24,15 +24,7 @@ impl App {
     /// The caller may grant collections of `space_id` (the site's for `None`); 404 for a space
     /// that does not exist or that a bound credential does not reach.
     async fn may_grant_collections(&self, c: &cohort_store::Conn, p: &Principal, space_id: Option<&str>) -> Result<()> {
-        let moderator = match space_id {
-            Some(s) => {
-                if spaces::get(c, s).await?.is_none() || p.space_id.as_deref().is_some_and(|bound| bound != s) {
-                    return Err(Error::NotFound("space"));
-                }
-                self.moderates(c, p, s).await?
-            }
-            None => false,
-        };
+        let moderator = self.level_moderator(c, p, space_id).await?;
         site::grant_collections(p, space_id.is_some(), moderator)
     }
 

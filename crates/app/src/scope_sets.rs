@@ -15,7 +15,7 @@ use cohort_core::error::Conflict;
 use cohort_core::model::ScopeSet;
 use cohort_core::policy::{Action, site};
 use cohort_core::{Error, Result, id, input, time};
-use cohort_store::{Conn, scope_sets, spaces};
+use cohort_store::{Conn, scope_sets};
 
 /// What a new scope set is made of.
 #[derive(Debug, Clone, Default)]
@@ -43,16 +43,6 @@ fn scopes_of(names: &[String]) -> Result<Scopes> {
 }
 
 impl App {
-    /// 404 unless the space exists (and the credential is not bound to another); whether the
-    /// caller moderates it.
-    async fn set_space(&self, c: &Conn, p: &Principal, space_id: Option<&str>) -> Result<bool> {
-        let Some(s) = space_id else { return Ok(false) };
-        if spaces::get(c, s).await?.is_none() || p.space_id.as_deref().is_some_and(|bound| bound != s) {
-            return Err(Error::NotFound("space"));
-        }
-        self.moderates(c, p, s).await
-    }
-
     /// A set the caller may see (any caller with `groups:read`; a space-bound credential only
     /// its space's).
     async fn visible_set(&self, c: &Conn, p: &Principal, id: &str) -> Result<ScopeSet> {
@@ -67,7 +57,7 @@ impl App {
     /// A set the caller manages, for a change.
     async fn managed_set(&self, c: &Conn, p: &Principal, id: &str) -> Result<ScopeSet> {
         let set = self.visible_set(c, p, id).await?;
-        let moderator = self.set_space(c, p, set.space_id.as_deref()).await?;
+        let moderator = self.level_moderator(c, p, set.space_id.as_deref()).await?;
         site::manage_scope_sets(p, set.space_id.is_some(), moderator)?;
         Ok(set)
     }
@@ -76,7 +66,7 @@ impl App {
     pub async fn scope_sets(&self, p: &Principal, space_id: Option<&str>) -> Result<Vec<ScopeSet>> {
         p.require(Scope::GroupsRead)?;
         let c = self.read().await?;
-        self.set_space(&c, p, space_id).await?;
+        self.level_moderator(&c, p, space_id).await?;
         if space_id.is_none() && p.space_id.is_some() {
             return Ok(vec![]);
         }
@@ -93,7 +83,7 @@ impl App {
         let description = input::text("description", new.description, 500)?;
         let scopes = scopes_of(&new.scopes)?;
         let tx = self.begin().await?;
-        let moderator = self.set_space(&tx, p, new.space_id.as_deref()).await?;
+        let moderator = self.level_moderator(&tx, p, new.space_id.as_deref()).await?;
         site::manage_scope_sets(p, new.space_id.is_some(), moderator)?;
         let now = time::now();
         let set = ScopeSet {
@@ -168,15 +158,8 @@ impl App {
         // Who manages the set decides first: nobody else learns whether the group exists.
         let set = self.managed_set(&tx, p, set_id).await?;
         let loaded = self.load_for(&tx, p, group_id, Action::Read).await?;
-        if set.space_id.as_ref().is_some_and(|s| *s != loaded.group.space_id) {
-            return Err(Error::validation("scope_set", "a space's scope set attaches only to the groups of that space"));
-        }
-        let changed =
-            if attach { scope_sets::attach(&tx, group_id, set_id).await? } else { scope_sets::detach(&tx, group_id, set_id).await? };
-        if changed {
-            let action = if attach { "group.scope_set_attached" } else { "group.scope_set_detached" };
-            group_changed(&tx, p, group_id, set_id, action).await?;
-        }
+        fits(&set, &loaded.group.space_id, "scope_set")?;
+        let changed = put_attachment(&tx, p, group_id, set_id, attach).await?;
         self.commit(tx).await?;
         Ok(changed)
     }
@@ -199,16 +182,10 @@ impl App {
                 Error::NotFound(_) => Error::validation("scope_sets", format!("no scope set {id}")),
                 other => other,
             })?;
-            if attach && set.space_id.as_ref().is_some_and(|s| *s != group.space_id) {
-                return Err(Error::validation("scope_sets", "a space's scope set attaches only to the groups of that space"));
-            }
             if attach {
-                scope_sets::attach(tx, &group.id, id).await?;
-            } else {
-                scope_sets::detach(tx, &group.id, id).await?;
+                fits(&set, &group.space_id, "scope_sets")?;
             }
-            let action = if attach { "group.scope_set_attached" } else { "group.scope_set_detached" };
-            group_changed(tx, p, &group.id, id, action).await?;
+            put_attachment(tx, p, &group.id, id, attach).await?;
         }
         Ok(())
     }
@@ -237,6 +214,25 @@ impl App {
         };
         site::use_scoped_api(p, granted, need)
     }
+}
+
+/// A space's set attaches only to the groups of that space (`field` names it in the refusal).
+fn fits(set: &ScopeSet, group_space: &str, field: &str) -> Result<()> {
+    if set.space_id.as_deref().is_some_and(|s| s != group_space) {
+        return Err(Error::validation(field, "a space's scope set attaches only to the groups of that space"));
+    }
+    Ok(())
+}
+
+/// Attaches (`true`) or detaches a set in `tx`, recording the group's change when there is
+/// one; answers whether there was.
+async fn put_attachment(tx: &Conn, p: &Principal, group_id: &str, set_id: &str, attach: bool) -> Result<bool> {
+    let changed = if attach { scope_sets::attach(tx, group_id, set_id).await? } else { scope_sets::detach(tx, group_id, set_id).await? };
+    if changed {
+        let action = if attach { "group.scope_set_attached" } else { "group.scope_set_detached" };
+        group_changed(tx, p, group_id, set_id, action).await?;
+    }
+    Ok(changed)
 }
 
 /// Records that what `group_id` gives changed through scope set `set_id`: an audit event

@@ -117,6 +117,17 @@ impl App {
         Ok(())
     }
 
+    /// For something kept at site level (`None`) or a space's: 404 unless the space exists
+    /// and the credential is not bound to another; whether the caller moderates it (`false`
+    /// at site level).
+    pub(crate) async fn level_moderator(&self, c: &cohort_store::Conn, p: &Principal, space_id: Option<&str>) -> Result<bool> {
+        let Some(s) = space_id else { return Ok(false) };
+        if spaces::get(c, s).await?.is_none() || p.space_id.as_deref().is_some_and(|bound| bound != s) {
+            return Err(Error::NotFound("space"));
+        }
+        self.moderates(c, p, s).await
+    }
+
     /// Whether the caller moderates `space_id`: one of its moderators, or a site key bound to
     /// it (which stands for the space's moderation).
     pub(crate) async fn moderates(&self, c: &cohort_store::Conn, p: &Principal, space_id: &str) -> Result<bool> {
