@@ -1,7 +1,7 @@
 //! What a directory sync reads of a space: its users and groups by their directory ids.
 
+use crate::StoreError;
 use crate::db::{Conn, Value};
-use crate::{StoreError, params};
 use cohort_core::directory::{HeldGroup, HeldUser};
 use std::collections::BTreeSet;
 
@@ -31,9 +31,17 @@ pub async fn groups(c: &Conn, space_id: &str, external_ids: &[String]) -> Result
             out.push(HeldGroup { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)?, members: BTreeSet::new() });
         }
     }
-    for g in &mut out {
-        for r in c.query("SELECT user_id FROM memberships WHERE group_id = ?", &params![g.id.as_str()]).await? {
-            g.members.insert(r.get(0)?);
+    // The members of every group found, many groups a query (not one query a group).
+    let at: std::collections::HashMap<String, usize> = out.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
+    let ids: Vec<String> = out.iter().map(|g| g.id.clone()).collect();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for r in c.query(&format!("SELECT group_id, user_id FROM memberships WHERE group_id IN ({marks})"), &args).await? {
+            let group: String = r.get(0)?;
+            if let Some(&i) = at.get(&group) {
+                out[i].members.insert(r.get(1)?);
+            }
         }
     }
     Ok(out)
