@@ -262,7 +262,7 @@ pub async fn bulk(State(app): State<App>, s: super::Scim, deadline: Deadline, Sc
             let op = &ops[i];
             let refs = references(op);
             let outcome: Result<(String, Value), ScimError> = if let Some(e) = op.invalid.as_ref() {
-                Err(ScimError { status: e.status, scim_type: e.scim_type, detail: e.detail.clone() })
+                Err(e.clone())
             } else if let Some(b) = refs.iter().find(|b| !owner.contains_key(*b) || twice.contains(*b)) {
                 Err(ScimError::invalid_value(format!("no other operation of the request has bulkId {b:?}")))
             } else if let Some(b) = refs.iter().find(|b| failed.contains(*b)) {

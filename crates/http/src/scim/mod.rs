@@ -85,7 +85,7 @@ async fn not_found() -> ScimError {
 }
 
 /// A SCIM error: `{"schemas": [Error], "status": "400", "scimType": "…", "detail": "…"}`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<&'static str>,
