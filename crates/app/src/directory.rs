@@ -3,8 +3,9 @@
 //! goes through the services directory sync over SCIM uses, as a key of the space: a user is
 //! made (provisioned by the space, email verified) or changed in its own transaction; a group is made with its members, or
 //! renamed with its members added (and, pruning, removed), in one transaction through the
-//! membership engine, as directory sync over SCIM does. A step that is refused (a username
-//! someone else holds, a full group) is reported and the others go on.
+//! membership engine, as directory sync over SCIM does. Pruning, a user the directory dropped
+//! is deactivated and a group it dropped is deleted, each in its own transaction. A step that
+//! is refused (a username someone else holds, a full group) is reported and the others go on.
 
 use crate::App;
 use crate::scim::{GroupChange, MemberOp, ScimCaller, ScimMember};
@@ -41,24 +42,28 @@ impl App {
         if cohort_store::spaces::get(&c, space_id).await?.is_none() {
             return Err(Error::NotFound("space"));
         }
+        directory::check_prune(users, groups, prune)?;
         let user_ids: Vec<String> = users.iter().map(|u| u.external_id.clone()).collect();
-        let group_ids: Vec<String> = groups.iter().map(|g| g.external_id.clone()).collect();
-        let held_users = cohort_store::directory::users(&c, &user_ids).await?;
-        let held_groups = cohort_store::directory::groups(&c, space_id, &group_ids).await?;
+        let held_users = cohort_store::directory::users(&c, space_id, &user_ids).await?;
+        let held_groups = cohort_store::directory::groups(&c, space_id).await?;
         Ok(directory::plan(users, groups, &held_users, &held_groups, prune))
     }
 
     /// Carries out `plan` in the space; `progress` is told after each step (done, of).
     pub async fn directory_apply(&self, space_id: &str, plan: Plan, progress: impl Fn(usize, usize)) -> Result<SyncReport> {
         let caller = self.sync_caller(space_id)?;
-        let total = plan.create_users.len() + plan.update_users.len() + plan.create_groups.len() + {
-            let mut touched: Vec<&String> = plan.rename_groups.iter().map(|(g, _)| g).collect();
-            touched.extend(plan.add.iter().map(|(g, _)| g));
-            touched.extend(plan.remove.iter().map(|(g, _)| g));
-            touched.sort();
-            touched.dedup();
-            touched.len()
-        };
+        let total = plan.create_users.len()
+            + plan.update_users.len()
+            + plan.create_groups.len()
+            + {
+                let mut touched: Vec<&String> = plan.rename_groups.iter().map(|(g, _)| g).collect();
+                touched.extend(plan.add.iter().map(|(g, _)| g));
+                touched.extend(plan.remove.iter().map(|(g, _)| g));
+                touched.sort();
+                touched.dedup();
+                touched.len()
+            }
+            + if plan.prune { plan.left_users.len() + plan.left_groups.len() } else { 0 };
         let mut done = 0;
         let mut failed = Vec::new();
         let mut step = |r: Result<()>, what: String| {
@@ -83,6 +88,7 @@ impl App {
                 username: Some(u.username.clone()),
                 email: Some(u.email.clone()),
                 full_name: Some(u.full_name.clone()),
+                active: plan.reactivate.contains(id).then_some(true),
                 ..UserPatch::default()
             };
             step(self.scim_update_user(&caller, id, patch, None).await.map(|_| ()), format!("user {}", u.username));
@@ -93,7 +99,7 @@ impl App {
         ext.sort();
         ext.dedup();
         let ids: HashMap<String, String> =
-            cohort_store::directory::users(&self.read().await?, &ext).await?.into_iter().map(|u| (u.external_id, u.id)).collect();
+            cohort_store::directory::users(&self.read().await?, space_id, &ext).await?.into_iter().map(|u| (u.external_id, u.id)).collect();
         let members = |exts: &std::collections::BTreeSet<String>| -> Vec<ScimMember> {
             exts.iter().filter_map(|e| ids.get(e)).map(|id| ScimMember::id(id.clone())).collect()
         };
@@ -115,6 +121,15 @@ impl App {
         changes.sort_by(|a, b| a.0.cmp(b.0));
         for (id, change) in changes {
             step(self.scim_change_group(&caller, id, change, None).await.map(|_| ()), format!("group {id}"));
+        }
+        if plan.prune {
+            for (id, name) in &plan.left_groups {
+                step(self.scim_delete_group(&caller, id, None).await, format!("deleting group {name}"));
+            }
+            for (id, username) in &plan.left_users {
+                let patch = UserPatch { active: Some(false), ..UserPatch::default() };
+                step(self.scim_update_user(&caller, id, patch, None).await.map(|_| ()), format!("deactivating user {username}"));
+            }
         }
         Ok(SyncReport { plan, failed })
     }

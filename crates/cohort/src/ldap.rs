@@ -4,7 +4,7 @@
 
 use cohort_core::directory::{DirGroup, DirUser};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -12,8 +12,14 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `ldap://host:389`.
+    /// `ldap://host:389`, or `ldaps://host:636` for TLS from the first byte.
     pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file of the CA(s) the directory's certificate is checked against, beside the
+    /// system's roots. A certificate is always checked: there is no switch to skip that.
+    pub tls_ca_file: Option<String>,
     pub bind_dn: String,
     /// A file whose first line is the bind password…
     pub password_file: Option<String>,
@@ -83,6 +89,28 @@ impl Config {
         }
         let var = self.password_env.clone().unwrap_or_else(|| "COHORT_LDAP_PASSWORD".into());
         std::env::var(&var).map_err(|_| format!("no bind password: set {var} or password_file"))
+    }
+
+    /// StartTLS, the CA to trust, and a bound on connecting (a directory that does not
+    /// answer is an error, not a hang).
+    fn settings(&self) -> Result<LdapConnSettings, String> {
+        if self.starttls && self.url.starts_with("ldaps:") {
+            return Err("starttls is for ldap:// URLs; ldaps:// is TLS already".into());
+        }
+        let mut settings = LdapConnSettings::new().set_starttls(self.starttls).set_conn_timeout(std::time::Duration::from_secs(30));
+        if let Some(file) = &self.tls_ca_file {
+            let pem = std::fs::read(file).map_err(|e| format!("reading the CA file {file}: {e}"))?;
+            let mut tls = native_tls::TlsConnector::builder();
+            let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| format!("{file}: {e}"))?;
+            if certs.is_empty() {
+                return Err(format!("{file}: no PEM certificate in it"));
+            }
+            for cert in certs {
+                tls.add_root_certificate(cert);
+            }
+            settings = settings.set_connector(tls.build().map_err(|e| format!("{file}: {e}"))?);
+        }
+        Ok(settings)
     }
 
     fn mapping(&self) -> Mapping {
@@ -158,7 +186,8 @@ async fn search(ldap: &mut Ldap, base: &str, filter: &str, attrs: Vec<&str>) -> 
 /// Reads the directory's people and groups.
 pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), String> {
     let m = config.mapping();
-    let (conn, mut ldap) = LdapConnAsync::new(&config.url).await.map_err(|e| format!("connecting to {}: {e}", config.url))?;
+    let (conn, mut ldap) =
+        LdapConnAsync::with_settings(config.settings()?, &config.url).await.map_err(|e| format!("connecting to {}: {e}", config.url))?;
     ldap3::drive!(conn);
     ldap.simple_bind(&config.bind_dn, &config.password()?)
         .await

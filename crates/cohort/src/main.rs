@@ -293,8 +293,20 @@ async fn scheduled_ldap_sync(app: App, config: PathBuf, every: std::time::Durati
             Ok::<_, String>((counts, report.failed))
         };
         match run.await {
-            Ok(([made, changed, groups, renamed, added, removed], failed)) => {
-                tracing::info!(made, changed, groups, renamed, added, removed, refused = failed.len(), "ldap sync");
+            Ok((c, failed)) => {
+                tracing::info!(
+                    made = c.users_made,
+                    changed = c.users_changed,
+                    groups = c.groups_made,
+                    renamed = c.groups_renamed,
+                    added = c.members_added,
+                    removed = c.members_removed,
+                    users_left = c.users_left,
+                    groups_left = c.groups_left,
+                    pruned = prune,
+                    refused = failed.len(),
+                    "ldap sync"
+                );
                 for f in failed {
                     tracing::warn!(step = %f, "ldap sync step refused");
                 }
@@ -311,10 +323,18 @@ async fn sync_ldap(app: &App, config: &std::path::Path, dry_run: bool, prune: bo
     let (users, groups) = ldap::read(&config).await?;
     eprintln!("{}: {} people, {} groups", config.url, users.len(), groups.len());
     let plan = app.directory_plan(&config.space, &users, &groups, prune).await.map_err(|e| e.to_string())?;
-    let [made, changed, new_groups, renamed, added, removed] = plan.counts();
+    let c = plan.counts();
     let summary = format!(
-        "users: {made} to make, {changed} to change; groups: {new_groups} to make, {renamed} to rename; members: {added} to add, {removed} to remove"
+        "users: {} to make, {} to change; groups: {} to make, {} to rename; members: {} to add, {} to remove",
+        c.users_made, c.users_changed, c.groups_made, c.groups_renamed, c.members_added, c.members_removed
     );
+    // What the directory no longer lists: acted on with --prune, else only said.
+    let left = if prune {
+        format!("; left the directory: {} users to deactivate, {} groups to delete", c.users_left, c.groups_left)
+    } else {
+        format!("; left the directory (kept without --prune): {} users, {} groups", c.users_left, c.groups_left)
+    };
+    let summary = summary + &left;
     if dry_run {
         for u in &plan.create_users {
             println!("make user {} ({})", u.username, u.external_id);
@@ -333,6 +353,13 @@ async fn sync_ldap(app: &App, config: &std::path::Path, dry_run: bool, prune: bo
         }
         for (id, gone) in &plan.remove {
             println!("remove {} members from group {id}: {}", gone.len(), gone.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        let (user_verb, group_verb) = if prune { ("deactivate", "delete") } else { ("keep", "keep") };
+        for (id, username) in &plan.left_users {
+            println!("{user_verb} user {username} ({id}): no longer in the directory");
+        }
+        for (id, name) in &plan.left_groups {
+            println!("{group_verb} group {name} ({id}): no longer in the directory");
         }
         println!("dry run, nothing changed: {summary}");
         return Ok(());
@@ -358,6 +385,8 @@ async fn sync_ldap(app: &App, config: &std::path::Path, dry_run: bool, prune: bo
             .replace("to rename", "renamed")
             .replace("to add", "added")
             .replace("to remove", "removed")
+            .replace("to deactivate", "deactivated")
+            .replace("to delete", "deleted")
     );
     if report.failed.is_empty() {
         return Ok(());

@@ -5,8 +5,11 @@
 //! People and groups are matched by their directory id (`external_id`: `entryUUID`,
 //! `objectGUID`), never by name, so renames follow. A group's members are users, its nested
 //! groups flattened into their users (a member group's members are the group's members, as
-//! in Active Directory). Without `prune` a sync only adds and changes; with it, members the
-//! directory no longer lists are removed as well.
+//! in Active Directory). Without `prune` a sync only adds and changes, and reports what the
+//! directory no longer lists; with it, members the directory no longer lists in a group are
+//! removed, the groups it no longer lists are deleted and the people it no longer lists are
+//! deactivated (not deleted: their history stays, and they come back if the directory lists
+//! them again).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -60,9 +63,14 @@ pub struct HeldUser {
     pub username: String,
     pub email: Option<String>,
     pub full_name: Option<String>,
+    pub active: bool,
+    /// Provisioned by the space (by its directory): the sync owns the account, and
+    /// deactivates it when the directory drops it.
+    pub provisioned: bool,
 }
 
-/// A group of the space as the sync sees it, with its members' user ids.
+/// A group of the space carrying a directory id, as the sync sees it, with its members' user
+/// ids. The directory owns every such group of the space.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldGroup {
     pub id: String,
@@ -77,6 +85,9 @@ pub struct Plan {
     pub create_users: Vec<DirUser>,
     /// `(user id, as the directory lists them)`.
     pub update_users: Vec<(String, DirUser)>,
+    /// Users among `update_users` a pruning sync deactivated that the directory lists again:
+    /// they are made active (the directory decides whether the accounts it owns are active).
+    pub reactivate: BTreeSet<String>,
     /// New groups and their members' external ids.
     pub create_groups: Vec<(DirGroup, BTreeSet<String>)>,
     /// `(group id, new name)`.
@@ -85,34 +96,75 @@ pub struct Plan {
     pub add: Vec<(String, BTreeSet<String>)>,
     /// `(group id, user ids to remove)`; only with `prune`.
     pub remove: Vec<(String, BTreeSet<String>)>,
+    /// Active users the space provisioned that the directory no longer lists: `(id, username)`.
+    pub left_users: Vec<(String, String)>,
+    /// The space's groups with a directory id the directory no longer lists: `(id, name)`.
+    pub left_groups: Vec<(String, String)>,
+    /// Whether the users and groups that left are deactivated and deleted, or only reported.
+    pub prune: bool,
 }
 
 impl Plan {
+    /// Nothing to change (what left the directory is only reported unless pruning).
     pub fn is_empty(&self) -> bool {
-        *self == Plan::default()
+        let idle = Plan { left_users: Vec::new(), left_groups: Vec::new(), prune: false, ..self.clone() };
+        idle == Plan::default() && (!self.prune || (self.left_users.is_empty() && self.left_groups.is_empty()))
     }
 
-    /// `(users made, users changed, groups made, groups renamed, members added, members removed)`.
-    pub fn counts(&self) -> [usize; 6] {
-        [
-            self.create_users.len(),
-            self.update_users.len(),
-            self.create_groups.len(),
-            self.rename_groups.len(),
-            self.add.iter().map(|(_, s)| s.len()).sum::<usize>() + self.create_groups.iter().map(|(_, s)| s.len()).sum::<usize>(),
-            self.remove.iter().map(|(_, s)| s.len()).sum(),
-        ]
+    pub fn counts(&self) -> Counts {
+        Counts {
+            users_made: self.create_users.len(),
+            users_changed: self.update_users.len(),
+            groups_made: self.create_groups.len(),
+            groups_renamed: self.rename_groups.len(),
+            members_added: self.add.iter().map(|(_, s)| s.len()).sum::<usize>()
+                + self.create_groups.iter().map(|(_, s)| s.len()).sum::<usize>(),
+            members_removed: self.remove.iter().map(|(_, s)| s.len()).sum(),
+            users_left: self.left_users.len(),
+            groups_left: self.left_groups.len(),
+        }
     }
+}
+
+/// How many of each step a plan holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub users_made: usize,
+    pub users_changed: usize,
+    pub groups_made: usize,
+    pub groups_renamed: usize,
+    pub members_added: usize,
+    pub members_removed: usize,
+    /// Users and groups the directory no longer lists (deactivated and deleted when pruning).
+    pub users_left: usize,
+    pub groups_left: usize,
+}
+
+/// A pruning sync that read nothing at all would deactivate every synced user and delete
+/// every synced group: that is a wrong base DN or filter far more often than an emptied
+/// directory, so it is refused.
+pub fn check_prune(users: &[DirUser], groups: &[DirGroup], prune: bool) -> crate::Result<()> {
+    if prune && users.is_empty() && groups.is_empty() {
+        return Err(crate::Error::InvalidRequest(
+            "the directory listed no people and no groups: refusing to prune the whole space (check the base DNs and filters)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// What it takes to bring the space's users and groups in line with the directory.
 pub fn plan(users: &[DirUser], groups: &[DirGroup], held_users: &[HeldUser], held_groups: &[HeldGroup], prune: bool) -> Plan {
-    let mut p = Plan::default();
     let held_by_ext: HashMap<&str, &HeldUser> = held_users.iter().map(|u| (u.external_id.as_str(), u)).collect();
+    let mut p = Plan { prune, ..Plan::default() };
     for u in users {
         match held_by_ext.get(u.external_id.as_str()) {
             None => p.create_users.push(u.clone()),
-            Some(h) if h.username != u.username || h.email != u.email || h.full_name != u.full_name => {
+            // A person the directory lists again after a pruning sync deactivated them is
+            // active again.
+            Some(h) if h.username != u.username || h.email != u.email || h.full_name != u.full_name || (h.provisioned && !h.active) => {
+                if h.provisioned && !h.active {
+                    p.reactivate.insert(h.id.clone());
+                }
                 p.update_users.push((h.id.clone(), u.clone()))
             }
             Some(_) => {}
@@ -120,6 +172,14 @@ pub fn plan(users: &[DirUser], groups: &[DirGroup], held_users: &[HeldUser], hel
     }
     // Users the directory lists by external id; a group's member it does not list is skipped.
     let listed: HashSet<&str> = users.iter().map(|u| u.external_id.as_str()).collect();
+    p.left_users = held_users
+        .iter()
+        .filter(|h| h.provisioned && h.active && !listed.contains(h.external_id.as_str()))
+        .map(|h| (h.id.clone(), h.username.clone()))
+        .collect();
+    let listed_groups: HashSet<&str> = groups.iter().map(|g| g.external_id.as_str()).collect();
+    p.left_groups =
+        held_groups.iter().filter(|h| !listed_groups.contains(h.external_id.as_str())).map(|h| (h.id.clone(), h.name.clone())).collect();
     let ext_of: HashMap<&str, &str> = held_users.iter().map(|u| (u.id.as_str(), u.external_id.as_str())).collect();
     let flat = flatten(groups);
     let held_group: HashMap<&str, &HeldGroup> = held_groups.iter().map(|g| (g.external_id.as_str(), g)).collect();
@@ -180,9 +240,33 @@ mod tests {
     fn a_sync_adds_changes_and_prunes_only_when_asked() {
         let users = [user("1"), user("2"), DirUser { full_name: Some("Three".into()), ..user("3") }];
         let held_users = vec![
-            HeldUser { id: "usr_2".into(), external_id: "2".into(), username: "u-2".into(), email: None, full_name: None },
-            HeldUser { id: "usr_3".into(), external_id: "3".into(), username: "u-3".into(), email: None, full_name: None },
-            HeldUser { id: "usr_9".into(), external_id: "9".into(), username: "u-9".into(), email: None, full_name: None },
+            HeldUser {
+                id: "usr_2".into(),
+                external_id: "2".into(),
+                username: "u-2".into(),
+                email: None,
+                full_name: None,
+                active: true,
+                provisioned: true,
+            },
+            HeldUser {
+                id: "usr_3".into(),
+                external_id: "3".into(),
+                username: "u-3".into(),
+                email: None,
+                full_name: None,
+                active: true,
+                provisioned: true,
+            },
+            HeldUser {
+                id: "usr_9".into(),
+                external_id: "9".into(),
+                username: "u-9".into(),
+                email: None,
+                full_name: None,
+                active: true,
+                provisioned: false,
+            },
         ];
         let groups = [group("g", &["1", "2", "404"], &[]), group("h", &["3"], &[])];
         let held_groups = vec![HeldGroup {
@@ -200,6 +284,44 @@ mod tests {
         assert!(p.remove.is_empty(), "nothing is removed without prune");
         let pruned = plan(&users, &groups, &held_users, &held_groups, true);
         assert_eq!(pruned.remove, vec![("grp_g".to_string(), BTreeSet::from(["usr_9".to_string()]))]);
-        assert_eq!(pruned.counts(), [1, 1, 1, 1, 2, 1]);
+        let c = pruned.counts();
+        assert_eq!(
+            [c.users_made, c.users_changed, c.groups_made, c.groups_renamed, c.members_added, c.members_removed],
+            [1, 1, 1, 1, 2, 1]
+        );
+        // usr_9 was not provisioned by the space: the sync does not own the account.
+        assert_eq!((c.users_left, c.groups_left), (0, 0));
+    }
+
+    #[test]
+    fn what_left_the_directory_is_reported_and_pruned_only_when_asked() {
+        let held = |id: &str, e: &str, active: bool| HeldUser {
+            id: id.into(),
+            external_id: e.into(),
+            username: format!("u-{e}"),
+            email: None,
+            full_name: None,
+            active,
+            provisioned: true,
+        };
+        let held_users = vec![held("usr_1", "1", true), held("usr_2", "2", true), held("usr_3", "3", false)];
+        let held_groups = vec![
+            HeldGroup { id: "grp_g".into(), external_id: "g".into(), name: "G g".into(), members: BTreeSet::new() },
+            HeldGroup { id: "grp_x".into(), external_id: "x".into(), name: "Gone".into(), members: BTreeSet::new() },
+        ];
+        let users = [user("1"), user("3")];
+        let groups = [group("g", &[], &[])];
+        let kept = plan(&users, &groups, &held_users, &held_groups, false);
+        assert_eq!(kept.left_users, vec![("usr_2".to_string(), "u-2".to_string())]);
+        assert_eq!(kept.left_groups, vec![("grp_x".to_string(), "Gone".to_string())]);
+        // usr_3 was deactivated when it left; listed again, it is made active.
+        assert_eq!(kept.update_users, vec![("usr_3".to_string(), user("3"))]);
+        assert_eq!(kept.reactivate, BTreeSet::from(["usr_3".to_string()]));
+        assert!(!kept.prune);
+        let idle = plan(&users[..1], &groups, &held_users[..2], &held_groups, false);
+        assert!(idle.is_empty(), "what left is only reported without prune");
+        assert!(!plan(&users[..1], &groups, &held_users[..2], &held_groups, true).is_empty());
+        assert!(check_prune(&[], &[], true).is_err());
+        assert!(check_prune(&[], &[], false).is_ok());
     }
 }

@@ -18,10 +18,49 @@ struct Slapd {
     child: Child,
     dir: PathBuf,
     url: String,
+    ldaps_url: String,
+}
+
+/// A CA (`ca.pem`) and a certificate it signed for 127.0.0.1 (`server.pem`, `server.key`),
+/// made with the openssl command; and `other-ca.pem`, a CA that signed nothing here.
+fn certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    for ca in ["ca", "other-ca"] {
+        let (key, pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &pem, "-days", "2", "-subj", "/CN=Test CA"]);
+    }
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 impl Slapd {
     fn start(ldif: &str) -> Slapd {
+        Slapd::start_with(ldif, false)
+    }
+
+    /// With `tls`, a CA and a certificate for 127.0.0.1 are made (`ca.pem` in `dir`), and
+    /// slapd also offers StartTLS on `url` and listens for LDAPS on `ldaps_url`.
+    fn start_with(ldif: &str, tls: bool) -> Slapd {
         let dir = std::env::temp_dir().join(format!("cohort-ldap-{}-{}", std::process::id(), crate::helpers::unique("d")));
         std::fs::create_dir_all(dir.join("db")).unwrap();
         let conf = format!(
@@ -31,26 +70,39 @@ impl Slapd {
              limits dn.exact=\"{READER}\" size.soft=2 size.hard=2 size.prtotal=unlimited\n",
             d = dir.display()
         );
+        let conf = if tls {
+            certificates(&dir);
+            format!(
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n{conf}",
+                d = dir.display()
+            )
+        } else {
+            conf
+        };
         std::fs::write(dir.join("slapd.conf"), conf).unwrap();
         std::fs::write(dir.join("data.ldif"), ldif).unwrap();
         let added = Command::new("slapadd").arg("-f").arg(dir.join("slapd.conf")).arg("-l").arg(dir.join("data.ldif")).output().unwrap();
         assert!(added.status.success(), "slapadd: {}", String::from_utf8_lossy(&added.stderr));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (port, tls_port) = (free(), free());
         let url = format!("ldap://127.0.0.1:{port}");
+        let listen = if tls { format!("{url}/ ldaps://127.0.0.1:{tls_port}/") } else { format!("{url}/") };
         let child = Command::new("/usr/sbin/slapd")
             .arg("-f")
             .arg(dir.join("slapd.conf"))
-            .args(["-h", &format!("{url}/"), "-d", "0"])
+            .args(["-h", &listen, "-d", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "slapd never listened");
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        for p in if tls { vec![port, tls_port] } else { vec![port] } {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(std::time::Instant::now() < deadline, "slapd never listened");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
-        Slapd { child, dir, url }
+        Slapd { child, dir, url, ldaps_url: format!("ldaps://127.0.0.1:{tls_port}") }
     }
 
     /// Applies an LDIF change as the directory's administrator.
@@ -62,14 +114,22 @@ impl Slapd {
     }
 
     fn config(&self, password: &str) -> PathBuf {
+        self.config_with(password, json!({}))
+    }
+
+    /// A sync configuration binding as the reader, with `over`'s fields replacing the usual.
+    fn config_with(&self, password: &str, over: Value) -> PathBuf {
         let pw = self.dir.join(format!("pw-{password}"));
         std::fs::write(&pw, format!("{password}\n")).unwrap();
-        let config = json!({
+        let mut config = json!({
             "url": self.url, "bind_dn": READER, "password_file": pw,
             "users_base_dn": format!("ou=people,{SUFFIX}"), "groups_base_dn": format!("ou=groups,{SUFFIX}"),
             "preset": "openldap"
         });
-        let file = self.dir.join(format!("sync-{password}.json"));
+        for (k, v) in over.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let file = self.dir.join(format!("sync-{}.json", crate::helpers::unique("c")));
         std::fs::write(&file, config.to_string()).unwrap();
         file
     }
@@ -133,6 +193,13 @@ async fn groups(server: &Server, key: &str) -> std::collections::BTreeMap<String
         .collect()
 }
 
+/// Whether the user with this username is active, as SCIM shows them.
+async fn active(server: &Server, key: &str, username: &str) -> Option<bool> {
+    let url = format!("{}/scim/v2/Users?filter=userName%20eq%20%22{username}%22", server.base);
+    let list: Value = reqwest::Client::new().get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+    list["Resources"][0]["active"].as_bool()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(slapd_tests), ignore = "needs OpenLDAP's slapd (Debian package slapd) when the tests are built")]
 async fn ldap_sync_follows_the_directory() {
@@ -140,7 +207,8 @@ async fn ldap_sync_follows_the_directory() {
         "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
          dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
          dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
-         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
+         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
+         dn: ou=former,{SUFFIX}\nobjectClass: organizationalUnit\nou: former\n\n"
     );
     for (uid, name) in [("ann", "Ann Lee"), ("ben", "Ben Okri"), ("cat", "Cat Ng"), ("dan", "Dan Li")] {
         ldif.push_str(&person(uid, name));
@@ -209,6 +277,51 @@ async fn ldap_sync_follows_the_directory() {
         assert_eq!(groups(&server, &key).await, want(&[("engineering", &["ben"]), ("platform", &["ben"]), ("sales-eu", &["cat", "dan"])]));
     }
 
+    // Dan's account moves out of the people the sync reads (as a disabled Active Directory
+    // account drops out of its filter) and Sales EU is deleted: reported, kept without
+    // --prune; with it Dan is deactivated and the group deleted.
+    slapd.modify(&format!(
+        "dn: {}\nchangetype: modrdn\nnewrdn: uid=dan\ndeleteoldrdn: 1\nnewsuperior: ou=former,{SUFFIX}\n\n\
+         dn: cn=sales-eu,ou=groups,{SUFFIX}\nchangetype: delete\n\n",
+        dn("dan")
+    ));
+    let kept = cohort(&data, &["sync", "ldap", "--config", config]);
+    let said = String::from_utf8_lossy(&kept.stdout).to_string();
+    assert!(kept.status.success() && said.contains("left the directory (kept without --prune): 1 users, 1 groups"), "{said}");
+    let dry = String::from_utf8(cohort(&data, &["sync", "ldap", "--config", config, "--dry-run", "--prune"]).stdout).unwrap();
+    assert!(dry.contains("deactivate user dan") && dry.contains("delete group sales-eu"), "{dry}");
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert!(groups(&server, &key).await.contains_key("sales-eu"));
+        assert_eq!(active(&server, &key, "dan").await, Some(true));
+    }
+    let pruned = cohort(&data, &["sync", "ldap", "--config", config, "--prune"]);
+    let said = String::from_utf8_lossy(&pruned.stdout).to_string();
+    assert!(pruned.status.success() && said.contains("left the directory: 1 users deactivated, 1 groups deleted"), "{said}");
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert!(!groups(&server, &key).await.contains_key("sales-eu"));
+        assert_eq!(active(&server, &key, "dan").await, Some(false), "deactivated, not deleted");
+        assert_eq!(active(&server, &key, "cat").await, Some(true), "Cat is still listed: only her group went");
+    }
+    // A base DN that matches nothing would prune everyone: refused, nothing changed.
+    let empty = slapd.config_with(
+        "readerpw",
+        json!({"users_base_dn": format!("ou=former,{SUFFIX}"), "user_filter": "(uid=nobody)",
+        "groups_base_dn": format!("ou=former,{SUFFIX}")}),
+    );
+    let refused = cohort(&data, &["sync", "ldap", "--config", empty.to_str().unwrap(), "--prune"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("refusing to prune"));
+    // Dan's account comes back (same entryUUID): active again.
+    slapd.modify(&format!(
+        "dn: uid=dan,ou=former,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=dan\ndeleteoldrdn: 1\nnewsuperior: ou=people,{SUFFIX}\n\n"
+    ));
+    assert!(cohort(&data, &["sync", "ldap", "--config", config]).status.success());
+    {
+        let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+        assert_eq!(active(&server, &key, "dan").await, Some(true));
+    }
+
     // `serve` syncs on a schedule when asked: Dan joins Platform in the directory, and the
     // running server follows within its interval.
     slapd.modify(&format!("dn: cn=platform,ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {}\n\n", dn("dan")));
@@ -223,4 +336,53 @@ async fn ldap_sync_follows_the_directory() {
         assert!(std::time::Instant::now() < deadline, "the scheduled sync never ran: {now:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(slapd_tests), ignore = "needs OpenLDAP's slapd (Debian package slapd) when the tests are built")]
+async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
+    let mut ldif = format!(
+        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
+         dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
+         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
+    );
+    ldif.push_str(&person("ann", "Ann Lee"));
+    ldif.push_str(&group("engineering", &[&dn("ann")]));
+    let slapd = Slapd::start_with(&ldif, true);
+    let data = slapd.dir.join("cohort-data");
+    let ca = slapd.dir.join("ca.pem");
+    let other = slapd.dir.join("other-ca.pem");
+    let dry = |config: PathBuf| {
+        let out = cohort(&data, &["sync", "ldap", "--config", config.to_str().unwrap(), "--dry-run"]);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let read_ann = "users: 1 to make";
+
+    // LDAPS, and StartTLS on the plain port, each trusting the directory's CA.
+    let (ok, said) = dry(slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": ca})));
+    assert!(ok && said.contains(read_ann), "ldaps: {said}");
+    let (ok, said) = dry(slapd.config_with("readerpw", json!({"starttls": true, "tls_ca_file": ca})));
+    assert!(ok && said.contains(read_ann), "starttls: {said}");
+
+    // A certificate no trusted CA signed is refused, over either, before the password is sent.
+    for over in [json!({"url": slapd.ldaps_url}), json!({"url": slapd.ldaps_url, "tls_ca_file": other}), json!({"starttls": true})] {
+        let (ok, said) = dry(slapd.config_with("readerpw", over.clone()));
+        assert!(!ok && said.contains("connecting to") && said.to_lowercase().contains("certificate"), "{over}: {said}");
+    }
+    // StartTLS with an ldaps:// URL is a mistake in the configuration, said as one.
+    let (ok, said) = dry(slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "starttls": true})));
+    assert!(!ok && said.contains("starttls is for ldap://"), "{said}");
+    // A CA file that holds no certificate is said, not ignored.
+    std::fs::write(slapd.dir.join("empty.pem"), "").unwrap();
+    let (ok, said) = dry(slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": slapd.dir.join("empty.pem")})));
+    assert!(!ok && said.contains("no PEM certificate"), "{said}");
+
+    // A real sync over LDAPS.
+    let config = slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": ca}));
+    let synced = cohort(&data, &["sync", "ldap", "--config", config.to_str().unwrap()]);
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    let key = String::from_utf8(cohort(&data, &["keys", "create", "--name", "t", "--scopes", "admin"]).stdout).unwrap().trim().to_string();
+    let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+    assert_eq!(groups(&server, &key).await["engineering"], ["ann"]);
 }
