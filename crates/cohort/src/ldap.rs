@@ -62,6 +62,9 @@ pub struct Attributes {
     pub group_name: Option<String>,
     /// The attributes listing a group's members by DN (`member`, `uniqueMember`).
     pub members: Option<Vec<String>>,
+    /// The attribute listing a person's groups by DN (`memberOf`), read besides the groups'
+    /// member lists; `""` reads none.
+    pub member_of: Option<String>,
 }
 
 /// The attribute names and filters in effect.
@@ -74,6 +77,7 @@ struct Mapping {
     external_id: String,
     group_name: String,
     members: Vec<String>,
+    member_of: Option<String>,
 }
 
 impl Config {
@@ -131,6 +135,9 @@ impl Config {
                 .members
                 .clone()
                 .unwrap_or_else(|| if ad { vec!["member".into()] } else { vec!["member".into(), "uniqueMember".into()] }),
+            // Active Directory keeps memberOf on every person; OpenLDAP only with its memberof
+            // overlay, and then it mirrors `member`.
+            member_of: Some(pick(&a.member_of, "", "memberOf")).filter(|m| !m.is_empty()),
         }
     }
 }
@@ -166,6 +173,51 @@ fn all<'a>(e: &'a SearchEntry, names: &[String]) -> Vec<&'a String> {
     e.attrs.iter().filter(|(k, _)| wanted.contains(&k.to_lowercase())).flat_map(|(_, v)| v.iter()).collect()
 }
 
+/// `member;range=1500-2999` as `("member", 1500, Some(2999))`; the last part of a ranged
+/// value ends in `*` (`None`).
+fn ranged(attr: &str) -> Option<(&str, usize, Option<usize>)> {
+    let (name, range) = attr.split_once(";range=").or_else(|| attr.split_once(";Range="))?;
+    let (start, end) = range.split_once('-')?;
+    let end = if end == "*" { None } else { Some(end.parse().ok()?) };
+    Some((name, start.parse().ok()?, end))
+}
+
+/// Active Directory answers an attribute with more values than it sends at once (1,500 for a
+/// group's `member`) as `member;range=0-1499`, and the rest must be asked for, a range at a
+/// time: this fetches them, so a large group keeps all its members.
+async fn complete_ranges(ldap: &mut Ldap, e: &mut SearchEntry) -> Result<(), String> {
+    let partial: Vec<String> = e.attrs.keys().filter(|k| ranged(k).is_some_and(|(_, _, end)| end.is_some())).cloned().collect();
+    for key in partial {
+        let Some((name, _, Some(mut end))) = ranged(&key).map(|(n, s, e)| (n.to_string(), s, e)) else { continue };
+        let mut values = e.attrs.remove(&key).unwrap_or_default();
+        loop {
+            let want = format!("{name};range={}-*", end + 1);
+            let failed = |err: ldap3::LdapError| format!("reading {want} of {}: {err}", e.dn);
+            let (entries, _) =
+                ldap.search(&e.dn, Scope::Base, "(objectClass=*)", vec![want.as_str()]).await.map_err(failed)?.success().map_err(failed)?;
+            let Some(next) = entries.into_iter().next().map(SearchEntry::construct) else { break };
+            let Some((k, more)) = next.attrs.into_iter().find(|(k, _)| ranged(k).is_some_and(|(n, _, _)| n.eq_ignore_ascii_case(&name)))
+            else {
+                break;
+            };
+            values.extend(more);
+            match ranged(&k).and_then(|(_, _, end)| end) {
+                Some(next_end) if next_end > end => end = next_end,
+                _ => break,
+            }
+        }
+        e.attrs.entry(name).or_default().extend(values);
+    }
+    // A ranged attribute whose values all came at once (`member;range=0-*`) is the attribute.
+    let whole: Vec<String> = e.attrs.keys().filter(|k| ranged(k).is_some()).cloned().collect();
+    for key in whole {
+        if let (Some(values), Some((name, _, _))) = (e.attrs.remove(&key), ranged(&key).map(|(n, s, e)| (n.to_string(), s, e))) {
+            e.attrs.entry(name).or_default().extend(values);
+        }
+    }
+    Ok(())
+}
+
 /// Entries a page at a time: directories cap what one search answers (Active Directory at
 /// 1,000, OpenLDAP at its size limits), and a paged search walks past the cap.
 const PAGE: i32 = 500;
@@ -180,6 +232,9 @@ async fn search(ldap: &mut Ldap, base: &str, filter: &str, attrs: Vec<&str>) -> 
         out.push(SearchEntry::construct(entry));
     }
     stream.finish().await.success().map_err(failed)?;
+    for e in &mut out {
+        complete_ranges(ldap, e).await?;
+    }
     Ok(out)
 }
 
@@ -193,16 +248,22 @@ pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), Stri
         .await
         .and_then(|r| r.success())
         .map_err(|e| format!("binding as {}: {e}", config.bind_dn))?;
-    let user_attrs = vec![m.username.as_str(), m.email.as_str(), m.full_name.as_str(), m.external_id.as_str()];
+    let mut user_attrs = vec![m.username.as_str(), m.email.as_str(), m.full_name.as_str(), m.external_id.as_str()];
+    user_attrs.extend(m.member_of.as_deref());
     let entries = search(&mut ldap, &config.users_base_dn, &m.user_filter, user_attrs).await?;
     let mut users = Vec::new();
     let mut user_dn: HashMap<String, String> = HashMap::new();
+    // (group DN key, user external id) from the people's memberOf.
+    let mut member_of: Vec<(String, String)> = Vec::new();
     for e in entries {
         let (Some(ext), Some(username)) = (first(&e, &m.external_id), first(&e, &m.username)) else {
             // Without its id or its login a person cannot be kept in step.
             continue;
         };
         user_dn.insert(dn_key(&e.dn), ext.clone());
+        if let Some(attr) = &m.member_of {
+            member_of.extend(all(&e, std::slice::from_ref(attr)).into_iter().map(|g| (dn_key(g), ext.clone())));
+        }
         users.push(DirUser { external_id: ext, username, email: first(&e, &m.email), full_name: first(&e, &m.full_name) });
     }
     let mut group_attrs = vec![m.group_name.as_str(), m.external_id.as_str()];
@@ -210,10 +271,17 @@ pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), Stri
     let entries = search(&mut ldap, &config.groups_base_dn, &m.group_filter, group_attrs).await?;
     let group_dn: HashMap<String, String> =
         entries.iter().filter_map(|e| first(e, &m.external_id).map(|ext| (dn_key(&e.dn), ext))).collect();
+    let mut via_member_of: HashMap<&str, Vec<String>> = HashMap::new();
+    for (group, user) in &member_of {
+        if let Some(ext) = group_dn.get(group) {
+            via_member_of.entry(ext.as_str()).or_default().push(user.clone());
+        }
+    }
     let mut groups = Vec::new();
     for e in &entries {
         let (Some(ext), Some(name)) = (first(e, &m.external_id), first(e, &m.group_name)) else { continue };
         let mut g = DirGroup { external_id: ext, name, members: Vec::new(), groups: Vec::new() };
+        g.members.extend(via_member_of.remove(g.external_id.as_str()).unwrap_or_default());
         for member in all(e, &m.members) {
             let key = dn_key(member);
             if let Some(u) = user_dn.get(&key) {
@@ -222,6 +290,8 @@ pub async fn read(config: &Config) -> Result<(Vec<DirUser>, Vec<DirGroup>), Stri
                 g.groups.push(nested.clone());
             }
         }
+        g.members.sort();
+        g.members.dedup();
         groups.push(g);
     }
     let _ = ldap.unbind().await;
@@ -235,6 +305,14 @@ mod tests {
     #[test]
     fn dns_compare_without_case_or_spaces() {
         assert_eq!(dn_key("CN=Ann Lee, OU=People,DC=Example,DC=org"), dn_key("cn=ann lee,ou=people, dc=example, dc=org"));
+    }
+
+    #[test]
+    fn ranged_attributes_read_as_active_directory_names_them() {
+        assert_eq!(ranged("member;range=0-1499"), Some(("member", 0, Some(1499))));
+        assert_eq!(ranged("member;range=1500-*"), Some(("member", 1500, None)));
+        assert_eq!(ranged("member"), None);
+        assert_eq!(ranged("member;range=x-1"), None);
     }
 
     #[test]

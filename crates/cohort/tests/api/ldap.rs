@@ -65,8 +65,8 @@ impl Slapd {
         std::fs::create_dir_all(dir.join("db")).unwrap();
         let conf = format!(
             "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
-             include /etc/ldap/schema/nis.schema\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {d}/slapd.pid\n\
-             database mdb\nmaxsize 10485760\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {d}/db\n\
+             include /etc/ldap/schema/nis.schema\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\npidfile {d}/slapd.pid\n\
+             database mdb\nmaxsize 10485760\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN}\"\nrootpw secret\ndirectory {d}/db\noverlay memberof\n\
              limits dn.exact=\"{READER}\" size.soft=2 size.hard=2 size.prtotal=unlimited\n",
             d = dir.display()
         );
@@ -348,7 +348,9 @@ async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
          dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
     );
     ldif.push_str(&person("ann", "Ann Lee"));
+    ldif.push_str(&person("ben", "Ben Okri"));
     ldif.push_str(&group("engineering", &[&dn("ann")]));
+    ldif.push_str(&group("design", &[&dn("ann")]));
     let slapd = Slapd::start_with(&ldif, true);
     let data = slapd.dir.join("cohort-data");
     let ca = slapd.dir.join("ca.pem");
@@ -357,7 +359,7 @@ async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
         let out = cohort(&data, &["sync", "ldap", "--config", config.to_str().unwrap(), "--dry-run"]);
         (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
     };
-    let read_ann = "users: 1 to make";
+    let read_ann = "users: 2 to make";
 
     // LDAPS, and StartTLS on the plain port, each trusting the directory's CA.
     let (ok, said) = dry(slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": ca})));
@@ -378,11 +380,19 @@ async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
     let (ok, said) = dry(slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": slapd.dir.join("empty.pem")})));
     assert!(!ok && said.contains("no PEM certificate"), "{said}");
 
-    // A real sync over LDAPS.
-    let config = slapd.config_with("readerpw", json!({"url": slapd.ldaps_url, "tls_ca_file": ca}));
+    // A real sync over LDAPS, reading memberships from the people's memberOf alone (as
+    // Active Directory keeps it; here slapd's memberof overlay writes it when Ben joins
+    // Design): the groups' own member lists are not read.
+    slapd.modify(&format!("dn: cn=design,ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\nmember: {}\n\n", dn("ben")));
+    let config = slapd.config_with(
+        "readerpw",
+        json!({"url": slapd.ldaps_url, "tls_ca_file": ca, "attributes": {"members": [], "member_of": "memberOf"}}),
+    );
     let synced = cohort(&data, &["sync", "ldap", "--config", config.to_str().unwrap()]);
     assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
     let key = String::from_utf8(cohort(&data, &["keys", "create", "--name", "t", "--scopes", "admin"]).stdout).unwrap().trim().to_string();
     let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
-    assert_eq!(groups(&server, &key).await["engineering"], ["ann"]);
+    let got = groups(&server, &key).await;
+    assert_eq!(got["engineering"], Vec::<String>::new(), "slapadd wrote Engineering without the overlay: no memberOf for Ann");
+    assert_eq!(got["design"], ["ben"]);
 }
