@@ -134,15 +134,23 @@ pub struct Deleted {
 }
 
 impl App {
-    /// Creates a group; a user creating it becomes its owner.
+    /// Creates a group; a user creating it becomes its owner. `scope_sets` are attached in
+    /// the same transaction, by whoever manages them (a refused set makes no group).
     pub async fn create_group(
         &self,
         p: &Principal,
         space_id: Option<String>,
         parent_id: Option<String>,
         input: GroupInput,
+        scope_sets: Vec<String>,
     ) -> Result<Group> {
-        self.create_group_as(p, space_id, parent_id, input, true).await
+        let tx = self.begin().await?;
+        let group = self.create_group_in(&tx, p, space_id, parent_id, input, true).await?;
+        if !scope_sets.is_empty() {
+            self.set_scope_sets_in(&tx, p, &group, scope_sets).await?;
+        }
+        self.commit(tx).await?;
+        Ok(self.shown(group))
     }
 
     /// Creates a group and adds `initial` members in the same transaction (all or nothing);

@@ -140,6 +140,28 @@ story!(scope_sets_are_managed_at_their_level_and_bundle_only_group_and_user_scop
     app.patch(&format!("/api/v1/groups/{near}"), a, json!({"scope_sets": ["sst_nope"]})).await.error(422, "validation_failed");
     let cleared = app.patch(&format!("/api/admin/groups/{near}"), a, json!({"scope_sets": []})).await.expect(200);
     assert_eq!(cleared["scope_sets"], json!([]));
+
+    // A create and a replace take them too, on the native API, for a subgroup, and on seed 004;
+    // a refused set makes no group, and a replace that leaves them out keeps them.
+    let made = app.post("/api/v1/groups", &lead.token, json!({"name": "Made with set", "scope_sets": [sid]})).await.expect(201);
+    assert_eq!(made["scope_sets"], json!([sid]));
+    assert_eq!(app.get(&format!("/api/v1/groups/{}", id(&made)), a).await.expect(200)["scope_sets"], json!([sid]));
+    let under = format!("/api/v1/groups/{}/subgroups", id(&made));
+    let sub = app.post(&under, &lead.token, json!({"name": "Sub", "scope_sets": [sid]})).await.expect(201);
+    assert_eq!(sub["scope_sets"], json!([sid]));
+    let admin_made = app.post("/api/admin/groups/", a, json!({"name": "Admin made", "scope_sets": [sid]})).await.expect(201);
+    assert_eq!(admin_made["scope_sets"], json!([sid]));
+    app.post("/api/v1/groups", &nobody.token, json!({"name": "Not made", "scope_sets": [sid]})).await.error(403, "permission_denied");
+    app.post("/api/v1/groups", a, json!({"name": "Not made", "scope_sets": ["sst_nope"]})).await.error(422, "validation_failed");
+    let listed = app.get("/api/v1/groups?search=Not%20made", a).await.expect(200);
+    assert_eq!(listed["groups"], json!([]), "a refused set makes no group");
+    let replaced = app.put(&format!("/api/v1/groups/{}", id(&made)), &lead.token, json!({"name": "Replaced"})).await.expect(200);
+    assert_eq!(replaced["scope_sets"], json!([sid]), "left out of a PUT: kept");
+    let (native, admin) = (format!("/api/v1/groups/{}", id(&made)), format!("/api/admin/groups/{}", id(&made)));
+    let replaced = app.put(&admin, a, json!({"name": "Replaced", "scope_sets": []})).await.expect(200);
+    assert_eq!(replaced["scope_sets"], json!([]));
+    let replaced = app.put(&native, &lead.token, json!({"name": "Again", "scope_sets": [sid]})).await.expect(200);
+    assert_eq!(replaced["scope_sets"], json!([sid]));
     // A stale version is refused; every change is in the audit trail.
     app.call_with(
         reqwest::Method::PATCH,

@@ -110,10 +110,10 @@ async fn page(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, q: Admi
     }))
 }
 
-async fn made(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, b: GroupWrite) -> ApiResult<Response> {
+async fn made(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, mut b: GroupWrite) -> ApiResult<Response> {
     let space = b.space()?;
-    let parent = b.parent_id.clone();
-    let g = app.create_group(&p, space, parent, b.into_input()).await?;
+    let (parent, sets) = (b.parent_id.clone(), b.scope_sets.take().unwrap_or_default());
+    let g = app.create_group(&p, space, parent, b.into_input(), sets).await?;
     Ok(with_etag(g.version, StatusCode::CREATED, Json(GroupOut::from(g))))
 }
 
@@ -166,9 +166,14 @@ async fn get(
 #[utoipa::path(put, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn put(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
-    let (space, parent) = (b.space()?, b.parent_id.clone());
-    let g = app.replace_group(&p, &id, space, parent, b.into_input(), None, None).await?;
+async fn put(
+    State(app): State<App>,
+    ScopedAuth(p): ScopedAuth,
+    Path(id): Path<String>,
+    Body(mut b): Body<GroupWrite>,
+) -> ApiResult<Response> {
+    let (space, parent, sets) = (b.space()?, b.parent_id.clone(), b.scope_sets.take());
+    let g = app.replace_group(&p, &id, space, parent, b.into_input(), sets, None).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 

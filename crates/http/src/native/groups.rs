@@ -241,6 +241,10 @@ pub struct GroupWrite {
     pub collections: Option<Vec<Collection>>,
     pub inherit_permissions: Option<bool>,
     pub inherit_members: Option<bool>,
+    /// Scope sets by id: on a create, attached to the new group; on a replace, the sets the
+    /// group is to carry (absent: kept as they are). Only those who manage a set (the site,
+    /// or its space's moderators) may attach or detach it.
+    pub scope_sets: Option<Vec<String>>,
 }
 
 fn visibility(v: Option<Visibility>, is_public: Option<bool>) -> Option<Visibility> {
@@ -414,10 +418,10 @@ pub struct BulkDeleted {
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
+async fn create(State(app): State<App>, Auth(p): Auth, Body(mut b): Body<GroupWrite>) -> ApiResult<Response> {
     let space = b.space()?;
-    let parent = b.parent_id.clone();
-    let g = app.create_group(&p, space, parent, b.into_input()).await?;
+    let (parent, sets) = (b.parent_id.clone(), b.scope_sets.take().unwrap_or_default());
+    let g = app.create_group(&p, space, parent, b.into_input(), sets).await?;
     Ok(respond(g, StatusCode::CREATED))
 }
 
@@ -484,10 +488,10 @@ async fn put(
     Auth(p): Auth,
     Path(id): Path<String>,
     IfMatch(v): IfMatch,
-    Body(b): Body<GroupWrite>,
+    Body(mut b): Body<GroupWrite>,
 ) -> ApiResult<Response> {
-    let (space, parent) = (b.space()?, b.parent_id.clone());
-    Ok(respond(app.replace_group(&p, &id, space, parent, b.into_input(), None, v).await?, StatusCode::OK))
+    let (space, parent, sets) = (b.space()?, b.parent_id.clone(), b.scope_sets.take());
+    Ok(respond(app.replace_group(&p, &id, space, parent, b.into_input(), sets, v).await?, StatusCode::OK))
 }
 
 /// Delete a group (owners, space moderators, administrators).

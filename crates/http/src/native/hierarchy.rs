@@ -79,12 +79,13 @@ pub struct PermissionChange {
 #[utoipa::path(post, path = "/api/v1/groups/{id}/subgroups", tag = "hierarchy", request_body = GroupWrite, params(("id" = String, Path, description = "Parent group id")),
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String>, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
+async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String>, Body(mut b): Body<GroupWrite>) -> ApiResult<Response> {
     if b.parent_id.as_ref().is_some_and(|pid| *pid != parent) {
         return Err(cohort_core::Error::validation("parent_id", "the parent is the group in the path").into());
     }
     let space = b.space()?;
-    let g = app.create_group(&p, space, Some(parent), b.into_input()).await?;
+    let sets = b.scope_sets.take().unwrap_or_default();
+    let g = app.create_group(&p, space, Some(parent), b.into_input(), sets).await?;
     Ok(with_etag(g.version, StatusCode::CREATED, Json(GroupOut::from(g))))
 }
 
