@@ -147,6 +147,17 @@ fn cohort(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cohort")).arg("--data-dir").arg(data).args(args).output().unwrap()
 }
 
+/// The directory's root, the reader, and the units for people, groups and former people.
+fn base_ldif() -> String {
+    format!(
+        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
+         dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
+         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
+         dn: ou=former,{SUFFIX}\nobjectClass: organizationalUnit\nou: former\n\n"
+    )
+}
+
 fn person(uid: &str, name: &str) -> String {
     format!("dn: uid={uid},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {name}\nsn: {name}\nmail: {uid}@example.org\n\n")
 }
@@ -203,13 +214,7 @@ async fn active(server: &Server, key: &str, username: &str) -> Option<bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(slapd_tests), ignore = "needs OpenLDAP's slapd (Debian package slapd) when the tests are built")]
 async fn ldap_sync_follows_the_directory() {
-    let mut ldif = format!(
-        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
-         dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
-         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
-         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
-         dn: ou=former,{SUFFIX}\nobjectClass: organizationalUnit\nou: former\n\n"
-    );
+    let mut ldif = base_ldif();
     for (uid, name) in [("ann", "Ann Lee"), ("ben", "Ben Okri"), ("cat", "Cat Ng"), ("dan", "Dan Li")] {
         ldif.push_str(&person(uid, name));
     }
@@ -341,12 +346,7 @@ async fn ldap_sync_follows_the_directory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(slapd_tests), ignore = "needs OpenLDAP's slapd (Debian package slapd) when the tests are built")]
 async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
-    let mut ldif = format!(
-        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
-         dn: {READER}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: readerpw\n\n\
-         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
-         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
-    );
+    let mut ldif = base_ldif();
     ldif.push_str(&person("ann", "Ann Lee"));
     ldif.push_str(&person("ben", "Ben Okri"));
     ldif.push_str(&group("engineering", &[&dn("ann")]));
