@@ -74,6 +74,10 @@ struct ServeArgs {
     /// Requests per second allowed per client address (off when not given).
     #[arg(long, env = "COHORT_RATE_LIMIT_PER_ADDRESS")]
     rate_limit_per_address: Option<u32>,
+    /// Origins whose pages may call the API from a browser (comma list of
+    /// `https://host[:port]`, or `*` for any; none when not given).
+    #[arg(long, env = "COHORT_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
     /// Sync from LDAP with this configuration (as `cohort sync ldap --config`) while serving
     /// (off when not given).
     #[arg(long, env = "COHORT_LDAP_SYNC_CONFIG")]
@@ -81,7 +85,7 @@ struct ServeArgs {
     /// Seconds between two scheduled LDAP syncs.
     #[arg(long, env = "COHORT_LDAP_SYNC_INTERVAL", default_value_t = 900.0)]
     ldap_sync_interval: f64,
-    /// Scheduled syncs also remove members the directory dropped (`--prune`).
+    /// Scheduled syncs also remove what the directory dropped (`--prune`).
     #[arg(long, env = "COHORT_LDAP_SYNC_PRUNE")]
     ldap_sync_prune: bool,
 }
@@ -101,6 +105,7 @@ impl ServeArgs {
             request_timeout: seconds("request-timeout", self.request_timeout)?,
             trusted_proxies: self.trusted_proxies.clone(),
             limits: cohort_http::limits::RateLimits { per_key: self.rate_limit_per_key, per_address: self.rate_limit_per_address },
+            cors_origins: cohort_http::cors::CorsOrigins::parse(&self.cors_origins)?,
         })
     }
 }

@@ -14,7 +14,11 @@
 //! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
 //! - [`server`]: connections with deadlines on headers, silence and whole requests.
 //! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
+//! - [`conditional`]: `If-None-Match` on every read (304), and tags for JSON answers.
+//! - [`cors`]: cross-origin requests from browser apps, when origins are configured.
 
+pub mod conditional;
+pub mod cors;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -74,7 +78,8 @@ impl Front {
     where
         F: Future<Output = axum::response::Response>,
     {
-        let mut res = match ops::refuse_until_built(&self.app, &req) {
+        let wanted = conditional::wanted(req.method(), req.headers());
+        let res = match ops::refuse_until_built(&self.app, &req) {
             Some(refused) => refused,
             None => match self.guard.refuse(&mut req, peer) {
                 Some(refused) => refused,
@@ -92,6 +97,7 @@ impl Front {
                 },
             },
         };
+        let mut res = conditional::answer(wanted, res).await;
         ops::stamp_revision(&self.app, &mut res);
         res
     }
@@ -115,5 +121,6 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let front = Front::new(app.clone(), &opts);
-    server::serve_with(listener, routes(app), front, opts, shutdown).await
+    let router = cors::apply(routes(app), &opts.cors_origins);
+    server::serve_with(listener, router, front, opts, shutdown).await
 }

@@ -33,6 +33,8 @@ pub struct ServeOptions {
     /// Proxies whose `X-Forwarded-For` names the client; from anyone else it is ignored.
     pub trusted_proxies: Vec<IpAddr>,
     pub limits: RateLimits,
+    /// Origins whose pages may call the API (none by default).
+    pub cors_origins: crate::cors::CorsOrigins,
 }
 
 impl Default for ServeOptions {
@@ -43,6 +45,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
             limits: RateLimits::default(),
+            cors_origins: crate::cors::CorsOrigins::None,
         }
     }
 }

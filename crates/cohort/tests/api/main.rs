@@ -17,6 +17,7 @@ mod auth;
 mod authz;
 mod authz_matrix;
 mod concurrency;
+mod conditional;
 mod cross_surface;
 mod errors;
 mod groups;
