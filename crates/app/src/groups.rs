@@ -376,8 +376,15 @@ impl App {
 
     /// Merges `patch` into the group inside the caller's transaction (a dialect request that
     /// also changes members is one command).
-    pub(crate) async fn update_group_in(&self, tx: &Conn, p: &Principal, id: &str, patch: GroupPatch) -> Result<Group> {
-        self.change_group_in(tx, p, id, None, |_, d| patch.apply(d)).await
+    pub(crate) async fn update_group_in(
+        &self,
+        tx: &Conn,
+        p: &Principal,
+        id: &str,
+        patch: GroupPatch,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
+        self.change_group_in(tx, p, id, if_match, |_, d| patch.apply(d)).await
     }
 
     async fn change_group_in(

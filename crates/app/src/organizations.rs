@@ -26,9 +26,16 @@ impl App {
     }
 
     /// Replaces a group's fields (`patch`) and its members (exactly `users`) together.
-    pub async fn replace_listed_group(&self, p: &Principal, id: &str, patch: GroupPatch, users: &[String]) -> Result<(Group, Vec<String>)> {
+    pub async fn replace_listed_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        patch: GroupPatch,
+        users: &[String],
+        if_match: Option<i64>,
+    ) -> Result<(Group, Vec<String>)> {
         let tx = self.begin().await?;
-        let g = self.update_group_in(&tx, p, id, patch).await?;
+        let g = self.update_group_in(&tx, p, id, patch, if_match).await?;
         let users = self.set_users_in(&tx, p, id, users).await?;
         self.commit(tx).await?;
         Ok((g, users))

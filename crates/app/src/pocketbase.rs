@@ -68,9 +68,16 @@ impl App {
 
     /// Changes a group and, when given, who its owners are (its "moderators"), in one
     /// transaction: a refusal of either leaves both as they were.
-    pub async fn update_moderated_group(&self, p: &Principal, id: &str, patch: GroupPatch, owners: Option<&[String]>) -> Result<Group> {
+    pub async fn update_moderated_group(
+        &self,
+        p: &Principal,
+        id: &str,
+        patch: GroupPatch,
+        owners: Option<&[String]>,
+        if_match: Option<i64>,
+    ) -> Result<Group> {
         let tx = self.begin().await?;
-        let mut g = self.update_group_in(&tx, p, id, patch).await?;
+        let mut g = self.update_group_in(&tx, p, id, patch, if_match).await?;
         if let Some(owners) = owners {
             self.set_owners_in(&tx, p, id, owners, "moderators").await?;
             g = self.load(&tx, p, id).await?.group;

@@ -123,3 +123,40 @@ async fn cors_answers_allowed_origins_only_and_never_allows_credentials() {
     let any = with_cors(&["*"]).await;
     assert_eq!(preflight(&any, "https://anyone.example", "GET").await.header("access-control-allow-origin").as_deref(), Some("*"));
 }
+
+story!(a_stale_if_match_is_refused_on_every_surface_that_writes_groups, |app: TestApp| async move {
+    let a = &app.admin_key;
+    // (where the group is read and written, how it is changed, how it is deleted)
+    let surfaces: [(&str, Method, serde_json::Value, &str); 4] = [
+        ("/api/v1/groups/{id}", Method::PATCH, json!({"description": "changed"}), "/api/v1/groups/{id}"),
+        ("/api/admin/groups/{id}", Method::PUT, json!({"name": "Replaced"}), "/api/admin/groups/{id}"),
+        ("/api/collections/groups/records/{id}", Method::PATCH, json!({"description": "changed"}), "/api/collections/groups/records/{id}"),
+        (
+            "/api/organizations/spc_default/groups/{id}",
+            Method::PUT,
+            json!({"name": "Replaced", "accessAll": false, "collections": []}),
+            "/api/organizations/spc_default/groups/{id}",
+        ),
+    ];
+    for (i, (read, method, body, delete)) in surfaces.into_iter().enumerate() {
+        let created = app.post("/api/v1/groups", a, json!({"name": format!("Versioned {i}")})).await.expect(201);
+        let id = created["id"].as_str().unwrap();
+        let (read, delete) = (read.replace("{id}", id), delete.replace("{id}", id));
+        let tag = app.get(&read, a).await.expect_res(200).header("etag").unwrap_or_else(|| panic!("{read} has no ETag"));
+        assert_eq!(tag, "\"1\"", "{read}");
+        // Someone else changes the group: the tag read before is stale.
+        app.patch(&format!("/api/v1/groups/{id}"), a, json!({"description": "theirs"})).await.expect(200);
+        let stale = app.call_with(method.clone(), &read, Some(a), Some(body.clone()), &[("If-Match", &tag)]).await;
+        assert_eq!(stale.status.as_u16(), 412, "{method} {read}: {}", stale.body);
+        let now = app.get(&format!("/api/v1/groups/{id}"), a).await.expect(200);
+        assert_eq!(now["description"], "theirs", "{read}: a refused write changes nothing");
+        let fresh = app.get(&read, a).await.expect_res(200).header("etag").unwrap();
+        let ok = app.call_with(method.clone(), &read, Some(a), Some(body.clone()), &[("If-Match", &fresh)]).await;
+        assert_eq!(ok.status.as_u16(), 200, "{method} {read}: {}", ok.body);
+        let del = app.call_with(Method::DELETE, &delete, Some(a), None, &[("If-Match", &fresh)]).await;
+        assert_eq!(del.status.as_u16(), 412, "DELETE {delete} with the tag before the write");
+        let current = app.get(&read, a).await.expect_res(200).header("etag").unwrap();
+        let del = app.call_with(Method::DELETE, &delete, Some(a), None, &[("If-Match", &current)]).await;
+        assert!(del.status.is_success(), "DELETE {delete}: {}", del.status);
+    }
+});

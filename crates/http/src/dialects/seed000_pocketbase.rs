@@ -5,7 +5,7 @@
 
 use super as dialect;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Body, Path, Query};
+use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use crate::limits::Client;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -256,9 +256,10 @@ async fn list_groups(State(app): State<App>, Auth(p): Auth, Query(q): Query<List
     Ok(Json(envelope(&page, items)))
 }
 
-async fn get_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+async fn get_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Response> {
     let g = app.get_group(&p, &id).await?;
-    Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &q.expands()).await?.pop().unwrap_or_default()))
+    let record = group_records(&app, &p, std::slice::from_ref(&g), &q.expands()).await?.pop().unwrap_or_default();
+    Ok(with_etag(g.version, StatusCode::OK, Json(record)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,7 +296,13 @@ async fn create_group(State(app): State<App>, Auth(p): Auth, Body(b): Body<Group
     Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
 }
 
-async fn update_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<GroupBody>) -> ApiResult<Json<Value>> {
+async fn update_group(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<GroupBody>,
+) -> ApiResult<Response> {
     let current = app.get_group(&p, &id).await?;
     if b.space.as_ref().is_some_and(|s| *s != current.space_id) {
         return Err(Error::validation("space", "a group cannot move to another space").into());
@@ -306,13 +313,14 @@ async fn update_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<Stri
         visibility: b.is_public.map(|p| if p { Visibility::Public } else { Visibility::Private }),
         ..GroupPatch::default()
     };
-    app.update_moderated_group(&p, &id, patch, b.moderators.as_deref()).await?;
+    app.update_moderated_group(&p, &id, patch, b.moderators.as_deref(), v).await?;
     let g = app.get_group(&p, &id).await?;
-    Ok(Json(group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default()))
+    let record = group_records(&app, &p, std::slice::from_ref(&g), &[]).await?.pop().unwrap_or_default();
+    Ok(with_etag(g.version, StatusCode::OK, Json(record)))
 }
 
-async fn delete_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
-    app.delete_group(&p, &id, false, None).await?;
+async fn delete_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Response> {
+    app.delete_group(&p, &id, false, v).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

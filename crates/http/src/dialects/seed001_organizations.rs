@@ -4,7 +4,7 @@
 
 use super as dialect;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Body, Path};
+use crate::extract::{Auth, Body, IfMatch, Path, with_etag};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -218,30 +218,33 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, 
 #[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = OrgGroup), (status = 401), (status = 403), (status = 404)))]
-async fn get(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<OrgGroup>> {
+async fn get(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
     app.require_space_manager(&p, &org, Scope::GroupsRead).await?;
-    Ok(Json(org_group(group_in(&app, &p, &org, &id).await?, false)))
+    let g = group_in(&app, &p, &org, &id).await?;
+    Ok(with_etag(g.version, StatusCode::OK, Json(org_group(g, false))))
 }
 
 /// Get a group with its collection assignments.
 #[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}/details", tag = "seed 001",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = OrgGroup), (status = 401), (status = 403), (status = 404)))]
-async fn details(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<OrgGroup>> {
+async fn details(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
     app.require_space_manager(&p, &org, Scope::GroupsRead).await?;
-    Ok(Json(org_group(group_in(&app, &p, &org, &id).await?, true)))
+    let g = group_in(&app, &p, &org, &id).await?;
+    Ok(with_etag(g.version, StatusCode::OK, Json(org_group(g, true))))
 }
 
 /// Replace a group: every field, its collections and its users.
 #[utoipa::path(put, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001", request_body = OrgGroupWrite,
-    params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
-    responses((status = 200, body = OrgGroup), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+    responses((status = 200, body = OrgGroup), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422), (status = 412)))]
 async fn put(
     State(app): State<App>,
     Auth(p): Auth,
     Path((org, id)): Path<(String, String)>,
+    IfMatch(v): IfMatch,
     Body(b): Body<OrgGroupWrite>,
-) -> ApiResult<Json<OrgGroup>> {
+) -> ApiResult<Response> {
     app.require_space_manager(&p, &org, Scope::GroupsWrite).await?;
     b.validate()?;
     group_in(&app, &p, &org, &id).await?;
@@ -252,18 +255,28 @@ async fn put(
         collections: Some(b.collections()),
         ..GroupPatch::default()
     };
-    let (_, users) = app.replace_listed_group(&p, &id, patch, b.users.as_deref().unwrap_or(&[])).await?;
-    let mut out = org_group(app.get_group(&p, &id).await?, true);
+    let (_, users) = app.replace_listed_group(&p, &id, patch, b.users.as_deref().unwrap_or(&[]), v).await?;
+    let g = app.get_group(&p, &id).await?;
+    let version = g.version;
+    let mut out = org_group(g, true);
     out.users = Some(users);
-    Ok(Json(out))
+    Ok(with_etag(version, StatusCode::OK, Json(out)))
 }
 
 /// Delete a group; its users stay and lose what the group granted.
 #[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001",
-    params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
-    responses((status = 200), (status = 401), (status = 403), (status = 404), (status = 409)))]
-async fn delete(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
-    delete_many(&app, &p, &org, std::slice::from_ref(&id)).await
+    params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+    responses((status = 200), (status = 401), (status = 403), (status = 404), (status = 409), (status = 412)))]
+async fn delete(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path((org, id)): Path<(String, String)>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Response> {
+    app.require_space_manager(&p, &org, Scope::GroupsWrite).await?;
+    group_in(&app, &p, &org, &id).await?;
+    app.delete_group(&p, &id, false, v).await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 /// Delete several groups.

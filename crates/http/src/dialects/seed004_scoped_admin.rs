@@ -2,7 +2,7 @@
 //! keys), cursor pages, `hydrate`, PUT/PATCH, and membership by path.
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Body, Path, Query, ScopedAuth, with_etag};
+use crate::extract::{Body, IfMatch, Path, Query, ScopedAuth, with_etag};
 use crate::native::filters::FilterMetadata;
 use crate::native::groups::{GroupOut, GroupUpdate, GroupWrite, with_expansions};
 use crate::native::users::UserOut;
@@ -163,40 +163,42 @@ async fn get(
 }
 
 /// Replace a group (`groups:write`).
-#[utoipa::path(put, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID")),
+#[utoipa::path(put, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn put(
     State(app): State<App>,
     ScopedAuth(p): ScopedAuth,
     Path(id): Path<String>,
+    IfMatch(v): IfMatch,
     Body(mut b): Body<GroupWrite>,
 ) -> ApiResult<Response> {
     let (space, parent, sets) = (b.space()?, b.parent_id.clone(), b.scope_sets.take());
-    let g = app.replace_group(&p, &id, space, parent, b.into_input(), sets, None).await?;
+    let g = app.replace_group(&p, &id, space, parent, b.into_input(), sets, v).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 
 /// Merge changes into a group (`groups:write`).
-#[utoipa::path(patch, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupUpdate, params(("id" = String, Path, description = "Group ID")),
+#[utoipa::path(patch, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupUpdate, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn patch(
     State(app): State<App>,
     ScopedAuth(p): ScopedAuth,
     Path(id): Path<String>,
+    IfMatch(v): IfMatch,
     Body(mut b): Body<GroupUpdate>,
 ) -> ApiResult<Response> {
     let sets = b.scope_sets.take();
-    let g = app.update_group(&p, &id, b.into(), sets, None).await?;
+    let g = app.update_group(&p, &id, b.into(), sets, v).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 
 /// Delete a group; its users remain (`groups:write`).
-#[utoipa::path(delete, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>) -> ApiResult<Response> {
-    app.delete_group(&p, &id, false, None).await?;
+#[utoipa::path(delete, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
+async fn delete(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Response> {
+    app.delete_group(&p, &id, false, v).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
