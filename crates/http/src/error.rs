@@ -11,14 +11,38 @@ use cohort_core::Error;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-/// The body of every native error.
+/// The body of every native error: a stable code, a message for people, and the details
+/// some codes carry.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A stable code: `invalid_request`, `not_found`, `group_full`, …
+    /// A stable code: `invalid_request`, `invalid_filter`, `unauthenticated`,
+    /// `permission_denied`, `not_found`, `name_taken` (and the other 409 codes),
+    /// `invitation_expired`, `precondition_failed`, `payload_too_large`, `validation_failed`,
+    /// `group_full`, `cycle`, `rate_limited`, `unavailable`, `not_ready`.
     #[schema(example = "permission_denied")]
     pub error: String,
     #[schema(example = "You don't have permission to manage this group")]
     pub message: String,
+    /// `validation_failed`: the field that is not valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "name")]
+    pub field: Option<String>,
+    /// `group_full`: the group's limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 50)]
+    pub max_members: Option<i64>,
+    /// `group_full`: its members now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 50)]
+    pub current_members: Option<i64>,
+    /// `invalid_filter`: where in the filter it stopped making sense (0-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 7)]
+    pub position: Option<usize>,
+    /// `precondition_failed`: the version the resource has now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 4)]
+    pub current_version: Option<i64>,
 }
 
 #[derive(Debug)]

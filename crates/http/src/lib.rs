@@ -11,6 +11,7 @@
 //! - [`routes`]: every route of every surface and the operation (and so the rule) it performs.
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
+//! - [`document`]: the OpenAPI document as served: every surface, and what each operation is owed.
 //! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
 //! - [`server`]: connections with deadlines on headers, silence and whole requests.
 //! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
@@ -20,6 +21,7 @@
 pub mod conditional;
 pub mod cors;
 pub mod dialects;
+pub mod document;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -44,7 +46,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Every route of every surface, without the [`Front`].
 fn routes(app: App) -> Router {
     let (api, openapi) = native::router().split_for_parts();
-    api.merge(ops::router(openapi))
+    api.merge(ops::router(document::finish(openapi)))
         .merge(dialects::seed000_pocketbase::router())
         .merge(scim::router())
         .fallback(error::no_route)
@@ -103,9 +105,9 @@ impl Front {
     }
 }
 
-/// The OpenAPI document of the native API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    native::router().split_for_parts().1
+/// The OpenAPI document of every surface, as served.
+pub fn openapi() -> serde_json::Value {
+    document::finish(native::router().split_for_parts().1)
 }
 
 /// Serves on `listener` with the default [`ServeOptions`] until `shutdown` completes.

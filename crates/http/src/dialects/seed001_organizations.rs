@@ -182,21 +182,21 @@ async fn delete_many(app: &App, p: &Principal, org: &str, ids: &[String]) -> Api
 }
 
 /// List groups.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/groups", tag = "seed 001", params(("org_id" = String, Path, description = "Organization ID")),
+#[utoipa::path(get, path = "/api/organizations/{org_id}/groups", operation_id = "orgListGroups", tag = "organizations", params(("org_id" = String, Path, description = "Organization ID")),
     responses((status = 200, body = OrgList), (status = 401), (status = 403), (status = 404)))]
 async fn list(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>) -> ApiResult<Json<OrgList>> {
     all(&app, &p, &org, false).await
 }
 
 /// List groups with their collection assignments.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/details", tag = "seed 001", params(("org_id" = String, Path, description = "Organization ID")),
+#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/details", operation_id = "orgListGroupsWithDetails", tag = "organizations", params(("org_id" = String, Path, description = "Organization ID")),
     responses((status = 200, body = OrgList), (status = 401), (status = 403), (status = 404)))]
 async fn list_details(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>) -> ApiResult<Json<OrgList>> {
     all(&app, &p, &org, true).await
 }
 
 /// Create a group.
-#[utoipa::path(post, path = "/api/organizations/{org_id}/groups", tag = "seed 001", request_body = OrgGroupWrite, params(("org_id" = String, Path, description = "Organization ID")),
+#[utoipa::path(post, path = "/api/organizations/{org_id}/groups", operation_id = "orgCreateGroup", tag = "organizations", request_body = OrgGroupWrite, params(("org_id" = String, Path, description = "Organization ID")),
     responses((status = 200, body = OrgGroup), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, Body(b): Body<OrgGroupWrite>) -> ApiResult<Json<OrgGroup>> {
     app.require_space_manager(&p, &org, Scope::GroupsWrite).await?;
@@ -215,7 +215,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, 
 }
 
 /// Get a group.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001",
+#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}", operation_id = "orgGetGroup", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = OrgGroup), (status = 401), (status = 403), (status = 404)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
@@ -225,7 +225,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(Strin
 }
 
 /// Get a group with its collection assignments.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}/details", tag = "seed 001",
+#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}/details", operation_id = "orgGetGroupDetails", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = OrgGroup), (status = 401), (status = 403), (status = 404)))]
 async fn details(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
@@ -235,7 +235,7 @@ async fn details(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(S
 }
 
 /// Replace a group: every field, its collections and its users.
-#[utoipa::path(put, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001", request_body = OrgGroupWrite,
+#[utoipa::path(put, path = "/api/organizations/{org_id}/groups/{id}", operation_id = "orgReplaceGroup", tag = "organizations", request_body = OrgGroupWrite,
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200, body = OrgGroup), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422), (status = 412)))]
 async fn put(
@@ -264,7 +264,7 @@ async fn put(
 }
 
 /// Delete a group; its users stay and lose what the group granted.
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}", tag = "seed 001",
+#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}", operation_id = "orgDeleteGroup", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200), (status = 401), (status = 403), (status = 404), (status = 409), (status = 412)))]
 async fn delete(
@@ -280,21 +280,21 @@ async fn delete(
 }
 
 /// Delete several groups.
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups", tag = "seed 001", request_body = OrgIds, params(("org_id" = String, Path, description = "Organization ID")),
+#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups", operation_id = "orgDeleteGroups", tag = "organizations", request_body = OrgIds, params(("org_id" = String, Path, description = "Organization ID")),
     responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)))]
 async fn bulk_delete(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, Body(b): Body<OrgIds>) -> ApiResult<Response> {
     delete_many(&app, &p, &org, &b.ids).await
 }
 
 /// Delete several groups (POST form).
-#[utoipa::path(post, path = "/api/organizations/{org_id}/groups/delete", tag = "seed 001", request_body = OrgIds, params(("org_id" = String, Path, description = "Organization ID")),
+#[utoipa::path(post, path = "/api/organizations/{org_id}/groups/delete", operation_id = "orgDeleteGroupsByPost", tag = "organizations", request_body = OrgIds, params(("org_id" = String, Path, description = "Organization ID")),
     responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)))]
 async fn bulk_delete_post(State(app): State<App>, Auth(p): Auth, Path(org): Path<String>, Body(b): Body<OrgIds>) -> ApiResult<Response> {
     delete_many(&app, &p, &org, &b.ids).await
 }
 
 /// The ids of a group's users.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}/users", tag = "seed 001",
+#[utoipa::path(get, path = "/api/organizations/{org_id}/groups/{id}/users", operation_id = "orgListGroupUserIds", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = Vec<String>), (status = 401), (status = 403), (status = 404)))]
 async fn users(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<Vec<String>>> {
@@ -304,7 +304,7 @@ async fn users(State(app): State<App>, Auth(p): Auth, Path((org, id)): Path<(Str
 }
 
 /// Set a group's users to exactly these ids.
-#[utoipa::path(put, path = "/api/organizations/{org_id}/groups/{id}/users", tag = "seed 001", request_body = Vec<String>,
+#[utoipa::path(put, path = "/api/organizations/{org_id}/groups/{id}/users", operation_id = "orgSetGroupUsers", tag = "organizations", request_body = Vec<String>,
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID")),
     responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn set_users(
@@ -327,7 +327,7 @@ async fn remove(app: &App, p: &Principal, org: &str, id: &str, user: &str) -> Ap
 }
 
 /// Remove one user from a group.
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}/users/{user_id}", tag = "seed 001",
+#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}/users/{user_id}", operation_id = "orgRemoveGroupUser", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 200), (status = 401), (status = 403), (status = 404)))]
 async fn remove_user(State(app): State<App>, Auth(p): Auth, Path((org, id, user)): Path<(String, String, String)>) -> ApiResult<Response> {
@@ -335,7 +335,7 @@ async fn remove_user(State(app): State<App>, Auth(p): Auth, Path((org, id, user)
 }
 
 /// Remove one user from a group (singular path).
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}/user/{user_id}", tag = "seed 001",
+#[utoipa::path(delete, path = "/api/organizations/{org_id}/groups/{id}/user/{user_id}", operation_id = "orgRemoveGroupUserSingular", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("id" = String, Path, description = "Group ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 200), (status = 401), (status = 403), (status = 404)))]
 async fn remove_user_singular(
@@ -347,7 +347,7 @@ async fn remove_user_singular(
 }
 
 /// The collections of the organization granted to a user directly (not through a group).
-#[utoipa::path(get, path = "/api/organizations/{org_id}/users/{user_id}/collections", tag = "seed 001",
+#[utoipa::path(get, path = "/api/organizations/{org_id}/users/{user_id}/collections", operation_id = "orgListUserCollections", tag = "organizations",
     params(("org_id" = String, Path, description = "Organization ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 200, body = Vec<OrgCollection>), (status = 401), (status = 403), (status = 404)))]
 async fn user_collections(
@@ -361,7 +361,7 @@ async fn user_collections(
 
 /// Set the organization's collections granted to a user directly to exactly these (direct
 /// assignment, beside what the user's groups grant: the highest level wins).
-#[utoipa::path(put, path = "/api/organizations/{org_id}/users/{user_id}/collections", tag = "seed 001", request_body = Vec<OrgCollection>,
+#[utoipa::path(put, path = "/api/organizations/{org_id}/users/{user_id}/collections", operation_id = "orgSetUserCollections", tag = "organizations", request_body = Vec<OrgCollection>,
     params(("org_id" = String, Path, description = "Organization ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn set_user_collections(

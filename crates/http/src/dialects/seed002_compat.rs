@@ -125,7 +125,7 @@ fn expands(users: bool, list: Vec<User>) -> Value {
 }
 
 /// All groups (site administrators).
-#[utoipa::path(get, path = "/compat/v1/groups", tag = "seed 002", params(CompatParams, ExpandsParam),
+#[utoipa::path(get, path = "/compat/v1/groups", operation_id = "compatListGroups", tag = "compat", params(CompatParams, ExpandsParam),
     responses((status = 200, body = CompatPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -162,7 +162,7 @@ async fn list(
 }
 
 /// One group by its integer id (site administrators).
-#[utoipa::path(get, path = "/compat/v1/groups/{group_id}", tag = "seed 002", params(("group_id" = i64, Path, description = "Integer group id"), ExpandsParam),
+#[utoipa::path(get, path = "/compat/v1/groups/{group_id}", operation_id = "compatGetGroup", tag = "compat", params(("group_id" = i64, Path, description = "Integer group id"), ExpandsParam),
     responses((status = 200, body = CompatOne), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ExpandsParam>) -> ApiResult<Json<CompatOne>> {
     let users = wants_users(q.expands.as_deref())?;

@@ -24,8 +24,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
-        .routes(routes!(list, create))
         .routes(routes!(list_bare, create_bare))
+        // The seed's own spelling, with a trailing slash: served, documented once above.
+        .route("/api/admin/groups/", axum::routing::get(list_bare).post(create_bare))
         .routes(routes!(get, put, patch, delete))
         .routes(routes!(users))
         .routes(routes!(filters))
@@ -117,30 +118,17 @@ async fn made(app: App, p: std::sync::Arc<cohort_core::auth::Principal>, mut b: 
     Ok(with_etag(g.version, StatusCode::CREATED, Json(GroupOut::from(g))))
 }
 
-/// List groups, newest first, by cursor.
-#[utoipa::path(get, path = "/api/admin/groups/", tag = "seed 004", params(AdminListParams),
-    responses((status = 200, body = AdminPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(State(app): State<App>, ScopedAuth(p): ScopedAuth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
-    page(app, p, q).await
-}
-
-/// The same as `GET /api/admin/groups/`.
-#[utoipa::path(get, path = "/api/admin/groups", tag = "seed 004", params(AdminListParams),
+/// List groups, newest first, by cursor (also answered at `/api/admin/groups/`, as the
+/// seed writes it).
+#[utoipa::path(get, path = "/api/admin/groups", operation_id = "adminListGroups", tag = "admin", params(AdminListParams),
     responses((status = 200, body = AdminPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_bare(State(app): State<App>, ScopedAuth(p): ScopedAuth, Query(q): Query<AdminListParams>) -> ApiResult<Json<AdminPage>> {
     page(app, p, q).await
 }
 
-/// Create a group (`groups:write`).
-#[utoipa::path(post, path = "/api/admin/groups/", tag = "seed 004", request_body = GroupWrite,
-    responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create(State(app): State<App>, ScopedAuth(p): ScopedAuth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
-    made(app, p, b).await
-}
-
-/// The same as `POST /api/admin/groups/`.
-#[utoipa::path(post, path = "/api/admin/groups", tag = "seed 004", request_body = GroupWrite,
+/// Create a group (`groups:write`; also answered at `/api/admin/groups/`, as the seed
+/// writes it).
+#[utoipa::path(post, path = "/api/admin/groups", operation_id = "adminCreateGroup", tag = "admin", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_bare(State(app): State<App>, ScopedAuth(p): ScopedAuth, Body(b): Body<GroupWrite>) -> ApiResult<Response> {
@@ -148,7 +136,7 @@ async fn create_bare(State(app): State<App>, ScopedAuth(p): ScopedAuth, Body(b):
 }
 
 /// One group (`groups:read`).
-#[utoipa::path(get, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID"), HydrateParam),
+#[utoipa::path(get, path = "/api/admin/groups/{id}", operation_id = "adminGetGroup", tag = "admin", params(("id" = String, Path, description = "Group ID"), HydrateParam),
     responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(
     State(app): State<App>,
@@ -163,7 +151,7 @@ async fn get(
 }
 
 /// Replace a group (`groups:write`).
-#[utoipa::path(put, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+#[utoipa::path(put, path = "/api/admin/groups/{id}", operation_id = "adminReplaceGroup", tag = "admin", request_body = GroupWrite, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn put(
@@ -179,7 +167,7 @@ async fn put(
 }
 
 /// Merge changes into a group (`groups:write`).
-#[utoipa::path(patch, path = "/api/admin/groups/{id}", tag = "seed 004", request_body = GroupUpdate, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+#[utoipa::path(patch, path = "/api/admin/groups/{id}", operation_id = "adminUpdateGroup", tag = "admin", request_body = GroupUpdate, params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn patch(
@@ -195,7 +183,7 @@ async fn patch(
 }
 
 /// Delete a group; its users remain (`groups:write`).
-#[utoipa::path(delete, path = "/api/admin/groups/{id}", tag = "seed 004", params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
+#[utoipa::path(delete, path = "/api/admin/groups/{id}", operation_id = "adminDeleteGroup", tag = "admin", params(("id" = String, Path, description = "Group ID"), ("If-Match" = Option<String>, Header, description = "ETag from a read: the write is refused (412) if the group has changed since")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn delete(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Response> {
     app.delete_group(&p, &id, false, v).await?;
@@ -203,7 +191,7 @@ async fn delete(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Pat
 }
 
 /// The users of a group (`groups:read`).
-#[utoipa::path(get, path = "/api/admin/groups/{id}/users", tag = "seed 004", params(("id" = String, Path, description = "Group ID")),
+#[utoipa::path(get, path = "/api/admin/groups/{id}/users", operation_id = "adminListGroupUsers", tag = "admin", params(("id" = String, Path, description = "Group ID")),
     responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn users(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path<String>) -> ApiResult<Json<Vec<UserOut>>> {
     let page = app.group_users(&p, &id, &Listing::page(PageRequest { page: 1, limit: 10_000, with_total: false })).await?;
@@ -211,7 +199,7 @@ async fn users(State(app): State<App>, ScopedAuth(p): ScopedAuth, Path(id): Path
 }
 
 /// Add a user to a group; answers the user record with its groups (`groups:write`).
-#[utoipa::path(post, path = "/api/admin/groups/{id}/users/{user_id}", tag = "seed 004",
+#[utoipa::path(post, path = "/api/admin/groups/{id}/users/{user_id}", operation_id = "adminAddGroupUser", tag = "admin",
     params(("id" = String, Path, description = "Group ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 201, body = UserInGroups), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -227,7 +215,7 @@ async fn add_user(
 }
 
 /// Remove a user from a group (`groups:write`).
-#[utoipa::path(delete, path = "/api/admin/groups/{id}/users/{user_id}", tag = "seed 004",
+#[utoipa::path(delete, path = "/api/admin/groups/{id}/users/{user_id}", operation_id = "adminRemoveGroupUser", tag = "admin",
     params(("id" = String, Path, description = "Group ID"), ("user_id" = String, Path, description = "User ID")),
     responses((status = 200, body = RemovedFromGroup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove_user(
@@ -240,7 +228,7 @@ async fn remove_user(
 }
 
 /// Filter, operator and sort options for the group list (`groups:read`).
-#[utoipa::path(get, path = "/api/admin/groups/filters", tag = "seed 004",
+#[utoipa::path(get, path = "/api/admin/groups/filters", operation_id = "adminGroupFilters", tag = "admin",
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn filters(State(app): State<App>, ScopedAuth(p): ScopedAuth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;

@@ -159,7 +159,7 @@ pub fn period_days(raw: &str) -> Result<i64, Error> {
 }
 
 /// Group activity analytics over a period.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/analytics", tag = "activity", params(("id" = String, Path, description = "Group id"), AnalyticsParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/analytics", operation_id = "getGroupAnalytics", tag = "activity", params(("id" = String, Path, description = "Group id"), AnalyticsParams),
     responses((status = 200, body = AnalyticsOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn analytics(
     State(app): State<App>,
@@ -173,7 +173,7 @@ async fn analytics(
 }
 
 /// Record activity of a member (messages, completed tasks, …).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/activity", tag = "activity", request_body = ActivityIn, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/activity", operation_id = "recordGroupActivity", tag = "activity", request_body = ActivityIn, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = Recorded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn record(
     State(app): State<App>,
@@ -186,7 +186,7 @@ async fn record(
 }
 
 /// Post in a group (members).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/posts", tag = "activity", request_body = PostIn, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/posts", operation_id = "createGroupPost", tag = "activity", request_body = PostIn, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = PostOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_post(
     State(app): State<App>,
@@ -200,7 +200,7 @@ async fn create_post(
 /// A group's posts, newest first.
 ///
 /// Filter fields and sort keys: `GET /filters/posts`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/posts", tag = "activity", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/posts", operation_id = "listGroupPosts", tag = "activity", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = PostList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_posts(
     State(app): State<App>,
@@ -216,7 +216,7 @@ async fn list_posts(
 }
 
 /// Delete a post: its author, or a moderator of its group.
-#[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "activity", params(("id" = String, Path, description = "Post id")),
+#[utoipa::path(delete, path = "/api/v1/posts/{id}", operation_id = "deletePost", tag = "activity", params(("id" = String, Path, description = "Post id")),
     responses((status = 200, body = PostDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_post(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<PostDeleted>> {
     app.delete_post(&p, &id).await?;

@@ -72,7 +72,7 @@ pub struct AuditParams {
 /// Read the audit trail (site administrators), newest first.
 ///
 /// Filter fields and sort keys: `GET /filters/audit`.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAuditEvents", tag = "audit", params(AuditParams, PageParams, ListParams),
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,

@@ -52,14 +52,14 @@ pub struct LoggedOut {
 }
 
 /// Exchange a login and password for a bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = Login, security(()),
+#[utoipa::path(post, path = "/api/v1/auth/token", operation_id = "createSessionToken", tag = "auth", request_body = Login, security(()),
     responses((status = 200, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn token(State(app): State<App>, Client(from): Client, Body(b): Body<Login>) -> ApiResult<Json<TokenOut>> {
     Ok(Json(app.login(&b.login, &b.password, from).await?.into()))
 }
 
 /// Revoke the token this request carries.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
     responses((status = 200, body = LoggedOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn logout(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<LoggedOut>> {
     app.logout(&p).await?;
@@ -67,7 +67,7 @@ async fn logout(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<LoggedO
 }
 
 /// Mint a token for a user (administrators).
-#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "auth", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", operation_id = "mintUserToken", tag = "auth", params(("id" = String, Path, description = "User id")),
     responses((status = 201, body = TokenOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn mint(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<TokenOut>)> {
     Ok((StatusCode::CREATED, Json(app.mint_token(&p, &id).await?.into())))
@@ -91,7 +91,7 @@ pub struct VerifyEmail {
 
 /// Make a confirmation for a user's email (site administrators; Cohort sends no mail, the
 /// application delivers the token).
-#[utoipa::path(post, path = "/api/v1/users/{id}/email-verification", tag = "auth", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(post, path = "/api/v1/users/{id}/email-verification", operation_id = "requestEmailVerification", tag = "auth", params(("id" = String, Path, description = "User id")),
     responses((status = 201, body = VerificationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn request_verification(
     State(app): State<App>,
@@ -110,7 +110,7 @@ pub struct Verified {
 }
 
 /// Confirm an email with the token sent to it (no credentials needed: the token is the proof).
-#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmail, security(()),
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", operation_id = "verifyEmail", tag = "auth", request_body = VerifyEmail, security(()),
     responses((status = 200, body = Verified), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn verify_email(State(app): State<App>, Body(b): Body<VerifyEmail>) -> ApiResult<Json<Verified>> {
     let u = app.verify_email(&b.token).await?;

@@ -78,14 +78,14 @@ fn list_out(items: Vec<DeclaredPermission>) -> Json<DeclaredList> {
 }
 
 /// The site's permission catalogue.
-#[utoipa::path(get, path = "/api/v1/permissions", tag = "permissions",
+#[utoipa::path(get, path = "/api/v1/permissions", operation_id = "listSitePermissions", tag = "permissions",
     responses((status = 200, body = DeclaredList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn site_list(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<DeclaredList>> {
     Ok(list_out(app.catalogue(&p, None).await?))
 }
 
 /// Declare a permission for the whole site (site administrators).
-#[utoipa::path(post, path = "/api/v1/permissions", tag = "permissions", request_body = Declare,
+#[utoipa::path(post, path = "/api/v1/permissions", operation_id = "declareSitePermission", tag = "permissions", request_body = Declare,
     responses((status = 201, body = DeclaredOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn site_declare(State(app): State<App>, Auth(p): Auth, Body(b): Body<Declare>) -> ApiResult<(StatusCode, Json<DeclaredOut>)> {
     let d = app.declare_permission(&p, None, &b.permission, b.description).await?;
@@ -93,7 +93,7 @@ async fn site_declare(State(app): State<App>, Auth(p): Auth, Body(b): Body<Decla
 }
 
 /// Change the description of a site permission.
-#[utoipa::path(patch, path = "/api/v1/permissions/{permission}", tag = "permissions", request_body = Describe,
+#[utoipa::path(patch, path = "/api/v1/permissions/{permission}", operation_id = "describeSitePermission", tag = "permissions", request_body = Describe,
     params(("permission" = String, Path, description = "Permission name")),
     responses((status = 200, body = DeclaredOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn site_describe(
@@ -106,7 +106,7 @@ async fn site_describe(
 }
 
 /// Remove a site permission (409 while groups grant it).
-#[utoipa::path(delete, path = "/api/v1/permissions/{permission}", tag = "permissions",
+#[utoipa::path(delete, path = "/api/v1/permissions/{permission}", operation_id = "removeSitePermission", tag = "permissions",
     params(("permission" = String, Path, description = "Permission name")),
     responses((status = 200, body = Removed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn site_remove(State(app): State<App>, Auth(p): Auth, Path(name): Path<String>) -> ApiResult<Json<Removed>> {
@@ -115,14 +115,14 @@ async fn site_remove(State(app): State<App>, Auth(p): Auth, Path(name): Path<Str
 }
 
 /// A space's permission catalogue (the site's entries hold in every space too).
-#[utoipa::path(get, path = "/api/v1/spaces/{id}/permissions", tag = "permissions", params(("id" = String, Path, description = "Space id")),
+#[utoipa::path(get, path = "/api/v1/spaces/{id}/permissions", operation_id = "listSpacePermissions", tag = "permissions", params(("id" = String, Path, description = "Space id")),
     responses((status = 200, body = DeclaredList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn space_list(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<DeclaredList>> {
     Ok(list_out(app.catalogue(&p, Some(&id)).await?))
 }
 
 /// Declare a permission for a space (its moderators, or site administrators).
-#[utoipa::path(post, path = "/api/v1/spaces/{id}/permissions", tag = "permissions", request_body = Declare, params(("id" = String, Path, description = "Space id")),
+#[utoipa::path(post, path = "/api/v1/spaces/{id}/permissions", operation_id = "declareSpacePermission", tag = "permissions", request_body = Declare, params(("id" = String, Path, description = "Space id")),
     responses((status = 201, body = DeclaredOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn space_declare(
     State(app): State<App>,
@@ -135,7 +135,7 @@ async fn space_declare(
 }
 
 /// Change the description of a space permission.
-#[utoipa::path(patch, path = "/api/v1/spaces/{id}/permissions/{permission}", tag = "permissions", request_body = Describe,
+#[utoipa::path(patch, path = "/api/v1/spaces/{id}/permissions/{permission}", operation_id = "describeSpacePermission", tag = "permissions", request_body = Describe,
     params(("id" = String, Path, description = "Space id"), ("permission" = String, Path, description = "Permission name")),
     responses((status = 200, body = DeclaredOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn space_describe(
@@ -148,7 +148,7 @@ async fn space_describe(
 }
 
 /// Remove a space permission (409 while the space's groups grant it).
-#[utoipa::path(delete, path = "/api/v1/spaces/{id}/permissions/{permission}", tag = "permissions",
+#[utoipa::path(delete, path = "/api/v1/spaces/{id}/permissions/{permission}", operation_id = "removeSpacePermission", tag = "permissions",
     params(("id" = String, Path, description = "Space id"), ("permission" = String, Path, description = "Permission name")),
     responses((status = 200, body = Removed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn space_remove(State(app): State<App>, Auth(p): Auth, Path((id, name)): Path<(String, String)>) -> ApiResult<Json<Removed>> {

@@ -168,7 +168,7 @@ pub struct CheckBatchOut {
 }
 
 /// The groups a user belongs to (`effective=true`: with inherited memberships).
-#[utoipa::path(get, path = "/api/v1/users/{id}/groups", tag = "access", params(("id" = String, Path, description = "User id"), UserGroupsParams),
+#[utoipa::path(get, path = "/api/v1/users/{id}/groups", operation_id = "listUserGroups", tag = "access", params(("id" = String, Path, description = "User id"), UserGroupsParams),
     responses((status = 200, body = UserGroups), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn user_groups(
     State(app): State<App>,
@@ -186,7 +186,7 @@ async fn user_groups(
 }
 
 /// Every permission a user holds, with the groups that give it.
-#[utoipa::path(get, path = "/api/v1/users/{id}/permissions", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
+#[utoipa::path(get, path = "/api/v1/users/{id}/permissions", operation_id = "listUserPermissions", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
     responses((status = 200, body = UserPermissions), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn user_permissions(
     State(app): State<App>,
@@ -208,7 +208,7 @@ async fn user_permissions(
 }
 
 /// A user's effective access to each collection their groups grant.
-#[utoipa::path(get, path = "/api/v1/users/{id}/collections", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
+#[utoipa::path(get, path = "/api/v1/users/{id}/collections", operation_id = "listUserCollections", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
     responses((status = 200, body = UserCollections), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn user_collections(
     State(app): State<App>,
@@ -231,7 +231,7 @@ async fn user_collections(
 }
 
 /// May this user do this? 404 `not_found` for a user or group that does not exist.
-#[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckIn,
+#[utoipa::path(post, path = "/api/v1/check", operation_id = "checkAccess", tag = "access", request_body = CheckIn,
     responses((status = 200, body = CheckOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) -> ApiResult<Json<CheckOut>> {
@@ -243,7 +243,7 @@ async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) ->
 
 /// Many checks at once, answered in order; a question about a user or group that does not
 /// exist is answered with `error: "not_found"` in its place.
-#[utoipa::path(post, path = "/api/v1/check/batch", tag = "access", request_body = CheckBatchIn,
+#[utoipa::path(post, path = "/api/v1/check/batch", operation_id = "checkAccessBatch", tag = "access", request_body = CheckBatchIn,
     responses((status = 200, body = CheckBatchOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check_batch(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckBatchIn>) -> ApiResult<Json<CheckBatchOut>> {
     let revision = b.checks.iter().filter_map(|c| c.at_least_revision).chain(b.at_least_revision).max();

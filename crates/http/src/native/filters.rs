@@ -89,7 +89,7 @@ impl From<ListName> for ListKind {
 /// What a list can be filtered and sorted by: `groups`, `subgroups`, `members`, `group-users`
 /// (`GET /groups/{id}/users`), `users`, `spaces`, `join-requests`, `invitations`, `posts` or
 /// `audit`.
-#[utoipa::path(get, path = "/api/v1/filters/{list}", tag = "lists",
+#[utoipa::path(get, path = "/api/v1/filters/{list}", operation_id = "getListFilters", tag = "lists",
     params(("list" = ListName, Path, description = "The list's name")),
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_filters(State(app): State<App>, Auth(p): Auth, Path(list): Path<String>) -> ApiResult<Json<FilterMetadata>> {

@@ -50,7 +50,7 @@ pub struct DirectGrantRevoked {
 
 /// Grant a collection to a user directly (site administrators; a space's moderators for its
 /// collections). Merged with the user's groups' grants: the highest level wins.
-#[utoipa::path(put, path = "/api/v1/users/{id}/collections/{collection_id}", tag = "access", request_body = DirectGrantIn,
+#[utoipa::path(put, path = "/api/v1/users/{id}/collections/{collection_id}", operation_id = "grantUserCollection", tag = "access", request_body = DirectGrantIn,
     params(("id" = String, Path, description = "User id"), ("collection_id" = String, Path, description = "Collection id")),
     responses((status = 200, body = DirectGrantOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -73,7 +73,7 @@ async fn grant(
 }
 
 /// Take back a collection granted to a user directly (what their groups grant stays).
-#[utoipa::path(delete, path = "/api/v1/users/{id}/collections/{collection_id}", tag = "access",
+#[utoipa::path(delete, path = "/api/v1/users/{id}/collections/{collection_id}", operation_id = "revokeUserCollection", tag = "access",
     params(("id" = String, Path, description = "User id"), ("collection_id" = String, Path, description = "Collection id")),
     responses((status = 200, body = DirectGrantRevoked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke(

@@ -360,7 +360,7 @@ pub struct GroupListParams {
 }
 
 /// What group lists can be filtered and sorted by.
-#[utoipa::path(get, path = "/api/v1/groups/filters", tag = "groups",
+#[utoipa::path(get, path = "/api/v1/groups/filters", operation_id = "getGroupFilters", tag = "groups",
     responses((status = 200, body = FilterMetadata), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn filters(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<FilterMetadata>> {
     app.may_list_groups(&p)?;
@@ -415,7 +415,7 @@ pub struct BulkDeleted {
 }
 
 /// Create a group; the creating user becomes its owner.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupWrite,
+#[utoipa::path(post, path = "/api/v1/groups", operation_id = "createGroup", tag = "groups", request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Body(mut b): Body<GroupWrite>) -> ApiResult<Response> {
@@ -426,7 +426,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(mut b): Body<GroupWr
 }
 
 /// List the groups the caller can see, in every space.
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(GroupListParams, PageParams, ListParams, ExpandParams),
+#[utoipa::path(get, path = "/api/v1/groups", operation_id = "listGroups", tag = "groups", params(GroupListParams, PageParams, ListParams, ExpandParams),
     responses((status = 200, body = GroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -452,7 +452,7 @@ async fn list(
 }
 
 /// Get a group; private groups are 404 to those who cannot see them.
-#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path, description = "Group id"), ExpandParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}", operation_id = "getGroup", tag = "groups", params(("id" = String, Path, description = "Group id"), ExpandParams),
     responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(ep): Query<ExpandParams>) -> ApiResult<Response> {
     let rels = ep.relations()?;
@@ -463,7 +463,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Quer
 }
 
 /// Merge changes into a group.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", request_body = GroupUpdate,
+#[utoipa::path(patch, path = "/api/v1/groups/{id}", operation_id = "updateGroup", tag = "groups", request_body = GroupUpdate,
     params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -479,7 +479,7 @@ async fn patch(
 }
 
 /// Replace a group's fields; what is left out returns to its default.
-#[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", request_body = GroupWrite,
+#[utoipa::path(put, path = "/api/v1/groups/{id}", operation_id = "replaceGroup", tag = "groups", request_body = GroupWrite,
     params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -495,7 +495,7 @@ async fn put(
 }
 
 /// Delete a group (owners, space moderators, administrators).
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", operation_id = "deleteGroup", tag = "groups",
     params(("id" = String, Path, description = "Group id"), DeleteParams, ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = GroupDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
@@ -510,7 +510,7 @@ async fn delete(
 }
 
 /// Delete several groups; each id reports its own result.
-#[utoipa::path(post, path = "/api/v1/groups/bulk-delete", tag = "groups", request_body = BulkDelete,
+#[utoipa::path(post, path = "/api/v1/groups/bulk-delete", operation_id = "deleteGroups", tag = "groups", request_body = BulkDelete,
     responses((status = 200, body = BulkDeleted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn bulk_delete(State(app): State<App>, Auth(p): Auth, Body(b): Body<BulkDelete>) -> ApiResult<Json<BulkDeleted>> {
     let results = app.bulk_delete_groups(&p, &b.ids, b.cascade).await?;

@@ -76,7 +76,7 @@ pub struct PermissionChange {
 }
 
 /// Create a subgroup under a parent.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/subgroups", tag = "hierarchy", request_body = GroupWrite, params(("id" = String, Path, description = "Parent group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/subgroups", operation_id = "createSubgroup", tag = "hierarchy", request_body = GroupWrite, params(("id" = String, Path, description = "Parent group id")),
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String>, Body(mut b): Body<GroupWrite>) -> ApiResult<Response> {
@@ -92,7 +92,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Path(parent): Path<String
 /// List a group's subgroups (`recursive=true` for the whole subtree).
 ///
 /// Filter fields and sort keys: `GET /filters/subgroups`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/subgroups", tag = "hierarchy", params(("id" = String, Path, description = "Group id"), SubgroupParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/subgroups", operation_id = "listSubgroups", tag = "hierarchy", params(("id" = String, Path, description = "Group id"), SubgroupParams, PageParams, ListParams),
     responses((status = 200, body = SubgroupList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -109,7 +109,7 @@ async fn list(
 }
 
 /// Move a group under another parent (or to the top level).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/move", tag = "hierarchy", request_body = Move, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/move", operation_id = "moveGroup", tag = "hierarchy", request_body = Move, params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn move_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<Move>) -> ApiResult<Response> {
@@ -118,7 +118,7 @@ async fn move_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String
 }
 
 /// A group's permissions, with where each comes from.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/permissions", tag = "hierarchy", params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/permissions", operation_id = "getGroupPermissions", tag = "hierarchy", params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = PermissionList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<PermissionList>> {
     let list = app.group_permissions(&p, &id).await?;
@@ -126,7 +126,7 @@ async fn permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<Strin
 }
 
 /// Add and remove a group's own permissions.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}/permissions", tag = "hierarchy", request_body = PermissionChange, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(patch, path = "/api/v1/groups/{id}/permissions", operation_id = "changeGroupPermissions", tag = "hierarchy", request_body = PermissionChange, params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = PermissionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_permissions(

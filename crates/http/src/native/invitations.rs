@@ -108,7 +108,7 @@ pub struct InvitationListParams {
 }
 
 /// Invite emails and/or users with a role.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/invitations", tag = "invitations", request_body = InvitationCreate, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/invitations", operation_id = "createInvitation", tag = "invitations", request_body = InvitationCreate, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = InvitationsSent), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
@@ -145,7 +145,7 @@ async fn create(
 /// List a group's invitations (those who may invite).
 ///
 /// Filter fields and sort keys: `GET /filters/invitations`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/invitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/invitations", operation_id = "listInvitations", tag = "invitations", params(("id" = String, Path, description = "Group id"), InvitationListParams, PageParams, ListParams),
     responses((status = 200, body = InvitationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -162,7 +162,7 @@ async fn list(
 }
 
 /// Revoke an invitation.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/invitations/{invitation_id}", tag = "invitations",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/invitations/{invitation_id}", operation_id = "revokeInvitation", tag = "invitations",
     params(("id" = String, Path, description = "Group id"), ("invitation_id" = String, Path, description = "Invitation id")),
     responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn revoke(State(app): State<App>, Auth(p): Auth, Path((id, inv)): Path<(String, String)>) -> ApiResult<Json<InvitationOut>> {
@@ -180,7 +180,7 @@ pub struct Answer {
 }
 
 /// The invited user accepts and becomes a member.
-#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/accept", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/accept", operation_id = "acceptInvitation", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
     request_body(content = Option<Answer>),
     responses((status = 200, body = MembershipOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -194,7 +194,7 @@ async fn accept(
 }
 
 /// The invited user declines.
-#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/decline", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
+#[utoipa::path(post, path = "/api/v1/invitations/{invitation_id}/decline", operation_id = "declineInvitation", tag = "invitations", params(("invitation_id" = String, Path, description = "Invitation id")),
     request_body(content = Option<Answer>),
     responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]

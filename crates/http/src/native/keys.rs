@@ -85,7 +85,7 @@ pub struct KeyRevoked {
 }
 
 /// Create a key; the response is the only time its secret is shown.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = KeyCreate,
+#[utoipa::path(post, path = "/api/v1/api-keys", operation_id = "createApiKey", tag = "api-keys", request_body = KeyCreate,
     responses((status = 201, body = KeyCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<KeyCreate>) -> ApiResult<(StatusCode, Json<KeyCreated>)> {
     let new = NewKey {
@@ -100,7 +100,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<KeyCreate>)
 }
 
 /// List live keys: all for an administrator, else the caller's own.
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys",
+#[utoipa::path(get, path = "/api/v1/api-keys", operation_id = "listApiKeys", tag = "api-keys",
     responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<KeyList>> {
     let keys = app.list_keys(&p).await?;
@@ -108,7 +108,7 @@ async fn list(State(app): State<App>, Auth(p): Auth) -> ApiResult<Json<KeyList>>
 }
 
 /// Revoke a key.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path, description = "Key id")),
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", operation_id = "revokeApiKey", tag = "api-keys", params(("id" = String, Path, description = "Key id")),
     responses((status = 200, body = KeyRevoked), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<KeyRevoked>> {
     app.revoke_key(&p, &id).await?;

@@ -253,7 +253,7 @@ type GroupPath = Path<String>;
 type MemberPath = Path<(String, String)>;
 
 /// Add a member.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "members", request_body = MemberAdd, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members", operation_id = "addGroupMember", tag = "members", request_body = MemberAdd, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = MembershipOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Body(b): Body<MemberAdd>) -> ApiResult<Response> {
@@ -262,7 +262,7 @@ async fn add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Body(b)
 }
 
 /// Add many members at once; safe to repeat.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members/bulk", tag = "members", request_body = BulkAdd, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members/bulk", operation_id = "addGroupMembers", tag = "members", request_body = BulkAdd, params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = BulkAdded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn bulk_add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Body(b): Body<BulkAdd>) -> ApiResult<Json<BulkAdded>> {
@@ -294,7 +294,7 @@ async fn bulk_add(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath, Bo
 /// List members.
 ///
 /// Filter fields and sort keys: `GET /filters/members`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "members", params(("id" = String, Path, description = "Group id"), MemberListParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members", operation_id = "listGroupMembers", tag = "members", params(("id" = String, Path, description = "Group id"), MemberListParams, PageParams, ListParams),
     responses((status = 200, body = MemberList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -312,7 +312,7 @@ async fn list(
 }
 
 /// Get one member.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/members/{user_id}", tag = "members",
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members/{user_id}", operation_id = "getGroupMember", tag = "members",
     params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, body = MemberOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Response> {
@@ -321,7 +321,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberP
 }
 
 /// Change a member's role, permissions, status or expiry.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}/members/{user_id}", tag = "members", request_body = MemberUpdate,
+#[utoipa::path(patch, path = "/api/v1/groups/{id}/members/{user_id}", operation_id = "updateGroupMember", tag = "members", request_body = MemberUpdate,
     params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = MembershipOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -343,7 +343,7 @@ async fn patch(
 }
 
 /// Remove a member.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", tag = "members",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", operation_id = "removeGroupMember", tag = "members",
     params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, body = RemovedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Json<RemovedOut>> {
@@ -354,7 +354,7 @@ async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): Memb
 ///
 /// In the order they joined unless sorted otherwise. Filter fields and sort keys:
 /// `GET /filters/group-users`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/users", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/users", operation_id = "listGroupUsers", tag = "members", params(("id" = String, Path, description = "Group id"), PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn users(
     State(app): State<App>,
@@ -371,7 +371,7 @@ async fn users(
 
 /// Join a group: a public group that needs no approval at once (201 with the membership);
 /// otherwise the join request is filed (202 with the request).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/join", tag = "members", params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/join", operation_id = "joinGroup", tag = "members", params(("id" = String, Path, description = "Group id")),
     request_body(content = Option<super::requests::RequestCreate>, description = "A message for the request filed when the group needs approval"),
     responses((status = 201, body = MembershipOut), (status = 202, body = super::requests::RequestOut), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -388,7 +388,7 @@ async fn join(
 }
 
 /// Leave a group.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/leave", tag = "members", params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/leave", operation_id = "leaveGroup", tag = "members", params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = LeftOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn leave(State(app): State<App>, Auth(p): Auth, Path(id): GroupPath) -> ApiResult<Json<LeftOut>> {
     let r = app.leave_group(&p, &id).await?;

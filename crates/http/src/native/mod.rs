@@ -47,10 +47,10 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "api-keys", description = "API keys with scopes"),
         (name = "lists", description = "What each list can be filtered and sorted by"),
         (name = "audit", description = "The audit trail"),
-        (name = "ops", description = "Health and readiness"),
-        (name = "seed 002", description = "Read-only groups namespace for site administrators (integer ids)"),
-        (name = "seed 001", description = "Organization groups (Bitwarden style); organization = space"),
-        (name = "seed 004", description = "Scoped groups API (groups:read / groups:write) with cursor pages")
+        (name = "ops", description = "Health and readiness of this instance"),
+        (name = "admin", description = "The scoped admin API (`/api/admin`): groups with `groups:read` / `groups:write` (keys, or users through their groups' scope sets), cursor pages"),
+        (name = "organizations", description = "Organization groups (`/api/organizations`, Bitwarden style): an organization is a space; collections, users, bulk deletes"),
+        (name = "compat", description = "The compat namespace (`/compat/v1`): a read-only groups listing for site administrators, with integer ids")
     )
 )]
 struct ApiDoc;

@@ -113,7 +113,7 @@ pub struct RequestListParams {
 
 /// Ask to join a group. A public group that needs no approval is joined at once (201);
 /// otherwise the request waits for a decision (202).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/join-requests", tag = "join-requests", request_body = RequestCreate, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/join-requests", operation_id = "createJoinRequest", tag = "join-requests", request_body = RequestCreate, params(("id" = String, Path, description = "Group id")),
     responses((status = 202, body = RequestOut), (status = 201, body = RequestOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
@@ -129,7 +129,7 @@ async fn create(
 ///
 /// Pending ones unless `status` or a `filter` is given. Filter fields and sort keys:
 /// `GET /filters/join-requests`.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/join-requests", tag = "join-requests", params(("id" = String, Path, description = "Group id"), RequestListParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/join-requests", operation_id = "listJoinRequests", tag = "join-requests", params(("id" = String, Path, description = "Group id"), RequestListParams, PageParams, ListParams),
     responses((status = 200, body = RequestList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -146,7 +146,7 @@ async fn list(
 }
 
 /// Approve (with a role and a note) or reject a request.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}/join-requests/{request_id}", tag = "join-requests", request_body = RequestDecision,
+#[utoipa::path(patch, path = "/api/v1/groups/{id}/join-requests/{request_id}", operation_id = "decideJoinRequest", tag = "join-requests", request_body = RequestDecision,
     params(("id" = String, Path, description = "Group id"), ("request_id" = String, Path, description = "Request id")),
     responses((status = 200, body = RequestOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -168,7 +168,7 @@ async fn decide(
 }
 
 /// The requester cancels a pending request.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/join-requests/{request_id}", tag = "join-requests",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/join-requests/{request_id}", operation_id = "cancelJoinRequest", tag = "join-requests",
     params(("id" = String, Path, description = "Group id"), ("request_id" = String, Path, description = "Request id")),
     responses((status = 200, body = RequestOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn cancel(State(app): State<App>, Auth(p): Auth, Path((id, rid)): Path<(String, String)>) -> ApiResult<Json<RequestOut>> {

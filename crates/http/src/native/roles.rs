@@ -84,14 +84,14 @@ pub struct RoleDeleted {
 }
 
 /// List a group's roles with how many members hold each.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/roles", tag = "roles", params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/roles", operation_id = "listGroupRoles", tag = "roles", params(("id" = String, Path, description = "Group id")),
     responses((status = 200, body = RoleList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<RoleList>> {
     Ok(Json(RoleList { roles: app.list_roles(&p, &id).await?.into_iter().map(RoleOut::from).collect() }))
 }
 
 /// Create a custom role (owners).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/roles", tag = "roles", request_body = RoleCreate, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/roles", operation_id = "createGroupRole", tag = "roles", request_body = RoleCreate, params(("id" = String, Path, description = "Group id")),
     responses((status = 201, body = RoleOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
@@ -105,7 +105,7 @@ async fn create(
 }
 
 /// Change a custom role.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}/roles/{role_id}", tag = "roles", request_body = RoleUpdate,
+#[utoipa::path(patch, path = "/api/v1/groups/{id}/roles/{role_id}", operation_id = "updateGroupRole", tag = "roles", request_body = RoleUpdate,
     params(("id" = String, Path, description = "Group id"), ("role_id" = String, Path, description = "Role slug")),
     responses((status = 200, body = RoleOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -120,7 +120,7 @@ async fn update(
 }
 
 /// Delete a custom role no member holds.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/roles/{role_id}", tag = "roles",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/roles/{role_id}", operation_id = "deleteGroupRole", tag = "roles",
     params(("id" = String, Path, description = "Group id"), ("role_id" = String, Path, description = "Role slug")),
     responses((status = 200, body = RoleDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete(State(app): State<App>, Auth(p): Auth, Path((id, role_id)): Path<(String, String)>) -> ApiResult<Json<RoleDeleted>> {

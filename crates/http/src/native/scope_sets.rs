@@ -147,7 +147,7 @@ fn one(s: ScopeSet, status: StatusCode) -> Response {
 }
 
 /// The site's scope sets, or a space's.
-#[utoipa::path(get, path = "/api/v1/scope-sets", tag = "scope-sets", params(ScopeSetListParams),
+#[utoipa::path(get, path = "/api/v1/scope-sets", operation_id = "listScopeSets", tag = "scope-sets", params(ScopeSetListParams),
     responses((status = 200, body = ScopeSetList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<ScopeSetListParams>) -> ApiResult<Json<ScopeSetList>> {
     let sets = app.scope_sets(&p, q.space_id.as_deref()).await?;
@@ -155,7 +155,7 @@ async fn list(State(app): State<App>, Auth(p): Auth, Query(q): Query<ScopeSetLis
 }
 
 /// Make a scope set (site administrators; a space's moderators for their space).
-#[utoipa::path(post, path = "/api/v1/scope-sets", tag = "scope-sets", request_body = ScopeSetCreate,
+#[utoipa::path(post, path = "/api/v1/scope-sets", operation_id = "createScopeSet", tag = "scope-sets", request_body = ScopeSetCreate,
     responses((status = 201, body = ScopeSetOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<ScopeSetCreate>) -> ApiResult<Response> {
@@ -164,14 +164,14 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<ScopeSetCre
 }
 
 /// A scope set.
-#[utoipa::path(get, path = "/api/v1/scope-sets/{id}", tag = "scope-sets", params(("id" = String, Path, description = "Scope set id")),
+#[utoipa::path(get, path = "/api/v1/scope-sets/{id}", operation_id = "getScopeSet", tag = "scope-sets", params(("id" = String, Path, description = "Scope set id")),
     responses((status = 200, body = ScopeSetOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(one(app.scope_set(&p, &id).await?, StatusCode::OK))
 }
 
 /// Change a scope set; its groups' members hold the new scopes on their next request.
-#[utoipa::path(patch, path = "/api/v1/scope-sets/{id}", tag = "scope-sets", request_body = ScopeSetUpdate,
+#[utoipa::path(patch, path = "/api/v1/scope-sets/{id}", operation_id = "updateScopeSet", tag = "scope-sets", request_body = ScopeSetUpdate,
     params(("id" = String, Path, description = "Scope set id")),
     responses((status = 200, body = ScopeSetOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -187,7 +187,7 @@ async fn update(
 }
 
 /// Delete a scope set; the groups it was attached to stop giving its scopes.
-#[utoipa::path(delete, path = "/api/v1/scope-sets/{id}", tag = "scope-sets", params(("id" = String, Path, description = "Scope set id")),
+#[utoipa::path(delete, path = "/api/v1/scope-sets/{id}", operation_id = "deleteScopeSet", tag = "scope-sets", params(("id" = String, Path, description = "Scope set id")),
     responses((status = 200, body = ScopeSetDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 412, body = ErrorBody)))]
 async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<ScopeSetDeleted>> {
@@ -196,7 +196,7 @@ async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, I
 }
 
 /// Attach a scope set to a group: its effective members hold the set's scopes.
-#[utoipa::path(put, path = "/api/v1/groups/{id}/scope-sets/{set_id}", tag = "scope-sets",
+#[utoipa::path(put, path = "/api/v1/groups/{id}/scope-sets/{set_id}", operation_id = "attachScopeSet", tag = "scope-sets",
     params(("id" = String, Path, description = "Group id"), ("set_id" = String, Path, description = "Scope set id")),
     responses((status = 200, body = ScopeSetAttachment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -210,7 +210,7 @@ async fn attach(
 }
 
 /// Detach a scope set from a group.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/scope-sets/{set_id}", tag = "scope-sets",
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/scope-sets/{set_id}", operation_id = "detachScopeSet", tag = "scope-sets",
     params(("id" = String, Path, description = "Group id"), ("set_id" = String, Path, description = "Scope set id")),
     responses((status = 200, body = ScopeSetAttachment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -225,7 +225,7 @@ async fn detach(
 
 /// The scopes a user holds through the scope sets of the groups they effectively belong
 /// to, each with the groups and sets that give it.
-#[utoipa::path(get, path = "/api/v1/users/{id}/scopes", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
+#[utoipa::path(get, path = "/api/v1/users/{id}/scopes", operation_id = "listUserScopes", tag = "access", params(("id" = String, Path, description = "User id"), AtLeastParams),
     responses((status = 200, body = UserScopes), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn user_scopes(
     State(app): State<App>,

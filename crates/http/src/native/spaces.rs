@@ -90,7 +90,7 @@ pub struct SpaceDeleted {
 }
 
 /// Create a space (site administrators).
-#[utoipa::path(post, path = "/api/v1/spaces", tag = "spaces", request_body = SpaceCreate,
+#[utoipa::path(post, path = "/api/v1/spaces", operation_id = "createSpace", tag = "spaces", request_body = SpaceCreate,
     responses((status = 201, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<SpaceCreate>) -> ApiResult<Response> {
     let s = app.create_space(&p, &b.name, b.description, b.moderators.unwrap_or_default()).await?;
@@ -100,7 +100,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<SpaceCreate
 /// List spaces.
 ///
 /// Filter fields and sort keys: `GET /filters/spaces`.
-#[utoipa::path(get, path = "/api/v1/spaces", tag = "spaces", params(PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/spaces", operation_id = "listSpaces", tag = "spaces", params(PageParams, ListParams),
     responses((status = 200, body = SpaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -115,7 +115,7 @@ async fn list(
 }
 
 /// Get a space.
-#[utoipa::path(get, path = "/api/v1/spaces/{id}", tag = "spaces", params(("id" = String, Path, description = "Space id")),
+#[utoipa::path(get, path = "/api/v1/spaces/{id}", operation_id = "getSpace", tag = "spaces", params(("id" = String, Path, description = "Space id")),
     responses((status = 200, body = SpaceOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let s = app.get_space(&p, &id).await?;
@@ -123,7 +123,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> A
 }
 
 /// Change a space's name, description or moderators (site administrators).
-#[utoipa::path(patch, path = "/api/v1/spaces/{id}", tag = "spaces", request_body = SpaceUpdate,
+#[utoipa::path(patch, path = "/api/v1/spaces/{id}", operation_id = "updateSpace", tag = "spaces", request_body = SpaceUpdate,
     params(("id" = String, Path, description = "Space id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -139,7 +139,7 @@ async fn patch(
 }
 
 /// Delete an empty space (site administrators); the default space stays.
-#[utoipa::path(delete, path = "/api/v1/spaces/{id}", tag = "spaces", params(("id" = String, Path, description = "Space id")),
+#[utoipa::path(delete, path = "/api/v1/spaces/{id}", operation_id = "deleteSpace", tag = "spaces", params(("id" = String, Path, description = "Space id")),
     responses((status = 200, body = SpaceDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<SpaceDeleted>> {
     app.delete_space(&p, &id).await?;

@@ -146,7 +146,7 @@ pub struct UserDeleted {
 }
 
 /// Create a user (site administrators or `users:write` site keys).
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users", request_body = UserCreate,
     responses((status = 201, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>) -> ApiResult<Response> {
     let new = NewUser {
@@ -167,7 +167,7 @@ async fn create(State(app): State<App>, Auth(p): Auth, Body(b): Body<UserCreate>
 /// List users.
 ///
 /// Filter fields and sort keys: `GET /filters/users`.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListParams, PageParams, ListParams),
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users", params(UserListParams, PageParams, ListParams),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
@@ -183,7 +183,7 @@ async fn list(
 }
 
 /// The caller's own user.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users",
+#[utoipa::path(get, path = "/api/v1/users/me", operation_id = "getCurrentUser", tag = "users",
     responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn me(State(app): State<App>, Auth(p): Auth) -> ApiResult<Response> {
     let u = app.me(&p).await?;
@@ -191,7 +191,7 @@ async fn me(State(app): State<App>, Auth(p): Auth) -> ApiResult<Response> {
 }
 
 /// Get a user.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let u = app.get_user(&p, &id).await?;
@@ -199,7 +199,7 @@ async fn get(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> A
 }
 
 /// Change a user: themself (profile and password) or an administrator (everything).
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserUpdate,
+#[utoipa::path(patch, path = "/api/v1/users/{id}", operation_id = "updateUser", tag = "users", request_body = UserUpdate,
     params(("id" = String, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "ETag from a read")),
     responses((status = 200, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -228,7 +228,7 @@ async fn patch(
 }
 
 /// Delete a user and their memberships.
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+#[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "deleteUser", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<UserDeleted>> {
     app.delete_user(&p, &id).await?;
