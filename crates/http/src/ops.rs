@@ -20,10 +20,38 @@ pub fn health_router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
-/// The OpenAPI document and the interactive docs (assets built into the binary).
+/// The OpenAPI document and the interactive docs (assets built into the binary). The docs
+/// page is Cohort's own, titled for the product; Swagger UI's assets are under `/docs/ui/`.
 pub fn router(openapi: serde_json::Value) -> Router<App> {
-    Router::new().merge(SwaggerUi::new("/docs").external_url_unchecked("/api/openapi.json", openapi))
+    Router::new()
+        .route("/docs", axum::routing::get(|| async { axum::response::Redirect::permanent("/docs/") }))
+        .route("/docs/", axum::routing::get(docs_page))
+        .route("/docs/index.html", axum::routing::get(docs_page))
+        .merge(SwaggerUi::new("/docs/ui").external_url_unchecked("/api/openapi.json", openapi))
 }
+
+async fn docs_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(DOCS_PAGE)
+}
+
+const DOCS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>Cohort API</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" type="text/css" href="/docs/ui/swagger-ui.css">
+  <link rel="stylesheet" type="text/css" href="/docs/ui/index.css">
+  <link rel="icon" type="image/png" href="/docs/ui/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/ui/swagger-ui-bundle.js" charset="UTF-8"></script>
+  <script src="/docs/ui/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+  <script src="/docs/ui/swagger-initializer.js" charset="UTF-8"></script>
+</body>
+</html>
+"#;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "ops", security(()), responses((status = 200, body = Health)))]

@@ -20,8 +20,14 @@ async fn the_server_serves_its_document_and_docs_offline() {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("swagger-ui") && !html.contains("cdn"), "the docs page loads its assets from the binary");
-    let js = reqwest::get(format!("{}/docs/swagger-ui-bundle.js", app.base)).await.expect("get");
-    assert_eq!(js.status().as_u16(), 200);
+    assert!(html.contains("<title>Cohort API</title>"), "{html}");
+    for asset in ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-initializer.js", "swagger-ui.css", "index.css"] {
+        let res = reqwest::get(format!("{}/docs/ui/{asset}", app.base)).await.expect("get");
+        assert_eq!(res.status().as_u16(), 200, "{asset}");
+        if asset == "swagger-initializer.js" {
+            assert!(res.text().await.expect("js").contains("/api/openapi.json"), "the page reads the served document");
+        }
+    }
     for path in ["/healthz", "/readyz"] {
         assert_eq!(reqwest::get(format!("{}{path}", app.base)).await.expect("get").status().as_u16(), 200);
     }
