@@ -1,7 +1,7 @@
 //! The access index against a naive model: over random trees, memberships, roles,
 //! permissions and grants — and over random histories of changes to them (add, remove, move,
 //! expire, suspend, grant, role change, delete) — every answer equals a recomputation from the
-//! raw records by the definitions of SPEC §2, and the index kept in step change by change
+//! raw records by the definitions of effective membership, and the index kept in step change by change
 //! equals one built from scratch.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

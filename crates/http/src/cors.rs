@@ -12,7 +12,7 @@ use std::time::Duration;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 /// The answer headers a script on an allowed origin may read, beside the always-readable ones.
-const EXPOSED: [&str; 5] = ["etag", "x-cohort-revision", "retry-after", "location", "x-request-id"];
+const EXPOSED: [&str; 4] = ["etag", "x-cohort-revision", "retry-after", "location"];
 
 /// The allowed origins as configured: exact origins (`https://app.example.com`), or `*` for
 /// any.

@@ -1,4 +1,5 @@
-//! Who may do what: each role of SPEC §2 against each group action, allowed or denied.
+//! Who may do what: each role (owner, admin, moderator, member, outsider) against each group
+//! action, allowed or denied.
 
 use crate::helpers::{TestApp, TestUser};
 use crate::story;

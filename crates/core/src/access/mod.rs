@@ -6,7 +6,7 @@
 //! administrators and the space moderators. It is pure data: the services keep it in step
 //! with the database through the change log and ask it questions.
 //!
-//! Semantics (SPEC §2): a direct membership counts while active and unexpired. Members flow
+//! Semantics: a direct membership counts while active and unexpired. Members flow
 //! down the tree into children that `inherit_members`, keeping their role. A group carries
 //! its parent's permissions when it `inherit_permissions`. Collection access is the highest
 //! any effective group grants: manage > edit > read.

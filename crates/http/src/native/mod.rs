@@ -1,4 +1,4 @@
-//! The native API, `/api/v1`: seed 003's shapes plus the fields of SPEC §1.
+//! The native API, `/api/v1`: seed 003's shapes plus Cohort's own fields (docs/api.md).
 
 mod activity;
 mod audit;
