@@ -40,13 +40,14 @@ impl App {
 
     /// Moves a group under another (or to the top with `None`): 422 `cycle` under its own
     /// subtree, 422 when the tree would grow deeper than 32.
-    pub async fn move_group(&self, p: &Principal, id: &str, new_parent: Option<String>) -> Result<Group> {
+    pub async fn move_group(&self, p: &Principal, id: &str, new_parent: Option<String>, if_match: Option<i64>) -> Result<Group> {
         let tx = self.begin().await?;
         // Moves take turns (on PostgreSQL this row lock spans instances), so two moves can
         // never build a cycle between them.
         tx.execute("UPDATE counters SET value = value WHERE name = 'groups'", &[]).await?;
         let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
         let g = loaded.group;
+        crate::check_version(if_match, g.version)?;
         if let Some(pid) = &new_parent {
             let parent = self.load_for(&tx, p, pid, Action::ManageSettings).await?.group;
             if parent.space_id != g.space_id {
@@ -124,12 +125,14 @@ impl App {
         id: &str,
         add: Vec<String>,
         remove: Vec<String>,
+        if_match: Option<i64>,
     ) -> Result<Vec<(GroupPermission, Option<String>)>> {
         let add = input::permissions(add)?;
         let remove = input::permissions(remove)?;
         let tx = self.begin().await?;
         let loaded = self.load_for(&tx, p, id, Action::ManageSettings).await?;
         let mut g = loaded.group;
+        crate::check_version(if_match, g.version)?;
         let before = g.permissions.clone();
         let mut perms: Vec<String> = g.permissions.iter().filter(|x| !remove.contains(x)).cloned().collect();
         for a in add {

@@ -272,11 +272,12 @@ impl App {
     }
 
     /// Removes a member; a member may remove themself (leave).
-    pub async fn remove_member(&self, p: &Principal, group_id: &str, user_id: &str) -> Result<Removed> {
+    pub async fn remove_member(&self, p: &Principal, group_id: &str, user_id: &str, if_match: Option<i64>) -> Result<Removed> {
         let tx = self.begin().await?;
         let loaded = self.load(&tx, p, group_id).await?;
         policy::authorize(p, &loaded.ctx, Action::Read)?;
         let m = members::get(&tx, group_id, user_id).await?.ok_or(Error::NotFound("member"))?;
+        crate::check_version(if_match, m.version)?;
         if p.user_id() != Some(user_id) {
             let r = role(&tx, group_id, &m.role).await.unwrap_or_else(|_| orphan_role(&m.role));
             policy::authorize(p, &loaded.ctx, Action::RemoveMember { role: &r })?;
@@ -292,7 +293,7 @@ impl App {
     /// The caller leaves the group.
     pub async fn leave_group(&self, p: &Principal, group_id: &str) -> Result<Removed> {
         let uid = p.user_id().ok_or_else(|| Error::denied("only a user can leave a group; a site key acts for no user"))?.to_string();
-        self.remove_member(p, group_id, &uid).await
+        self.remove_member(p, group_id, &uid, None).await
     }
 
     /// Makes the group's members exactly `user_ids`: missing ones join as `member`, others

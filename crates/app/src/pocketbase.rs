@@ -32,14 +32,16 @@ impl App {
         Ok(m)
     }
 
-    pub async fn update_membership(&self, p: &Principal, id: &str, patch: MemberPatch) -> Result<Membership> {
+    /// Changes a membership named by its id; `if_match` is the version the caller read.
+    pub async fn update_membership(&self, p: &Principal, id: &str, patch: MemberPatch, if_match: Option<i64>) -> Result<Membership> {
         let m = self.membership(p, id).await?;
-        self.update_member(p, &m.membership.group_id, &m.membership.user_id, patch, None).await
+        self.update_member(p, &m.membership.group_id, &m.membership.user_id, patch, if_match).await
     }
 
-    pub async fn delete_membership(&self, p: &Principal, id: &str) -> Result<()> {
+    /// Removes a membership named by its id; `if_match` is the version the caller read.
+    pub async fn delete_membership(&self, p: &Principal, id: &str, if_match: Option<i64>) -> Result<()> {
         let m = self.membership(p, id).await?;
-        self.remove_member(p, &m.membership.group_id, &m.membership.user_id).await.map(|_| ())
+        self.remove_member(p, &m.membership.group_id, &m.membership.user_id, if_match).await.map(|_| ())
     }
 
     /// Creates a membership: one's own as a member of a public group that needs no approval,

@@ -160,3 +160,45 @@ story!(a_stale_if_match_is_refused_on_every_surface_that_writes_groups, |app: Te
         assert!(del.status.is_success(), "DELETE {delete}: {}", del.status);
     }
 });
+
+story!(a_stale_if_match_is_refused_on_membership_and_hierarchy_writes, |app: TestApp| async move {
+    let a = &app.admin_key;
+    let owner = app.user("owner").await;
+    let gid = app.group(&owner, "Tree", json!({})).await;
+    let parent = app.group(&owner, "Parent", json!({})).await;
+    let stale = |v: i64| format!("\"{v}\"");
+
+    // A group's move and its permissions take the group's version.
+    let read = app.get(&format!("/api/v1/groups/{gid}"), a).await.expect_res(200).header("etag").unwrap();
+    app.post("/api/v1/permissions", a, json!({"permission": "kb.read"})).await.expect(201);
+    app.patch(&format!("/api/v1/groups/{gid}"), a, json!({"description": "moved on"})).await.expect(200);
+    let (move_path, perms_path) = (format!("/api/v1/groups/{gid}/move"), format!("/api/v1/groups/{gid}/permissions"));
+    let moved = app.call_with(Method::POST, &move_path, Some(a), Some(json!({"parent_id": parent})), &[("If-Match", &read)]).await;
+    moved.error(412, "precondition_failed");
+    let perms = app.call_with(Method::PATCH, &perms_path, Some(a), Some(json!({"add": ["kb.read"]})), &[("If-Match", &read)]).await;
+    perms.error(412, "precondition_failed");
+    assert_eq!(app.get(&format!("/api/v1/groups/{gid}"), a).await.expect(200)["parent_id"], serde_json::Value::Null, "nothing moved");
+    let now = app.get(&format!("/api/v1/groups/{gid}"), a).await.expect_res(200).header("etag").unwrap();
+    let perms = app.call_with(Method::PATCH, &perms_path, Some(a), Some(json!({"add": ["kb.read"]})), &[("If-Match", &now)]).await;
+    perms.expect(200);
+
+    // A membership: the native DELETE, and the records surface's PATCH and DELETE.
+    let bob = app.user("bob").await;
+    app.add(&gid, &bob, "member").await;
+    let member = format!("/api/v1/groups/{gid}/members/{}", bob.id);
+    let v = app.get(&member, a).await.expect(200)["version"].as_i64().unwrap();
+    app.patch(&member, a, json!({"role": "moderator"})).await.expect(200);
+    app.call_with(Method::DELETE, &member, Some(a), None, &[("If-Match", &stale(v))]).await.error(412, "precondition_failed");
+    let record_id = app.get(&member, a).await.expect(200)["membership_id"].as_str().unwrap().to_string();
+    let record = format!("/api/collections/group_members/records/{record_id}");
+    let tag = app.get(&record, a).await.expect_res(200).header("etag").unwrap();
+    assert_eq!(tag, stale(v + 1), "the record's tag is the membership's version");
+    let changed = app.call_with(Method::PATCH, &record, Some(a), Some(json!({"role": "member"})), &[("If-Match", &stale(v))]).await;
+    assert_eq!(changed.status.as_u16(), 412, "{}", changed.body);
+    assert_eq!(app.get(&member, a).await.expect(200)["role"], "moderator", "a refused PATCH changes nothing");
+    let gone = app.call_with(Method::DELETE, &record, Some(a), None, &[("If-Match", &stale(v))]).await;
+    assert_eq!(gone.status.as_u16(), 412);
+    let ok = app.call_with(Method::DELETE, &record, Some(a), None, &[("If-Match", &tag)]).await;
+    assert_eq!(ok.status.as_u16(), 204, "{}", ok.body);
+    app.get(&member, a).await.error(404, "not_found");
+});

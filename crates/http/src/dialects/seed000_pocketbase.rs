@@ -330,9 +330,10 @@ async fn list_members(State(app): State<App>, Auth(p): Auth, Query(q): Query<Lis
     Ok(Json(envelope(&page, items)))
 }
 
-async fn get_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+async fn get_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Query(q): Query<ListParams>) -> ApiResult<Response> {
     let m = app.membership(&p, &id).await?;
-    Ok(Json(member_records(&app, &p, std::slice::from_ref(&m), &q.expands()).await?.pop().unwrap_or_default()))
+    let record = member_records(&app, &p, std::slice::from_ref(&m), &q.expands()).await?.pop().unwrap_or_default();
+    Ok(with_etag(m.membership.version, StatusCode::OK, Json(record)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -350,19 +351,26 @@ async fn create_member(State(app): State<App>, Auth(p): Auth, Body(b): Body<Memb
     Ok(Json(member_record(&full)))
 }
 
-async fn update_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<MemberBody>) -> ApiResult<Json<Value>> {
+async fn update_member(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<MemberBody>,
+) -> ApiResult<Response> {
     let current = app.membership(&p, &id).await?;
     if b.group.as_ref().is_some_and(|g| *g != current.membership.group_id)
         || b.user.as_ref().is_some_and(|u| *u != current.membership.user_id)
     {
         return Err(Error::validation("group", "a membership cannot move to another group or user").into());
     }
-    app.update_membership(&p, &id, MemberPatch { role: b.role, ..MemberPatch::default() }).await?;
-    Ok(Json(member_record(&app.membership(&p, &id).await?)))
+    app.update_membership(&p, &id, MemberPatch { role: b.role, ..MemberPatch::default() }, v).await?;
+    let m = app.membership(&p, &id).await?;
+    Ok(with_etag(m.membership.version, StatusCode::OK, Json(member_record(&m))))
 }
 
-async fn delete_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Response> {
-    app.delete_membership(&p, &id).await?;
+async fn delete_member(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Response> {
+    app.delete_membership(&p, &id, v).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

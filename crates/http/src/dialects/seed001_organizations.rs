@@ -322,7 +322,7 @@ async fn set_users(
 async fn remove(app: &App, p: &Principal, org: &str, id: &str, user: &str) -> ApiResult<Response> {
     app.require_space_manager(p, org, Scope::GroupsWrite).await?;
     group_in(app, p, org, id).await?;
-    app.remove_member(p, id, user).await?;
+    app.remove_member(p, id, user, None).await?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -223,7 +223,7 @@ async fn remove_user(
     ScopedAuth(p): ScopedAuth,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<RemovedFromGroup>> {
-    let r = app.remove_member(&p, &id, &user_id).await?;
+    let r = app.remove_member(&p, &id, &user_id, None).await?;
     Ok(Json(RemovedFromGroup { removed: true, group_id: r.group_id, user_id: r.user_id, removed_at: time::rfc3339(r.removed_at) }))
 }
 

@@ -3,7 +3,7 @@
 use super::groups::{GroupOut, GroupWrite};
 use super::schema::{self, ListParams, PageMeta, PageParams, meta_paged};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Body, Path, Query, with_etag};
+use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -109,11 +109,18 @@ async fn list(
 }
 
 /// Move a group under another parent (or to the top level).
-#[utoipa::path(post, path = "/api/v1/groups/{id}/move", operation_id = "moveGroup", tag = "hierarchy", request_body = Move, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(post, path = "/api/v1/groups/{id}/move", operation_id = "moveGroup", tag = "hierarchy", request_body = Move,
+    params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag of the group from a read: refused (412) if it has changed since")),
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn move_group(State(app): State<App>, Auth(p): Auth, Path(id): Path<String>, Body(b): Body<Move>) -> ApiResult<Response> {
-    let g = app.move_group(&p, &id, b.parent_id).await?;
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn move_group(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<Move>,
+) -> ApiResult<Response> {
+    let g = app.move_group(&p, &id, b.parent_id, v).await?;
     Ok(with_etag(g.version, StatusCode::OK, Json(GroupOut::from(g))))
 }
 
@@ -126,15 +133,17 @@ async fn permissions(State(app): State<App>, Auth(p): Auth, Path(id): Path<Strin
 }
 
 /// Add and remove a group's own permissions.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}/permissions", operation_id = "changeGroupPermissions", tag = "hierarchy", request_body = PermissionChange, params(("id" = String, Path, description = "Group id")),
+#[utoipa::path(patch, path = "/api/v1/groups/{id}/permissions", operation_id = "changeGroupPermissions", tag = "hierarchy", request_body = PermissionChange,
+    params(("id" = String, Path, description = "Group id"), ("If-Match" = Option<String>, Header, description = "ETag of the group from a read: refused (412) if it has changed since")),
     responses((status = 200, body = PermissionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_permissions(
     State(app): State<App>,
     Auth(p): Auth,
     Path(id): Path<String>,
+    IfMatch(v): IfMatch,
     Body(b): Body<PermissionChange>,
 ) -> ApiResult<Json<PermissionList>> {
-    let list = app.change_permissions(&p, &id, b.add, b.remove).await?;
+    let list = app.change_permissions(&p, &id, b.add, b.remove, v).await?;
     Ok(Json(permission_list(id, list)))
 }

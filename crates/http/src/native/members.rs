@@ -344,10 +344,17 @@ async fn patch(
 
 /// Remove a member.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", operation_id = "removeGroupMember", tag = "members",
-    params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id")),
-    responses((status = 200, body = RemovedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn remove(State(app): State<App>, Auth(p): Auth, Path((id, user_id)): MemberPath) -> ApiResult<Json<RemovedOut>> {
-    Ok(Json(app.remove_member(&p, &id, &user_id).await?.into()))
+    params(("id" = String, Path, description = "Group id"), ("user_id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag from a read: refused (412) if the membership has changed since")),
+    responses((status = 200, body = RemovedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 412, body = ErrorBody)))]
+async fn remove(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path((id, user_id)): MemberPath,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<RemovedOut>> {
+    Ok(Json(app.remove_member(&p, &id, &user_id, v).await?.into()))
 }
 
 /// The users of a group (active members), as user records.
