@@ -7,7 +7,7 @@
 # Usage: tests/browser/run.sh [path/to/cohort]   (default: target/debug/cohort)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="${1:-$here/../../target/debug/cohort}"
+bin="$(realpath "${1:-$here/../../target/debug/cohort}")"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 sdk="$here/../pocketbase-sdk"
 (cd "$sdk" && npm ci --no-audit --no-fund --silent)

@@ -4,7 +4,7 @@
 # Usage: tests/first-steps/run.sh [path/to/cohort]   (default: target/debug/cohort)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="${1:-$here/../../target/debug/cohort}"
+bin="$(realpath "${1:-$here/../../target/debug/cohort}")"
 # shellcheck source=../fresh-server.sh
 . "$here/../fresh-server.sh"
 key="$("$bin" keys create --name bootstrap --scopes admin --data-dir "$data")"

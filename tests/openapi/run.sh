@@ -9,7 +9,7 @@
 # Usage: tests/openapi/run.sh [path/to/cohort]   (default: target/debug/cohort)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="${1:-$here/../../target/debug/cohort}"
+bin="$(realpath "${1:-$here/../../target/debug/cohort}")"
 venv="$here/../../target/openapi-venv"
 if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
   python3 -m venv "$venv"
