@@ -8,7 +8,9 @@
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::Response;
 use std::time::Duration;
+use tower::Layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 /// The answer headers a script on an allowed origin may read, beside the always-readable ones.
@@ -51,8 +53,34 @@ impl CorsOrigins {
 
 /// `router` answering cross-origin requests from `origins` (unchanged when there are none).
 pub fn apply(router: Router, origins: &CorsOrigins) -> Router {
+    match layer(origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// An answer made before the router (a rate limit, a deadline, an index still building),
+/// with the same CORS headers the router's answers get: a page must be able to read a 429's
+/// `Retry-After` as well as a 200.
+pub async fn decorate(layer: &CorsLayer, method: Method, origin: Option<HeaderValue>, res: Response) -> Response {
+    use tower::{ServiceExt, service_fn};
+    let Some(origin) = origin else { return res };
+    let mut req = axum::extract::Request::new(axum::body::Body::empty());
+    *req.method_mut() = method;
+    req.headers_mut().insert(header::ORIGIN, origin);
+    // Called once: the answer moves out on that call.
+    let mut res = Some(res);
+    let answered = service_fn(move |_| std::future::ready(Ok::<_, std::convert::Infallible>(res.take().unwrap_or_default())));
+    match layer.clone().layer(answered).oneshot(req).await {
+        Ok(res) => res.map(axum::body::Body::new),
+        Err(never) => match never {},
+    }
+}
+
+/// The CORS layer for `origins` (none when there are none).
+pub fn layer(origins: &CorsOrigins) -> Option<CorsLayer> {
     let allow = match origins {
-        CorsOrigins::None => return router,
+        CorsOrigins::None => return None,
         CorsOrigins::Any => AllowOrigin::any(),
         CorsOrigins::List(list) => AllowOrigin::list(list.clone()),
     };
@@ -65,7 +93,7 @@ pub fn apply(router: Router, origins: &CorsOrigins) -> Router {
         .expose_headers(EXPOSED.map(HeaderName::from_static))
         .max_age(Duration::from_secs(600))
         .vary([header::ORIGIN, header::ACCESS_CONTROL_REQUEST_METHOD, header::ACCESS_CONTROL_REQUEST_HEADERS]);
-    router.layer(layer)
+    Some(layer)
 }
 
 #[cfg(test)]

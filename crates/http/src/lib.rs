@@ -62,11 +62,13 @@ fn routes(app: App) -> Router {
 pub struct Front {
     app: App,
     guard: std::sync::Arc<limits::Guard>,
+    /// CORS for the answers the front makes itself (the router has its own copy).
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl Front {
     pub fn new(app: App, opts: &ServeOptions) -> Front {
-        Front { app, guard: limits::Guard::new(opts.clone()) }
+        Front { app, guard: limits::Guard::new(opts.clone()), cors: cors::layer(&opts.cors_origins) }
     }
 
     /// Answers `req`, passing it to `route` unless something on the way refuses it first.
@@ -81,10 +83,13 @@ impl Front {
         F: Future<Output = axum::response::Response>,
     {
         let wanted = conditional::wanted(req.method(), req.headers());
+        // Kept only when CORS is on: the front's own answers need the caller's origin.
+        let origin =
+            self.cors.as_ref().and_then(|_| req.headers().get(axum::http::header::ORIGIN).cloned().map(|o| (req.method().clone(), o)));
         let res = match ops::refuse_until_built(&self.app, &req) {
-            Some(refused) => refused,
+            Some(refused) => self.cross_origin(origin, refused).await,
             None => match self.guard.refuse(&mut req, peer) {
-                Some(refused) => refused,
+                Some(refused) => self.cross_origin(origin, refused).await,
                 // The deadline wraps the answer where it is made: a request's future is large,
                 // and each function it passes through by value copies it once more.
                 None => match tokio::time::timeout(self.guard.deadline(), {
@@ -95,13 +100,25 @@ impl Front {
                 .await
                 {
                     Ok(res) => res,
-                    Err(_) => self.guard.too_late(),
+                    Err(_) => self.cross_origin(origin, self.guard.too_late()).await,
                 },
             },
         };
         let mut res = conditional::answer(wanted, res).await;
         ops::stamp_revision(&self.app, &mut res);
         res
+    }
+
+    /// An answer the front made itself, with CORS headers when the caller's origin is allowed.
+    async fn cross_origin(
+        &self,
+        origin: Option<(axum::http::Method, axum::http::HeaderValue)>,
+        res: axum::response::Response,
+    ) -> axum::response::Response {
+        match (&self.cors, origin) {
+            (Some(layer), Some((method, origin))) => cors::decorate(layer, method, Some(origin), res).await,
+            _ => res,
+        }
     }
 }
 

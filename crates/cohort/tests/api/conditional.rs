@@ -69,14 +69,15 @@ story!(a_read_that_has_not_changed_is_304_on_every_surface, |app: TestApp| async
 });
 
 async fn with_cors(origins: &[&str]) -> TestApp {
+    with_cors_and(origins, cohort_http::ServeOptions::default()).await
+}
+
+async fn with_cors_and(origins: &[&str], opts: cohort_http::ServeOptions) -> TestApp {
     let dir = std::env::temp_dir().join(unique("cohort-cors"));
     std::fs::create_dir_all(&dir).unwrap();
     let db = Db::sqlite(&dir.join("cohort.db")).unwrap();
     let origins: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
-    let opts = cohort_http::ServeOptions {
-        cors_origins: cohort_http::cors::CorsOrigins::parse(&origins).unwrap(),
-        ..cohort_http::ServeOptions::default()
-    };
+    let opts = cohort_http::ServeOptions { cors_origins: cohort_http::cors::CorsOrigins::parse(&origins).unwrap(), ..opts };
     TestApp::start_with(db, crate::helpers::Backend::Sqlite, Some(dir), opts).await
 }
 
@@ -202,3 +203,28 @@ story!(a_stale_if_match_is_refused_on_membership_and_hierarchy_writes, |app: Tes
     assert_eq!(ok.status.as_u16(), 204, "{}", ok.body);
     app.get(&member, a).await.error(404, "not_found");
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_made_before_the_router_is_readable_cross_origin() {
+    // A 429 from the rate limit is made before any route runs: a page must still read it,
+    // and its Retry-After.
+    let limits = cohort_http::limits::RateLimits { per_key: Some(2), per_address: None };
+    let app =
+        with_cors_and(&["https://app.example.com"], cohort_http::ServeOptions { limits, ..cohort_http::ServeOptions::default() }).await;
+    let owner = app.user("owner").await;
+    let mut limited = None;
+    for _ in 0..20 {
+        let res = app.call_with(Method::GET, "/api/v1/groups", Some(&owner.token), None, &[("Origin", "https://app.example.com")]).await;
+        if res.status.as_u16() == 429 {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("the limit answers 429");
+    assert_eq!(res.header("access-control-allow-origin").as_deref(), Some("https://app.example.com"));
+    assert!(res.header("access-control-expose-headers").unwrap().to_lowercase().contains("retry-after"));
+    assert!(res.header("retry-after").is_some());
+    // From an origin not allowed, nothing is added.
+    let other = app.call_with(Method::GET, "/api/v1/groups", Some(&owner.token), None, &[("Origin", "https://evil.example")]).await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
