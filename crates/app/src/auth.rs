@@ -2,6 +2,7 @@
 
 use crate::credentials::Cached;
 use crate::secrets::{digest, new_token, token_signed, verify_password};
+use crate::stats::LoginOutcome;
 use crate::{App, Change, TOKEN_TTL};
 use cohort_core::auth::{Caller, Principal, Scopes};
 use cohort_core::model::User;
@@ -125,6 +126,7 @@ impl App {
         let now = time::now();
         let until = cohort_store::throttle::locked_until(&self.read().await?, &names).await?;
         if until > now {
+            self.stats().logged_in(LoginOutcome::Throttled);
             return Err(rate_limited(until - now));
         }
         let found = users::by_login(&self.read().await?, login).await?;
@@ -138,6 +140,7 @@ impl App {
                 let tx = self.begin().await?;
                 cohort_store::throttle::clear(&tx, &account).await?;
                 tx.commit().await?;
+                self.stats().logged_in(LoginOutcome::Ok);
                 let actor = Principal {
                     user: Some(Caller { id: u.id.clone(), site_role: u.site_role }),
                     scopes: Scopes::session(),
@@ -158,6 +161,7 @@ impl App {
                     }
                 }
                 tx.commit().await?;
+                self.stats().logged_in(LoginOutcome::Failed);
                 Err(Error::Unauthenticated("wrong login or password".into()))
             }
         }

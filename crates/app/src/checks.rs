@@ -2,6 +2,7 @@
 //! and "may this user do this?" — answered from the access index.
 
 use crate::App;
+use crate::stats::{CheckKind, CheckOutcome};
 use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldView, Level};
 use cohort_core::auth::Principal;
 use cohort_core::{Error, Result, time};
@@ -129,7 +130,7 @@ impl App {
                 .iter()
                 .map(|c| {
                     let unknown = || Error::NotFound("user");
-                    match c {
+                    let answer = match c {
                         Check::Permission { user_id, permission } => idx.check_permission(user_id, permission, now).ok_or_else(unknown),
                         Check::Group { user_id, group_id, action } => {
                             if !idx.knows_user(user_id) {
@@ -140,7 +141,19 @@ impl App {
                         Check::Collection { user_id, collection_id, level } => {
                             idx.check_collection(user_id, collection_id, *level, now).ok_or_else(unknown)
                         }
-                    }
+                    };
+                    let kind = match c {
+                        Check::Permission { .. } => CheckKind::Permission,
+                        Check::Group { .. } => CheckKind::Group,
+                        Check::Collection { .. } => CheckKind::Collection,
+                    };
+                    let outcome = match &answer {
+                        Ok(d) if d.allowed => CheckOutcome::Allowed,
+                        Ok(_) => CheckOutcome::Denied,
+                        Err(_) => CheckOutcome::Unknown,
+                    };
+                    self.stats().checked(kind, outcome);
+                    answer
                 })
                 .collect()
         }))

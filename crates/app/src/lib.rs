@@ -34,6 +34,7 @@ pub mod scim;
 pub mod scope_sets;
 mod secrets;
 pub mod spaces;
+pub mod stats;
 pub mod users;
 
 pub use cohort_core::{Error, Result};
@@ -57,6 +58,7 @@ pub struct Parts {
     index: index::Index,
     token_key: secrets::TokenKey,
     credentials: credentials::Credentials,
+    stats: stats::Stats,
 }
 
 impl std::ops::Deref for App {
@@ -87,7 +89,7 @@ impl App {
             secrets::TokenKey::new(&secret)
         };
         let index = index::Index::empty();
-        Ok(App(std::sync::Arc::new(Parts { db, index, token_key, credentials: Default::default() })))
+        Ok(App(std::sync::Arc::new(Parts { db, index, token_key, credentials: Default::default(), stats: Default::default() })))
     }
 
     /// Builds the access index from the tables (see [`index::Index::build`]).
@@ -118,6 +120,16 @@ impl App {
     async fn commit(&self, tx: Tx) -> Result<i64> {
         let notes = tx.commit().await?;
         self.index.apply_committed(&self.db, notes, |rows| self.credentials.observe(rows)).await
+    }
+
+    /// What the service has counted (checks, sign-ins), for metrics.
+    pub fn stats(&self) -> &stats::Stats {
+        &self.stats
+    }
+
+    /// The newest change in the change log (what every instance's index follows).
+    pub async fn change_log_head(&self) -> Result<i64> {
+        Ok(cohort_store::access::last_seq(&self.read().await?).await?)
     }
 
     /// Applies changes other processes made (and any of ours not yet applied).

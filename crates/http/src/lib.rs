@@ -16,6 +16,7 @@
 //! - [`server`]: connections with deadlines on headers, silence and whole requests.
 //! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
 //! - [`conditional`]: `If-None-Match` on every read (304), and tags for JSON answers.
+//! - [`metrics`]: `/metrics` for Prometheus, and the request counts the front keeps.
 //! - [`cors`]: cross-origin requests from browser apps, when origins are configured.
 
 pub mod conditional;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod native;
 pub mod ops;
 pub mod routes;
@@ -64,11 +66,13 @@ pub struct Front {
     guard: std::sync::Arc<limits::Guard>,
     /// CORS for the answers the front makes itself (the router has its own copy).
     cors: Option<tower_http::cors::CorsLayer>,
+    /// This server's request counts, for `/metrics`.
+    requests: std::sync::Arc<metrics::Requests>,
 }
 
 impl Front {
     pub fn new(app: App, opts: &ServeOptions) -> Front {
-        Front { app, guard: limits::Guard::new(opts.clone()), cors: cors::layer(&opts.cors_origins) }
+        Front { app, guard: limits::Guard::new(opts.clone()), cors: cors::layer(&opts.cors_origins), requests: Default::default() }
     }
 
     /// Answers `req`, passing it to `route` unless something on the way refuses it first.
@@ -82,6 +86,10 @@ impl Front {
     where
         F: Future<Output = axum::response::Response>,
     {
+        let in_flight = self.requests.begin(req.method(), req.uri().path());
+        if req.uri().path() == "/metrics" {
+            req.extensions_mut().insert(self.requests.clone());
+        }
         let wanted = conditional::wanted(req.method(), req.headers());
         // Kept only when CORS is on: the front's own answers need the caller's origin.
         let origin =
@@ -106,6 +114,7 @@ impl Front {
         };
         let mut res = conditional::answer(wanted, res).await;
         ops::stamp_revision(&self.app, &mut res);
+        in_flight.finish(res.status());
         res
     }
 

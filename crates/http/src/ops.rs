@@ -17,7 +17,20 @@ pub struct Health {
 }
 
 pub fn health_router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
+}
+
+/// Metrics in the OpenMetrics text format Prometheus scrapes: requests by route, method and status and their
+/// latency, requests in flight, the access index (revision, lag, size), checks by kind and
+/// outcome, sign-ins by outcome, database connections.
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "ops", security(()),
+    responses((status = 200, description = "The OpenMetrics text format", content_type = "application/openmetrics-text", body = String,
+        example = json!("# HELP cohort_index_revision The change-log position this instance's access index has applied.\n# TYPE cohort_index_revision gauge\ncohort_index_revision 42\n"))))]
+async fn metrics(
+    State(app): State<App>,
+    requests: Option<axum::Extension<std::sync::Arc<crate::metrics::Requests>>>,
+) -> axum::response::Response {
+    crate::metrics::scrape(app, requests.map(|r| r.0)).await
 }
 
 /// The OpenAPI document and the interactive docs (assets built into the binary). The docs
@@ -74,7 +87,7 @@ pub fn refuse_until_built(app: &App, req: &axum::extract::Request) -> Option<axu
         return None;
     }
     let path = req.uri().path();
-    let always = matches!(path, "/healthz" | "/readyz" | "/api/openapi.json") || path.starts_with("/docs");
+    let always = matches!(path, "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json") || path.starts_with("/docs");
     match app.index_built() {
         Err(e) if !always => Some(crate::error::ApiError(e).into_response()),
         _ => None,

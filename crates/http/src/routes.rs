@@ -13,6 +13,7 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     // Operations and discovery.
     ("GET", "/healthz", Operations),
     ("GET", "/readyz", Operations),
+    ("GET", "/metrics", Operations),
     ("GET", "/api/health", Operations),
     ("GET", "/scim/v2/ServiceProviderConfig", Operations),
     ("GET", "/scim/v2/ResourceTypes", Operations),

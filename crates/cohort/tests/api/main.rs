@@ -22,6 +22,7 @@ mod cross_surface;
 mod errors;
 mod groups;
 mod members;
+mod metrics;
 mod openapi;
 mod resilience;
 mod revisions;

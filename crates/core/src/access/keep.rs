@@ -517,6 +517,11 @@ impl AccessIndex {
 
     // ---- size ----
 
+    /// The direct memberships the index holds (for metrics).
+    pub fn membership_count(&self) -> usize {
+        self.users.iter().map(|u| u.directs.len()).sum()
+    }
+
     /// Roughly how many bytes the index holds on the heap.
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;

@@ -92,6 +92,15 @@ impl Conn {
 /// it is gone).
 pub type Left = (String, String, Option<DirectMembership>);
 
+/// Connections: open now, idle among them, the most that open, and requests waiting for one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    pub open: usize,
+    pub idle: usize,
+    pub max: usize,
+    pub waiting: usize,
+}
+
 /// What a committed transaction wrote to the change log: every sequence number, and for
 /// those about memberships, what they left (see [`Conn::note_memberships`]).
 #[derive(Debug, Default)]
@@ -132,6 +141,14 @@ impl Db {
         match self {
             Db::Sqlite(s) => Some(s.commits()),
             Db::Postgres(_) => None,
+        }
+    }
+
+    /// How the connections stand now (for metrics).
+    pub fn pool(&self) -> PoolStats {
+        match self {
+            Db::Sqlite(s) => s.pool(),
+            Db::Postgres(p) => p.pool(),
         }
     }
 

@@ -13,6 +13,12 @@ pub struct Pg {
 }
 
 impl Pg {
+    /// deadpool's account of the pool.
+    pub fn pool(&self) -> super::PoolStats {
+        let s = self.pool.status();
+        super::PoolStats { open: s.size, idle: s.available, max: s.max_size, waiting: s.waiting }
+    }
+
     pub fn connect(url: &str, max_size: usize, limits: Limits) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
         // Every statement and every lock wait has a deadline on the server, so a held table

@@ -354,6 +354,13 @@ impl Sqlite {
     }
 
     /// Transactions committed to the file so far, each holding one or more requests' changes.
+    /// The readers: [`READERS`] at most, those not lent out idle (the writer is apart).
+    pub fn pool(&self) -> super::PoolStats {
+        let idle = self.reader_slots.available_permits();
+        let open = self.readers.lock().map(|r| r.len()).unwrap_or(0) + (READERS - idle);
+        super::PoolStats { open: open.min(READERS), idle: idle.min(open), max: READERS, waiting: 0 }
+    }
+
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }

@@ -1,0 +1,56 @@
+//! `GET /metrics`: requests by route template and status, checks and sign-ins by outcome, the
+//! index, as a scraper reads them.
+
+use crate::helpers::TestApp;
+use crate::story;
+use serde_json::json;
+
+/// The value of the sample `name{labels}` (labels as written, in the order the server writes
+/// them), or 0 when absent.
+fn sample(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let res = reqwest::get(format!("{}/metrics", app.base)).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    res.text().await.unwrap()
+}
+
+story!(metrics_count_what_the_server_did, |app: TestApp| async move {
+    let a = &app.admin_key;
+    let before = scrape(&app).await;
+    let owner = app.user("owner").await;
+    let gid = app.group(&owner, "Measured", json!({})).await;
+    app.get(&format!("/api/v1/groups/{gid}"), &owner.token).await.expect(200);
+    app.get("/api/v1/groups/grp_nope", &owner.token).await.error(404, "not_found");
+    app.get("/wp-admin/setup.php", a).await;
+    app.post("/api/v1/check", a, json!({"user_id": owner.id, "group_id": gid, "action": "manage_settings"})).await.expect(200);
+    app.post("/api/v1/check", a, json!({"user_id": owner.id, "permission": "nothing.here"})).await.expect(200);
+    app.call(reqwest::Method::POST, "/api/v1/auth/token", None, Some(json!({"login": "owner", "password": "wrong"}))).await;
+    let after = scrape(&app).await;
+
+    let delta = |key: &str| sample(&after, key) - sample(&before, key);
+    // Requests by the route template that served them, never the raw path.
+    assert_eq!(delta(r#"cohort_http_requests_total{method="GET",route="/api/v1/groups/{id}",status="200"}"#), 1.0, "{after}");
+    assert_eq!(delta(r#"cohort_http_requests_total{method="GET",route="/api/v1/groups/{id}",status="404"}"#), 1.0);
+    assert_eq!(delta(r#"cohort_http_requests_total{method="GET",route="unmatched",status="404"}"#), 1.0);
+    assert!(!after.contains("grp_nope") && !after.contains("wp-admin"), "no raw path becomes a label");
+    assert!(delta(r#"cohort_http_request_duration_seconds_count{method="GET",route="/api/v1/groups/{id}"}"#) >= 2.0);
+    // Checks by kind and outcome; sign-ins by outcome.
+    assert_eq!(delta(r#"cohort_checks_total{kind="group",outcome="allowed"}"#), 1.0);
+    assert_eq!(delta(r#"cohort_checks_total{kind="permission",outcome="denied"}"#), 1.0);
+    assert_eq!(delta(r#"cohort_logins_total{outcome="failed"}"#), 1.0);
+    // The index holds the owner's membership and has caught up with its own writes.
+    assert!(sample(&after, "cohort_index_memberships") >= 1.0);
+    assert!(sample(&after, "cohort_index_revision") >= sample(&before, "cohort_index_revision") + 1.0);
+    assert_eq!(sample(&after, "cohort_index_built"), 1.0);
+    assert!(sample(&after, "cohort_db_connections_max") >= 1.0);
+    // The scrape itself is in flight while it is written.
+    assert!(sample(&after, "cohort_http_requests_in_flight") >= 1.0);
+});
