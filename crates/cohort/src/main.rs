@@ -26,6 +26,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     db: DbArgs,
+    /// How log lines are written: `text` (`key=value` fields) or `json` (one object a line).
+    #[arg(long, env = "COHORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,6 +77,9 @@ struct ServeArgs {
     /// Requests per second allowed per client address (off when not given).
     #[arg(long, env = "COHORT_RATE_LIMIT_PER_ADDRESS")]
     rate_limit_per_address: Option<u32>,
+    /// Log one line per request (`cohort::request`: method, route, status, ms, request id).
+    #[arg(long, env = "COHORT_ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    access_log: bool,
     /// Origins whose pages may call the API from a browser (comma list of
     /// `https://host[:port]`, or `*` for any; none when not given).
     #[arg(long, env = "COHORT_CORS_ORIGINS", value_delimiter = ',')]
@@ -88,6 +94,12 @@ struct ServeArgs {
     /// Scheduled syncs also remove what the directory dropped (`--prune`).
     #[arg(long, env = "COHORT_LDAP_SYNC_PRUNE")]
     ldap_sync_prune: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
@@ -106,6 +118,7 @@ impl ServeArgs {
             trusted_proxies: self.trusted_proxies.clone(),
             limits: cohort_http::limits::RateLimits { per_key: self.rate_limit_per_key, per_address: self.rate_limit_per_address },
             cors_origins: cohort_http::cors::CorsOrigins::parse(&self.cors_origins)?,
+            access_log: self.access_log,
         })
     }
 }
@@ -405,12 +418,14 @@ async fn sync_ldap(app: &App, config: &std::path::Path, dry_run: bool, prune: bo
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
-    // Colours only on a terminal: a log file or collector gets plain `key=value` fields.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG").unwrap_or_else(|_| default_level.into()))
-        .init();
+    // Colours only on a terminal: a log file or collector gets plain `key=value` fields, or
+    // JSON objects with `--log-format json`.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG").unwrap_or_else(|_| default_level.into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

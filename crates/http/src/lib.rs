@@ -17,6 +17,7 @@
 //! - [`limits`]: what every request passes first: its client address, rate limits, a deadline.
 //! - [`conditional`]: `If-None-Match` on every read (304), and tags for JSON answers.
 //! - [`metrics`]: `/metrics` for Prometheus, and the request counts the front keeps.
+//! - [`trace`]: request ids and the access log.
 //! - [`cors`]: cross-origin requests from browser apps, when origins are configured.
 
 pub mod conditional;
@@ -34,6 +35,7 @@ pub mod routes;
 pub mod scim;
 pub mod server;
 pub mod shape;
+pub mod trace;
 
 use axum::Router;
 use cohort_app::App;
@@ -68,11 +70,19 @@ pub struct Front {
     cors: Option<tower_http::cors::CorsLayer>,
     /// This server's request counts, for `/metrics`.
     requests: std::sync::Arc<metrics::Requests>,
+    /// One log line per request.
+    access_log: bool,
 }
 
 impl Front {
     pub fn new(app: App, opts: &ServeOptions) -> Front {
-        Front { app, guard: limits::Guard::new(opts.clone()), cors: cors::layer(&opts.cors_origins), requests: Default::default() }
+        Front {
+            app,
+            guard: limits::Guard::new(opts.clone()),
+            cors: cors::layer(&opts.cors_origins),
+            requests: Default::default(),
+            access_log: opts.access_log,
+        }
     }
 
     /// Answers `req`, passing it to `route` unless something on the way refuses it first.
@@ -87,6 +97,9 @@ impl Front {
         F: Future<Output = axum::response::Response>,
     {
         let in_flight = self.requests.begin(req.method(), req.uri().path());
+        let request_id = trace::request_id(req.headers());
+        // Every line logged while the request is answered carries its id.
+        let span = tracing::info_span!("request", id = request_id.to_str().unwrap_or_default());
         if req.uri().path() == "/metrics" {
             req.extensions_mut().insert(self.requests.clone());
         }
@@ -103,7 +116,7 @@ impl Front {
                 None => match tokio::time::timeout(self.guard.deadline(), {
                     // Long requests (a SCIM bulk) stop starting work before it.
                     req.extensions_mut().insert(limits::Deadline(std::time::Instant::now() + self.guard.deadline()));
-                    idempotency::idempotent(&self.app, req, route)
+                    tracing::Instrument::instrument(idempotency::idempotent(&self.app, req, route), span.clone())
                 })
                 .await
                 {
@@ -114,7 +127,12 @@ impl Front {
         };
         let mut res = conditional::answer(wanted, res).await;
         ops::stamp_revision(&self.app, &mut res);
-        in_flight.finish(res.status());
+        let status = res.status();
+        let (method, route, seconds) = in_flight.finish(status);
+        if self.access_log {
+            tracing::info!(target: "cohort::request", parent: &span, method, route, status = status.as_u16(), ms = (seconds * 1e6).round() / 1e3, "answered");
+        }
+        res.headers_mut().insert(trace::REQUEST_ID, request_id);
         res
     }
 

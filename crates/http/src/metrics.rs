@@ -79,11 +79,14 @@ pub struct InFlight {
 }
 
 impl InFlight {
-    pub fn finish(self, status: StatusCode) {
+    /// Counts the request as answered; answers its method, route template and seconds taken.
+    pub fn finish(self, status: StatusCode) -> (&'static str, &'static str, f64) {
         let r = &self.requests;
+        let seconds = self.started.elapsed().as_secs_f64();
         r.total.get_or_create(&RequestLabels { method: self.method, route: self.route, status: status.as_u16() }).inc();
-        r.seconds.get_or_create(&RouteLabels { method: self.method, route: self.route }).observe(self.started.elapsed().as_secs_f64());
+        r.seconds.get_or_create(&RouteLabels { method: self.method, route: self.route }).observe(seconds);
         r.in_flight.dec();
+        (self.method, self.route, seconds)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub limits: RateLimits,
     /// Origins whose pages may call the API (none by default).
     pub cors_origins: crate::cors::CorsOrigins,
+    /// One log line per request (`cohort::request`, info).
+    pub access_log: bool,
 }
 
 impl Default for ServeOptions {
@@ -46,6 +48,7 @@ impl Default for ServeOptions {
             trusted_proxies: Vec::new(),
             limits: RateLimits::default(),
             cors_origins: crate::cors::CorsOrigins::None,
+            access_log: true,
         }
     }
 }

@@ -54,3 +54,17 @@ story!(metrics_count_what_the_server_did, |app: TestApp| async move {
     // The scrape itself is in flight while it is written.
     assert!(sample(&after, "cohort_http_requests_in_flight") >= 1.0);
 });
+
+story!(every_answer_carries_a_request_id, |app: TestApp| async move {
+    // The caller's own id is kept, on errors too; a request without one gets a fresh one.
+    let mine =
+        app.call_with(reqwest::Method::GET, "/api/v1/groups/grp_nope", Some(&app.admin_key), None, &[("X-Request-Id", "trace-7f3a")]).await;
+    assert_eq!((mine.status.as_u16(), mine.header("x-request-id").as_deref()), (404, Some("trace-7f3a")));
+    let fresh = app.get("/healthz", &app.admin_key).await;
+    let a = fresh.header("x-request-id").expect("a fresh id");
+    let b = app.get("/healthz", &app.admin_key).await.header("x-request-id").expect("a fresh id");
+    assert!(a.len() == 36 && a != b, "{a} {b}");
+    // An id that could forge a log line is replaced.
+    let forged = app.call_with(reqwest::Method::GET, "/healthz", None, None, &[("X-Request-Id", "x\" level=ERROR")]).await;
+    assert_ne!(forged.header("x-request-id").as_deref(), Some("x\" level=ERROR"));
+});
