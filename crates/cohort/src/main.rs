@@ -421,7 +421,10 @@ fn main() -> ExitCode {
     // Colours only on a terminal: a log file or collector gets plain `key=value` fields, or
     // JSON objects with `--log-format json`.
     let filter = tracing_subscriber::EnvFilter::try_from_env("COHORT_LOG").unwrap_or_else(|_| default_level.into());
-    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    // Lines go through a queue to a writer thread; the guard flushes it when `main` returns.
+    // Past 128,000 lines waiting (a stalled stderr), new lines are dropped, not waited for.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_writer(writer).with_env_filter(filter);
     match cli.log_format {
         LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
         LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
