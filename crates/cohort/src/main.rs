@@ -138,6 +138,8 @@ enum Command {
     /// Bring a space in line with a directory.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Print this binary's version.
+    Version,
 }
 
 #[derive(Subcommand)]
@@ -173,6 +175,13 @@ enum KeysCommand {
         /// The space a `scim` key is bound to.
         #[arg(long)]
         space: Option<String>,
+    },
+    /// List the keys, one JSON object a line (never their secrets: only the prefix).
+    List,
+    /// Revoke a key by its id (`key_…`): requests made with it are refused from then on.
+    Revoke {
+        /// The key's id, as `keys list` prints it.
+        id: String,
     },
 }
 
@@ -250,6 +259,10 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if matches!(cli.command, Command::Version) {
+        println!("cohort {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
     let db = cli.db.open()?;
     let app = App::connect(db).await.map_err(|e| format!("opening the database: {e:?}"))?;
     match cli.command {
@@ -278,6 +291,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (_, secret) = app.create_key(&Principal::system(), new).await.map_err(|e| e.to_string())?;
             println!("{secret}");
         }
+        Command::Keys(KeysCommand::List) => {
+            for k in app.list_keys(&Principal::system()).await.map_err(|e| e.to_string())? {
+                let out = serde_json::json!({
+                    "id": k.id, "name": k.name, "prefix": k.prefix, "scopes": k.scopes, "user_id": k.owner_user_id,
+                    "space_id": k.space_id, "created_at": cohort_core::time::rfc3339(k.created_at),
+                    "expires_at": k.expires_at.map(cohort_core::time::rfc3339), "last_used_at": k.last_used_at.map(cohort_core::time::rfc3339),
+                });
+                println!("{out}");
+            }
+        }
+        Command::Keys(KeysCommand::Revoke { id }) => {
+            app.revoke_key(&Principal::system(), &id).await.map_err(|e| format!("revoking {id}: {e}"))?;
+            eprintln!("revoked {id}");
+        }
+        Command::Version => {}
         Command::Sync(SyncCommand::Ldap { config, dry_run, prune }) => sync_ldap(&app, &config, dry_run, prune).await?,
         Command::Users(UsersCommand::Create { username, email, full_name, password, admin }) => {
             let new = NewUser {

@@ -16,6 +16,7 @@ mod atomic;
 mod auth;
 mod authz;
 mod authz_matrix;
+mod cli;
 mod concurrency;
 mod conditional;
 mod cross_surface;
