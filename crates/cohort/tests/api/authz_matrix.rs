@@ -461,6 +461,7 @@ fn cases() -> Vec<Case> {
     vec![
         case!("GET" "/healthz", "route", none, read, |f, w, me| ("/healthz".into(), None)),
         case!("GET" "/readyz", "route", none, read, |f, w, me| ("/readyz".into(), None)),
+        case!("GET" "/metrics", "route", none, read, |f, w, me| ("/metrics".into(), None)),
         case!("GET" "/api/health", "route", none, read, |f, w, me| ("/api/health".into(), None)),
         case!("GET" "/scim/v2/ServiceProviderConfig", "route", none, read, |f, w, me| ("/scim/v2/ServiceProviderConfig".into(), None)),
         case!("GET" "/scim/v2/ResourceTypes", "route", none, read, |f, w, me| ("/scim/v2/ResourceTypes".into(), None)),
