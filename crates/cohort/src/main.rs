@@ -264,7 +264,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         return Ok(());
     }
     let db = cli.db.open()?;
-    let app = App::connect(db).await.map_err(|e| format!("opening the database: {e:?}"))?;
+    // A database that cannot be reached is said with where and why, before anything else.
+    drop(db.read().await.map_err(|e| e.to_string())?);
+    let app = App::connect(db).await.map_err(|e| format!("opening the database: {e}"))?;
     match cli.command {
         Command::Migrate => {
             eprintln!("migrations applied");

@@ -40,3 +40,16 @@ async fn keys_are_listed_without_secrets_and_revoked_for_a_running_server() {
     let version = cohort(&data, &["version"]);
     assert_eq!(String::from_utf8(version.stdout).unwrap().trim(), format!("cohort {}", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_is_said_with_where_and_why() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .args(["keys", "list", "--database-url", "postgres://ops:hunter2@127.0.0.1:1/cohort"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains("connecting to PostgreSQL at 127.0.0.1:1/cohort as ops") && said.contains("Connection refused"), "{said}");
+    assert!(!said.contains("hunter2"), "never the password: {said}");
+    assert!(!said.contains("Unavailable {"), "no Rust debug text: {said}");
+}

@@ -10,6 +10,8 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 pub struct Pg {
     pool: Pool,
+    /// `host:port/database as user` (never the password), for errors that must say where.
+    target: String,
 }
 
 impl Pg {
@@ -28,6 +30,7 @@ impl Pg {
         options.push_str(&format!(" -c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={}", ms * 4));
         config.options(options.trim());
         config.connect_timeout(limits.connect);
+        let target = describe(&config);
         let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_size)
@@ -37,14 +40,48 @@ impl Pg {
             .recycle_timeout(Some(limits.connect))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        Ok(Pg { pool })
+        Ok(Pg { pool, target })
     }
 
     pub async fn get(&self) -> Result<Object, StoreError> {
         // Whatever the pool says (a wait past its limit, a server that refuses or is gone),
         // the request can only be tried again later.
-        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("database connection: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL at {}: {}", self.target, chain(&e))))
     }
+}
+
+/// Where a configuration points: hosts and ports, database and user; never the password.
+fn describe(c: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let ports = c.get_ports();
+    let hosts: Vec<String> = c
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match h {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(path) => format!("{}:{port}", path.display()),
+            }
+        })
+        .collect();
+    format!("{}/{} as {}", hosts.join(","), c.get_dbname().unwrap_or("(default database)"), c.get_user().unwrap_or("(default user)"))
+}
+
+/// An error and every cause under it, `: `-separated (a pool's "could not create" says
+/// nothing until its cause, say "Connection refused", is read too), each said once.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// `?` → `$1, $2, …`, leaving quoted text alone.
