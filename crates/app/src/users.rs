@@ -117,6 +117,18 @@ impl App {
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))
     }
 
+    /// A user by id (`usr_…`) or by username or email, for the site's own tools.
+    pub async fn find_user(&self, p: &Principal, who: &str) -> Result<User> {
+        if who.starts_with("usr_")
+            && let Ok(u) = self.get_user(p, who).await
+        {
+            return Ok(u);
+        }
+        let (u, _) = users::by_login(&self.read().await?, who).await?.ok_or(Error::NotFound("user"))?;
+        site::read_user(p, &u.id)?;
+        Ok(u)
+    }
+
     pub async fn me(&self, p: &Principal) -> Result<User> {
         let id = p.user_id().ok_or_else(|| Error::denied("a site key acts for no user"))?;
         users::get(&self.read().await?, id).await?.ok_or(Error::NotFound("user"))

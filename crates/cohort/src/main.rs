@@ -202,6 +202,51 @@ enum UsersCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List the users, one JSON object a line.
+    List,
+    /// Set a user's password, read from standard input (one line), never from the command
+    /// line; the user's sessions end.
+    SetPassword {
+        /// The user's id, username or email.
+        user: String,
+    },
+    /// Make a user a site administrator.
+    Promote {
+        /// The user's id, username or email.
+        user: String,
+    },
+    /// Make a site administrator an ordinary user again.
+    Demote {
+        /// The user's id, username or email.
+        user: String,
+    },
+    /// Deactivate a user: they can no longer sign in, and their sessions end.
+    Deactivate {
+        /// The user's id, username or email.
+        user: String,
+    },
+    /// Make a deactivated user active again.
+    Activate {
+        /// The user's id, username or email.
+        user: String,
+    },
+}
+
+/// A user as the CLI prints them (no secret, no hash).
+fn user_line(u: &cohort_core::model::User) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id, "username": u.username, "email": u.email, "full_name": u.full_name,
+        "site_role": u.site_role.as_str(), "active": u.active, "created_at": cohort_core::time::rfc3339(u.created_at),
+    })
+}
+
+/// Changes one user as the site does, and prints them.
+async fn change_user(app: &App, who: &str, patch: cohort_app::users::UserPatch) -> Result<(), String> {
+    let site = Principal::system();
+    let u = app.find_user(&site, who).await.map_err(|e| format!("{who}: {e}"))?;
+    let u = app.update_user(&site, &u.id, patch, None).await.map_err(|e| format!("{who}: {e}"))?;
+    println!("{}", user_line(&u));
+    Ok(())
 }
 
 impl DbArgs {
@@ -308,6 +353,42 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("revoked {id}");
         }
         Command::Version => {}
+        Command::Users(UsersCommand::List) => {
+            let site = Principal::system();
+            let mut page = 1;
+            loop {
+                let listing = cohort_core::list::Listing::page(cohort_core::page::PageRequest { page, limit: 500, with_total: false });
+                let found = app.list_users(&site, None, &listing).await.map_err(|e| e.to_string())?;
+                for u in &found.items {
+                    println!("{}", user_line(u));
+                }
+                if found.items.len() < 500 {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        Command::Users(UsersCommand::SetPassword { user }) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password from standard input: {e}"))?;
+            let password = line.trim_end_matches(['\r', '\n']).to_string();
+            if password.is_empty() {
+                return Err("no password on standard input (e.g. `cohort users set-password alice < file`)".into());
+            }
+            change_user(&app, &user, cohort_app::users::UserPatch { password: Some(password), ..Default::default() }).await?;
+        }
+        Command::Users(UsersCommand::Promote { user }) => {
+            change_user(&app, &user, cohort_app::users::UserPatch { site_role: Some(SiteRole::Admin), ..Default::default() }).await?;
+        }
+        Command::Users(UsersCommand::Demote { user }) => {
+            change_user(&app, &user, cohort_app::users::UserPatch { site_role: Some(SiteRole::User), ..Default::default() }).await?;
+        }
+        Command::Users(UsersCommand::Deactivate { user }) => {
+            change_user(&app, &user, cohort_app::users::UserPatch { active: Some(false), ..Default::default() }).await?;
+        }
+        Command::Users(UsersCommand::Activate { user }) => {
+            change_user(&app, &user, cohort_app::users::UserPatch { active: Some(true), ..Default::default() }).await?;
+        }
         Command::Sync(SyncCommand::Ldap { config, dry_run, prune }) => sync_ldap(&app, &config, dry_run, prune).await?,
         Command::Users(UsersCommand::Create { username, email, full_name, password, admin }) => {
             let new = NewUser {

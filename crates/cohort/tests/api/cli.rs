@@ -53,3 +53,56 @@ fn a_database_that_cannot_be_reached_is_said_with_where_and_why() {
     assert!(!said.contains("hunter2"), "never the password: {said}");
     assert!(!said.contains("Unavailable {"), "no Rust debug text: {said}");
 }
+
+/// `cohort users …` with standard input.
+fn cohort_with_input(data: &std::path::Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_listed_promoted_given_passwords_and_deactivated_from_the_command_line() {
+    let data = std::env::temp_dir().join(crate::helpers::unique("cohort-cli-users"));
+    let made = cohort(&data, &["users", "create", "--username", "ann", "--email", "ann@example.com"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
+    let client = reqwest::Client::new();
+    let login = |password: &'static str| {
+        client.post(format!("{}/api/v1/auth/token", server.base)).json(&serde_json::json!({"login": "ann", "password": password})).send()
+    };
+
+    // A password from standard input (never the command line); then she can sign in.
+    assert!(!cohort_with_input(&data, &["users", "set-password", "ann"], "").status.success(), "an empty password is refused");
+    let set = cohort_with_input(&data, &["users", "set-password", "ann@example.com"], "correct horse battery\n");
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(!String::from_utf8_lossy(&set.stdout).contains("correct horse"), "the password is never printed");
+    assert_eq!(login("correct horse battery").await.unwrap().status().as_u16(), 200);
+
+    // Promoted and demoted, by username; listed as JSON lines.
+    let promoted: serde_json::Value = serde_json::from_slice(&cohort(&data, &["users", "promote", "ann"]).stdout).unwrap();
+    assert_eq!(promoted["site_role"], "admin");
+    let listed = String::from_utf8(cohort(&data, &["users", "list"]).stdout).unwrap();
+    let ann: serde_json::Value = serde_json::from_str(listed.lines().find(|l| l.contains("\"ann\"")).unwrap()).unwrap();
+    assert_eq!((ann["site_role"].as_str(), ann["active"].as_bool()), (Some("admin"), Some(true)));
+    let id = ann["id"].as_str().unwrap().to_string();
+    let demoted: serde_json::Value = serde_json::from_slice(&cohort(&data, &["users", "demote", &id]).stdout).unwrap();
+    assert_eq!(demoted["site_role"], "user");
+
+    // Deactivated, she cannot sign in; active again, she can.
+    assert!(cohort(&data, &["users", "deactivate", "ann"]).status.success());
+    assert_eq!(login("correct horse battery").await.unwrap().status().as_u16(), 401);
+    assert!(cohort(&data, &["users", "activate", "ann"]).status.success());
+    assert_eq!(login("correct horse battery").await.unwrap().status().as_u16(), 200);
+    let nobody = cohort(&data, &["users", "promote", "nobody"]);
+    assert!(!nobody.status.success() && String::from_utf8_lossy(&nobody.stderr).contains("nobody: user not found"));
+}
