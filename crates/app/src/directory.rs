@@ -51,6 +51,9 @@ impl App {
 
     /// Carries out `plan` in the space; `progress` is told after each step (done, of).
     pub async fn directory_apply(&self, space_id: &str, plan: Plan, progress: impl Fn(usize, usize)) -> Result<SyncReport> {
+        if plan.is_empty() {
+            return Ok(SyncReport { plan, failed: Vec::new() });
+        }
         let caller = self.sync_caller(space_id)?;
         let total = plan.create_users.len()
             + plan.update_users.len()
@@ -93,13 +96,17 @@ impl App {
             };
             step(self.scim_update_user(&caller, id, patch, None).await.map(|_| ()), format!("user {}", u.username));
         }
-        // Members are named by external id; the users are all made by now.
+        // Members are named by external id; the users are all made by now. Only the members'
+        // ids are read, not the space's other users.
         let mut ext: Vec<String> = plan.create_groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         ext.extend(plan.add.iter().flat_map(|(_, m)| m.iter().cloned()));
         ext.sort();
         ext.dedup();
-        let ids: HashMap<String, String> =
-            cohort_store::directory::users(&self.read().await?, space_id, &ext).await?.into_iter().map(|u| (u.external_id, u.id)).collect();
+        let ids: HashMap<String, String> = cohort_store::directory::by_external_id(&self.read().await?, space_id, &ext)
+            .await?
+            .into_iter()
+            .map(|u| (u.external_id, u.id))
+            .collect();
         let members = |exts: &std::collections::BTreeSet<String>| -> Vec<ScimMember> {
             exts.iter().filter_map(|e| ids.get(e)).map(|id| ScimMember::id(id.clone())).collect()
         };

@@ -27,11 +27,18 @@ pub async fn users(c: &Conn, space_id: &str, external_ids: &[String]) -> Result<
     for r in c.query(&format!("{USER} WHERE scim_space_id = ? AND external_id IS NOT NULL"), &[space_id.into()]).await? {
         out.push(held_user(&r, space_id)?);
     }
-    let found: std::collections::HashSet<String> = out.iter().map(|u| u.external_id.clone()).collect();
-    let rest: Vec<&String> = external_ids.iter().filter(|e| !found.contains(*e)).collect();
-    for chunk in rest.chunks(500) {
+    let found: std::collections::HashSet<&str> = out.iter().map(|u| u.external_id.as_str()).collect();
+    let rest: Vec<String> = external_ids.iter().filter(|e| !found.contains(e.as_str())).cloned().collect();
+    out.extend(by_external_id(c, space_id, &rest).await?);
+    Ok(out)
+}
+
+/// The users with these external ids, and no others.
+pub async fn by_external_id(c: &Conn, space_id: &str, external_ids: &[String]) -> Result<Vec<HeldUser>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in external_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let args: Vec<Value> = chunk.iter().map(|e| Value::from(*e)).collect();
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
         for r in c.query(&format!("{USER} WHERE external_id IN ({marks})"), &args).await? {
             out.push(held_user(&r, space_id)?);
         }
