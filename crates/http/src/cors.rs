@@ -6,7 +6,6 @@
 //! never cookies, so `Access-Control-Allow-Credentials` is never sent: a page must hold a
 //! token to act, and an allowed origin cannot ride on a browser's ambient session.
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
 use std::time::Duration;
@@ -48,14 +47,6 @@ impl CorsOrigins {
             out.push(HeaderValue::from_str(v).map_err(|_| format!("--cors-origins: {v} is not an origin"))?);
         }
         Ok(CorsOrigins::List(out))
-    }
-}
-
-/// `router` answering cross-origin requests from `origins` (unchanged when there are none).
-pub fn apply(router: Router, origins: &CorsOrigins) -> Router {
-    match layer(origins) {
-        Some(layer) => router.layer(layer),
-        None => router,
     }
 }
 

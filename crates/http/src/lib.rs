@@ -66,7 +66,7 @@ fn routes(app: App) -> Router {
 pub struct Front {
     app: App,
     guard: std::sync::Arc<limits::Guard>,
-    /// CORS for the answers the front makes itself (the router has its own copy).
+    /// CORS, for the answers the front makes itself and (a clone) the router's.
     cors: Option<tower_http::cors::CorsLayer>,
     /// This server's request counts, for `/metrics`.
     requests: std::sync::Arc<metrics::Requests>,
@@ -167,6 +167,11 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let front = Front::new(app.clone(), &opts);
-    let router = cors::apply(routes(app), &opts.cors_origins);
+    // One CORS layer, from one reading of the options: the router's answers and the front's
+    // own get the same headers.
+    let router = match &front.cors {
+        Some(layer) => routes(app).layer(layer.clone()),
+        None => routes(app),
+    };
     server::serve_with(listener, router, front, opts, shutdown).await
 }
