@@ -82,6 +82,13 @@ impl App {
     /// the index while it already answers `/readyz` (503 until built).
     pub async fn connect(db: Db) -> Result<App> {
         cohort_store::migrate::run(&db).await?;
+        App::attach(db).await
+    }
+
+    /// Opens the service over `db` as its migrations stand (the caller has checked they are
+    /// current, see [`cohort_store::migrate::Status::require_current`]), building nothing:
+    /// for commands that only read or write records.
+    pub async fn attach(db: Db) -> Result<App> {
         let token_key = {
             let tx = db.begin().await?;
             let secret = cohort_store::keys::site_secret(&tx, "token_signing", &secrets::new_secret("")?).await?;

@@ -1,9 +1,15 @@
-//! The `cohort` binary: `serve`, `migrate`, `keys create`, `users create`, `sync ldap`.
+//! The `cohort` binary: `serve`, `migrate`, `keys`, `users`, `spaces`, `check`, `sync ldap`,
+//! `version`.
 //!
 //! Every command opens the same database the server uses (the SQLite file under
-//! `--data-dir`, or `--database-url`), so it works while a server runs.
+//! `--data-dir`, or `--database-url`), so it works while a server runs. Only `serve` and
+//! `migrate` change the schema; other commands refuse a database whose migrations are not
+//! current, and make none unless given `--create` ([`db`]).
 
+mod check;
+mod db;
 mod ldap;
+mod reference;
 
 use clap::{Args, Parser, Subcommand};
 use cohort_app::App;
@@ -11,7 +17,7 @@ use cohort_app::keys::NewKey;
 use cohort_app::users::NewUser;
 use cohort_core::auth::Principal;
 use cohort_core::model::SiteRole;
-use cohort_store::Db;
+use db::DbArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,25 +37,6 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Args)]
-struct DbArgs {
-    /// Where the embedded SQLite database lives.
-    #[arg(long, env = "COHORT_DATA_DIR", default_value = "./cohort-data", global = true)]
-    data_dir: PathBuf,
-    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
-    #[arg(long, env = "COHORT_DATABASE_URL", global = true)]
-    database_url: Option<String>,
-    /// PostgreSQL connections per process.
-    #[arg(long, env = "COHORT_DB_CONNECTIONS", default_value_t = 16, global = true)]
-    db_connections: usize,
-    /// Seconds a request waits for a database connection (or SQLite's writer) before 503.
-    #[arg(long, env = "COHORT_DB_WAIT_TIMEOUT", default_value_t = 5.0, global = true)]
-    db_wait_timeout: f64,
-    /// Seconds one statement may run, lock waits included, before 503.
-    #[arg(long, env = "COHORT_DB_STATEMENT_TIMEOUT", default_value_t = 5.0, global = true)]
-    db_statement_timeout: f64,
 }
 
 /// What a serving process waits for and limits.
@@ -127,19 +114,32 @@ impl ServeArgs {
 enum Command {
     /// Run the HTTP service.
     Serve(ServeArgs),
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply the database migrations this binary carries, and exit.
+    Migrate {
+        /// Only say which migrations are applied and which are pending; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
     /// API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Spaces.
+    #[command(subcommand)]
+    Spaces(SpacesCommand),
+    /// May this user do this? Prints `{"allowed":…,"via":[…]}`; exits 0 when allowed, 1 when
+    /// denied (2 when the question could not be answered).
+    Check(check::CheckArgs),
     /// Bring a space in line with a directory.
     #[command(subcommand)]
     Sync(SyncCommand),
     /// Print this binary's version.
     Version,
+    /// Print the command-line reference in Markdown (docs/cli.md).
+    #[command(hide = true)]
+    Reference,
 }
 
 #[derive(Subcommand)]
@@ -161,9 +161,28 @@ enum SyncCommand {
 }
 
 #[derive(Subcommand)]
+enum SpacesCommand {
+    /// Create a space and print it as JSON.
+    Create {
+        /// The space's name (unique on the site).
+        #[arg(long)]
+        name: String,
+        /// What the space is for.
+        #[arg(long)]
+        description: Option<String>,
+        /// Comma list of the space's moderators (ids, usernames or emails).
+        #[arg(long, value_delimiter = ',')]
+        moderators: Vec<String>,
+    },
+    /// List the spaces, one JSON object a line.
+    List,
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Create a key and print it (and nothing else) on stdout.
     Create {
+        /// A name to know the key by (the secret is never shown again).
         #[arg(long)]
         name: String,
         /// Comma list: groups:read, groups:write, users:read, users:write, scim, admin.
@@ -189,10 +208,13 @@ enum KeysCommand {
 enum UsersCommand {
     /// Create a user and print it as JSON.
     Create {
+        /// The name the user signs in with (unique).
         #[arg(long)]
         username: String,
+        /// The user's email address (unique; also a sign-in name).
         #[arg(long)]
         email: Option<String>,
+        /// The name shown for the user.
         #[arg(long)]
         full_name: Option<String>,
         /// The password; also read from COHORT_PASSWORD.
@@ -240,48 +262,88 @@ fn user_line(u: &cohort_core::model::User) -> serde_json::Value {
     })
 }
 
+/// A space as the CLI prints it.
+fn space_line(s: &cohort_core::model::Space) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id, "name": s.name, "description": s.description, "moderators": s.moderators,
+        "created_at": cohort_core::time::rfc3339(s.created_at),
+    })
+}
+
+/// Walks a list 500 at a time, handing each item to `each`.
+async fn for_each_page<T>(
+    mut list: impl AsyncFnMut(&cohort_core::list::Listing) -> cohort_core::Result<cohort_core::page::Page<T>>,
+    mut each: impl FnMut(&T),
+) -> Result<(), String> {
+    const PAGE: i64 = 500;
+    for page in 1.. {
+        let listing = cohort_core::list::Listing::page(cohort_core::page::PageRequest { page, limit: PAGE, with_total: false });
+        let found = list(&listing).await.map_err(|e| e.to_string())?;
+        found.items.iter().for_each(&mut each);
+        if !found.has_more {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The exit code of a check: 0 allowed, 1 denied.
+fn allowed(yes: bool) -> ExitCode {
+    if yes { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// `cohort migrate --status`: each migration applied (with when) and each pending.
+async fn migration_status(db: &cohort_store::Db) -> Result<(), String> {
+    let status = cohort_store::migrate::status(db).await.map_err(|e| e.to_string())?;
+    println!("{}", db.location());
+    for (version, name, at) in &status.applied {
+        println!("applied  {version:>4} {name} {}", cohort_core::time::rfc3339(*at));
+    }
+    for m in &status.pending {
+        println!("pending  {:>4} {}", m.version, m.name);
+    }
+    for v in &status.unknown {
+        println!("unknown  {v:>4} (applied by a newer cohort)");
+    }
+    Ok(())
+}
+
+/// A rate limit as the configuration line says it.
+fn per_second(limit: Option<u32>) -> String {
+    limit.map_or_else(|| "off".into(), |n| format!("{n}/s"))
+}
+
+/// The settings a server starts with, logged once (no secret: the database is named by
+/// where it is, never by its URL's password).
+fn log_configuration(db_args: &DbArgs, args: &ServeArgs, db: &cohort_store::Db) {
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        database = db.location(),
+        db_connections = db_args.db_connections,
+        db_wait_timeout = db_args.db_wait_timeout,
+        db_statement_timeout = db_args.db_statement_timeout,
+        listen = args.listen,
+        header_timeout = args.header_timeout,
+        idle_timeout = args.idle_timeout,
+        request_timeout = args.request_timeout,
+        trusted_proxies = ?args.trusted_proxies,
+        rate_limit_per_key = per_second(args.rate_limit_per_key),
+        rate_limit_per_address = per_second(args.rate_limit_per_address),
+        access_log = args.access_log,
+        cors_origins = ?args.cors_origins,
+        ldap_sync_config = ?args.ldap_sync_config,
+        ldap_sync_interval = args.ldap_sync_interval,
+        ldap_sync_prune = args.ldap_sync_prune,
+        "configuration"
+    );
+}
+
 /// Changes one user as the site does, and prints them.
 async fn change_user(app: &App, who: &str, patch: cohort_app::users::UserPatch) -> Result<(), String> {
     let site = Principal::system();
     let u = app.find_user(&site, who).await.map_err(|e| format!("{who}: {e}"))?;
     let u = app.update_user(&site, &u.id, patch, None).await.map_err(|e| format!("{who}: {e}"))?;
     println!("{}", user_line(&u));
-    Ok(())
-}
-
-impl DbArgs {
-    fn open(&self) -> Result<Db, String> {
-        let limits = cohort_store::Limits {
-            pool_wait: seconds("db-wait-timeout", self.db_wait_timeout)?,
-            statement: seconds("db-statement-timeout", self.db_statement_timeout)?,
-            connect: seconds("db-wait-timeout", self.db_wait_timeout)?,
-        };
-        match self.database_url.as_deref() {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Db::postgres_with(url, self.db_connections, limits).map_err(|e| e.to_string())
-            }
-            Some(url) if url.starts_with("sqlite:") => {
-                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-                Db::sqlite_with(std::path::Path::new(path), limits).map_err(|e| e.to_string())
-            }
-            Some(other) => Err(format!("unsupported database url {other:?}: use postgres://… or sqlite:PATH")),
-            None => {
-                std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("creating {}: {e}", self.data_dir.display()))?;
-                private_dir(&self.data_dir)?;
-                Db::sqlite_with(&self.data_dir.join("cohort.db"), limits).map_err(|e| e.to_string())
-            }
-        }
-    }
-}
-
-/// The data directory is the owner's alone (0700): it holds the database with every record
-/// and password hash.
-fn private_dir(dir: &std::path::Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("securing {}: {e}", dir.display()))?;
-    }
     Ok(())
 }
 
@@ -303,19 +365,49 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+/// Runs a command; answers the exit code (a check that is denied exits 1, see [`Command::Check`]).
+async fn run(cli: Cli) -> Result<ExitCode, String> {
     if matches!(cli.command, Command::Version) {
         println!("cohort {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
-    let db = cli.db.open()?;
+    if matches!(cli.command, Command::Reference) {
+        print!("{}", reference::markdown(<Cli as clap::CommandFactory>::command()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Check(args) = &cli.command
+        && args.remote()
+    {
+        return Ok(allowed(check::ask_service(args).await?));
+    }
+    // `serve` and `migrate` make a new database; other commands only when asked.
+    let makes = matches!(cli.command, Command::Serve(_) | Command::Migrate { status: false });
+    let db = cli.db.open(cli.db.create || makes)?;
+    if let Command::Serve(args) = &cli.command {
+        log_configuration(&cli.db, args, &db);
+    }
     // A database that cannot be reached is said with where and why, before anything else.
     drop(db.read().await.map_err(|e| e.to_string())?);
-    let app = App::connect(db).await.map_err(|e| format!("opening the database: {e}"))?;
-    match cli.command {
-        Command::Migrate => {
-            eprintln!("migrations applied");
+    let app = match &cli.command {
+        Command::Migrate { status: true } => return migration_status(&db).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate { status: false } => {
+            let applied = cohort_store::migrate::run(&db).await.map_err(|e| format!("migrating {}: {e}", db.location()))?;
+            for name in &applied {
+                eprintln!("applied {name}");
+            }
+            let at = cohort_store::migrate::MIGRATIONS.last().map_or(0, |m| m.version);
+            eprintln!("{}: {} migration(s) applied, now at {at}", db.location(), applied.len());
+            return Ok(ExitCode::SUCCESS);
         }
+        Command::Serve(_) => App::connect(db).await.map_err(|e| format!("opening the database: {e}"))?,
+        _ => {
+            db::require_current(&db, cli.db.create).await?;
+            App::attach(db).await.map_err(|e| format!("opening the database: {e}"))?
+        }
+    };
+    match cli.command {
+        Command::Migrate { .. } | Command::Version | Command::Reference => {}
+        Command::Check(args) => return Ok(allowed(check::ask_data(&app, &args).await?)),
         Command::Serve(args) => {
             let opts = args.options()?;
             let listen = &args.listen;
@@ -332,6 +424,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
             cohort_http::serve_with(listener, app, opts, shutdown_signal()).await.map_err(|e| e.to_string())?;
+        }
+        Command::Spaces(SpacesCommand::Create { name, description, moderators }) => {
+            let site = Principal::system();
+            let mut ids = Vec::with_capacity(moderators.len());
+            for who in &moderators {
+                ids.push(app.find_user(&site, who).await.map_err(|e| format!("{who}: {e}"))?.id);
+            }
+            let space = app.create_space(&site, &name, description, ids).await.map_err(|e| format!("{name}: {e}"))?;
+            println!("{}", space_line(&space));
+        }
+        Command::Spaces(SpacesCommand::List) => {
+            let site = Principal::system();
+            for_each_page(async |listing| app.list_spaces(&site, listing).await, |s| println!("{}", space_line(s))).await?;
         }
         Command::Keys(KeysCommand::Create { name, scopes, user, space }) => {
             let new = NewKey { name, scopes, owner_user_id: user, space_id: space, expires_at: None };
@@ -352,21 +457,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.revoke_key(&Principal::system(), &id).await.map_err(|e| format!("revoking {id}: {e}"))?;
             eprintln!("revoked {id}");
         }
-        Command::Version => {}
         Command::Users(UsersCommand::List) => {
             let site = Principal::system();
-            let mut page = 1;
-            loop {
-                let listing = cohort_core::list::Listing::page(cohort_core::page::PageRequest { page, limit: 500, with_total: false });
-                let found = app.list_users(&site, None, &listing).await.map_err(|e| e.to_string())?;
-                for u in &found.items {
-                    println!("{}", user_line(u));
-                }
-                if found.items.len() < 500 {
-                    break;
-                }
-                page += 1;
-            }
+            for_each_page(async |listing| app.list_users(&site, None, listing).await, |u| println!("{}", user_line(u))).await?;
         }
         Command::Users(UsersCommand::SetPassword { user }) => {
             let mut line = String::new();
@@ -404,7 +497,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{out}");
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The sync `serve` runs every `every` (the first at once); each run's outcome is logged.
@@ -544,14 +637,14 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cohort: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("cohort: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

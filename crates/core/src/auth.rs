@@ -134,6 +134,18 @@ impl Principal {
         Principal { user: None, scopes: Scopes::session(), key_id: None, token_id: None, space_id: None }
     }
 
+    /// What kind of credential this is, for logs: `session` (a user's token), `user_key`,
+    /// `space_key` (a site key bound to a space), `site_key`, or `system` (the command line).
+    pub fn kind(&self) -> &'static str {
+        match (&self.token_id, &self.key_id, &self.user, &self.space_id) {
+            (Some(_), _, _, _) => "session",
+            (None, Some(_), Some(_), _) => "user_key",
+            (None, Some(_), None, Some(_)) => "space_key",
+            (None, Some(_), None, None) => "site_key",
+            (None, None, _, _) => "system",
+        }
+    }
+
     pub fn user_id(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.id.as_str())
     }

@@ -125,3 +125,19 @@ impl Error {
         Error::Internal(message.to_string())
     }
 }
+
+/// An error and every cause under it, `: `-separated (a pool's "could not create" or an HTTP
+/// client's "error sending request" says nothing until its cause, say "Connection refused",
+/// is read too), each said once.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
+}

@@ -42,13 +42,21 @@ pub fn route_operation(parts: &Parts) -> Result<Operation, Error> {
     })
 }
 
+/// The caller holding `secret`, named by kind on the request's log span (the access log says
+/// which kind of credential was used, never which one).
+pub async fn authenticate(app: &App, secret: &str) -> Result<std::sync::Arc<Principal>, Error> {
+    let p = app.authenticate(secret).await?;
+    tracing::Span::current().record("principal", p.kind());
+    Ok(p)
+}
+
 impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let op = route_operation(parts)?;
         let secret = credential(&parts.headers).ok_or_else(|| Error::Unauthenticated("authentication required".into()))?;
-        let p = app.authenticate(secret).await?;
+        let p = authenticate(app, secret).await?;
         let rule = op.rule();
         // A user reads their own record whatever their credential's scopes; everything else
         // needs the scope before any handler decides.

@@ -99,7 +99,8 @@ impl Front {
         let in_flight = self.requests.begin(req.method(), req.uri().path());
         let request_id = trace::request_id(req.headers());
         // Every line logged while the request is answered carries its id.
-        let span = tracing::info_span!("request", id = request_id.to_str().unwrap_or_default());
+        // `principal` is filled in once the request's credential is known ([`extract::Auth`]).
+        let span = tracing::info_span!("request", id = request_id.to_str().unwrap_or_default(), principal = "anonymous");
         if req.uri().path() == "/metrics" {
             req.extensions_mut().insert(self.requests.clone());
         }

@@ -5,6 +5,7 @@ use crate::db::{Backend, Db};
 use crate::{StoreError, params};
 use cohort_core::time;
 
+#[derive(Debug, PartialEq, Eq)]
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
@@ -40,8 +41,68 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_user_collections"),
 ];
 
-/// Applies what is missing; safe to run from several processes at once.
-pub async fn run(db: &Db) -> Result<usize, StoreError> {
+/// Where a database stands against the migrations this binary carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// `(version, name, applied_at)` of every applied migration, oldest first.
+    pub applied: Vec<(i64, String, time::Millis)>,
+    /// The migrations this binary carries that the database has not had.
+    pub pending: Vec<&'static Migration>,
+    /// Versions applied by a newer binary that this one does not know.
+    pub unknown: Vec<i64>,
+}
+
+impl Status {
+    /// Whether this binary may read and write the database as it stands: nothing pending,
+    /// nothing newer than it knows. The error says what to do.
+    pub fn require_current(&self) -> Result<(), String> {
+        if let Some(v) = self.unknown.iter().max() {
+            let known = MIGRATIONS.last().map_or(0, |m| m.version);
+            return Err(format!(
+                "the database has migration {v}, newer than this cohort knows (up to {known}): run a cohort at least as new as the one that migrated it"
+            ));
+        }
+        match self.pending.as_slice() {
+            [] => Ok(()),
+            pending => {
+                let names: Vec<&str> = pending.iter().map(|m| m.name).collect();
+                Err(format!("the database needs {} migration(s) ({}): run `cohort migrate` first", pending.len(), names.join(", ")))
+            }
+        }
+    }
+
+    /// A database no migration has touched: no Cohort tables at all.
+    pub fn is_new(&self) -> bool {
+        self.applied.is_empty() && self.unknown.is_empty()
+    }
+}
+
+/// Reads which migrations a database has had, changing nothing (a database without the
+/// migrations table has had none).
+pub async fn status(db: &Db) -> Result<Status, StoreError> {
+    let c = db.read().await?;
+    let exists_sql = match db.backend() {
+        Backend::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        Backend::Postgres => {
+            "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+        }
+    };
+    let exists: i64 = c.query(exists_sql, &[]).await?.first().map(|r| r.get(0)).transpose()?.unwrap_or(0);
+    let mut applied = Vec::new();
+    if exists > 0 {
+        for r in c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", &[]).await? {
+            applied.push((r.get(0)?, r.get(1)?, r.get(2)?));
+        }
+    }
+    let done: Vec<i64> = applied.iter().map(|(v, _, _)| *v).collect();
+    let pending = MIGRATIONS.iter().filter(|m| !done.contains(&m.version)).collect();
+    let unknown = done.iter().copied().filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v)).collect();
+    Ok(Status { applied, pending, unknown })
+}
+
+/// Applies what is missing and answers the names applied; safe to run from several processes
+/// at once.
+pub async fn run(db: &Db) -> Result<Vec<&'static str>, StoreError> {
     let tx = db.begin().await?;
     if tx.backend() == Backend::Postgres {
         // Building an index over a large table may take longer than any request may; and
@@ -52,7 +113,7 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
         .await?;
     let applied: Vec<i64> =
         tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
-    let mut count = 0;
+    let mut done = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match tx.backend() {
             Backend::Sqlite => m.sqlite,
@@ -61,10 +122,13 @@ pub async fn run(db: &Db) -> Result<usize, StoreError> {
         tx.batch(sql).await?;
         tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
             .await?;
-        count += 1;
+        done.push(m.name);
     }
     tx.commit().await?;
-    Ok(count)
+    for name in &done {
+        tracing::info!(migration = name, "migration applied");
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

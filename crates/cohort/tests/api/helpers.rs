@@ -323,12 +323,17 @@ impl Server {
 
     /// `cohort serve --listen 127.0.0.1:0` with these arguments too.
     pub fn start_with(args: &[&str]) -> Server {
+        Self::start_logging(args, std::process::Stdio::null())
+    }
+
+    /// [`Server::start_with`], its log (standard error) written to `log`.
+    pub fn start_logging(args: &[&str], log: impl Into<std::process::Stdio>) -> Server {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start cohort");
         let stdout = child.stdout.take().expect("stdout");

@@ -224,6 +224,7 @@ async fn ldap_sync_follows_the_directory() {
     ldif.push_str(&group("sales", &[&dn("cat")]));
     let slapd = Slapd::start(&ldif);
     let data = slapd.dir.join("cohort-data");
+    assert!(cohort(&data, &["migrate"]).status.success());
     let config = slapd.config("readerpw");
     let config = config.to_str().unwrap();
 
@@ -353,6 +354,7 @@ async fn ldap_sync_speaks_ldaps_and_starttls_and_checks_the_certificate() {
     ldif.push_str(&group("design", &[&dn("ann")]));
     let slapd = Slapd::start_with(&ldif, true);
     let data = slapd.dir.join("cohort-data");
+    assert!(cohort(&data, &["migrate"]).status.success());
     let ca = slapd.dir.join("ca.pem");
     let other = slapd.dir.join("other-ca.pem");
     let dry = |config: PathBuf| {

@@ -102,7 +102,7 @@ pub struct CheckIn {
 }
 
 impl CheckIn {
-    fn into_check(self) -> Result<Check> {
+    pub fn into_check(self) -> Result<Check> {
         match (self.permission, self.group_id, self.collection_id) {
             (Some(permission), None, None) => Ok(Check::Permission { user_id: self.user_id, permission }),
             (None, Some(group_id), None) => {

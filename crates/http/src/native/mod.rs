@@ -4,7 +4,7 @@ mod activity;
 mod audit;
 mod auth;
 mod catalogue;
-mod checks;
+pub mod checks;
 pub mod filters;
 mod grants;
 pub mod groups;

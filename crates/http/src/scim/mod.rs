@@ -229,7 +229,7 @@ impl FromRequestParts<App> for Subject {
                 "authentication required: send your key or token as Authorization: Bearer <secret>",
             )
         })?;
-        let principal = app.authenticate(secret).await?;
+        let principal = crate::extract::authenticate(app, secret).await?;
         Ok(Subject { principal, base: base_url(&parts.headers) })
     }
 }

@@ -128,6 +128,15 @@ impl Db {
         Ok(Db::Postgres(Arc::new(pg::Pg::connect(url, max_connections, limits)?)))
     }
 
+    /// Where the data is, for logs and errors: the SQLite file, or PostgreSQL's
+    /// `host:port/database as user` (never a password).
+    pub fn location(&self) -> String {
+        match self {
+            Db::Sqlite(s) => format!("SQLite at {}", s.path().display()),
+            Db::Postgres(p) => format!("PostgreSQL at {}", p.target()),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

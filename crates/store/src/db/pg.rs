@@ -43,10 +43,18 @@ impl Pg {
         Ok(Pg { pool, target })
     }
 
+    /// `host:port/database as user`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     pub async fn get(&self) -> Result<Object, StoreError> {
         // Whatever the pool says (a wait past its limit, a server that refuses or is gone),
         // the request can only be tried again later.
-        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL at {}: {}", self.target, chain(&e))))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL at {}: {}", self.target, cohort_core::error::chain(&e))))
     }
 }
 
@@ -67,21 +75,6 @@ fn describe(c: &tokio_postgres::Config) -> String {
         })
         .collect();
     format!("{}/{} as {}", hosts.join(","), c.get_dbname().unwrap_or("(default database)"), c.get_user().unwrap_or("(default user)"))
-}
-
-/// An error and every cause under it, `: `-separated (a pool's "could not create" says
-/// nothing until its cause, say "Connection refused", is read too), each said once.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = cause.source();
-    }
-    parts.join(": ")
 }
 
 /// `?` → `$1, $2, …`, leaving quoted text alone.

@@ -324,6 +324,11 @@ fn open(path: &Path, limits: Limits) -> Result<Connection, StoreError> {
 }
 
 impl Sqlite {
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn open(path: &Path, limits: Limits) -> Result<Self, StoreError> {
         let writer = open(path, limits)?;
         // A transaction's changed pages stay in the writer's cache until commit, and past
