@@ -35,6 +35,7 @@ pub mod scope_sets;
 mod secrets;
 pub mod spaces;
 pub mod stats;
+pub mod transfer;
 pub mod users;
 
 pub use cohort_core::{Error, Result};

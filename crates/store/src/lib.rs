@@ -29,6 +29,7 @@ pub mod scope_sets;
 pub mod search;
 pub mod spaces;
 pub mod throttle;
+pub mod transfer;
 pub mod user_collections;
 pub mod users;
 
