@@ -37,3 +37,4 @@ mod seed003;
 mod seed003_workflows;
 mod seed004_scoped_admin;
 mod spaces_users;
+mod transfer;
