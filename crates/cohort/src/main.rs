@@ -400,6 +400,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     let app = match &cli.command {
         Command::Migrate { status: true } => return migration_status(&db).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate { status: false } => {
+            // A binary older than the database has nothing to apply and must not say "now at"
+            // a version the database has passed.
+            let status = cohort_store::migrate::status(&db).await.map_err(|e| e.to_string())?;
+            if !status.unknown.is_empty() {
+                return Err(format!("{}: {}", db.location(), status.require_current().err().unwrap_or_default()));
+            }
             let applied = cohort_store::migrate::run(&db).await.map_err(|e| format!("migrating {}: {e}", db.location()))?;
             for name in &applied {
                 eprintln!("applied {name}");
@@ -408,7 +414,17 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             eprintln!("{}: {} migration(s) applied, now at {at}", db.location(), applied.len());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Serve(_) => App::connect(db).await.map_err(|e| format!("opening the database: {e}"))?,
+        Command::Serve(_) => {
+            let app = App::connect(db.clone()).await.map_err(|e| format!("opening the database: {e}"))?;
+            // Several instances upgrade one at a time: an older one keeps serving a database a
+            // newer one migrated (migrations add, they do not take away), and says so.
+            if let Ok(status) = cohort_store::migrate::status(&db).await
+                && let Err(newer) = status.require_current()
+            {
+                tracing::warn!(database = db.location(), "{newer}");
+            }
+            app
+        }
         _ => {
             db::require_current(&db, cli.db.create).await?;
             App::attach(db).await.map_err(|e| format!("opening the database: {e}"))?

@@ -78,8 +78,7 @@ impl Guard {
     /// and applies the limits: `Some` is the answer to send instead.
     pub fn refuse(&self, req: &mut Request, peer: Option<SocketAddr>) -> Option<Response> {
         if let Some(peer) = peer {
-            let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            let addr = client_addr(peer.ip(), forwarded, &self.opts.trusted_proxies);
+            let addr = client_addr(peer.ip(), req.headers(), &self.opts.trusted_proxies);
             req.extensions_mut().insert(ClientAddr(addr));
             if let Some(l) = &self.per_address
                 && let Err(wait) = l.check(&addr.to_string())

@@ -58,13 +58,22 @@ impl Default for ServeOptions {
 pub struct ClientAddr(pub IpAddr);
 
 /// The client address: the peer, or when the peer is a trusted proxy, the last address in
-/// `X-Forwarded-For` that is not one of them.
-pub fn client_addr(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+/// `X-Forwarded-For` that is not one of them. Every line of the header counts, in order, as
+/// one list (RFC 9110 §5.3): a proxy that adds a line of its own after the client's (HAProxy's
+/// `option forwardfor`) is read last, so a client cannot name itself in a line of its own.
+pub fn client_addr(peer: IpAddr, forwarded: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
-    let Some(list) = forwarded else { return peer };
-    list.rsplit(',').filter_map(|s| s.trim().parse::<IpAddr>().ok()).find(|a| !trusted.contains(a)).unwrap_or(peer)
+    let lines: Vec<std::borrow::Cow<'_, str>> =
+        forwarded.get_all("x-forwarded-for").iter().map(|v| String::from_utf8_lossy(v.as_bytes())).collect();
+    lines
+        .iter()
+        .rev()
+        .flat_map(|line| line.rsplit(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
 }
 
 /// Accepts connections on `listener` until `shutdown` completes, then lets open requests
@@ -219,13 +228,26 @@ mod tests {
         s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
     }
 
+    fn headers(lines: &[&[u8]]) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        for line in lines {
+            if let Ok(v) = axum::http::HeaderValue::from_bytes(line) {
+                h.append("x-forwarded-for", v);
+            }
+        }
+        h
+    }
+
     #[test]
     fn forwarded_addresses_count_only_from_trusted_proxies() {
         let proxy = ip("10.0.0.1");
-        assert_eq!(client_addr(ip("203.0.113.9"), Some("1.2.3.4"), &[proxy]), ip("203.0.113.9"));
-        assert_eq!(client_addr(proxy, Some("1.2.3.4"), &[proxy]), ip("1.2.3.4"));
-        // A client cannot hide behind an address it writes itself in front of the proxy's.
-        assert_eq!(client_addr(proxy, Some("6.6.6.6, 1.2.3.4"), &[proxy]), ip("1.2.3.4"));
-        assert_eq!(client_addr(proxy, None, &[proxy]), proxy);
+        assert_eq!(client_addr(ip("203.0.113.9"), &headers(&[b"1.2.3.4"]), &[proxy]), ip("203.0.113.9"));
+        assert_eq!(client_addr(proxy, &headers(&[b"1.2.3.4"]), &[proxy]), ip("1.2.3.4"));
+        // A client cannot hide behind an address it writes itself in front of the proxy's,
+        // whether in the proxy's line or in a line of its own before it.
+        assert_eq!(client_addr(proxy, &headers(&[b"6.6.6.6, 1.2.3.4"]), &[proxy]), ip("1.2.3.4"));
+        assert_eq!(client_addr(proxy, &headers(&[b"6.6.6.6", b"1.2.3.4"]), &[proxy]), ip("1.2.3.4"));
+        assert_eq!(client_addr(proxy, &headers(&[b"6.6.6.6, \xff", b"1.2.3.4"]), &[proxy]), ip("1.2.3.4"));
+        assert_eq!(client_addr(proxy, &headers(&[]), &[proxy]), proxy);
     }
 }

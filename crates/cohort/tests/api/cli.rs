@@ -171,6 +171,8 @@ async fn pending_or_newer_migrations_are_said_and_only_migrate_applies_them() {
     let text = said(&refused);
     assert!(refused.status.code() == Some(2) && text.contains("migration 999, newer than this cohort knows"), "{text}");
     assert!(String::from_utf8(cohort(&data, &["migrate", "--status"]).stdout).unwrap().contains("unknown   999"));
+    let old_binary = cohort(&data, &["migrate"]);
+    assert!(old_binary.status.code() == Some(2) && said(&old_binary).contains("newer than this cohort knows"), "{}", said(&old_binary));
     tamper(&data, "DELETE FROM schema_migrations WHERE version = 999").await;
     assert!(cohort(&data, &["users", "create", "--username", "ann"]).status.success());
     let _ = std::fs::remove_dir_all(&data);
