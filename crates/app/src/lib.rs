@@ -60,6 +60,9 @@ pub struct Parts {
     token_key: secrets::TokenKey,
     credentials: credentials::Credentials,
     stats: stats::Stats,
+    /// Set when the process is asked to stop: `/readyz` says so, so that a load balancer
+    /// sends no new requests while the open ones finish.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for App {
@@ -97,7 +100,14 @@ impl App {
             secrets::TokenKey::new(&secret)
         };
         let index = index::Index::empty();
-        Ok(App(std::sync::Arc::new(Parts { db, index, token_key, credentials: Default::default(), stats: Default::default() })))
+        Ok(App(std::sync::Arc::new(Parts {
+            db,
+            index,
+            token_key,
+            credentials: Default::default(),
+            stats: Default::default(),
+            stopping: Default::default(),
+        })))
     }
 
     /// Builds the access index from the tables (see [`index::Index::build`]).
@@ -195,9 +205,18 @@ impl App {
         Ok(self.db.read().await?)
     }
 
-    /// Whether this instance can answer: 503 `not_ready` while the access index is being
+    /// Marks the instance as stopping: from now on [`App::ready`] answers 503 `not_ready`,
+    /// while every other request is still served.
+    pub fn stop_taking_traffic(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this instance can answer: 503 `not_ready` while it stops and while the access index is being
     /// built, 503 `unavailable` when the database does not answer.
     pub async fn ready(&self) -> Result<()> {
+        if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::NotReady { retry_after: 1, message: "this instance is shutting down".into() });
+        }
         self.index_built()?;
         let answered = async { self.read().await?.query("SELECT 1", &[]).await.map_err(Error::from) }.await;
         match answered {

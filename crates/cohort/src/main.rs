@@ -72,6 +72,11 @@ struct ServeArgs {
     /// `https://host[:port]`, or `*` for any; none when not given).
     #[arg(long, env = "COHORT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Seconds between being asked to stop (SIGTERM, Ctrl-C) and closing the listener: in
+    /// them `/readyz` answers 503 while requests are still served, for a load balancer to
+    /// notice; open requests are then finished.
+    #[arg(long, env = "COHORT_SHUTDOWN_DELAY", default_value_t = 0.0)]
+    shutdown_delay: f64,
     /// Sync from LDAP with this configuration (as `cohort sync ldap --config`) while serving
     /// (off when not given).
     #[arg(long, env = "COHORT_LDAP_SYNC_CONFIG")]
@@ -339,6 +344,7 @@ fn log_configuration(db_args: &DbArgs, args: &ServeArgs, db: &cohort_store::Db) 
         rate_limit_per_key = per_second(args.rate_limit_per_key),
         rate_limit_per_address = per_second(args.rate_limit_per_address),
         access_log = args.access_log,
+        shutdown_delay = args.shutdown_delay,
         cors_origins = ?args.cors_origins,
         ldap_sync_config = ?args.ldap_sync_config,
         ldap_sync_interval = args.ldap_sync_interval,
@@ -448,7 +454,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             println!("cohort listening on http://{addr}");
             tracing::info!(%addr, "listening");
-            cohort_http::serve_with(listener, app, opts, shutdown_signal()).await.map_err(|e| e.to_string())?;
+            let grace = std::time::Duration::try_from_secs_f64(args.shutdown_delay)
+                .map_err(|_| "--shutdown-delay must be a number of seconds, 0 or more".to_string())?;
+            let stopping = app.clone();
+            let stop = async move {
+                shutdown_signal().await;
+                // Say "not ready" first and keep serving a while, so that a load balancer stops
+                // sending requests here before the listener closes; then finish what is open.
+                stopping.stop_taking_traffic();
+                tracing::info!(seconds = grace.as_secs_f64(), "stopping: /readyz answers 503, still serving for the shutdown delay");
+                tokio::time::sleep(grace).await;
+                tracing::info!("stopping: no new connections; finishing open requests");
+            };
+            cohort_http::serve_with(listener, app, opts, stop).await.map_err(|e| e.to_string())?;
+            tracing::info!("stopped");
         }
         Command::Spaces(SpacesCommand::Create { name, description, moderators }) => {
             let site = Principal::system();

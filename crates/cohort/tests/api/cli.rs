@@ -352,3 +352,28 @@ fn the_command_line_reference_in_the_docs_is_the_binarys_own() {
         assert!(generated.contains(flag), "{flag}");
     }
 }
+
+#[test]
+fn a_stopping_server_says_not_ready_while_it_still_serves_then_exits() {
+    let data = std::env::temp_dir().join(crate::helpers::unique("cohort-cli-stop"));
+    let mut server = Server::start_with(&["--data-dir", data.to_str().unwrap(), "--shutdown-delay", "1.5"]);
+    let healthz = |base: &str| {
+        use std::io::{Read, Write};
+        let addr = base.trim_start_matches("http://");
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else { return 0 };
+        let _ = s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes());
+        let mut head = String::new();
+        let _ = s.read_to_string(&mut head);
+        head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    };
+    assert_eq!((server.readyz(), healthz(&server.base)), (200, 200));
+    let asked = std::time::Instant::now();
+    server.terminate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(server.readyz(), 503, "a load balancer is told to stop sending requests here");
+    assert_eq!(healthz(&server.base), 200, "requests are still answered during the delay");
+    let status = server.exited(std::time::Duration::from_secs(10)).expect("the server exits after its delay");
+    assert!(status.success(), "{status:?}");
+    assert!(asked.elapsed() >= std::time::Duration::from_millis(1500), "not before the delay: {:?}", asked.elapsed());
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -350,6 +350,24 @@ impl Server {
         server
     }
 
+    /// Sends the process SIGTERM, as a service manager stops it.
+    pub fn terminate(&self) {
+        let killed = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(killed.success());
+    }
+
+    /// Waits up to `within` for the process to exit; its exit status, if it did.
+    pub fn exited(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The status `GET /readyz` answers (0 when the connection fails), over a plain socket
     /// so it can be asked from any thread.
     pub fn readyz(&self) -> u16 {
