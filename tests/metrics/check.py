@@ -19,6 +19,9 @@ want = {
     "cohort_logins": "counter",
     "cohort_db_connections": "gauge",
     "cohort_db_waiting": "gauge",
+    "cohort_db_acquired": "counter",
+    "cohort_db_wait_seconds": "counter",
+    "cohort_db_errors": "counter",
 }
 failures = []
 for name, kind in want.items():
@@ -45,6 +48,8 @@ if not failures:
         (value("cohort_logins", "cohort_logins_total", outcome="failed"), 1),
         (value("cohort_http_request_duration_seconds", "cohort_http_request_duration_seconds_bucket", route="/api/v1/check", le="+Inf"), 1),
         (value("cohort_index_memberships", "cohort_index_memberships"), 1),
+        (value("cohort_db_acquired", "cohort_db_acquired_total"), 1),
+        (value("cohort_db_errors", "cohort_db_errors_total", kind="unavailable"), 0),
     ]
     for i, (got, at_least) in enumerate(checks):
         if got is None or got < at_least:

@@ -125,6 +125,11 @@ struct StateLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 /// `GET /metrics`; `requests` are the server's request counts (the front hands them to this
 /// route alone).
 pub async fn scrape(app: App, requests: Option<Arc<Requests>>) -> Response {
@@ -174,6 +179,22 @@ pub async fn scrape(app: App, requests: Option<Arc<Requests>>) -> Response {
     registry.register("db_connections", "Database connections (PostgreSQL's pool; SQLite's readers)", conns);
     registry.register("db_connections_max", "The most database connections this process opens", gauge(pool.max as i64));
     registry.register("db_waiting", "Requests waiting for a database connection now", gauge(pool.waiting as i64));
+    let (acquired, waited) = app.db().stats().acquired();
+    let taken = Counter::<u64>::default();
+    taken.inc_by(acquired);
+    registry.register("db_acquired", "Database connections taken (a read or a transaction)", taken);
+    let wait = Counter::<f64, AtomicU64>::default();
+    wait.inc_by(waited);
+    registry.register("db_wait_seconds", "Seconds spent waiting for database connections in all (over db_acquired: the mean wait)", wait);
+    let errors = Family::<KindLabels, Counter>::default();
+    for (kind, n) in app.db().stats().errors() {
+        errors.get_or_create(&KindLabels { kind }).inc_by(n);
+    }
+    registry.register(
+        "db_errors",
+        "Database statements that failed, by kind (unique: a conflict answered 409; unavailable: busy, gone or too slow, 503; invalid; other)",
+        errors,
+    );
 
     let mut body = String::new();
     if encode(&mut body, &registry).is_err() {

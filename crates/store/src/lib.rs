@@ -132,6 +132,12 @@ impl StoreError {
 
 impl From<StoreError> for cohort_core::Error {
     fn from(e: StoreError) -> Self {
+        db::STATS.error(match &e {
+            StoreError::Unique(_) => "unique",
+            StoreError::Busy(_) | StoreError::Unavailable(_) => "unavailable",
+            StoreError::Invalid(_) => "invalid",
+            StoreError::Decode(_) | StoreError::Other(_) => "other",
+        });
         match e {
             StoreError::Invalid(m) => cohort_core::Error::InvalidRequest(m),
             StoreError::Unique(detail) => Taken::of(&detail).conflict(),

@@ -33,6 +33,7 @@ story!(metrics_count_what_the_server_did, |app: TestApp| async move {
     app.post("/api/v1/check", a, json!({"user_id": owner.id, "group_id": gid, "action": "manage_settings"})).await.expect(200);
     app.post("/api/v1/check", a, json!({"user_id": owner.id, "permission": "nothing.here"})).await.expect(200);
     app.call(reqwest::Method::POST, "/api/v1/auth/token", None, Some(json!({"login": "owner", "password": "wrong"}))).await;
+    app.post("/api/v1/users", a, json!({"username": "owner"})).await.error(409, "conflict");
     let after = scrape(&app).await;
 
     let delta = |key: &str| sample(&after, key) - sample(&before, key);
@@ -51,6 +52,11 @@ story!(metrics_count_what_the_server_did, |app: TestApp| async move {
     assert!(sample(&after, "cohort_index_revision") >= sample(&before, "cohort_index_revision") + 1.0);
     assert_eq!(sample(&after, "cohort_index_built"), 1.0);
     assert!(sample(&after, "cohort_db_connections_max") >= 1.0);
+    // Connections taken and waited for; the taken username refused by its unique index.
+    // (These count the whole process, where other tests run too: at least, not exactly.)
+    assert!(delta("cohort_db_acquired_total") >= 5.0, "{after}");
+    assert!(sample(&after, "cohort_db_wait_seconds_total") >= 0.0);
+    assert!(delta(r#"cohort_db_errors_total{kind="unique"}"#) >= 1.0, "{after}");
     // The scrape itself is in flight while it is written.
     assert!(sample(&after, "cohort_http_requests_in_flight") >= 1.0);
 });

@@ -161,18 +161,27 @@ impl Db {
         }
     }
 
+    /// What this process's database work has counted (see [`DbStats`]).
+    pub fn stats(&self) -> &'static DbStats {
+        &STATS
+    }
+
     /// A connection for reads outside a transaction.
     pub async fn read(&self) -> Result<Conn, StoreError> {
-        Ok(match self {
+        let started = std::time::Instant::now();
+        let conn = match self {
             Db::Sqlite(s) => Conn::reader(Link::SqliteReader(s.reader().await?)),
             Db::Postgres(p) => Conn::reader(Link::Postgres(p.get().await?)),
-        })
+        };
+        STATS.waited(started);
+        Ok(conn)
     }
 
     /// Begins a write transaction. On SQLite it holds the one writer (its transaction shared
     /// with the requests queued behind it: see `sqlite::Writer`); on PostgreSQL it runs
     /// at READ COMMITTED, and rules rely on conditional updates and row locks.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let started = std::time::Instant::now();
         let conn = match self {
             Db::Sqlite(s) => {
                 let mut guard = s.writer().await?;
@@ -185,7 +194,55 @@ impl Db {
                 Conn::writer(Link::Postgres(client))
             }
         };
+        STATS.waited(started);
         Ok(Tx { conn: Some(conn) })
+    }
+}
+
+/// What this process's database work has counted, for metrics: connections taken and the
+/// time spent waiting for them, and errors by kind. One set a process (a server has one
+/// database).
+#[derive(Debug, Default)]
+pub struct DbStats {
+    acquired: std::sync::atomic::AtomicU64,
+    waited_micros: std::sync::atomic::AtomicU64,
+    errors: [std::sync::atomic::AtomicU64; ERROR_KINDS.len()],
+}
+
+/// The kinds [`DbStats`] counts errors by: a unique rule refused a row (a conflict answered
+/// 409), the database was busy or gone or too slow (503), a value no database takes (400),
+/// anything else (a bug or a broken database: 500).
+pub const ERROR_KINDS: [&str; 4] = ["unique", "unavailable", "invalid", "other"];
+
+pub static STATS: DbStats = DbStats {
+    acquired: std::sync::atomic::AtomicU64::new(0),
+    waited_micros: std::sync::atomic::AtomicU64::new(0),
+    errors: [const { std::sync::atomic::AtomicU64::new(0) }; ERROR_KINDS.len()],
+};
+
+impl DbStats {
+    fn waited(&self, since: std::time::Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.acquired.fetch_add(1, Relaxed);
+        self.waited_micros.fetch_add(since.elapsed().as_micros() as u64, Relaxed);
+    }
+
+    /// Counts an error of `kind` (one of [`ERROR_KINDS`]).
+    pub fn error(&self, kind: &str) {
+        if let Some(i) = ERROR_KINDS.iter().position(|k| *k == kind) {
+            self.errors[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Connections taken, and the seconds spent waiting for them in all.
+    pub fn acquired(&self) -> (u64, f64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.acquired.load(Relaxed), self.waited_micros.load(Relaxed) as f64 / 1e6)
+    }
+
+    /// Errors counted, by kind.
+    pub fn errors(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ERROR_KINDS.iter().zip(&self.errors).map(|(k, n)| (*k, n.load(std::sync::atomic::Ordering::Relaxed)))
     }
 }
 
