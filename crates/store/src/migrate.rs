@@ -1,7 +1,7 @@
 //! Paired migrations: every step has a SQLite and a PostgreSQL file of the same name, listed
 //! once in [`MIGRATIONS`]; a test checks that the two folders hold the same names.
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Conn, Db};
 use crate::{StoreError, params};
 use cohort_core::time;
 
@@ -40,31 +40,64 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_user_collections"),
 ];
 
+/// The schema this binary knows: its last migration's version.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
 /// Applies what is missing; safe to run from several processes at once.
 pub async fn run(db: &Db) -> Result<usize, StoreError> {
     let tx = db.begin().await?;
-    if tx.backend() == Backend::Postgres {
-        // Building an index over a large table may take longer than any request may; and
-        // instances starting together take turns (the lock ends with the transaction).
-        tx.batch("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7206147)").await?;
-    }
-    tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
-        .await?;
+    let count = apply(&tx, latest()).await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// Applies the missing migrations up to version `upto` inside the caller's transaction;
+/// answers how many it applied. A restore sets up the schema its backup was taken at, loads
+/// the rows, then applies the rest, all in one transaction.
+pub async fn apply(c: &Conn, upto: i64) -> Result<usize, StoreError> {
+    prepare(c).await?;
     let applied: Vec<i64> =
-        tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+        c.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
     let mut count = 0;
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match tx.backend() {
+    for m in MIGRATIONS.iter().filter(|m| m.version <= upto && !applied.contains(&m.version)) {
+        let sql = match c.backend() {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        tx.batch(sql).await?;
-        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
+        c.batch(sql).await?;
+        c.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
             .await?;
         count += 1;
     }
-    tx.commit().await?;
     Ok(count)
+}
+
+/// Takes the migration lock for the rest of the caller's transaction and makes sure the
+/// table of applied migrations exists.
+pub async fn prepare(c: &Conn) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        // Building an index over a large table may take longer than any request may; and
+        // instances starting together take turns (the lock ends with the transaction).
+        c.batch("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7206147)").await?;
+    }
+    c.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        .await
+}
+
+/// The highest migration applied to the database `c` reads (0 for one with none).
+pub async fn version(c: &Conn) -> Result<i64, StoreError> {
+    let exists = match c.backend() {
+        Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        }
+    };
+    if c.query_one(exists, &[]).await?.get::<i64>(0)? == 0 {
+        return Ok(0);
+    }
+    c.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0)
 }
 
 #[cfg(test)]
