@@ -32,7 +32,7 @@ pub mod throttle;
 pub mod user_collections;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Tx, Value};
+pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Snapshot, Tx, Value};
 
 /// What can go wrong below the domain.
 #[derive(Debug, thiserror::Error)]
