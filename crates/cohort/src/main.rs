@@ -1,8 +1,10 @@
-//! The `cohort` binary: `serve`, `migrate`, `keys create`, `users create`, `sync ldap`.
+//! The `cohort` binary: `serve`, `migrate`, `keys`, `users`, `sync ldap`, `backup`,
+//! `restore`.
 //!
 //! Every command opens the same database the server uses (the SQLite file under
 //! `--data-dir`, or `--database-url`), so it works while a server runs.
 
+mod backup;
 mod ldap;
 
 use clap::{Args, Parser, Subcommand};
@@ -138,6 +140,12 @@ enum Command {
     /// Bring a space in line with a directory.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Write every table to a backup file, from a consistent snapshot taken while the server
+    /// runs (one portable format for SQLite and PostgreSQL).
+    Backup(backup::BackupArgs),
+    /// Load a backup into an empty database of either kind (SQLite → PostgreSQL is the
+    /// upgrade path), then apply the migrations this binary has beyond the backup's.
+    Restore(backup::RestoreArgs),
     /// Print this binary's version.
     Version,
 }
@@ -308,9 +316,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         println!("cohort {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    if matches!(cli.command, Command::Backup(_)) && cli.db.database_url.is_none() && !cli.db.data_dir.join("cohort.db").exists() {
+        // Opening it would make an empty one.
+        return Err(format!("there is no database in {}: nothing to back up", cli.db.data_dir.display()));
+    }
     let db = cli.db.open()?;
     // A database that cannot be reached is said with where and why, before anything else.
     drop(db.read().await.map_err(|e| e.to_string())?);
+    // Neither migrates: a backup copies the database as it is, and a restore sets up the
+    // backup's own schema before it loads the rows.
+    match &cli.command {
+        Command::Backup(args) => return backup::run_backup(&db, args).await,
+        Command::Restore(args) => return backup::run_restore(&db, args).await,
+        _ => {}
+    }
     let app = App::connect(db).await.map_err(|e| format!("opening the database: {e}"))?;
     match cli.command {
         Command::Migrate => {
@@ -352,7 +371,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.revoke_key(&Principal::system(), &id).await.map_err(|e| format!("revoking {id}: {e}"))?;
             eprintln!("revoked {id}");
         }
-        Command::Version => {}
+        Command::Version | Command::Backup(_) | Command::Restore(_) => {}
         Command::Users(UsersCommand::List) => {
             let site = Principal::system();
             let mut page = 1;
