@@ -14,6 +14,7 @@
 //! The numbering a database continues from (users, groups, the change log) is the `counters`
 //! table, carried like any other; Cohort's tables have no sequences to set again.
 
+mod bulk;
 mod restore;
 mod tables;
 

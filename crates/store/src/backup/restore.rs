@@ -2,6 +2,7 @@
 //! backup's migration, its rows, then the migrations this binary has beyond it. A file that
 //! fails any check, a cut-short one included, leaves the database as it was.
 
+use super::bulk;
 use super::tables::{self, Table, quote};
 use super::{FORMAT, PROGRESS_EVERY, Progress, Summary, VERSION};
 use crate::db::{Backend, Conn, Db};
@@ -43,7 +44,7 @@ pub async fn restore(db: &Db, input: &mut dyn BufRead, progress: &mut dyn FnMut(
     refuse_unless_empty(&tx).await?;
     migrate::apply(&tx, schema_version).await?;
     if tx.backend() == Backend::Sqlite {
-        // Checked at commit instead of at each row (PostgreSQL's are met by the file's order).
+        // Checked at the commit instead of at each row (PostgreSQL's are set aside below).
         tx.batch("PRAGMA defer_foreign_keys = ON").await?;
     }
     let tables = tables::list(&tx).await?;
@@ -51,7 +52,9 @@ pub async fn restore(db: &Db, input: &mut dyn BufRead, progress: &mut dyn FnMut(
     for t in tables.iter().rev() {
         tx.execute(&format!("DELETE FROM {}", quote(&t.name)), &[]).await?;
     }
+    let set_aside = bulk::set_aside(&tx).await?;
     let backup = load(&tx, &mut lines, &tables, schema_version, progress).await?;
+    bulk::put_back(&tx, set_aside).await?;
     let migrated = migrate::apply(&tx, migrate::latest()).await?;
     if tx.backend() == Backend::Postgres {
         // The planner's statistics, so the first queries on the new database plan well.
@@ -139,6 +142,7 @@ fn header(lines: &mut Lines<'_>) -> Result<i64, StoreError> {
 /// The table being loaded: rows gathered into the next insert.
 struct Loading<'t> {
     table: &'t Table,
+    backend: Backend,
     /// `INSERT … VALUES` for a full batch of rows.
     insert: String,
     per_insert: usize,
@@ -148,12 +152,13 @@ struct Loading<'t> {
 }
 
 impl<'t> Loading<'t> {
-    fn new(table: &'t Table) -> Self {
+    fn new(table: &'t Table, backend: Backend) -> Self {
         let per_insert = (VALUES_PER_INSERT / table.columns.len().max(1)).clamp(1, ROWS_PER_INSERT);
         let width = table.columns.len();
         Loading {
             table,
-            insert: insert_sql(table, per_insert),
+            backend,
+            insert: insert_sql(backend, table, per_insert),
             per_insert,
             values: Vec::with_capacity(per_insert * width),
             pending: 0,
@@ -168,7 +173,7 @@ impl<'t> Loading<'t> {
         let sql = if self.pending == self.per_insert {
             std::borrow::Cow::Borrowed(self.insert.as_str())
         } else {
-            insert_sql(self.table, self.pending).into()
+            insert_sql(self.backend, self.table, self.pending).into()
         };
         c.execute(&sql, &self.values).await?;
         self.values.clear();
@@ -177,10 +182,17 @@ impl<'t> Loading<'t> {
     }
 }
 
-fn insert_sql(t: &Table, rows: usize) -> String {
+fn insert_sql(backend: Backend, t: &Table, rows: usize) -> String {
     let columns = t.columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
     let row = format!("({})", vec!["?"; t.columns.len()].join(", "));
-    format!("INSERT INTO {} ({columns}) VALUES {}", quote(&t.name), vec![row; rows].join(", "))
+    // On SQLite, OR FAIL: a statement that fails keeps its earlier rows instead of undoing
+    // them, so SQLite keeps no journal of the pages each statement changes; a failure rolls
+    // the whole restore back anyway.
+    let verb = match backend {
+        Backend::Sqlite => "INSERT OR FAIL",
+        Backend::Postgres => "INSERT",
+    };
+    format!("{verb} INTO {} ({columns}) VALUES {}", quote(&t.name), vec![row; rows].join(", "))
 }
 
 /// Loads every table the file holds, until and with its end line.
@@ -236,7 +248,7 @@ async fn load(
                 if !seen.insert(name.to_string()) {
                     return Err(lines.bad(format!("{name} comes twice")));
                 }
-                loading = Some(Loading::new(table));
+                loading = Some(Loading::new(table, c.backend()));
             }
             serde_json::Value::Object(end) if end.get("end") == Some(&serde_json::Value::Bool(true)) => {
                 if let Some(mut done) = loading.take() {
