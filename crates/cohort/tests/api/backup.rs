@@ -139,6 +139,22 @@ async fn assert_every_table_carried(place: &Place, carried: &Contents) {
     assert!(carried.len() >= 25 && carried.contains_key("memberships"), "{:?}", carried.keys());
 }
 
+/// The schema as the catalogue says it, down to each index's and foreign key's definition:
+/// a restore drops indexes (and PostgreSQL's foreign keys) for its load and makes them again.
+async fn schema(place: &Place) -> Vec<String> {
+    let db = place.db();
+    let sql = match db.backend() {
+        cohort_store::Backend::Sqlite => "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name",
+        cohort_store::Backend::Postgres => {
+            "SELECT indexname::text || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+             UNION ALL SELECT t.relname::text || '.' || k.conname::text || ': ' || pg_get_constraintdef(k.oid) FROM pg_constraint k \
+             JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() \
+             ORDER BY 1"
+        }
+    };
+    db.read().await.unwrap().query(sql, &[]).await.unwrap().iter().map(|r| r.get(0).unwrap()).collect()
+}
+
 /// What the tests ask a server before and after: access checks, and who a credential is.
 struct Made {
     checks: Vec<serde_json::Value>,
@@ -263,6 +279,11 @@ async fn round_trip(from: Backend, to: Backend) {
     let second = backup(&target, &files);
     assert_same(&carried, &contents(&second));
     assert_every_table_carried(&target, &carried).await;
+    let migrated = Place::fresh(to).await;
+    assert!(cohort(&migrated, &["migrate"]).status.success());
+    let (restored_schema, migrated_schema) = (schema(&target).await, schema(&migrated).await);
+    assert!(restored_schema.len() > 40, "{restored_schema:?}");
+    assert_eq!(restored_schema, migrated_schema, "a restored database has the indexes and keys of a migrated one");
 
     // A server on the restored database: the same answers, the same credentials.
     let server = target.serve();
