@@ -1,11 +1,12 @@
-//! The `cohort` binary: `serve`, `migrate`, `keys`, `users`, `spaces`, `check`, `sync ldap`,
-//! `version`.
+//! The `cohort` binary: `serve`, `migrate`, `keys`, `users`, `spaces`, `check`, `export`,
+//! `import`, `backup`, `restore`, `sync ldap`, `version`.
 //!
 //! Every command opens the same database the server uses (the SQLite file under
 //! `--data-dir`, or `--database-url`), so it works while a server runs. Only `serve` and
 //! `migrate` change the schema; other commands refuse a database whose migrations are not
 //! current, and make none unless given `--create` ([`db`]).
 
+mod backup;
 mod check;
 mod db;
 mod ldap;
@@ -150,6 +151,12 @@ enum Command {
     /// Bring a space in line with a directory.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Write every table to a backup file, from a consistent snapshot taken while the server
+    /// runs (one portable format for SQLite and PostgreSQL).
+    Backup(backup::BackupArgs),
+    /// Load a backup into an empty database of either kind (SQLite → PostgreSQL is the
+    /// upgrade path), then apply the migrations this binary has beyond the backup's.
+    Restore(backup::RestoreArgs),
     /// Print this binary's version.
     Version,
     /// Print the command-line reference in Markdown (docs/cli.md).
@@ -396,8 +403,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     {
         return Ok(allowed(check::ask_service(args).await?));
     }
-    // `serve` and `migrate` make a new database; other commands only when asked.
-    let makes = matches!(cli.command, Command::Serve(_) | Command::Migrate { status: false });
+    // `serve`, `migrate` and `restore` make a new database; other commands only when asked.
+    let makes = matches!(cli.command, Command::Serve(_) | Command::Migrate { status: false } | Command::Restore(_));
     let db = cli.db.open(cli.db.create || makes)?;
     if let Command::Serve(args) = &cli.command {
         log_configuration(&cli.db, args, &db);
@@ -405,6 +412,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     // A database that cannot be reached is said with where and why, before anything else.
     drop(db.read().await.map_err(|e| e.to_string())?);
     let app = match &cli.command {
+        // Neither migrates: a backup copies the database as it is, and a restore sets up the
+        // backup's own schema before it loads the rows.
+        Command::Backup(args) => return backup::run_backup(&db, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => return backup::run_restore(&db, args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate { status: true } => return migration_status(&db).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate { status: false } => {
             // A binary older than the database has nothing to apply and must not say "now at"
@@ -417,7 +428,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for name in &applied {
                 eprintln!("applied {name}");
             }
-            let at = cohort_store::migrate::MIGRATIONS.last().map_or(0, |m| m.version);
+            let at = cohort_store::migrate::latest();
             eprintln!("{}: {} migration(s) applied, now at {at}", db.location(), applied.len());
             return Ok(ExitCode::SUCCESS);
         }
@@ -438,7 +449,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     };
     match cli.command {
-        Command::Migrate { .. } | Command::Version | Command::Reference => {}
+        Command::Migrate { .. } | Command::Version | Command::Reference | Command::Backup(_) | Command::Restore(_) => {}
         Command::Check(args) => return Ok(allowed(check::ask_data(&app, &args).await?)),
         Command::Serve(args) => {
             let opts = args.options()?;

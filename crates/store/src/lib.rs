@@ -3,6 +3,8 @@
 //! - [`db`]: connections, transactions, values; `?` placeholders on both databases.
 //! - [`filter`]: list filters compiled to parameterised SQL against a field whitelist.
 //! - [`migrate`]: paired migrations, applied at start and by `cohort migrate`.
+//! - [`backup`]: every table written from a consistent snapshot in one portable format, and
+//!   loaded back into an empty database of either kind.
 //! - [`scim`]: SCIM filters compiled to SQL, and the reads directory sync needs.
 //! - the repositories ([`users`], [`spaces`], [`groups`], [`members`], [`keys`], [`audit`]):
 //!   the SQL for each concept. They run inside a transaction the caller holds and never
@@ -10,6 +12,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod backup;
 pub mod catalogue;
 pub mod db;
 pub mod directory;
@@ -33,7 +36,7 @@ pub mod transfer;
 pub mod user_collections;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Tx, Value};
+pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Snapshot, Tx, Value};
 
 /// What can go wrong below the domain.
 #[derive(Debug, thiserror::Error)]

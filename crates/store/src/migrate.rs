@@ -1,7 +1,7 @@
 //! Paired migrations: every step has a SQLite and a PostgreSQL file of the same name, listed
 //! once in [`MIGRATIONS`]; a test checks that the two folders hold the same names.
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Conn, Db};
 use crate::{StoreError, params};
 use cohort_core::time;
 
@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_user_collections"),
 ];
 
+/// The schema this binary knows: its last migration's version.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
 /// Where a database stands against the migrations this binary carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
@@ -57,9 +62,9 @@ impl Status {
     /// nothing newer than it knows. The error says what to do.
     pub fn require_current(&self) -> Result<(), String> {
         if let Some(v) = self.unknown.iter().max() {
-            let known = MIGRATIONS.last().map_or(0, |m| m.version);
             return Err(format!(
-                "the database has migration {v}, newer than this cohort knows (up to {known}): run a cohort at least as new as the one that migrated it"
+                "the database has migration {v}, newer than this cohort knows (up to {}): run a cohort at least as new as the one that migrated it",
+                latest()
             ));
         }
         match self.pending.as_slice() {
@@ -81,15 +86,8 @@ impl Status {
 /// migrations table has had none).
 pub async fn status(db: &Db) -> Result<Status, StoreError> {
     let c = db.read().await?;
-    let exists_sql = match db.backend() {
-        Backend::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-        Backend::Postgres => {
-            "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
-        }
-    };
-    let exists: i64 = c.query(exists_sql, &[]).await?.first().map(|r| r.get(0)).transpose()?.unwrap_or(0);
     let mut applied = Vec::new();
-    if exists > 0 {
+    if tracked(&c).await? {
         for r in c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", &[]).await? {
             applied.push((r.get(0)?, r.get(1)?, r.get(2)?));
         }
@@ -104,31 +102,64 @@ pub async fn status(db: &Db) -> Result<Status, StoreError> {
 /// at once.
 pub async fn run(db: &Db) -> Result<Vec<&'static str>, StoreError> {
     let tx = db.begin().await?;
-    if tx.backend() == Backend::Postgres {
-        // Building an index over a large table may take longer than any request may; and
-        // instances starting together take turns (the lock ends with the transaction).
-        tx.batch("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7206147)").await?;
-    }
-    tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
-        .await?;
-    let applied: Vec<i64> =
-        tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
-    let mut done = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match tx.backend() {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
-        tx.batch(sql).await?;
-        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
-            .await?;
-        done.push(m.name);
-    }
+    let done = apply(&tx, latest()).await?;
     tx.commit().await?;
     for name in &done {
         tracing::info!(migration = name, "migration applied");
     }
     Ok(done)
+}
+
+/// Applies the missing migrations up to version `upto` inside the caller's transaction;
+/// answers the names applied. A restore sets up the schema its backup was taken at, loads
+/// the rows, then applies the rest, all in one transaction.
+pub async fn apply(c: &Conn, upto: i64) -> Result<Vec<&'static str>, StoreError> {
+    prepare(c).await?;
+    let applied: Vec<i64> =
+        c.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+    let mut done = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version <= upto && !applied.contains(&m.version)) {
+        let sql = match c.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        c.batch(sql).await?;
+        c.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", &params![m.version, m.name, time::now()])
+            .await?;
+        done.push(m.name);
+    }
+    Ok(done)
+}
+
+/// Takes the migration lock for the rest of the caller's transaction and makes sure the
+/// table of applied migrations exists.
+pub async fn prepare(c: &Conn) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        // Building an index over a large table may take longer than any request may; and
+        // instances starting together take turns (the lock ends with the transaction).
+        c.batch("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7206147)").await?;
+    }
+    c.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        .await
+}
+
+/// Whether the database `c` reads has the table of applied migrations.
+async fn tracked(c: &Conn) -> Result<bool, StoreError> {
+    let exists = match c.backend() {
+        Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        }
+    };
+    Ok(c.query_one(exists, &[]).await?.get::<i64>(0)? > 0)
+}
+
+/// The highest migration applied to the database `c` reads (0 for one with none).
+pub async fn version(c: &Conn) -> Result<i64, StoreError> {
+    if !tracked(c).await? {
+        return Ok(0);
+    }
+    c.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0)
 }
 
 #[cfg(test)]

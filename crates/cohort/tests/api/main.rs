@@ -16,6 +16,7 @@ mod atomic;
 mod auth;
 mod authz;
 mod authz_matrix;
+mod backup;
 mod cli;
 mod concurrency;
 mod conditional;

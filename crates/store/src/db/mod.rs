@@ -55,6 +55,7 @@ pub struct Conn {
 enum Link {
     SqliteWriter(tokio::sync::OwnedMutexGuard<sqlite::Writer>),
     SqliteReader(sqlite::Reader),
+    SqliteSnapshot(sqlite::Snapshot),
     Postgres(deadpool_postgres::Object),
 }
 
@@ -177,6 +178,28 @@ impl Db {
         Ok(conn)
     }
 
+    /// A consistent, read-only view of the whole database for an export (`cohort backup`),
+    /// taken while the server keeps writing: on SQLite a copy of the file made with the
+    /// online backup API (see `sqlite::Snapshot`), on PostgreSQL a `REPEATABLE READ READ
+    /// ONLY` transaction, whose every read sees the database as of its first. Neither has a
+    /// statement deadline: an export reads whole tables.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let link = match self {
+            Db::Sqlite(s) => Link::SqliteSnapshot(s.snapshot().await?),
+            Db::Postgres(p) => {
+                let client = p.get().await?;
+                client
+                    .batch_execute(
+                        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                         SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0",
+                    )
+                    .await?;
+                Link::Postgres(client)
+            }
+        };
+        Ok(Snapshot { conn: Some(Conn::reader(link)) })
+    }
+
     /// Begins a write transaction. On SQLite it holds the one writer (its transaction shared
     /// with the requests queued behind it: see `sqlite::Writer`); on PostgreSQL it runs
     /// at READ COMMITTED, and rules rely on conditional updates and row locks.
@@ -260,6 +283,7 @@ impl Conn {
         match &self.link {
             Link::SqliteWriter(c) => c.with(|c| sqlite::query(c, sql, params)),
             Link::SqliteReader(r) => r.conn()?.with(|c| sqlite::query(c, sql, params)),
+            Link::SqliteSnapshot(s) => s.with(|c| sqlite::query(c, sql, params)),
             Link::Postgres(c) => pg::query(c, sql, params).await,
         }
     }
@@ -278,7 +302,25 @@ impl Conn {
         match &self.link {
             Link::SqliteWriter(c) => c.with(|c| sqlite::execute(c, sql, params)),
             Link::SqliteReader(r) => r.conn()?.with(|c| sqlite::execute(c, sql, params)),
+            Link::SqliteSnapshot(s) => s.with(|c| sqlite::execute(c, sql, params)),
             Link::Postgres(c) => pg::execute(c, sql, params).await,
+        }
+    }
+
+    /// Runs a query and hands `each` its rows one at a time as they are read, never holding
+    /// the whole result (an export of a table of millions); answers how many rows there were.
+    pub async fn for_each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mut each: impl FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        check_params(params)?;
+        match &self.link {
+            Link::SqliteWriter(c) => c.with(|c| sqlite::for_each(c, sql, params, &mut each)),
+            Link::SqliteReader(r) => r.conn()?.with(|c| sqlite::for_each(c, sql, params, &mut each)),
+            Link::SqliteSnapshot(s) => s.with(|c| sqlite::for_each(c, sql, params, &mut each)),
+            Link::Postgres(c) => pg::for_each(c, sql, params, &mut each).await,
         }
     }
 
@@ -288,13 +330,14 @@ impl Conn {
         match &self.link {
             Link::SqliteWriter(c) => c.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
             Link::SqliteReader(r) => r.conn()?.with_unlimited(|c| Ok(c.execute_batch(sql)?)),
+            Link::SqliteSnapshot(s) => s.with(|c| Ok(c.execute_batch(sql)?)),
             Link::Postgres(c) => Ok(c.batch_execute(sql).await?),
         }
     }
 
     pub fn backend(&self) -> Backend {
         match &self.link {
-            Link::SqliteWriter(_) | Link::SqliteReader(_) => Backend::Sqlite,
+            Link::SqliteWriter(_) | Link::SqliteReader(_) | Link::SqliteSnapshot(_) => Backend::Sqlite,
             Link::Postgres(_) => Backend::Postgres,
         }
     }
@@ -313,7 +356,7 @@ impl Tx {
         match conn.link {
             Link::SqliteWriter(w) => sqlite::commit(w).await?,
             Link::Postgres(c) => c.batch_execute("COMMIT").await?,
-            Link::SqliteReader(_) => return Err(StoreError::Other("a reader holds no transaction".into())),
+            Link::SqliteReader(_) | Link::SqliteSnapshot(_) => return Err(StoreError::Other("a reader holds no transaction".into())),
         }
         Ok(notes)
     }
@@ -333,17 +376,51 @@ impl std::ops::Deref for Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        match self.conn.take().map(|c| c.link) {
-            Some(Link::SqliteWriter(mut w)) => w.leave(),
-            Some(Link::Postgres(c)) => {
-                // The connection returns to the pool only after the rollback has run.
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move {
-                        let _ = c.batch_execute("ROLLBACK").await;
-                    });
-                }
+        if let Some(conn) = self.conn.take() {
+            roll_back(conn.link);
+        }
+    }
+}
+
+/// Ends the transaction a connection holds without keeping anything.
+fn roll_back(link: Link) {
+    match link {
+        Link::SqliteWriter(mut w) => w.leave(),
+        Link::Postgres(c) => {
+            // The connection returns to the pool only after the rollback has run.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                });
             }
-            _ => {}
+        }
+        // A snapshot's copy is deleted as it drops.
+        Link::SqliteReader(_) | Link::SqliteSnapshot(_) => {}
+    }
+}
+
+/// A read-only view of the whole database as of one moment (see [`Db::snapshot`]); read it
+/// through [`Conn`]. Dropped, its transaction ends (or its copy is deleted).
+pub struct Snapshot {
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        // `conn` is only taken by `drop`.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("snapshot used after drop"),
+        }
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            roll_back(conn.link);
         }
     }
 }

@@ -154,6 +154,26 @@ pub async fn query(client: &Object, sql: &str, params: &[Value]) -> Result<Vec<R
     rows.iter().map(read_row).collect()
 }
 
+/// Hands each row to `each` as it arrives from the server, never holding the whole result
+/// (the connection reads ahead only a little); answers how many there were.
+pub async fn for_each(
+    client: &Object,
+    sql: &str,
+    params: &[Value],
+    each: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    use futures_util::TryStreamExt;
+    let stmt = client.prepare_cached(&number_placeholders(sql)).await?;
+    let rows = client.query_raw(&stmt, params.iter()).await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut count = 0;
+    while let Some(row) = rows.try_next().await? {
+        each(read_row(&row)?)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 pub async fn execute(client: &Object, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
     let stmt = client.prepare_cached(&number_placeholders(sql)).await?;
     Ok(client.execute(&stmt, &as_params(params)).await?)

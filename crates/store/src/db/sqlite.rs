@@ -370,6 +370,15 @@ impl Sqlite {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// A copy of the database as of now (see [`Snapshot`]); the copying runs on a blocking
+    /// thread.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let (path, limits) = (self.path.clone(), self.limits);
+        tokio::task::spawn_blocking(move || Snapshot::take(&path, limits))
+            .await
+            .map_err(|e| StoreError::Other(format!("taking a snapshot: {e}")))?
+    }
+
     /// The one writer; waits at most the pool limit for it.
     pub async fn writer(&self) -> Result<OwnedMutexGuard<Writer>, StoreError> {
         tokio::time::timeout(self.limits.pool_wait, self.writer.clone().lock_owned())
@@ -388,6 +397,72 @@ impl Sqlite {
             None => open(&self.path, self.limits)?,
         };
         Ok(Reader { conn: Some(Shared::new(conn, self.limits.statement)), home: self.readers.clone(), _permit: permit })
+    }
+}
+
+/// A copy of the database file taken with SQLite's online backup API, for an export to read
+/// at leisure; the copy is deleted when this is dropped.
+///
+/// The copy is made in one step (every page under one read transaction), so it is the
+/// database as of one commit, while the server keeps writing (WAL: a reader blocks no
+/// writer). Reading the live file for the whole export instead would hold that read
+/// transaction for minutes, and the WAL could not be copied back and restarted meanwhile.
+pub struct Snapshot {
+    conn: Option<Shared>,
+    path: PathBuf,
+}
+
+impl Snapshot {
+    /// Copies `live` beside itself (in the data directory, which has the room and is private).
+    pub fn take(live: &Path, limits: Limits) -> Result<Snapshot, StoreError> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let mut name = live.as_os_str().to_owned();
+        name.push(format!(".snapshot-{}-{nanos}", std::process::id()));
+        let path = PathBuf::from(name);
+        // Made empty and private before SQLite opens it: it will hold password hashes.
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        file.open(&path).map_err(|e| StoreError::Other(format!("creating {}: {e}", path.display())))?;
+        // From here the copy is removed on every way out.
+        let mut snapshot = Snapshot { conn: None, path };
+        let source = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        source.busy_timeout(limits.pool_wait)?;
+        let mut copy = Connection::open_with_flags(&snapshot.path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
+            let deadline = Instant::now() + limits.pool_wait;
+            loop {
+                // -1: every page in this one step.
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    // Another connection holds a lock the copy needs (a checkpoint that
+                    // truncates the WAL, say): wait for it a while.
+                    _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                    _ => return Err(StoreError::Busy("the database stayed locked: no snapshot could be taken".into())),
+                }
+            }
+        }
+        snapshot.conn = Some(Shared::new(copy, limits.statement));
+        Ok(snapshot)
+    }
+
+    /// Runs `f` on the copy, with no statement deadline: an export reads whole tables.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.conn.as_ref().ok_or_else(|| StoreError::Other("the snapshot is closed".into()))?.with_unlimited(f)
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        drop(self.conn.take());
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
     }
 }
 
@@ -454,19 +529,41 @@ fn text(bytes: &[u8]) -> String {
     }
 }
 
+fn read_row(row: &rusqlite::Row<'_>, columns: usize) -> Result<Row, StoreError> {
+    let mut values = Vec::with_capacity(columns);
+    for i in 0..columns {
+        values.push(read_value(row.get_ref(i)?));
+    }
+    Ok(Row(values))
+}
+
 pub fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let columns = stmt.column_count();
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(columns);
-        for i in 0..columns {
-            values.push(read_value(row.get_ref(i)?));
-        }
-        out.push(Row(values));
+        out.push(read_row(row, columns)?);
     }
     Ok(out)
+}
+
+/// Hands each row to `each` as SQLite steps to it; answers how many there were.
+pub fn for_each(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    each: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let columns = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        each(read_row(row, columns)?)?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 pub fn execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
