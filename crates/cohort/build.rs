@@ -1,5 +1,6 @@
 //! Tests that need PostgreSQL are built as ignored — reported as skipped, not passed —
-//! unless `COHORT_TEST_DATABASE_URL` names a server when they are built; those that need
+//! unless `COHORT_TEST_DATABASE_URL` names a server when they are built (and those of its TLS
+//! unless `COHORT_TEST_DATABASE_TLS_CA` names its certificate's CA); those that need
 //! OpenLDAP's `slapd` likewise unless it is installed.
 
 fn main() {
@@ -7,6 +8,13 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     if std::env::var("COHORT_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=postgres_tests");
+    }
+    // Connections to PostgreSQL over TLS: the CA of the test server's certificate (issued to
+    // `localhost`), given when the tests are built.
+    println!("cargo::rerun-if-env-changed=COHORT_TEST_DATABASE_TLS_CA");
+    println!("cargo::rustc-check-cfg=cfg(postgres_tls_tests)");
+    if std::env::var("COHORT_TEST_DATABASE_TLS_CA").is_ok_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=postgres_tls_tests");
     }
     // Likewise the directory sync tests, which start a real OpenLDAP server (Debian's
     // `slapd`, which `.ci/run` installs).

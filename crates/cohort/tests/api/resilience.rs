@@ -275,3 +275,44 @@ async fn a_bulk_request_running_late_answers_what_it_did_not_run() {
     let users = app.get("/scim/v2/Users?filter=userName%20sw%20%22late%22&count=0", &app.admin_key).await.expect(200);
     assert_eq!(users["totalResults"], made.len());
 }
+
+/// Whether the connection `db` hands out is encrypted, as the server sees it.
+async fn encrypted(db: &cohort_store::Db) -> Result<bool, String> {
+    let c = db.read().await.map_err(|e| e.to_string())?;
+    let rows = c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.map_err(|e| e.to_string())?;
+    rows.first().ok_or("no row")?.get::<bool>(0).map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tls_tests),
+    ignore = "needs COHORT_TEST_DATABASE_URL and COHORT_TEST_DATABASE_TLS_CA (a PostgreSQL server with TLS, its certificate issued to localhost) when the tests are built"
+)]
+async fn postgresql_over_tls_checks_the_servers_certificate() {
+    let url = crate::helpers::fresh_postgres_url().await.expect(crate::helpers::NO_POSTGRES);
+    let ca = std::env::var("COHORT_TEST_DATABASE_TLS_CA").expect("COHORT_TEST_DATABASE_TLS_CA");
+    let by_name = url.replace("@127.0.0.1:", "@localhost:");
+    let open = |u: String| cohort_store::Db::postgres(&u, 1).unwrap();
+    // In the clear unless asked.
+    assert_eq!(encrypted(&open(by_name.clone())).await, Ok(false));
+    // Encrypted, the certificate checked against the CA given and its name against the host.
+    assert_eq!(encrypted(&open(format!("{by_name}?sslmode=require&sslrootcert={ca}"))).await, Ok(true));
+    assert_eq!(encrypted(&open(format!("{by_name}?sslmode=verify-full&sslrootcert={ca}"))).await, Ok(true));
+    // Not trusted under another name than its certificate's (unless only the CA is checked).
+    // (A certificate the system itself trusts, as Debian's own may be, is trusted without
+    // `sslrootcert` too; a missing file is said.)
+    let missing =
+        cohort_store::Db::postgres(&format!("{by_name}?sslmode=require&sslrootcert=/nonexistent.pem"), 1).err().map(|e| e.to_string());
+    assert!(missing.unwrap_or_default().contains("reading sslrootcert /nonexistent.pem"));
+    let by_address = encrypted(&open(format!("{url}?sslmode=require&sslrootcert={ca}"))).await.unwrap_err();
+    assert!(by_address.contains("certificate verify failed") || by_address.contains("match"), "{by_address}");
+    assert_eq!(encrypted(&open(format!("{url}?sslmode=verify-ca&sslrootcert={ca}"))).await, Ok(true));
+    // The command line takes the same URL; a mode that does not exist is said.
+    let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .args(["migrate", "--database-url", &format!("{by_name}?sslmode=require&sslrootcert={ca}")])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let bad = cohort_store::Db::postgres(&format!("{by_name}?sslmode=sometimes"), 1).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(bad.contains("sslmode \"sometimes\" is not"), "{bad}");
+}

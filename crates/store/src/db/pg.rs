@@ -22,7 +22,13 @@ impl Pg {
     }
 
     pub fn connect(url: &str, max_size: usize, limits: Limits) -> Result<Self, StoreError> {
+        let (url, tls) = Tls::of(url)?;
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+        if !tls.asked {
+            // Plain connections unless the URL asks for TLS (libpq would try TLS first and
+            // fall back; a server's self-signed certificate would then fail every connection).
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        }
         // Every statement and every lock wait has a deadline on the server, so a held table
         // lock or a slow query frees its connection instead of draining the pool.
         let ms = limits.statement.as_millis();
@@ -31,7 +37,12 @@ impl Pg {
         config.options(options.trim());
         config.connect_timeout(limits.connect);
         let target = describe(&config);
-        let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if tls.asked {
+            Manager::from_config(config, tls.connector()?, recycling)
+        } else {
+            Manager::from_config(config, tokio_postgres::NoTls, recycling)
+        };
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -55,6 +66,66 @@ impl Pg {
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL at {}: {}", self.target, cohort_core::error::chain(&e))))
+    }
+}
+
+/// TLS to PostgreSQL, as the URL's libpq-style parameters ask: `sslmode=require` (or
+/// `verify-full`) encrypts and checks the server's certificate against the system's roots and
+/// `sslrootcert` (a PEM file) and its name against the host; `verify-ca` checks the
+/// certificate but not the name; `prefer` encrypts when the server offers it (checked the
+/// same way); none, or `disable`, connects in the clear. Stricter than libpq's `require`,
+/// which encrypts without checking who answers.
+struct Tls {
+    asked: bool,
+    check_name: bool,
+    root: Option<std::path::PathBuf>,
+}
+
+impl Tls {
+    /// The URL without the parameters tokio-postgres does not read, and what they asked.
+    fn of(url: &str) -> Result<(String, Tls), StoreError> {
+        let mut tls = Tls { asked: false, check_name: true, root: None };
+        let Some((base, query)) = url.split_once('?') else { return Ok((url.to_string(), tls)) };
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("sslrootcert", path)) => tls.root = Some(path.into()),
+                Some(("sslmode", mode)) => {
+                    let mode = match mode {
+                        "disable" => "disable",
+                        "prefer" | "allow" => "prefer",
+                        "require" | "verify-full" => "require",
+                        "verify-ca" => {
+                            tls.check_name = false;
+                            "require"
+                        }
+                        other => {
+                            return Err(StoreError::Other(format!(
+                                "bad database url: sslmode {other:?} is not disable, prefer, require, verify-ca or verify-full"
+                            )));
+                        }
+                    };
+                    tls.asked = mode != "disable";
+                    kept.push(format!("sslmode={mode}"));
+                }
+                _ => kept.push(pair.to_string()),
+            }
+        }
+        let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        Ok((url, tls))
+    }
+
+    fn connector(&self) -> Result<postgres_native_tls::MakeTlsConnector, StoreError> {
+        let mut builder = native_tls::TlsConnector::builder();
+        if let Some(path) = &self.root {
+            let pem = std::fs::read(path).map_err(|e| StoreError::Other(format!("reading sslrootcert {}: {e}", path.display())))?;
+            let cert = native_tls::Certificate::from_pem(&pem)
+                .map_err(|e| StoreError::Other(format!("sslrootcert {}: no PEM certificate: {e}", path.display())))?;
+            builder.add_root_certificate(cert);
+        }
+        builder.danger_accept_invalid_hostnames(!self.check_name);
+        let connector = builder.build().map_err(|e| StoreError::Other(format!("setting up TLS: {e}")))?;
+        Ok(postgres_native_tls::MakeTlsConnector::new(connector))
     }
 }
 
