@@ -253,3 +253,49 @@ async fn a_change_on_one_instance_is_in_the_other_instances_feed() {
     let page = waiting.await.unwrap();
     assert!(events(&page).iter().any(|e| e["type"] == "group.created" && e["group_id"] == gid.as_str()), "{page}");
 }
+
+story!(a_change_logged_before_the_feed_is_served_with_what_the_log_kept, |app: TestApp| async move {
+    let owner = app.user("feed-old").await;
+    let g = app.group(&owner, "Old", json!({})).await;
+    let member = app.user("feed-old-member").await;
+    let at = head(&app).await;
+    app.add(&g, &member, "member").await;
+    // As a row written before the log named its event.
+    let tx = app.app.db().begin().await.unwrap();
+    tx.execute("UPDATE change_log SET event_id = NULL WHERE seq > ?", &cohort_store::params![at]).await.unwrap();
+    tx.commit().await.unwrap();
+    let page = app.get(&format!("/api/v1/changes?after={at}"), &app.admin_key).await.expect(200);
+    let old = &events(&page)[0];
+    assert_eq!(old["type"], "member.added", "{old}");
+    assert_eq!(old["group_id"], g.as_str());
+    assert!(old["target_id"].is_string() && old["actor_id"].is_null() && old["after"].is_null(), "{old}");
+});
+
+/// Under a short request deadline a long poll answers empty before it, and an event stream
+/// ends cleanly before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_polls_and_streams_end_before_the_request_deadline() {
+    let dir = std::env::temp_dir().join(crate::helpers::unique("cohort-feed"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = cohort_store::Db::sqlite(&dir.join("cohort.db")).unwrap();
+    let opts = cohort_http::ServeOptions { request_timeout: Duration::from_secs(3), ..cohort_http::ServeOptions::default() };
+    let app = TestApp::start_with(db, Backend::Sqlite, Some(dir), opts).await;
+    let at = head(&app).await;
+    let started = Instant::now();
+    let page = app.get(&format!("/api/v1/changes?after={at}&wait=20"), &app.admin_key).await.expect(200);
+    assert!(events(&page).is_empty() && started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+    let started = Instant::now();
+    let mut res = reqwest::Client::new()
+        .get(format!("{}/api/v1/changes?after={at}", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), res.chunk()).await.expect("the stream ended").unwrap() {
+        assert!(chunk.is_empty() || chunk.starts_with(b":"), "nothing changed: {chunk:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}

@@ -98,9 +98,10 @@ fn seconds(wait: Option<&str>) -> Result<Duration, Error> {
     n.parse::<u64>().map(Duration::from_secs).map_err(|_| Error::validation("wait", "whole seconds, as 30 or 30s"))
 }
 
-/// How long before the request's deadline an event stream ends, for the client to resume
-/// with `Last-Event-ID`: a stream past it would hold a stopping server's shutdown open.
-const STREAM_MARGIN: Duration = Duration::from_secs(2);
+/// How long before the request's deadline a long poll answers and an event stream ends (for
+/// the client to resume with `Last-Event-ID`): a poll past it would answer 503, and a stream
+/// past it would hold a stopping server's shutdown open.
+const MARGIN: Duration = Duration::from_secs(1);
 
 /// Read the change feed: the events after a revision, in commit order.
 ///
@@ -125,7 +126,8 @@ async fn list(
     Query(q): Query<ChangeParams>,
 ) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    let wait = seconds(q.wait.as_deref())?;
+    let end = deadline.0.checked_sub(MARGIN).unwrap_or(deadline.0);
+    let wait = seconds(q.wait.as_deref())?.min(end.saturating_duration_since(Instant::now()));
     let streaming = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     if !streaming {
         let page = app.changes(&p, q.after.unwrap_or(0), limit, wait).await?;
@@ -140,7 +142,6 @@ async fn list(
     let after = resume.or(q.after).unwrap_or(0);
     // Refusals (scope, bad values) answer as errors before the stream starts.
     let first = app.changes(&p, after, limit.min(MAX_LIMIT), Duration::ZERO).await?;
-    let end = deadline.0.checked_sub(STREAM_MARGIN).unwrap_or(deadline.0);
     let state = Stream { app, p, limit, next: first.next_revision, pending: first.events.into(), end };
     let events = futures_util::stream::unfold(state, Stream::step);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
