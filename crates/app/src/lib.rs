@@ -13,6 +13,7 @@ pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod changes;
 pub mod checks;
 mod credentials;
 pub mod directory;

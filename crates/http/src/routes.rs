@@ -54,6 +54,7 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("GET", "/api/v1/api-keys", KeyList),
     ("DELETE", "/api/v1/api-keys/{id}", KeyRevoke),
     ("GET", "/api/v1/audit", AuditRead),
+    ("GET", "/api/v1/changes", ChangesRead),
     // Spaces and the permission catalogue.
     ("POST", "/api/v1/spaces", SpaceCreate),
     ("GET", "/api/v1/spaces", SpaceList),

@@ -16,7 +16,7 @@ pub async fn next_counter(c: &Conn, name: &str) -> Result<i64, StoreError> {
 /// Writes the event and its change-log row; answers the change's sequence number.
 pub async fn record(c: &Conn, e: &AuditEvent, user_id: Option<&str>) -> Result<i64, StoreError> {
     insert_event(c, e).await?;
-    log_change(c, e.at, e.action.as_str(), &e.target_id, e.group_id.as_deref(), user_id).await
+    log_change(c, e, e.action.as_str(), &e.target_id, user_id).await
 }
 
 async fn insert_event(c: &Conn, e: &AuditEvent) -> Result<(), StoreError> {
@@ -38,19 +38,13 @@ async fn insert_event(c: &Conn, e: &AuditEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Appends a change-log row under the next sequence number, and answers that number.
-async fn log_change(
-    c: &Conn,
-    at: i64,
-    kind: &str,
-    entity_id: &str,
-    group_id: Option<&str>,
-    user_id: Option<&str>,
-) -> Result<i64, StoreError> {
+/// Appends a change-log row for event `e` under the next sequence number, and answers that
+/// number. The row names its event so the change feed reads the event exactly.
+async fn log_change(c: &Conn, e: &AuditEvent, kind: &str, entity_id: &str, user_id: Option<&str>) -> Result<i64, StoreError> {
     let seq = next_counter(c, "changes").await?;
     c.execute(
-        "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES (?, ?, ?, ?, ?, ?)",
-        &params![seq, at, kind, entity_id, group_id, user_id],
+        "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &params![seq, e.at, kind, entity_id, e.group_id.as_deref(), user_id, e.id.as_str()],
     )
     .await?;
     c.note_change(seq);
@@ -65,7 +59,59 @@ pub const MEMBER_BATCH: &str = "member.batch";
 /// change-log row ([`MEMBER_BATCH`]) that names it; answers the change's sequence number.
 pub async fn record_batch(c: &Conn, e: &AuditEvent) -> Result<i64, StoreError> {
     insert_event(c, e).await?;
-    log_change(c, e.at, MEMBER_BATCH, &e.id, e.group_id.as_deref(), None).await
+    log_change(c, e, MEMBER_BATCH, &e.id, None).await
+}
+
+/// One change of the change feed: a change-log row with its audit event, when the row names
+/// one (rows older than the feed name none and carry only what the change log says).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub entity_id: String,
+    pub group_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The audit event's action (a batch's row says `member.batch`, its event what was done).
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// Up to `limit` changes after `after_seq`, in sequence (commit) order, from `..= upto`.
+pub async fn feed_after(c: &Conn, after_seq: i64, upto: i64, limit: i64) -> Result<Vec<FeedRow>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT l.seq, l.at, l.kind, l.entity_id, l.group_id, l.user_id, a.action, a.actor_id, a.target_type, a.target_id, \
+             a.before_json, a.after_json FROM change_log l LEFT JOIN audit_events a ON a.id = l.event_id \
+             WHERE l.seq > ? AND l.seq <= ? ORDER BY l.seq LIMIT ?",
+            &params![after_seq, upto, limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let json = |i: usize| -> Result<Option<serde_json::Value>, StoreError> {
+                Ok(r.get::<Option<String>>(i)?.and_then(|s| serde_json::from_str(&s).ok()))
+            };
+            Ok(FeedRow {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                entity_id: r.get(3)?,
+                group_id: r.get(4)?,
+                user_id: r.get(5)?,
+                action: r.get(6)?,
+                actor_id: r.get(7)?,
+                target_type: r.get(8)?,
+                target_id: r.get(9)?,
+                before: json(10)?,
+                after: json(11)?,
+            })
+        })
+        .collect()
 }
 
 /// The users a batch event (see [`record_batch`]) is about.

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_scim_member_documents"),
     migration!(13, "0013_scope_sets"),
     migration!(14, "0014_user_collections"),
+    migration!(15, "0015_change_events"),
 ];
 
 /// The schema this binary knows: its last migration's version.

@@ -515,6 +515,7 @@ fn cases() -> Vec<Case> {
         case!("GET" "/api/v1/api-keys", "api key", none, read, |f, w, me| ("/api/v1/api-keys".into(), None)),
         case!("DELETE" "/api/v1/api-keys/{id}", "api key", &[Key], write, |f, w, me| (format!("/api/v1/api-keys/{}", f.key), None)),
         case!("GET" "/api/v1/audit", "route", none, read, |f, w, me| ("/api/v1/audit".into(), None)),
+        case!("GET" "/api/v1/changes", "route", none, read, |f, w, me| ("/api/v1/changes".into(), None)),
         case!("POST" "/api/v1/spaces", "space", none, write, |f, w, me| ("/api/v1/spaces".into(), Some(json!({"name": unique("space")})))),
         case!("GET" "/api/v1/spaces", "space", none, read, |f, w, me| ("/api/v1/spaces".into(), None)),
         case!("GET" "/api/v1/spaces/{id}", "space", none, read, |f, w, me| (format!("/api/v1/spaces/{}", w.space), None)),

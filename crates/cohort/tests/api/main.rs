@@ -17,6 +17,7 @@ mod auth;
 mod authz;
 mod authz_matrix;
 mod backup;
+mod changes;
 mod cli;
 mod concurrency;
 mod conditional;

@@ -517,6 +517,11 @@ impl AccessIndex {
         self.group_ix(group_id).is_some()
     }
 
+    /// The space of a group that exists.
+    pub fn group_space(&self, group_id: &str) -> Option<&str> {
+        self.group_ix(group_id).map(|gx| self.space_ids.name(self.g(gx).space))
+    }
+
     pub fn group_count(&self) -> usize {
         self.groups.iter().filter(|g| g.present).count()
     }

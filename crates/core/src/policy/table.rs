@@ -128,6 +128,9 @@ operations! {
     KeyList => (None, UserOrAdmin);
     KeyRevoke => (None, OwnerOrSite);
     AuditRead => (Some(Scope::Admin), Site);
+    /// The change feed: each caller sees the changes of the groups they may read (and their
+    /// own); site-wide readers see all (`App::changes`).
+    ChangesRead => (Some(GR), Caller);
 
     SpaceCreate => (Some(GW), Site);
     SpaceList => (Some(GR), Caller);

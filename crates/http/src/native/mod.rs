@@ -4,6 +4,7 @@ mod activity;
 mod audit;
 mod auth;
 mod catalogue;
+mod changes;
 pub mod checks;
 pub mod filters;
 mod grants;
@@ -47,6 +48,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "api-keys", description = "API keys with scopes"),
         (name = "lists", description = "What each list can be filtered and sorted by"),
         (name = "audit", description = "The audit trail"),
+        (name = "changes", description = "The change feed: every change after a revision, as pages, a long poll or Server-Sent Events"),
         (name = "ops", description = "Health and readiness of this instance"),
         (name = "admin", description = "The scoped admin API (`/api/admin`): groups with `groups:read` / `groups:write` (keys, or users through their groups' scope sets), cursor pages"),
         (name = "organizations", description = "Organization groups (`/api/organizations`, Bitwarden style): an organization is a space; collections, users, bulk deletes"),
@@ -138,6 +140,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(scope_sets::router())
         .merge(grants::router())
         .merge(audit::router())
+        .merge(changes::router())
         .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
         .merge(crate::dialects::seed004_scoped_admin::router())
