@@ -91,9 +91,16 @@ impl App {
                             }
                             // A key bound to a space acting for no user stands for its moderation.
                             let Some(user) = v.user_id.as_deref() else { return true };
-                            // The group's readers, by the rule every group read follows.
-                            mine || group
-                                .is_some_and(|g| idx.check_group_seen(user, g, GroupCheck::Read, now, false).is_some_and(|d| d.allowed))
+                            // Invitations and join requests name people who are not members
+                            // (an invitee's email): they are for those who manage the group's
+                            // members, as their lists are. Everything else is for the group's
+                            // readers, by the rule every group read follows.
+                            let needs = if r.kind.starts_with("invitation.") || r.kind.starts_with("join_request.") {
+                                GroupCheck::ManageMembers
+                            } else {
+                                GroupCheck::Read
+                            };
+                            mine || group.is_some_and(|g| idx.check_group_seen(user, g, needs, now, false).is_some_and(|d| d.allowed))
                         })
                         .collect()
                 })

@@ -126,6 +126,15 @@ story!(callers_see_the_changes_of_groups_they_may_read, |app: TestApp| async mov
     let everything = read_all(&app, &app.admin_key, from).await;
     assert!(seen_by(everything).contains(&hidden));
 
+    // An invitation names someone who is not a member (an email): its events are for those
+    // who manage the group's members, not for every reader of the group.
+    let from = head(&app).await;
+    app.post(&format!("/api/v1/groups/{public}/invitations"), &owner.token, json!({"emails": ["guest@example.com"]})).await.expect(201);
+    let invited = |evs: &[Value]| evs.iter().any(|e| e["type"].as_str().is_some_and(|t| t.starts_with("invitation.")));
+    assert!(!invited(&read_all(&app, &outsider.token, from).await), "a reader of the group sees no invitation");
+    let managers = read_all(&app, &owner.token, from).await;
+    assert!(invited(&managers) && managers.iter().any(|e| e["after"]["email"] == "guest@example.com"), "{managers:?}");
+
     // A key bound to a space sees that space's groups only.
     let space =
         app.post("/api/v1/spaces", &app.admin_key, json!({"name": "Feed space"})).await.expect(201)["id"].as_str().unwrap().to_string();
