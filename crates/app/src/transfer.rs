@@ -500,7 +500,7 @@ impl App {
                     email: u.email,
                     full_name: u.full_name,
                     active: Some(u.active),
-                    site_role: Some(u.site_role),
+                    site_role: Some(u.site_role.as_str().to_string()),
                 };
                 each(r).map_err(fail)?;
                 count += 1;

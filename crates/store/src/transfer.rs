@@ -5,7 +5,7 @@
 
 use crate::db::Conn;
 use crate::{StoreError, json_list, params};
-use cohort_core::model::Group;
+use cohort_core::model::{Group, User};
 
 /// Rows an export reads at a time.
 pub const PAGE: i64 = 5000;
@@ -34,36 +34,10 @@ pub async fn member_roles(c: &Conn, group_id: &str, user_ids: &[String]) -> Resu
     c.query(&sql, &[crate::texts(user_ids), group_id.into()]).await?.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
 }
 
-/// A user as an export writes them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserRow {
-    pub id: String,
-    pub external_id: Option<String>,
-    pub username: String,
-    pub email: Option<String>,
-    pub full_name: Option<String>,
-    pub active: bool,
-    pub site_role: String,
-}
-
 /// Users after `after` (an id), oldest id first.
-pub async fn users_after(c: &Conn, after: &str) -> Result<Vec<UserRow>, StoreError> {
-    let sql = "SELECT id, external_id, username, email, full_name, active, site_role FROM users WHERE id > ? ORDER BY id LIMIT ?";
-    c.query(sql, &params![after, PAGE])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(UserRow {
-                id: r.get(0)?,
-                external_id: r.get(1)?,
-                username: r.get(2)?,
-                email: r.get(3)?,
-                full_name: r.get(4)?,
-                active: r.get(5)?,
-                site_role: r.get(6)?,
-            })
-        })
-        .collect()
+pub async fn users_after(c: &Conn, after: &str) -> Result<Vec<User>, StoreError> {
+    let sql = format!("SELECT {} FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?", crate::users::COLS);
+    c.query(&sql, &params![after, PAGE]).await?.iter().map(|r| crate::users::from_row(r, 0)).collect()
 }
 
 /// Every group, each after its parent (groups are few beside memberships: read whole).
