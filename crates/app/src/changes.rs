@@ -21,6 +21,51 @@ pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// How often a waiting request looks at the index's revision (an atomic read).
 const POLL: Duration = Duration::from_millis(100);
 
+/// One change as the feed, its event streams and webhooks show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChangeEvent {
+    /// Its place in the change log: revisions increase in commit order.
+    pub revision: i64,
+    pub at: String,
+    /// What happened (`member.added`, `group.moved`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub group_id: Option<String>,
+    /// The space of the group, as it was when the change was made.
+    pub space_id: Option<String>,
+    /// The user the change is about, if one.
+    pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl From<FeedRow> for ChangeEvent {
+    fn from(r: FeedRow) -> Self {
+        ChangeEvent {
+            revision: r.seq,
+            at: time::rfc3339(r.at),
+            // A batch's row says `member.batch`; its event says what was done to whom.
+            kind: r.action.unwrap_or(r.kind),
+            group_id: r.group_id,
+            space_id: r.space_id,
+            user_id: r.user_id,
+            actor_id: r.actor_id,
+            target_type: r.target_type,
+            target_id: r.target_id.or(Some(r.entity_id)),
+            before: r.before,
+            after: r.after,
+        }
+    }
+}
+
+/// The type of the change a row records.
+pub fn kind_of(r: &FeedRow) -> &str {
+    r.action.as_deref().unwrap_or(&r.kind)
+}
+
 /// One page of the feed. `next_revision` is the last change looked at, seen or not, so that
 /// asking from it again neither rescans nor misses anything.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +130,7 @@ impl App {
                             let group = r.group_id.as_deref();
                             // A space-bound credential knows nothing outside its space.
                             if let Some(space) = &v.space_id
-                                && group.and_then(|g| idx.group_space(g)) != Some(space.as_str())
+                                && r.space_id.as_deref().or_else(|| group.and_then(|g| idx.group_space(g))) != Some(space.as_str())
                             {
                                 return false;
                             }
@@ -95,8 +140,11 @@ impl App {
                             // (an invitee's email): they are for those who manage the group's
                             // members, as their lists are. Everything else is for the group's
                             // readers, by the rule every group read follows.
+                            // A group's webhooks are for those who manage its settings.
                             let needs = if r.kind.starts_with("invitation.") || r.kind.starts_with("join_request.") {
                                 GroupCheck::ManageMembers
+                            } else if r.kind.starts_with("webhook.") {
+                                GroupCheck::ManageSettings
                             } else {
                                 GroupCheck::Read
                             };

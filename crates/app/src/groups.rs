@@ -441,8 +441,9 @@ impl App {
         }
         let mut members_removed = 0;
         for gid in order.iter().rev() {
-            members_removed += groups::delete(tx, gid).await?;
+            // Recorded first, while the change log can still name the group's space.
             Change::new("group.deleted", "group", gid).group(gid).record(tx, p).await?;
+            members_removed += groups::delete(tx, gid).await?;
         }
         Ok(Deleted { group_id: id.to_string(), members_removed })
     }

@@ -151,7 +151,7 @@ impl App {
         if !groups::update(&tx, &g, expected).await? {
             return Err(Error::conflict(Conflict::Other, "the group changed while this update ran; retry"));
         }
-        Change::new("group.permissions_changed", "group", id)
+        Change::new("permissions.changed", "group", id)
             .group(id)
             .before(serde_json::json!({"permissions": before}))
             .after(serde_json::json!({"permissions": g.permissions}))

@@ -8,6 +8,7 @@
 //!   removed by one engine (`membership`).
 //! - [`audit`]: the trail of changes.
 //! - [`scim`]: directory sync: what a `scim` key may do, in its space.
+//! - [`changes`], [`webhooks`]: the change feed, and its events delivered over HTTP.
 
 pub mod activity;
 pub mod audit;
@@ -38,6 +39,7 @@ pub mod spaces;
 pub mod stats;
 pub mod transfer;
 pub mod users;
+pub mod webhooks;
 
 pub use cohort_core::{Error, Result};
 pub use cohort_store::Db;
@@ -61,6 +63,8 @@ pub struct Parts {
     token_key: secrets::TokenKey,
     credentials: credentials::Credentials,
     stats: stats::Stats,
+    /// How webhooks are delivered (set once, see [`App::configure_webhooks`]).
+    dispatch: std::sync::OnceLock<webhooks::Dispatch>,
     /// Set when the process is asked to stop: `/readyz` says so, so that a load balancer
     /// sends no new requests while the open ones finish.
     stopping: std::sync::atomic::AtomicBool,
@@ -107,6 +111,7 @@ impl App {
             token_key,
             credentials: Default::default(),
             stats: Default::default(),
+            dispatch: Default::default(),
             stopping: Default::default(),
         })))
     }
@@ -156,9 +161,10 @@ impl App {
         self.index.catch_up(&self.db, |rows| self.credentials.observe(rows)).await
     }
 
-    /// Background work for a serving process: follow other instances' changes and sweep
-    /// expired memberships. Runs until the process ends.
+    /// Background work for a serving process: follow other instances' changes, deliver
+    /// webhooks, and sweep expired memberships. Runs until the process ends.
     pub fn start_background(&self) {
+        self.start_webhooks();
         let app = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));

@@ -192,7 +192,9 @@ pub(crate) async fn change(
     if let Some(r) = reason {
         shown["reason"] = r.into();
     }
-    let seq = Change::new("member.updated", "membership", &after.id)
+    // A new role is its own kind of change (what GitLab and the feed's readers call it).
+    let action = if after.role != before.role { "member.role_changed" } else { "member.updated" };
+    let seq = Change::new(action, "membership", &after.id)
         .group(&after.group_id)
         .user(&after.user_id)
         .before(snapshot(before))

@@ -53,10 +53,15 @@ impl TokenKey {
     }
 
     fn mac(&self, signed: &str) -> Result<Vec<u8>> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).map_err(Error::internal)?;
-        mac.update(signed.as_bytes());
-        Ok(mac.finalize().into_bytes().to_vec())
+        hmac_sha256(&self.0, signed.as_bytes())
     }
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Result<Vec<u8>> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(Error::internal)?;
+    mac.update(message);
+    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 /// A user token: a JWT signed with HS256, so clients that read a token's expiry (the

@@ -16,6 +16,8 @@ pub enum Kind {
     Token,
     Event,
     ScopeSet,
+    Webhook,
+    Delivery,
 }
 
 impl Kind {
@@ -32,6 +34,8 @@ impl Kind {
             Kind::Token => "tok_",
             Kind::Event => "evt_",
             Kind::ScopeSet => "sst_",
+            Kind::Webhook => "whk_",
+            Kind::Delivery => "dlv_",
         }
     }
 }

@@ -17,6 +17,8 @@
 //! - [`page`]: page arithmetic shared by every list.
 //! - [`scim_filter`]: SCIM filters and PATCH paths (RFC 7644), parsed into a typed expression.
 //! - [`throttle`]: how failed sign-ins slow down, per account and per client address.
+//! - [`webhook`]: subscriptions to the change feed over HTTP: what they want, where they may
+//!   deliver, how retries back off.
 
 pub mod access;
 pub mod auth;
@@ -33,5 +35,6 @@ pub mod policy;
 pub mod scim_filter;
 pub mod throttle;
 pub mod time;
+pub mod webhook;
 
 pub use error::{Error, Result};

@@ -63,6 +63,8 @@ pub fn parse(s: &str) -> Option<Millis> {
 }
 
 pub const SECOND: Millis = 1000;
+pub const MINUTE: Millis = 60 * SECOND;
+pub const HOUR: Millis = 60 * MINUTE;
 pub const DAY: Millis = 86_400_000;
 
 #[cfg(test)]

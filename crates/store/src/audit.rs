@@ -43,13 +43,17 @@ async fn insert_event(c: &Conn, e: &AuditEvent) -> Result<(), StoreError> {
 async fn log_change(c: &Conn, e: &AuditEvent, kind: &str, entity_id: &str, user_id: Option<&str>) -> Result<i64, StoreError> {
     let seq = next_counter(c, "changes").await?;
     c.execute(
-        "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        &params![seq, e.at, kind, entity_id, e.group_id.as_deref(), user_id, e.id.as_str()],
+        &format!("INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id, event_id, space_id) VALUES (?, ?, ?, ?, ?, ?, ?, {SPACE_OF})"),
+        &params![seq, e.at, kind, entity_id, e.group_id.as_deref(), user_id, e.id.as_str(), e.group_id.as_deref()],
     )
     .await?;
     c.note_change(seq);
     Ok(seq)
 }
+
+/// The space of the change's group, as the change is written: a change is routed to its
+/// space's subscribers by it, after the group itself is gone too.
+const SPACE_OF: &str = "(SELECT space_id FROM groups WHERE id = ?)";
 
 /// The change-log kind of a batch of membership changes: its entity is the batch's audit
 /// event, whose `after` (or `before`) lists the users under `members`.
@@ -71,6 +75,8 @@ pub struct FeedRow {
     pub kind: String,
     pub entity_id: String,
     pub group_id: Option<String>,
+    /// The space of the group, as it was when the change was made.
+    pub space_id: Option<String>,
     pub user_id: Option<String>,
     /// The audit event's action (a batch's row says `member.batch`, its event what was done).
     pub action: Option<String>,
@@ -86,7 +92,7 @@ pub async fn feed_after(c: &Conn, after_seq: i64, upto: i64, limit: i64) -> Resu
     let rows = c
         .query(
             "SELECT l.seq, l.at, l.kind, l.entity_id, l.group_id, l.user_id, a.action, a.actor_id, a.target_type, a.target_id, \
-             a.before_json, a.after_json FROM change_log l LEFT JOIN audit_events a ON a.id = l.event_id \
+             a.before_json, a.after_json, l.space_id FROM change_log l LEFT JOIN audit_events a ON a.id = l.event_id \
              WHERE l.seq > ? AND l.seq <= ? ORDER BY l.seq LIMIT ?",
             &params![after_seq, upto, limit],
         )
@@ -109,6 +115,7 @@ pub async fn feed_after(c: &Conn, after_seq: i64, upto: i64, limit: i64) -> Resu
                 target_id: r.get(9)?,
                 before: json(10)?,
                 after: json(11)?,
+                space_id: r.get(12)?,
             })
         })
         .collect()
@@ -251,11 +258,24 @@ pub async fn record_many(c: &Conn, events: &[(AuditEvent, Option<String>)]) -> R
         let n = chunk.len() as i64;
         let last: i64 =
             c.query_one("UPDATE counters SET value = value + ? WHERE name = 'changes' RETURNING value", &params![n]).await?.get(0)?;
-        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
         for (i, (e, user)) in chunk.iter().enumerate() {
-            args.extend(params![last - n + 1 + i as i64, e.at, e.action.as_str(), e.target_id.as_str(), e.group_id.clone(), user.clone()]);
+            args.extend(params![
+                last - n + 1 + i as i64,
+                e.at,
+                e.action.as_str(),
+                e.target_id.as_str(),
+                e.group_id.clone(),
+                user.clone(),
+                e.id.as_str(),
+                e.group_id.clone()
+            ]);
         }
-        let sql = format!("INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id) VALUES {}", marks(chunk.len(), 6));
+        let row = format!("(?, ?, ?, ?, ?, ?, ?, {SPACE_OF})");
+        let sql = format!(
+            "INSERT INTO change_log (seq, at, kind, entity_id, group_id, user_id, event_id, space_id) VALUES {}",
+            vec![row; chunk.len()].join(", ")
+        );
         c.execute(&sql, &args).await?;
         for seq in last - n + 1..=last {
             c.note_change(seq);

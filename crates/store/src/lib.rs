@@ -35,6 +35,7 @@ pub mod throttle;
 pub mod transfer;
 pub mod user_collections;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Snapshot, Tx, Value};
 

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_scope_sets"),
     migration!(14, "0014_user_collections"),
     migration!(15, "0015_change_events"),
+    migration!(16, "0016_webhooks"),
 ];
 
 /// The schema this binary knows: its last migration's version.

@@ -54,7 +54,7 @@ story!(events_come_in_commit_order_with_their_types, |app: TestApp| async move {
     let of_member = |e: &Value| e["user_id"] == member.id.as_str();
     assert_eq!(kinds.first(), Some(&"group.created"), "{kinds:?}");
     let added = mine.iter().position(|e| e["type"] == "member.added" && of_member(e)).unwrap();
-    let changed = mine.iter().position(|e| e["type"] == "member.updated" && of_member(e)).unwrap();
+    let changed = mine.iter().position(|e| e["type"] == "member.role_changed" && of_member(e)).unwrap();
     let removed = mine.iter().position(|e| e["type"] == "member.removed" && of_member(e)).unwrap();
     let moved = mine.iter().position(|e| e["type"] == "group.moved").unwrap();
     assert!(added < changed && changed < removed && removed < moved, "{kinds:?}");

@@ -172,6 +172,13 @@ pub fn manage_scope_sets(p: &Principal, space_level: bool, moderator: bool) -> R
     site_or_space(p, space_level, moderator, "scope sets")
 }
 
+/// Managing webhooks. The site's (every change, users' and keys' included) need the `admin`
+/// scope; a space's are for its moderators or the site. A group's follow the group's rule
+/// for its settings (`Action::ManageSettings`).
+pub fn manage_webhooks(p: &Principal, space_level: bool, moderator: bool) -> Result<()> {
+    if space_level { site_or_space(p, true, moderator, "webhooks") } else { p.require_superuser(Scope::Admin) }
+}
+
 /// What a scope set may bundle: the group and user scopes. `admin` and `scim` are never
 /// handed out through groups (they would make every member a site administrator or a
 /// directory).

@@ -131,6 +131,14 @@ operations! {
     /// The change feed: each caller sees the changes of the groups they may read (and their
     /// own); site-wide readers see all (`App::changes`).
     ChangesRead => (Some(GR), Caller);
+    /// Webhooks carry events and sign with secrets, so reading them is managing them: the
+    /// site's need `admin`, a space's its moderators, a group's those who manage its settings
+    /// (`policy::site::manage_webhooks`).
+    SiteWebhooks => (Some(Scope::Admin), Site);
+    SpaceWebhooks => (Some(GW), SpaceManager);
+    GroupWebhooks => (Some(GW), Group(G::ManageSettings));
+    /// One subscription, by the rule of its level (the table names a group's).
+    WebhookManage => (Some(GW), Group(G::ManageSettings));
 
     SpaceCreate => (Some(GW), Site);
     SpaceList => (Some(GR), Caller);

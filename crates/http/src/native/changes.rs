@@ -1,6 +1,5 @@
 //! `/changes`: the change feed, as pages, as a long poll, or as Server-Sent Events.
 
-use super::schema::ts;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Query};
 use crate::limits::Deadline;
@@ -10,7 +9,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use cohort_app::App;
-use cohort_app::changes::{Changes, DEFAULT_LIMIT, FeedRow, MAX_LIMIT, MAX_WAIT};
+use cohort_app::changes::{ChangeEvent, Changes, DEFAULT_LIMIT, FeedRow, MAX_LIMIT, MAX_WAIT};
 use cohort_core::Error;
 use cohort_core::auth::Principal;
 use serde::{Deserialize, Serialize};
@@ -35,6 +34,8 @@ pub struct ChangeOut {
     #[schema(example = "member.added")]
     pub kind: String,
     pub group_id: Option<String>,
+    /// The space of the group, as it was when the change was made.
+    pub space_id: Option<String>,
     /// The user the change is about, if one.
     pub user_id: Option<String>,
     pub actor_id: Option<String>,
@@ -46,18 +47,19 @@ pub struct ChangeOut {
 
 impl From<FeedRow> for ChangeOut {
     fn from(r: FeedRow) -> Self {
+        let e = ChangeEvent::from(r);
         ChangeOut {
-            revision: r.seq,
-            at: ts(r.at),
-            // A batch's row says `member.batch`; its event says what was done to whom.
-            kind: r.action.unwrap_or(r.kind),
-            group_id: r.group_id,
-            user_id: r.user_id,
-            actor_id: r.actor_id,
-            target_type: r.target_type,
-            target_id: r.target_id.or(Some(r.entity_id)),
-            before: r.before,
-            after: r.after,
+            revision: e.revision,
+            at: e.at,
+            kind: e.kind,
+            group_id: e.group_id,
+            space_id: e.space_id,
+            user_id: e.user_id,
+            actor_id: e.actor_id,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            before: e.before,
+            after: e.after,
         }
     }
 }

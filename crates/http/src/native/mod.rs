@@ -19,6 +19,7 @@ pub mod schema;
 mod scope_sets;
 mod spaces;
 pub mod users;
+mod webhooks;
 
 use cohort_app::App;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -49,6 +50,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "lists", description = "What each list can be filtered and sorted by"),
         (name = "audit", description = "The audit trail"),
         (name = "changes", description = "The change feed: every change after a revision, as pages, a long poll or Server-Sent Events"),
+        (name = "webhooks", description = "Subscriptions of the site, a space or a group to the change feed's events, delivered over HTTP and signed"),
         (name = "ops", description = "Health and readiness of this instance"),
         (name = "admin", description = "The scoped admin API (`/api/admin`): groups with `groups:read` / `groups:write` (keys, or users through their groups' scope sets), cursor pages"),
         (name = "organizations", description = "Organization groups (`/api/organizations`, Bitwarden style): an organization is a space; collections, users, bulk deletes"),
@@ -141,6 +143,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(grants::router())
         .merge(audit::router())
         .merge(changes::router())
+        .merge(webhooks::router())
         .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
         .merge(crate::dialects::seed004_scoped_admin::router())
