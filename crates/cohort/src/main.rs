@@ -89,6 +89,14 @@ struct ServeArgs {
     /// Scheduled syncs also remove what the directory dropped (`--prune`).
     #[arg(long, env = "COHORT_LDAP_SYNC_PRUNE")]
     ldap_sync_prune: bool,
+    /// Deliver webhooks to loopback and private-network addresses too (off: only to the
+    /// public internet, so that a subscription cannot reach the service's own network).
+    #[arg(long, env = "COHORT_WEBHOOKS_ALLOW_PRIVATE_NETWORKS")]
+    webhooks_allow_private_networks: bool,
+    /// The longest wait, in seconds, between two attempts at a failing webhook delivery
+    /// (waits double from 5 s up to it; an event is retried for 24 hours).
+    #[arg(long, env = "COHORT_WEBHOOKS_MAX_RETRY_INTERVAL", default_value_t = 600.0)]
+    webhooks_max_retry_interval: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -105,6 +113,14 @@ fn seconds(name: &str, s: f64) -> Result<std::time::Duration, String> {
 }
 
 impl ServeArgs {
+    fn webhooks(&self) -> Result<cohort_app::webhooks::Settings, String> {
+        let cap = seconds("webhooks-max-retry-interval", self.webhooks_max_retry_interval)?;
+        let mut settings = cohort_app::webhooks::Settings { allow_private: self.webhooks_allow_private_networks, ..Default::default() };
+        settings.backoff.cap = i64::try_from(cap.as_millis()).unwrap_or(i64::MAX);
+        settings.backoff.base = settings.backoff.base.min(settings.backoff.cap);
+        Ok(settings)
+    }
+
     fn options(&self) -> Result<cohort_http::ServeOptions, String> {
         Ok(cohort_http::ServeOptions {
             header_timeout: seconds("header-timeout", self.header_timeout)?,
@@ -453,6 +469,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check(args) => return Ok(allowed(check::ask_data(&app, &args).await?)),
         Command::Serve(args) => {
             let opts = args.options()?;
+            app.configure_webhooks(args.webhooks()?).map_err(|e| e.to_string())?;
             let listen = &args.listen;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;

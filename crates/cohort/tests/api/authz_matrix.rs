@@ -278,6 +278,8 @@ enum Need {
     ScopeSet,
     DirectGrant,
     ScimUser,
+    /// A webhook of the fixture group.
+    Webhook,
 }
 
 /// A private group of the space with one user of each role, and what a case needs beside.
@@ -303,6 +305,7 @@ struct Fixture {
     /// A scope set of the fixture space.
     scope_set: String,
     scim_user: String,
+    webhook: String,
 }
 
 impl Fixture {
@@ -381,6 +384,10 @@ async fn fixture(app: &TestApp, w: &World, needs: &[Need]) -> Fixture {
             Need::DirectGrant => {
                 let path = format!("/api/v1/users/{}/collections/col_direct", f.subject);
                 app.put(&path, a, json!({"space_id": w.space, "read_only": true})).await.expect(200);
+            }
+            Need::Webhook => {
+                let body = json!({"url": "http://127.0.0.1:9/matrix"});
+                f.webhook = id(&app.post(&format!("/api/v1/groups/{g}/webhooks"), a, body).await.expect(201));
             }
             Need::ScimUser => {
                 let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": unique("scim")});
@@ -516,6 +523,32 @@ fn cases() -> Vec<Case> {
         case!("DELETE" "/api/v1/api-keys/{id}", "api key", &[Key], write, |f, w, me| (format!("/api/v1/api-keys/{}", f.key), None)),
         case!("GET" "/api/v1/audit", "route", none, read, |f, w, me| ("/api/v1/audit".into(), None)),
         case!("GET" "/api/v1/changes", "route", none, read, |f, w, me| ("/api/v1/changes".into(), None)),
+        case!("GET" "/api/v1/webhooks", "route", none, read, |f, w, me| ("/api/v1/webhooks".into(), None)),
+        case!("POST" "/api/v1/webhooks", "route", none, write, |f, w, me| ("/api/v1/webhooks".into(), Some(json!({"url": "https://example.com/h"})))),
+        case!("GET" "/api/v1/spaces/{id}/webhooks", "space", none, read, |f, w, me| (format!("/api/v1/spaces/{}/webhooks", w.space), None)),
+        case!("POST" "/api/v1/spaces/{id}/webhooks", "space", none, write, |f, w, me| (
+            format!("/api/v1/spaces/{}/webhooks", w.space),
+            Some(json!({"url": "https://example.com/h"}))
+        )),
+        case!("GET" "/api/v1/groups/{id}/webhooks", "group", none, read, |f, w, me| (format!("/api/v1/groups/{}/webhooks", f.group), None)),
+        case!("POST" "/api/v1/groups/{id}/webhooks", "group", none, write, |f, w, me| (
+            format!("/api/v1/groups/{}/webhooks", f.group),
+            Some(json!({"url": "https://example.com/h"}))
+        )),
+        case!("GET" "/api/v1/webhooks/{id}", "group", &[Webhook], read, |f, w, me| (format!("/api/v1/webhooks/{}", f.webhook), None)),
+        case!("PATCH" "/api/v1/webhooks/{id}", "group", &[Webhook], write, |f, w, me| (
+            format!("/api/v1/webhooks/{}", f.webhook),
+            Some(json!({"description": "changed"}))
+        )),
+        case!("DELETE" "/api/v1/webhooks/{id}", "group", &[Webhook], write, |f, w, me| (format!("/api/v1/webhooks/{}", f.webhook), None)),
+        case!("GET" "/api/v1/webhooks/{id}/deliveries", "group", &[Webhook], read, |f, w, me| (
+            format!("/api/v1/webhooks/{}/deliveries", f.webhook),
+            None
+        )),
+        case!("POST" "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", "group", &[Webhook], write, |f, w, me| (
+            format!("/api/v1/webhooks/{}/deliveries/dlv_unknown/redeliver", f.webhook),
+            None
+        )),
         case!("POST" "/api/v1/spaces", "space", none, write, |f, w, me| ("/api/v1/spaces".into(), Some(json!({"name": unique("space")})))),
         case!("GET" "/api/v1/spaces", "space", none, read, |f, w, me| ("/api/v1/spaces".into(), None)),
         case!("GET" "/api/v1/spaces/{id}", "space", none, read, |f, w, me| (format!("/api/v1/spaces/{}", w.space), None)),
@@ -826,6 +859,7 @@ story!(every_route_against_every_caller, |app: TestApp| async move {
             Need::ScopeSet,
             Need::DirectGrant,
             Need::ScimUser,
+            Need::Webhook,
         ],
     )
     .await;

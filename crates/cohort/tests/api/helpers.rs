@@ -152,6 +152,13 @@ impl TestApp {
         let (_, admin_key) = app.create_key(&Principal::system(), new).await.expect("admin key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Receivers in tests listen on loopback, and a failing one is retried within a second.
+        let hooks = cohort_app::webhooks::Settings {
+            allow_private: true,
+            backoff: cohort_core::webhook::Backoff { base: 200, cap: 1000 },
+            timeout: std::time::Duration::from_secs(5),
+        };
+        app.configure_webhooks(hooks).expect("webhook settings");
         app.start_background();
         let served = app.clone();
         tokio::spawn(async move {

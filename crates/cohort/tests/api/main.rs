@@ -40,3 +40,4 @@ mod seed003_workflows;
 mod seed004_scoped_admin;
 mod spaces_users;
 mod transfer;
+mod webhooks;
