@@ -22,7 +22,7 @@ pub struct Invite {
     /// Days until it expires (default 7; 0 expires at once). `expires_at` wins when given.
     pub expires_in_days: Option<i64>,
     pub expires_at: Option<time::Millis>,
-    /// Recorded on the audit event; delivery comes with webhooks.
+    /// Mail the invitation (with its link) to its email, through the configured mail server.
     pub notify: bool,
 }
 
@@ -31,7 +31,7 @@ pub struct Invite {
 pub enum Invited {
     /// Sent, with the secret of its link: shown once, for the inviter to send to the
     /// invitee (holding it proves the invitation reached them).
-    Sent(Invitation, String),
+    Sent(Box<Invitation>, String),
     Failed {
         target: String,
         error: Error,
@@ -100,13 +100,19 @@ impl App {
                 created_at: now,
                 expires_at,
                 decided_at: None,
+                mail: Default::default(),
             };
             let link = new_secret("cin_")?;
             invitations::insert(&tx, &i, &digest(&link)).await?;
+            let mut i = i;
+            if inv.notify {
+                i.mail = self.queue_invitation_mail(&tx, p, &i, &link).await?;
+                invitations::set_mail(&tx, &i.id, &i.mail).await?;
+            }
             let mut after = snapshot(&i);
             after["notify"] = inv.notify.into();
             Change::new("invitation.sent", "invitation", &i.id).group(group_id).after(after).record(&tx, p).await?;
-            out.push(Invited::Sent(i, link));
+            out.push(Invited::Sent(Box::new(i), link));
         }
         self.commit(tx).await?;
         Ok(out)

@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod index;
 pub mod invitations;
 pub mod keys;
+pub mod mail;
 pub mod members;
 mod membership;
 pub mod organizations;
@@ -65,6 +66,8 @@ pub struct Parts {
     stats: stats::Stats,
     /// How webhooks are delivered (set once, see [`App::configure_webhooks`]).
     dispatch: std::sync::OnceLock<webhooks::Dispatch>,
+    /// Where invitation mail goes out (none: no mail is sent; see [`App::configure_mail`]).
+    mailer: std::sync::OnceLock<mail::Mailer>,
     /// Set when the process is asked to stop: `/readyz` says so, so that a load balancer
     /// sends no new requests while the open ones finish.
     stopping: std::sync::atomic::AtomicBool,
@@ -112,6 +115,7 @@ impl App {
             credentials: Default::default(),
             stats: Default::default(),
             dispatch: Default::default(),
+            mailer: Default::default(),
             stopping: Default::default(),
         })))
     }
@@ -165,6 +169,7 @@ impl App {
     /// webhooks, and sweep expired memberships. Runs until the process ends.
     pub fn start_background(&self) {
         self.start_webhooks();
+        self.start_mail();
         let app = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));

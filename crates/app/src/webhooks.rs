@@ -161,6 +161,11 @@ impl App {
         self.dispatch.set(dispatch).map_err(|_| Error::internal("webhook delivery is already configured"))
     }
 
+    /// How retries of deliveries (webhooks and mail) are spaced.
+    pub(crate) fn dispatch_backoff(&self) -> Backoff {
+        self.dispatch().map(|d| d.settings.backoff).unwrap_or_default()
+    }
+
     fn dispatch(&self) -> Result<&Dispatch> {
         if let Some(d) = self.dispatch.get() {
             return Ok(d);

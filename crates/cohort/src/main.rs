@@ -97,6 +97,18 @@ struct ServeArgs {
     /// (waits double from 5 s up to it; an event is retried for 24 hours).
     #[arg(long, env = "COHORT_WEBHOOKS_MAX_RETRY_INTERVAL", default_value_t = 600.0)]
     webhooks_max_retry_interval: f64,
+    /// Send invitation mail through this SMTP server: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS), `smtp://host:25` (plain). No mail is
+    /// sent when not given. Failed sends are retried as webhooks are.
+    #[arg(long, env = "COHORT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of the service's mail.
+    #[arg(long, env = "COHORT_MAIL_FROM", default_value = "Cohort <cohort@localhost>")]
+    mail_from: String,
+    /// The accept link an invitation's mail carries: the application's page that accepts
+    /// invitations, with `{invitation_id}` and `{token}` (and optionally `{group_id}`) in it.
+    #[arg(long, env = "COHORT_INVITATION_URL", default_value = "http://localhost:8080/invitations/{invitation_id}?token={token}")]
+    invitation_url: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -470,6 +482,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve(args) => {
             let opts = args.options()?;
             app.configure_webhooks(args.webhooks()?).map_err(|e| e.to_string())?;
+            if let Some(smtp_url) = args.smtp_url.clone() {
+                let mail =
+                    cohort_app::mail::Settings { smtp_url, from: args.mail_from.clone(), invitation_url: args.invitation_url.clone() };
+                app.configure_mail(mail).map_err(|e| format!("mail: {e}"))?;
+            }
             let listen = &args.listen;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ pub enum Kind {
     ScopeSet,
     Webhook,
     Delivery,
+    Message,
 }
 
 impl Kind {
@@ -36,6 +37,7 @@ impl Kind {
             Kind::ScopeSet => "sst_",
             Kind::Webhook => "whk_",
             Kind::Delivery => "dlv_",
+            Kind::Message => "msg_",
         }
     }
 }

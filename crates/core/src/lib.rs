@@ -8,6 +8,7 @@
 //! - [`error`]: the one error every layer above speaks.
 //! - [`list`]: sort terms and cursors for every list.
 //! - [`filter`]: the list filter language (PocketBase syntax), parsed into a typed expression.
+//! - [`mail`]: what the service's mail says (an invitation, with its accept link).
 //! - [`model`]: users, spaces, groups, memberships, keys, audit events.
 //! - [`input`]: validated values made from callers' input (names, roles, permissions).
 //! - [`access`]: the in-memory access index that answers checks.
@@ -29,6 +30,7 @@ pub mod group;
 pub mod id;
 pub mod input;
 pub mod list;
+pub mod mail;
 pub mod model;
 pub mod page;
 pub mod policy;

@@ -211,6 +211,17 @@ pub struct AuditEvent {
 
 text_enum!(RequestStatus { Pending = "pending", Approved = "approved", Rejected = "rejected", Cancelled = "cancelled" });
 text_enum!(InvitationStatus { Sent = "sent", Accepted = "accepted", Declined = "declined", Revoked = "revoked", Expired = "expired" });
+text_enum!(MailStatus { Queued = "queued", Sent = "sent", Failed = "failed", NotConfigured = "not_configured" });
+
+/// How an invitation's mail went (`status` none: no mail was asked for).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvitationMail {
+    pub status: Option<MailStatus>,
+    pub sent_at: Option<Millis>,
+    /// Why the last attempt failed, while it is being retried or after it was given up.
+    pub error: Option<String>,
+    pub attempts: i64,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinRequest {
@@ -241,6 +252,7 @@ pub struct Invitation {
     pub created_at: Millis,
     pub expires_at: Millis,
     pub decided_at: Option<Millis>,
+    pub mail: InvitationMail,
 }
 
 impl Invitation {

@@ -117,6 +117,7 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("POST", "/api/v1/groups/{id}/invitations", InvitationCreate),
     ("GET", "/api/v1/groups/{id}/invitations", InvitationList),
     ("DELETE", "/api/v1/groups/{id}/invitations/{invitation_id}", InvitationRevoke),
+    ("POST", "/api/v1/groups/{id}/invitations/{invitation_id}/resend", InvitationResend),
     ("POST", "/api/v1/invitations/{invitation_id}/accept", InvitationAnswer),
     ("POST", "/api/v1/invitations/{invitation_id}/decline", InvitationAnswer),
     // Posts, activity, analytics.

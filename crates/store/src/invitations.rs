@@ -4,12 +4,12 @@ use crate::db::{Conn, Row};
 use crate::filter::{Field, Kind};
 use crate::list::{ColKind, Conditions, Listing, SortColumn, Source};
 use crate::{StoreError, params};
-use cohort_core::model::{Invitation, InvitationStatus};
+use cohort_core::model::{Invitation, InvitationMail, InvitationStatus, MailStatus};
 use cohort_core::page::Page;
 
-const COLS: &str =
-    "i.id, i.group_id, i.email, i.user_id, i.role, i.message, i.status, i.invited_by, i.created_at, i.expires_at, i.decided_at";
-const NCOLS: usize = 11;
+const COLS: &str = "i.id, i.group_id, i.email, i.user_id, i.role, i.message, i.status, i.invited_by, i.created_at, i.expires_at, i.decided_at, \
+                    i.mail_status, i.mail_sent_at, i.mail_error, i.mail_attempts";
+const NCOLS: usize = 15;
 
 fn from_row(r: &Row) -> Result<Invitation, StoreError> {
     Ok(Invitation {
@@ -24,13 +24,19 @@ fn from_row(r: &Row) -> Result<Invitation, StoreError> {
         created_at: r.get(8)?,
         expires_at: r.get(9)?,
         decided_at: r.get(10)?,
+        mail: InvitationMail {
+            status: r.get::<Option<String>>(11)?.and_then(|s| MailStatus::parse(&s)),
+            sent_at: r.get(12)?,
+            error: r.get(13)?,
+            attempts: r.get(14)?,
+        },
     })
 }
 
 /// Inserts an invitation with the hash of the link sent with it.
 pub async fn insert(c: &Conn, i: &Invitation, token_hash: &str) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO invitations (id, group_id, email, email_key, user_id, role, message, status, invited_by, created_at, expires_at, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO invitations (id, group_id, email, email_key, user_id, role, message, status, invited_by, created_at, expires_at, token_hash, mail_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             i.id.as_str(),
             i.group_id.as_str(),
@@ -43,7 +49,8 @@ pub async fn insert(c: &Conn, i: &Invitation, token_hash: &str) -> Result<(), St
             i.invited_by.clone(),
             i.created_at,
             i.expires_at,
-            token_hash
+            token_hash,
+            i.mail.status.map(|s| s.as_str())
         ],
     )
     .await?;
@@ -52,6 +59,22 @@ pub async fn insert(c: &Conn, i: &Invitation, token_hash: &str) -> Result<(), St
 
 pub async fn get(c: &Conn, id: &str) -> Result<Option<Invitation>, StoreError> {
     c.query_opt(&format!("SELECT {COLS} FROM invitations i WHERE i.id = ?"), &params![id]).await?.map(|r| from_row(&r)).transpose()
+}
+
+/// Gives an invitation a new link (the old one stops working).
+pub async fn set_link(c: &Conn, id: &str, token_hash: &str) -> Result<(), StoreError> {
+    c.execute("UPDATE invitations SET token_hash = ? WHERE id = ?", &params![token_hash, id]).await?;
+    Ok(())
+}
+
+/// Writes how an invitation's mail is going.
+pub async fn set_mail(c: &Conn, id: &str, m: &InvitationMail) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE invitations SET mail_status = ?, mail_sent_at = ?, mail_error = ?, mail_attempts = ? WHERE id = ?",
+        &params![m.status.map(|s| s.as_str()), m.sent_at, m.error.clone(), m.attempts, id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Moves a `sent` invitation to `status`; answers whether it was still open.

@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod list;
+pub mod mail;
 pub mod members;
 pub mod migrate;
 pub mod posts;

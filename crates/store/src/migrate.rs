@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_user_collections"),
     migration!(15, "0015_change_events"),
     migration!(16, "0016_webhooks"),
+    migration!(17, "0017_invitation_mail"),
 ];
 
 /// The schema this binary knows: its last migration's version.

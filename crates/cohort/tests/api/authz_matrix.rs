@@ -666,6 +666,10 @@ fn cases() -> Vec<Case> {
             format!("/api/v1/groups/{}/invitations/{}", f.group, f.invitation),
             None
         )),
+        case!("POST" "/api/v1/groups/{id}/invitations/{invitation_id}/resend", "group", &[Invitation], write, |f, w, me| (
+            format!("/api/v1/groups/{}/invitations/{}/resend", f.group, f.invitation),
+            None
+        )),
         case!("POST" "/api/v1/invitations/{invitation_id}/accept", "invitation", &[Invitation], write, |f, w, me| (format!("/api/v1/invitations/{}/accept", f.invitation), None)),
         case!("POST" "/api/v1/invitations/{invitation_id}/decline", "invitation", &[Invitation], write, |f, w, me| (format!("/api/v1/invitations/{}/decline", f.invitation), None)),
         case!("GET" "/api/v1/groups/{id}/posts", "group", &[Post], read, |f, w, me| (format!("/api/v1/groups/{}/posts", f.group), None)),

@@ -10,6 +10,7 @@ mod hostile;
 mod idempotency;
 mod ldap;
 mod lists;
+mod mail;
 
 mod access;
 mod atomic;

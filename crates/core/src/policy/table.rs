@@ -192,6 +192,7 @@ operations! {
     InvitationCreate => (Some(GW), Group(G::ManageMembers));
     InvitationList => (Some(GR), Group(G::ManageMembers));
     InvitationRevoke => (Some(GW), Group(G::ManageMembers));
+    InvitationResend => (Some(GW), Group(G::ManageMembers));
     InvitationAnswer => (Some(GW), Invitee);
 
     PostList => (Some(GR), Group(G::Read));

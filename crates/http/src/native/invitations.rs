@@ -16,7 +16,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(revoke)).routes(routes!(accept)).routes(routes!(decline))
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(revoke))
+        .routes(routes!(resend))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +44,21 @@ pub struct InvitationOut {
     /// email (one bound to a user stays that user's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// How its mail went (`notify`): null when none was asked for.
+    pub mail: Option<InvitationMailOut>,
+}
+
+/// How an invitation's mail went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationMailOut {
+    /// `queued` (in the outbox, or being retried), `sent`, `failed` (retried for 24 hours)
+    /// or `not_configured` (no mail server: `cohort serve --smtp-url`).
+    #[schema(example = "sent")]
+    pub status: String,
+    pub sent_at: Option<String>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    pub attempts: i64,
 }
 
 impl From<Invitation> for InvitationOut {
@@ -57,6 +77,12 @@ impl From<Invitation> for InvitationOut {
             expires_at: ts(i.expires_at),
             decided_at: opt_ts(i.decided_at),
             token: None,
+            mail: i.mail.status.map(|status| InvitationMailOut {
+                status: status.as_str().into(),
+                sent_at: opt_ts(i.mail.sent_at),
+                error: i.mail.error,
+                attempts: i.mail.attempts,
+            }),
         }
     }
 }
@@ -75,6 +101,7 @@ pub struct InvitationCreate {
     /// RFC 3339; wins over `expires_in_days`.
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// Mail each invitation, with its accept link, to its email (false unless given).
     pub notify: Option<bool>,
 }
 
@@ -131,7 +158,7 @@ async fn create(
         match r {
             Invited::Sent(i, link) => {
                 out.sent += 1;
-                out.invitations.push(InvitationOut { token: Some(link), ..i.into() });
+                out.invitations.push(InvitationOut { token: Some(link), ..(*i).into() });
             }
             Invited::Failed { target, error } => {
                 out.failed += 1;
@@ -167,6 +194,16 @@ async fn list(
     responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn revoke(State(app): State<App>, Auth(p): Auth, Path((id, inv)): Path<(String, String)>) -> ApiResult<Json<InvitationOut>> {
     Ok(Json(app.revoke_invitation(&p, &id, &inv).await?.into()))
+}
+
+/// Send an open invitation's mail again, with a new link (the old one stops working);
+/// the answer holds the new link's secret, as the one that sent it did.
+#[utoipa::path(post, path = "/api/v1/groups/{id}/invitations/{invitation_id}/resend", operation_id = "resendInvitation", tag = "invitations",
+    params(("id" = String, Path, description = "Group id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = InvitationOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn resend(State(app): State<App>, Auth(p): Auth, Path((id, inv)): Path<(String, String)>) -> ApiResult<Json<InvitationOut>> {
+    let (i, link) = app.resend_invitation(&p, &id, &inv).await?;
+    Ok(Json(InvitationOut { token: Some(link), ..i.into() }))
 }
 
 /// An answer to an invitation; the body may be left out.
