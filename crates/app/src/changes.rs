@@ -127,6 +127,10 @@ impl App {
                     rows.into_iter()
                         .filter(|r| {
                             let mine = v.user_id.is_some() && r.user_id == v.user_id;
+                            // What a user gained and lost is theirs (and the site's) to see.
+                            if r.kind == "access.changed" {
+                                return mine;
+                            }
                             let group = r.group_id.as_deref();
                             // A space-bound credential knows nothing outside its space.
                             if let Some(space) = &v.space_id

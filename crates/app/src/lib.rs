@@ -10,6 +10,7 @@
 //! - [`scim`]: directory sync: what a `scim` key may do, in its space.
 //! - [`changes`], [`webhooks`]: the change feed, and its events delivered over HTTP.
 
+mod access_changes;
 pub mod activity;
 pub mod audit;
 pub mod auth;
@@ -145,7 +146,22 @@ impl App {
     }
 
     /// Commits `tx`, then brings the access index up to date with it; answers the revision.
+    /// Users whose permissions the transaction's changes move get `access.changed` events
+    /// right after (see [`access_changes`]).
     async fn commit(&self, tx: Tx) -> Result<i64> {
+        let watch = self.watch_access(&tx).await?;
+        let revision = self.commit_only(tx).await?;
+        if let Some(w) = watch
+            && let Err(e) = self.finish_access(w).await
+        {
+            // The entry stays: a sweep finishes it.
+            tracing::warn!(error = %e, "writing access.changed events");
+        }
+        Ok(revision)
+    }
+
+    /// Commits `tx` and brings the access index up to date with it, watching nothing.
+    async fn commit_only(&self, tx: Tx) -> Result<i64> {
         let notes = tx.commit().await?;
         self.index.apply_committed(&self.db, notes, |rows| self.credentials.observe(rows)).await
     }
@@ -188,6 +204,9 @@ impl App {
                 tick.tick().await;
                 if let Err(e) = app.sweep_expired().await {
                     tracing::warn!(error = %e, "sweeping expired memberships");
+                }
+                if let Err(e) = app.sweep_access_pending().await {
+                    tracing::warn!(error = %e, "finishing access.changed events");
                 }
                 if let Err(e) = app.sweep_idempotency().await {
                     tracing::warn!(error = %e, "forgetting old idempotency keys");

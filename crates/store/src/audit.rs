@@ -48,6 +48,7 @@ async fn log_change(c: &Conn, e: &AuditEvent, kind: &str, entity_id: &str, user_
     )
     .await?;
     c.note_change(seq);
+    c.note_touch(seq, kind, e.group_id.as_deref(), user_id);
     Ok(seq)
 }
 
@@ -277,9 +278,65 @@ pub async fn record_many(c: &Conn, events: &[(AuditEvent, Option<String>)]) -> R
             vec![row; chunk.len()].join(", ")
         );
         c.execute(&sql, &args).await?;
-        for seq in last - n + 1..=last {
+        for (i, (e, user)) in chunk.iter().enumerate() {
+            let seq = last - n + 1 + i as i64;
             c.note_change(seq);
+            c.note_touch(seq, &e.action, e.group_id.as_deref(), user.as_deref());
         }
     }
     Ok(())
+}
+
+/// Users and what they held before a change, waiting for their `access.changed` events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessPending {
+    pub id: String,
+    pub at: i64,
+    /// The change (its last row) that may have moved their access.
+    pub cause_seq: i64,
+    pub group_id: Option<String>,
+    /// Each user and the permissions they held, sorted.
+    pub before: Vec<(String, Vec<String>)>,
+}
+
+pub async fn insert_access_pending(c: &Conn, p: &AccessPending) -> Result<(), StoreError> {
+    let before: Vec<serde_json::Value> =
+        p.before.iter().map(|(u, perms)| serde_json::json!({"user_id": u, "permissions": perms})).collect();
+    c.execute(
+        "INSERT INTO access_pending (id, at, cause_seq, group_id, before_json) VALUES (?, ?, ?, ?, ?)",
+        &params![p.id.as_str(), p.at, p.cause_seq, p.group_id.clone(), serde_json::Value::from(before).to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a pending entry away; false when another transaction took it first.
+pub async fn take_access_pending(c: &Conn, id: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM access_pending WHERE id = ?", &params![id]).await? == 1)
+}
+
+/// Entries written before `before` (left by a process that stopped after its commit).
+pub async fn stale_access_pending(c: &Conn, before: i64) -> Result<Vec<AccessPending>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT id, at, cause_seq, group_id, before_json FROM access_pending WHERE at < ? ORDER BY cause_seq LIMIT 100",
+            &params![before],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let json: serde_json::Value = serde_json::from_str(&r.get::<String>(4)?).unwrap_or_default();
+            let before = json
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    let user = e["user_id"].as_str()?.to_string();
+                    let perms = e["permissions"].as_array()?.iter().filter_map(|p| p.as_str().map(str::to_string)).collect();
+                    Some((user, perms))
+                })
+                .collect();
+            Ok(AccessPending { id: r.get(0)?, at: r.get(1)?, cause_seq: r.get(2)?, group_id: r.get(3)?, before })
+        })
+        .collect()
 }

@@ -38,7 +38,7 @@ pub mod user_collections;
 pub mod users;
 pub mod webhooks;
 
-pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Snapshot, Tx, Value};
+pub use db::{Backend, Conn, Db, Left, Limits, Notes, Row, Snapshot, Touch, Tx, Value};
 
 /// What can go wrong below the domain.
 #[derive(Debug, thiserror::Error)]

@@ -308,3 +308,58 @@ async fn long_polls_and_streams_end_before_the_request_deadline() {
     }
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
+
+/// The `access.changed` events of `user` in `events`: (gained, lost, caused_by).
+fn access_of(events: &[Value], user: &str) -> Vec<(Vec<String>, Vec<String>, i64)> {
+    let names = |v: &Value| v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    events
+        .iter()
+        .filter(|e| e["type"] == "access.changed" && e["user_id"] == user)
+        .map(|e| (names(&e["after"]["gained"]), names(&e["after"]["lost"]), e["after"]["caused_by"].as_i64().unwrap()))
+        .collect()
+}
+
+story!(access_changed_says_what_each_user_gained_and_lost, |app: TestApp| async move {
+    let owner = app.user("acc-owner").await;
+    let (ann, bo, cy) = (app.user("acc-ann").await, app.user("acc-bo").await, app.user("acc-cy").await);
+    let org = app.group(&owner, "Access org", json!({})).await;
+    app.grant(&org, &["docs.read", "docs.write"]).await;
+    let team = app
+        .post(&format!("/api/v1/groups/{org}/subgroups"), &owner.token, json!({"name": "Access team", "inherit_permissions": true}))
+        .await;
+    let team = team.expect(201)["id"].as_str().unwrap().to_string();
+    let start = head(&app).await;
+
+    app.add(&org, &ann, "member").await;
+    app.add(&team, &bo, "member").await;
+    app.patch(&format!("/api/v1/groups/{org}/permissions"), &app.admin_key, json!({"remove": ["docs.write"]})).await.expect(200);
+    app.grant(&team, &["bots.run"]).await;
+    app.delete(&format!("/api/v1/groups/{org}/members/{}", ann.id), &app.admin_key).await.expect(200);
+
+    let all = read_all(&app, &app.admin_key, start).await;
+    let added = all.iter().find(|e| e["type"] == "member.added" && e["user_id"] == ann.id.as_str()).unwrap();
+    let ann_changes = access_of(&all, &ann.id);
+    let docs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        ann_changes.iter().map(|(g, l, _)| (g.clone(), l.clone())).collect::<Vec<_>>(),
+        [(docs(&["docs.read", "docs.write"]), docs(&[])), (docs(&[]), docs(&["docs.write"])), (docs(&[]), docs(&["docs.read"]))],
+        "{all:?}"
+    );
+    assert_eq!(ann_changes[0].2, added["revision"].as_i64().unwrap(), "caused by the member.added");
+    // Bo, in the subgroup, gains what the parent gives and loses what it takes away.
+    let bo_changes: Vec<_> = access_of(&all, &bo.id).into_iter().map(|(g, l, _)| (g, l)).collect();
+    assert_eq!(
+        bo_changes,
+        [(docs(&["docs.read", "docs.write"]), docs(&[])), (docs(&[]), docs(&["docs.write"])), (docs(&["bots.run"]), docs(&[]))]
+    );
+    // Cy, in neither group, has none; the owner lost docs.write.
+    assert!(access_of(&all, &cy.id).is_empty());
+    assert!(access_of(&all, &owner.id).iter().any(|(_, l, _)| l == &docs(&["docs.write"])));
+
+    // Each user sees their own, and no one else's.
+    let seen_by_ann = read_all(&app, &ann.token, start).await;
+    assert_eq!(access_of(&seen_by_ann, &ann.id).len(), 3);
+    assert!(access_of(&seen_by_ann, &bo.id).is_empty() && access_of(&seen_by_ann, &owner.id).is_empty());
+    let seen_by_owner = read_all(&app, &owner.token, start).await;
+    assert!(access_of(&seen_by_owner, &ann.id).is_empty(), "the group's owner does not see a member's access");
+});

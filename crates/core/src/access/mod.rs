@@ -235,6 +235,8 @@ const MAX_WALK: usize = 64;
 const NONE: u32 = u32::MAX;
 /// The slug number of `owner` (the first built-in role).
 const OWNER: u16 = 0;
+/// The most groups [`AccessIndex::users_around`] walks below one group.
+const MAX_GROUPS_AROUND: usize = 100_000;
 /// "Never" for an expiry.
 const NEVER: Millis = Millis::MAX;
 
@@ -754,6 +756,45 @@ impl AccessIndex {
             .iter()
             .filter(move |d| u.extras && d.extra() && u.counts(d, now) && self.g(d.group).present)
             .flat_map(move |d| self.extras.get(&(ux, d.group)).into_iter().flatten().map(move |&p| (p, d.group)))
+    }
+
+    /// The users whose access a change to `group_id` may change: those with a direct
+    /// membership in it, in any group below it (its permissions flow down), or in any group
+    /// above it (their members may flow into it). Sorted; at most `limit` (`None`: more).
+    pub fn users_around(&self, group_id: &str, limit: usize) -> Option<Vec<String>> {
+        let Some(start) = self.group_ids.get(group_id) else { return Some(vec![]) };
+        let mut groups = vec![start];
+        let mut i = 0;
+        while i < groups.len() && groups.len() <= MAX_GROUPS_AROUND {
+            groups.extend(self.g(groups[i]).children.iter().copied());
+            i += 1;
+        }
+        let mut cur = self.g(start).parent;
+        let mut steps = 0;
+        while cur != NONE && steps < MAX_WALK {
+            groups.push(cur);
+            cur = self.g(cur).parent;
+            steps += 1;
+        }
+        let mut users: Vec<u32> = Vec::new();
+        for g in groups {
+            users.extend_from_slice(&self.g(g).members);
+            if users.len() > limit.saturating_mul(2) {
+                users.sort_unstable();
+                users.dedup();
+                if users.len() > limit {
+                    return None;
+                }
+            }
+        }
+        users.sort_unstable();
+        users.dedup();
+        (users.len() <= limit).then(|| users.into_iter().map(|u| self.user_ids.name(u).to_string()).collect())
+    }
+
+    /// The names of the permissions the user holds at `now`, sorted.
+    pub fn permission_names(&self, user_id: &str, now: Millis) -> Vec<String> {
+        self.held_view(user_id, now).iter().map(|(p, _)| p.to_string()).collect()
     }
 
     /// Every permission the user holds at `now`, with the groups that give it.

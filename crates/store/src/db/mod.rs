@@ -79,6 +79,25 @@ impl Conn {
         self.with_notes(|n| n.changes.push(seq));
     }
 
+    /// Notes what change-log row `seq` is about (its kind, group and user), for what is
+    /// worked out from a transaction's changes before it commits (see [`Conn::touched`]).
+    pub fn note_touch(&self, seq: i64, kind: &str, group_id: Option<&str>, user_id: Option<&str>) {
+        self.with_notes(|n| {
+            n.touched.push(Touch { seq, kind: kind.into(), group_id: group_id.map(Into::into), user_id: user_id.map(Into::into) })
+        });
+    }
+
+    /// What this transaction's change-log rows are about so far, and the users whose
+    /// memberships they changed (a batch's included).
+    pub fn touched(&self) -> (Vec<Touch>, Vec<String>) {
+        let mut out = (Vec::new(), Vec::new());
+        self.with_notes(|n| {
+            out.0 = n.touched.clone();
+            out.1 = n.memberships.values().flatten().map(|(_, u, _)| u.clone()).collect();
+        });
+        out
+    }
+
     /// Notes what change-log row `seq` of this transaction left of the memberships it is
     /// about: `(group, user, the membership or None)`, so that once committed the access
     /// index can take it from here instead of reading it back.
@@ -108,6 +127,16 @@ pub struct PoolStats {
 pub struct Notes {
     pub changes: Vec<i64>,
     pub memberships: std::collections::HashMap<i64, Vec<Left>>,
+    pub touched: Vec<Touch>,
+}
+
+/// What one change-log row of a transaction is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Touch {
+    pub seq: i64,
+    pub kind: String,
+    pub group_id: Option<String>,
+    pub user_id: Option<String>,
 }
 
 impl Db {
