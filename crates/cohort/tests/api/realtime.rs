@@ -140,3 +140,23 @@ story!(realtime_subscribers_are_told_what_they_may_read, |app: TestApp| async mo
     }
     app.post("/api/realtime", &reader.token, json!({"clientId": client, "subscriptions": ["groups/*"]})).await.expect(404);
 });
+
+/// Under a short request deadline the stream ends cleanly before it (the SDK reconnects and
+/// subscribes again), and its client is forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_before_the_request_deadline() {
+    let dir = std::env::temp_dir().join(crate::helpers::unique("cohort-realtime"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = cohort_store::Db::sqlite(&dir.join("cohort.db")).unwrap();
+    let opts = cohort_http::ServeOptions { request_timeout: Duration::from_secs(3), ..cohort_http::ServeOptions::default() };
+    let app = TestApp::start_with(db, crate::helpers::Backend::Sqlite, Some(dir), opts).await;
+    let started = std::time::Instant::now();
+    let mut stream = Stream::open(&app).await;
+    assert_eq!(stream.until(|_| true).await[0].event, "PB_CONNECT");
+    assert_eq!(app.app.realtime_clients(), 1);
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), stream.res.chunk()).await.expect("the stream ended").unwrap() {
+        assert!(chunk.is_empty() || chunk.starts_with(b":"), "nothing changed: {chunk:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(app.app.realtime_clients(), 0);
+}
