@@ -131,7 +131,10 @@ impl Topic {
             "group_members" | "pbc_cohort_group_members" => Collection::GroupMembers,
             _ => return None,
         };
-        let record = (record != "*").then(|| record.to_string()).filter(|r| !r.is_empty());
+        if record.is_empty() {
+            return None;
+        }
+        let record = (record != "*").then(|| record.to_string());
         Some(Topic { key: key.to_string(), collection, record })
     }
 
@@ -388,7 +391,7 @@ mod tests {
         assert_eq!(all, Some((Collection::Groups, None)));
         let one = Topic::parse("group_members/mem_1?options=%7B%7D").map(|t| (t.collection, t.record, t.key));
         assert_eq!(one, Some((Collection::GroupMembers, Some("mem_1".into()), "group_members/mem_1?options=%7B%7D".into())));
-        assert!(Topic::parse("posts/*").is_none() && Topic::parse("groups").is_none());
+        assert!(Topic::parse("posts/*").is_none() && Topic::parse("groups").is_none() && Topic::parse("groups/").is_none());
         assert!(Topic::parse("groups/*\nevent: x").is_none());
     }
 
