@@ -2,6 +2,10 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import PocketBase, { ClientResponseError } from "pocketbase";
+import { EventSource } from "eventsource";
+
+// The SDK's realtime subscriptions need an EventSource, which this Node has not built in.
+globalThis.EventSource ??= EventSource;
 
 const base = process.env.COHORT_URL;
 const adminKey = process.env.COHORT_ADMIN_KEY;
@@ -113,4 +117,79 @@ test("errors: 404 for unknown records, 403 for members changing a group", async 
     assert.equal(e.response.data.name.code, "validation_required");
     return true;
   });
+});
+
+// What a subscription receives; `next(match)` is the first event that matches, received or to come.
+function inbox() {
+  const seen = [];
+  const waiting = new Set();
+  return {
+    seen,
+    push(e) {
+      seen.push(e);
+      for (const w of [...waiting]) {
+        if (w.match(e)) {
+          waiting.delete(w);
+          clearTimeout(w.timer);
+          w.resolve(e);
+        }
+      }
+    },
+    next(match) {
+      const found = seen.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { match, resolve };
+        w.timer = setTimeout(() => {
+          waiting.delete(w);
+          reject(new Error(`no such event in time; received ${JSON.stringify(seen)}`));
+        }, 10000);
+        waiting.add(w);
+      });
+    },
+  };
+}
+
+test("realtime: subscribers are told creates, updates, deletes and members of what they may read", async () => {
+  const pa = await signedIn(alice.username);
+  const pb = await signedIn(bob.username);
+  const [groups, members, one, bobs] = [inbox(), inbox(), inbox(), inbox()];
+  try {
+    await pa.collection("groups").subscribe("*", (e) => groups.push(e));
+    await pa.collection("group_members").subscribe("*", (e) => members.push(e));
+    await pb.collection("groups").subscribe("*", (e) => bobs.push(e));
+
+    const group = await pa.collection("groups").create({ name: "Realtime Club", space, isPublic: false, moderators: [alice.id] });
+    const created = await groups.next((e) => e.action === "create" && e.record.id === group.id);
+    assert.equal(created.record.collectionName, "groups");
+    assert.equal(created.record.name, "Realtime Club");
+    assert.deepEqual(created.record.moderators, [alice.id]);
+
+    await pa.collection("groups").subscribe(group.id, (e) => one.push(e));
+    await pa.collection("groups").update(group.id, { description: "live" });
+    const updated = await groups.next((e) => e.action === "update" && e.record.id === group.id);
+    assert.equal(updated.record.description, "live");
+    assert.equal((await one.next((e) => e.action === "update")).record.id, group.id);
+
+    // A member added through the native API is a group_members record created.
+    const carol = await native("POST", "/api/v1/users", { username: `carol${Date.now()}`, email: `carol${Date.now()}@example.com`, password });
+    await native("POST", `/api/v1/groups/${group.id}/members`, { user_id: carol.id, role: "member" });
+    const added = await members.next((e) => e.action === "create" && e.record.user === carol.id);
+    assert.equal(added.record.collectionName, "group_members");
+    assert.equal(added.record.group, group.id);
+    assert.equal(added.record.role, "member");
+
+    await pa.collection("groups").delete(group.id);
+    const deleted = await groups.next((e) => e.action === "delete" && e.record.id === group.id);
+    assert.equal(deleted.record.collectionName, "groups");
+
+    // Bob cannot read the private group: of all that, he is told nothing. Events come in
+    // commit order, so once a later public group reaches him, nothing else will.
+    const open = await pa.collection("groups").create({ name: "Open Realtime", space, isPublic: true });
+    await bobs.next((e) => e.action === "create" && e.record.id === open.id);
+    assert.ok(!bobs.seen.some((e) => e.record.id === group.id), JSON.stringify(bobs.seen));
+  } finally {
+    await pa.realtime.unsubscribe();
+    await pb.realtime.unsubscribe();
+  }
 });

@@ -8,6 +8,7 @@ use cohort_core::auth::{Principal, Scope};
 use cohort_core::{Error, Result, time};
 pub use cohort_store::audit::FeedRow;
 use cohort_store::groups::Viewer;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// The most events one page holds, and how many it holds unless asked.
@@ -78,6 +79,13 @@ impl App {
     /// Events after revision `after`, at most `limit`; when none the caller may see has
     /// happened yet, waits up to `wait` (capped at [`MAX_WAIT`]) for one.
     pub async fn changes(&self, p: &Principal, after: i64, limit: i64, wait: Duration) -> Result<Changes> {
+        self.changes_knowing(p, after, limit, wait, &HashSet::new()).await
+    }
+
+    /// [`App::changes`], with the deletions of the groups in `known` as well: the access
+    /// index forgets a deleted group, so whether the caller could read it is for the caller
+    /// to remember (a realtime client knows the groups it was shown).
+    pub async fn changes_knowing(&self, p: &Principal, after: i64, limit: i64, wait: Duration, known: &HashSet<String>) -> Result<Changes> {
         p.require(Scope::GroupsRead)?;
         let viewer = list_viewer(p, "changes")?;
         if after < 0 {
@@ -95,7 +103,7 @@ impl App {
             // changes in the background, so waiting is a look at its revision, not a query.
             let upto = self.index().revision();
             if upto > from {
-                let page = self.changes_between(viewer.as_ref(), from, upto, limit).await?;
+                let page = self.changes_between(viewer.as_ref(), from, upto, limit, known).await?;
                 if !page.events.is_empty() || tokio::time::Instant::now() >= deadline {
                     return Ok(page);
                 }
@@ -116,7 +124,14 @@ impl App {
     }
 
     /// The events of `(after, upto]` the viewer may read, from at most `limit` changes.
-    async fn changes_between(&self, viewer: Option<&Viewer>, after: i64, upto: i64, limit: i64) -> Result<Changes> {
+    async fn changes_between(
+        &self,
+        viewer: Option<&Viewer>,
+        after: i64,
+        upto: i64,
+        limit: i64,
+        known: &HashSet<String>,
+    ) -> Result<Changes> {
         let rows = cohort_store::audit::feed_after(&self.read().await?, after, upto, limit).await?;
         let next_revision = rows.last().map_or(after, |r| r.seq);
         let events = match viewer {
@@ -132,6 +147,9 @@ impl App {
                                 return mine;
                             }
                             let group = r.group_id.as_deref();
+                            if r.kind == "group.deleted" && group.is_some_and(|g| known.contains(g)) {
+                                return true;
+                            }
                             // A space-bound credential knows nothing outside its space.
                             if let Some(space) = &v.space_id
                                 && r.space_id.as_deref().or_else(|| group.and_then(|g| idx.group_space(g))) != Some(space.as_str())

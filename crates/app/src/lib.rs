@@ -32,6 +32,7 @@ pub mod members;
 mod membership;
 pub mod organizations;
 pub mod pocketbase;
+pub mod realtime;
 pub mod requests;
 pub mod roles;
 pub mod scim;
@@ -69,6 +70,8 @@ pub struct Parts {
     dispatch: std::sync::OnceLock<webhooks::Dispatch>,
     /// Where invitation mail goes out (none: no mail is sent; see [`App::configure_mail`]).
     mailer: std::sync::OnceLock<mail::Mailer>,
+    /// Seed 000's realtime clients connected to this instance.
+    realtime: realtime::Clients,
     /// Set when the process is asked to stop: `/readyz` says so, so that a load balancer
     /// sends no new requests while the open ones finish.
     stopping: std::sync::atomic::AtomicBool,
@@ -117,6 +120,7 @@ impl App {
             stats: Default::default(),
             dispatch: Default::default(),
             mailer: Default::default(),
+            realtime: Default::default(),
             stopping: Default::default(),
         })))
     }

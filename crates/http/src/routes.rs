@@ -138,6 +138,8 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("PATCH", "/api/collections/group_members/records/{id}", MemberChange),
     ("DELETE", "/api/collections/group_members/records/{id}", MemberRemove),
     ("GET", "/api/posts", PostList),
+    ("GET", "/api/realtime", RealtimeConnect),
+    ("POST", "/api/realtime", RealtimeSubscribe),
     // Seed 001, organizations.
     ("GET", "/api/organizations/{org_id}/groups", SpaceGroupsRead),
     ("GET", "/api/organizations/{org_id}/groups/details", SpaceGroupsRead),

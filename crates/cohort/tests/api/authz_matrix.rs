@@ -699,6 +699,12 @@ fn cases() -> Vec<Case> {
             Some(json!({"role": "member"}))
         )),
         case!("DELETE" "/api/collections/group_members/records/{id}", "membership", none, write, |f, w, me| (format!("/api/collections/group_members/records/{}", f.membership), None)),
+        case!("GET" "/api/realtime", "route", none, read, |f, w, me| ("/api/realtime".into(), None)),
+        // No such client: 404 to whoever may subscribe.
+        case!("POST" "/api/realtime", "route", none, read, |f, w, me| (
+            "/api/realtime".into(),
+            Some(json!({"clientId": "no-such-client", "subscriptions": ["groups/*"]}))
+        )),
         case!("GET" "/api/posts", "group", &[Post], read, |f, w, me| (format!("/api/posts?scope=group&group={}", f.group), None)),
         case!("GET" "/api/organizations/{org_id}/groups", "organization", none, read, |f, w, me| (format!("/api/organizations/{}/groups", w.space), None)),
         case!("GET" "/api/organizations/{org_id}/groups/details", "organization", none, read, |f, w, me| (format!("/api/organizations/{}/groups/details", w.space), None)),

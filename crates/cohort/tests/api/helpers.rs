@@ -88,6 +88,20 @@ pub struct Res {
 }
 
 impl Res {
+    /// An answer with its body read as JSON; an event stream's body is left unread (it goes
+    /// on until the server ends it: the tests that read one do so themselves).
+    async fn read(res: reqwest::Response) -> Res {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let streamed = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/event-stream"));
+        if streamed {
+            return Res { status, headers, body: Value::Null };
+        }
+        let bytes = res.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res { status, headers, body }
+    }
+
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
@@ -183,21 +197,13 @@ impl TestApp {
         if let Some(b) = body.filter(|b| !b.is_null()) {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Res { status, headers, body }
+        Res::read(req.send().await.expect("request")).await
     }
 
     /// Sends raw bytes as the body.
     pub async fn raw(&self, method: Method, path: &str, auth: &str, body: Vec<u8>) -> Res {
-        let res = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(auth).body(body).send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = serde_json::from_slice(&res.bytes().await.expect("body")).unwrap_or(Value::Null);
-        Res { status, headers, body }
+        Res::read(self.client.request(method, format!("{}{path}", self.base)).bearer_auth(auth).body(body).send().await.expect("request"))
+            .await
     }
 
     pub async fn get(&self, path: &str, auth: &str) -> Res {

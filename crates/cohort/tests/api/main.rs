@@ -28,6 +28,7 @@ mod groups;
 mod members;
 mod metrics;
 mod openapi;
+mod realtime;
 mod resilience;
 mod revisions;
 mod scim;

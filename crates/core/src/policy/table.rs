@@ -204,6 +204,12 @@ operations! {
 
     /// Memberships across every group the caller can see (PocketBase's group_members).
     MembershipList => (Some(GR), Caller);
+    /// PocketBase's realtime stream: anyone may open one (an EventSource sends no
+    /// credentials); it tells nothing until subscribed.
+    RealtimeConnect => (None, Anyone);
+    /// Subscribing a realtime client: it is then told of what the caller may read, by the
+    /// rule every group read follows (`App::realtime_subscribe`).
+    RealtimeSubscribe => (Some(GR), Caller);
 
     /// Seed 002: every group, for the site.
     SiteGroupsRead => (Some(GR), Site);

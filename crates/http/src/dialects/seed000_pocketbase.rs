@@ -1,20 +1,22 @@
 //! Seed 000: the PocketBase-style surface — `groups` and `group_members` collections, the
-//! posts list, and the auth routes the `pocketbase` JavaScript SDK calls. PocketBase
-//! envelopes, camelCase fields, its timestamp form and its error body. A group's
-//! `moderators` are its owners; a `group_members` role is the membership's role.
+//! posts list, the auth routes and the realtime subscriptions the `pocketbase` JavaScript
+//! SDK calls. PocketBase envelopes, camelCase fields, its timestamp form and its error body.
+//! A group's `moderators` are its owners; a `group_members` role is the membership's role.
 
 use super as dialect;
 use crate::error::ApiResult;
 use crate::extract::{Auth, Body, IfMatch, Path, Query, with_etag};
-use crate::limits::Client;
+use crate::limits::{Client, Deadline};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cohort_app::App;
 use cohort_app::groups::GroupFilter;
 use cohort_app::members::{MemberPatch, NewMember};
+use cohort_app::realtime::{Connection, Record};
 use cohort_core::auth::Principal;
 use cohort_core::group::{GroupInput, GroupPatch};
 use cohort_core::list::parse_sort;
@@ -26,6 +28,7 @@ use cohort_core::{Error, Result, time};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -37,6 +40,7 @@ pub fn router() -> Router<App> {
         .route("/api/collections/group_members/records", get(list_members).post(create_member))
         .route("/api/collections/group_members/records/{id}", get(get_member).patch(update_member).delete(delete_member))
         .route("/api/posts", get(list_posts))
+        .route("/api/realtime", get(realtime_connect).post(realtime_subscribe))
         .layer(axum::middleware::from_fn(|req, next| dialect::errors(render_error, req, next)))
 }
 
@@ -392,4 +396,72 @@ async fn list_posts(State(app): State<App>, Auth(p): Auth, Query(q): Query<PostP
     let page = app.list_posts(&p, &group, &lp.listing()?).await?;
     let items = page.items.iter().map(post_record).collect();
     Ok(Json(envelope(&page, items)))
+}
+
+/// A realtime record in its collection's shape; of a record that is gone, what is known.
+fn realtime_record(r: &Record) -> Value {
+    match r {
+        Record::Group { group, owners } => group_record(group, owners),
+        Record::GroupGone { id } => json!({"id": id, "collectionId": GROUPS_ID, "collectionName": "groups"}),
+        Record::Member(m) => member_record(m),
+        Record::MemberGone { id, group_id, user_id, role } => json!({
+            "id": id, "collectionId": MEMBERS_ID, "collectionName": "group_members", "group": group_id, "user": user_id,
+            "role": role.clone().unwrap_or_default()
+        }),
+    }
+}
+
+/// How long before the request's deadline a realtime stream ends: the SDK reconnects and
+/// subscribes again by itself, and a stopping server is never held open by a stream.
+const STREAM_MARGIN: Duration = Duration::from_secs(1);
+
+/// Opens a realtime stream: `PB_CONNECT` with the client's id, then one event per change its
+/// subscriptions match, named by the subscription.
+async fn realtime_connect(State(app): State<App>, Client(from): Client, deadline: Deadline) -> ApiResult<Response> {
+    let conn = app.realtime_connect(from)?;
+    let end = deadline.0.checked_sub(STREAM_MARGIN).unwrap_or(deadline.0);
+    let hello = Event::default().id(conn.id()).event("PB_CONNECT").data(json!({"clientId": conn.id()}).to_string());
+    let rest = futures_util::stream::unfold(conn, move |conn| realtime_next(conn, end));
+    let events = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(hello)]), rest);
+    let mut res = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
+    let headers = res.headers_mut();
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    // Proxies that buffer answers (nginx) would hold the events back.
+    headers.insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    Ok(res)
+}
+
+/// The stream's next event; the stream ends at `end`, or when the feed fails (the client
+/// reconnects).
+async fn realtime_next(mut conn: Connection, end: Instant) -> Option<(Result<Event, std::convert::Infallible>, Connection)> {
+    let m = match conn.next(end).await {
+        Ok(m) => m?,
+        Err(e) => {
+            tracing::debug!(error = %e, "realtime stream ended");
+            return None;
+        }
+    };
+    let data = json!({"action": m.action.as_str(), "record": realtime_record(&m.record)});
+    // Topics with line breaks are never followed, so the name is sendable; the data always
+    // serializes (were it not to, the stream ends and the client reconnects).
+    let event = Event::default().id(conn.id()).event(&m.topic).json_data(&data).ok()?;
+    Some((Ok(event), conn))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SubscriptionsBody {
+    #[serde(rename = "clientId")]
+    client_id: Option<String>,
+    subscriptions: Option<Vec<String>>,
+}
+
+/// Sets a realtime client's subscriptions, as the caller: it is told only of what they may read.
+async fn realtime_subscribe(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Client(from): Client,
+    Body(b): Body<SubscriptionsBody>,
+) -> ApiResult<StatusCode> {
+    app.realtime_subscribe(&p, b.client_id.as_deref().unwrap_or_default(), &b.subscriptions.unwrap_or_default(), from)?;
+    Ok(StatusCode::NO_CONTENT)
 }
