@@ -159,17 +159,49 @@ struct Slot {
     /// Woken when the subscriptions change, so a waiting connection reads them again.
     changed: Notify,
     from: Option<IpAddr>,
+    /// Where a connection this client takes over from had got to (see [`Ended`]).
+    resume: Mutex<Option<Ended>>,
 }
 
-/// This instance's realtime clients, by id.
+/// A connection that ended, kept a little while: the SDK reconnects as a new client and
+/// subscribes again to the same topics, and that client carries on from where this one
+/// stopped, so nothing that happened in between goes untold.
+#[derive(Clone)]
+struct Ended {
+    from: Option<IpAddr>,
+    principal: Arc<Principal>,
+    topics: Vec<String>,
+    /// The last change it had told (or had nothing to tell of).
+    after: i64,
+    known: HashSet<String>,
+    at: Instant,
+}
+
+/// The most ended connections kept (the oldest go first).
+const MAX_ENDED: usize = 10_000;
+
+/// How long an ended connection waits to be taken over.
+const RESUME_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// This instance's realtime clients, by id, and the connections that just ended.
 #[derive(Default)]
 pub struct Clients {
     by_id: Mutex<HashMap<String, Arc<Slot>>>,
+    ended: Mutex<VecDeque<Ended>>,
 }
 
 impl Clients {
     fn get(&self, id: &str) -> Option<Arc<Slot>> {
         self.by_id.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
+    }
+
+    /// Takes the ended connection a client subscribing from `from` as `p` to `topics`
+    /// carries on from, if one.
+    fn take_ended(&self, from: Option<IpAddr>, p: &Principal, topics: &[String]) -> Option<Ended> {
+        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        ended.retain(|e| e.at.elapsed() < RESUME_WITHIN);
+        let at = ended.iter().position(|e| e.from == from && same_caller(&e.principal, p) && e.topics == topics)?;
+        ended.remove(at)
     }
 }
 
@@ -184,7 +216,7 @@ impl App {
     /// told of the changes from now on. Dropping the connection forgets the client.
     pub fn realtime_connect(&self, from: Option<IpAddr>) -> Result<Connection> {
         let id = crate::secrets::new_secret("")?;
-        let slot = Arc::new(Slot { following: Mutex::default(), changed: Notify::new(), from });
+        let slot = Arc::new(Slot { following: Mutex::default(), changed: Notify::new(), from, resume: Mutex::default() });
         self.realtime.by_id.lock().unwrap_or_else(PoisonError::into_inner).insert(id.clone(), slot.clone());
         Ok(Connection { app: self.clone(), id, slot, after: self.index().revision(), known: HashSet::new(), pending: VecDeque::new() })
     }
@@ -222,6 +254,13 @@ impl App {
             let mut f = slot.following.lock().unwrap_or_else(PoisonError::into_inner);
             if f.principal.as_ref().is_some_and(|bound| !same_caller(bound, p)) {
                 return Err(Error::denied("The current and the previous request authorization don't match."));
+            }
+            // A client's first subscriptions may be a reconnecting SDK's: it carries on
+            // where its last connection stopped.
+            if f.principal.is_none() {
+                let mut keys: Vec<String> = topics.iter().map(|t| t.key.clone()).collect();
+                keys.sort();
+                *slot.resume.lock().unwrap_or_else(PoisonError::into_inner) = self.realtime.take_ended(from, p, &keys);
             }
             *f = Following { principal: Some(p.clone()), topics, named };
         }
@@ -324,12 +363,27 @@ pub struct Connection {
     /// from the access index, so its deletion is told to those who were shown it on this
     /// connection (or subscribed to it by id), besides the site's readers.
     known: HashSet<String>,
-    pending: VecDeque<Message>,
+    /// Messages read and not yet told, with the revision of the change each is of.
+    pending: VecDeque<(i64, Message)>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.app.realtime.by_id.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
+        let realtime = &self.app.realtime;
+        realtime.by_id.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
+        let f = self.slot.following.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(principal) = f.principal.clone() else { return };
+        let mut topics: Vec<String> = f.topics.iter().map(|t| t.key.clone()).collect();
+        topics.sort();
+        // What was read and not told is told again by the connection that carries on.
+        let after = self.pending.front().map_or(self.after, |(revision, _)| revision - 1);
+        let ended = Ended { from: self.slot.from, principal, topics, after, known: std::mem::take(&mut self.known), at: Instant::now() };
+        let mut list = realtime.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        list.retain(|e| e.at.elapsed() < RESUME_WITHIN);
+        if list.len() >= MAX_ENDED {
+            list.pop_front();
+        }
+        list.push_back(ended);
     }
 }
 
@@ -343,7 +397,7 @@ impl Connection {
     pub async fn next(&mut self, until: std::time::Instant) -> Result<Option<Message>> {
         let until = Instant::from_std(until);
         loop {
-            if let Some(m) = self.pending.pop_front() {
+            if let Some((_, m)) = self.pending.pop_front() {
                 return Ok(Some(m));
             }
             let left = until.saturating_duration_since(Instant::now());
@@ -360,6 +414,10 @@ impl Connection {
                 continue;
             };
             self.known.extend(named);
+            if let Some(e) = self.slot.resume.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                self.after = self.after.min(e.after);
+                self.known.extend(e.known);
+            }
             let page = tokio::select! {
                 page = self.app.changes_knowing(&p, self.after, PAGE, left.min(MAX_WAIT), &self.known) => page?,
                 // New subscriptions: read again as they say (reading changes nothing).
@@ -373,7 +431,7 @@ impl Connection {
                     }
                     let record = Arc::new(record);
                     for t in topics.iter().filter(|t| t.matches(&record)) {
-                        self.pending.push_back(Message { topic: t.key.clone(), action, record: record.clone() });
+                        self.pending.push_back((row.seq, Message { topic: t.key.clone(), action, record: record.clone() }));
                     }
                 }
             }

@@ -160,3 +160,38 @@ async fn a_stream_ends_before_the_request_deadline() {
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(app.app.realtime_clients(), 0);
 }
+
+story!(a_reconnecting_client_is_told_what_happened_while_it_was_away, |app: TestApp| async move {
+    let owner = app.user("rt-away-owner").await;
+    let g = app.group(&owner, "Away", json!({})).await;
+    let subscribe = |stream_client: String, topics: Value| {
+        let (app, token) = (&app, owner.token.clone());
+        async move { app.post("/api/realtime", &token, json!({"clientId": stream_client, "subscriptions": topics})).await }
+    };
+    let topics = json!(["groups/*", "group_members/*"]);
+    let mut first = Stream::open(&app).await;
+    let client = first.until(|_| true).await.remove(0).data["clientId"].as_str().unwrap().to_string();
+    assert_eq!(subscribe(client, topics.clone()).await.status.as_u16(), 204);
+    app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"description": "one"})).await.expect(200);
+    first.until(|e| e.event == "groups/*").await;
+
+    // The stream ends (as at its deadline); changes are made before the SDK is back.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.app.realtime_clients() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the client was not forgotten");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.patch(&format!("/api/v1/groups/{g}"), &owner.token, json!({"description": "while away"})).await.expect(200);
+    let member = app.user("rt-away-member").await;
+    app.add(&g, &member, "member").await;
+
+    // Back as a new client with the same subscriptions: told what it missed, in order.
+    let mut second = Stream::open(&app).await;
+    let again = second.until(|_| true).await.remove(0).data["clientId"].as_str().unwrap().to_string();
+    assert_eq!(subscribe(again, topics).await.status.as_u16(), 204);
+    let events = second.until(|e| e.event == "group_members/*").await;
+    let updates: Vec<&Value> = events.iter().filter(|e| e.event == "groups/*").map(|e| &e.data["record"]["description"]).collect();
+    assert_eq!(updates, [&json!("while away")], "{events:?}");
+    assert_eq!(events.last().unwrap().data["record"]["user"], member.id.as_str());
+});
