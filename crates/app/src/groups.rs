@@ -441,9 +441,11 @@ impl App {
         }
         let mut members_removed = 0;
         for gid in order.iter().rev() {
-            // Recorded first, while the change log can still name the group's space.
+            // Its memberships go through the engine (and are told as removed); the deletion
+            // is recorded while the change log can still name the group's space.
+            members_removed += crate::membership::dissolve(tx, p, gid).await?;
             Change::new("group.deleted", "group", gid).group(gid).record(tx, p).await?;
-            members_removed += groups::delete(tx, gid).await?;
+            groups::delete(tx, gid).await?;
         }
         Ok(Deleted { group_id: id.to_string(), members_removed })
     }

@@ -242,6 +242,24 @@ pub(crate) async fn revoke_many(c: &Conn, p: &Principal, group_id: &str, gone: V
     Ok(())
 }
 
+/// Removes every membership of a group that is being deleted, as one `member.removed`
+/// batch: those who follow the group's members (the feed, webhooks, realtime) are told each
+/// went with it. No owner is kept and no seat given back: the group goes too.
+pub(crate) async fn dissolve(c: &Conn, p: &Principal, group_id: &str) -> Result<i64> {
+    let gone = members::of_group(c, group_id).await?;
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let closed: Vec<(String, String)> =
+        gone.iter().filter(|m| m.status == MemberStatus::Active).map(|m| (id::new(id::Kind::Membership), m.user_id.clone())).collect();
+    members::history_close_many(c, group_id, &closed, time::now()).await?;
+    let ids: Vec<String> = gone.iter().map(|m| m.id.clone()).collect();
+    members::delete_many(c, &ids).await?;
+    let seq = audit::record_batch(c, &batch_event(p, "member.removed", group_id, Some(listed(&gone, None)), None)).await?;
+    note(c, seq, &gone, false);
+    Ok(gone.len() as i64)
+}
+
 /// Notes on the transaction what change `seq` left of these memberships (`kept`: as they
 /// are; else gone), which the access index takes once it commits instead of reading them back.
 fn note(c: &Conn, seq: i64, ms: &[Membership], kept: bool) {

@@ -83,6 +83,15 @@ pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
     c.execute("DELETE FROM memberships WHERE id = ?", &params![id]).await
 }
 
+/// Every membership of a group (for deleting the group).
+pub async fn of_group(c: &Conn, group_id: &str) -> Result<Vec<Membership>, StoreError> {
+    c.query(&format!("SELECT {COLS} FROM memberships m WHERE m.group_id = ? ORDER BY m.user_id"), &params![group_id])
+        .await?
+        .iter()
+        .map(|r| from_row(r, 0))
+        .collect()
+}
+
 /// Every membership a user holds (for deleting the user).
 pub async fn of_user(c: &Conn, user_id: &str) -> Result<Vec<Membership>, StoreError> {
     c.query(&format!("SELECT {COLS} FROM memberships m WHERE m.user_id = ? ORDER BY m.group_id"), &params![user_id])

@@ -363,3 +363,25 @@ story!(access_changed_says_what_each_user_gained_and_lost, |app: TestApp| async 
     let seen_by_owner = read_all(&app, &owner.token, start).await;
     assert!(access_of(&seen_by_owner, &ann.id).is_empty(), "the group's owner does not see a member's access");
 });
+
+story!(deleting_a_group_tells_that_its_members_went_with_it, |app: TestApp| async move {
+    let owner = app.user("gone-owner").await;
+    let member = app.user("gone-member").await;
+    let g = app.group(&owner, "Going", json!({})).await;
+    app.grant(&g, &["going.read"]).await;
+    app.add(&g, &member, "member").await;
+    let at = head(&app).await;
+    let deleted = app.delete(&format!("/api/v1/groups/{g}"), &owner.token).await.expect(200);
+    assert_eq!(deleted["members_removed"], 2, "{deleted}");
+    let all = read_all(&app, &app.admin_key, at).await;
+    let kinds: Vec<&str> = all.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let removed = all.iter().position(|e| e["type"] == "member.removed").unwrap();
+    let gone = all.iter().position(|e| e["type"] == "group.deleted").unwrap();
+    assert!(removed < gone, "{kinds:?}");
+    let listed: Vec<&str> = all[removed]["before"]["members"].as_array().unwrap().iter().map(|m| m["user_id"].as_str().unwrap()).collect();
+    assert!(listed.contains(&member.id.as_str()) && listed.contains(&owner.id.as_str()), "{}", all[removed]);
+    assert_eq!(
+        access_of(&all, &member.id).into_iter().map(|(g, l, _)| (g, l)).collect::<Vec<_>>(),
+        [(vec![], vec!["going.read".to_string()])]
+    );
+});
