@@ -2,11 +2,12 @@
 //! permissions, place or settings, a role, a user's record), one event per user whose
 //! effective permissions it changed, with what they gained and lost.
 //!
-//! Worked out around the change's commit. Before it, from the access index caught up to
-//! just before the change: every earlier change is committed, since the transaction holds
-//! the change log's counter. After it, from the index once the change is applied. The users
-//! and what they held are written with the change (`access_pending`), so a process that
-//! stops between the commit and the events leaves them for any instance's sweep to finish.
+//! Worked out by the access index as it applies the change: it notes what the users held
+//! just before the transaction's first change and just after its last, whichever way it
+//! applies them ([`crate::index::Index::watch`]). The users, and what they held as the
+//! transaction was made, are written with the change (`access_pending`), so a process that
+//! stops between the commit and the events leaves them for any instance's sweep to finish
+//! (comparing with what the users hold then).
 
 use crate::App;
 use cohort_core::model::AuditEvent;
@@ -33,13 +34,11 @@ impl App {
     pub(crate) async fn watch_access(&self, tx: &Conn) -> Result<Option<AccessPending>> {
         let (touched, members) = tx.touched();
         let relevant: Vec<_> = touched.iter().filter(|t| moves_access(&t.kind)).collect();
-        let Some(cause_seq) = relevant.iter().map(|t| t.seq).max() else { return Ok(None) };
+        let Some(cause_seq) = touched.iter().map(|t| t.seq).max().filter(|_| !relevant.is_empty()) else { return Ok(None) };
+        let first = touched.iter().map(|t| t.seq).min().unwrap_or(cause_seq);
         if !self.index.is_built() {
             return Ok(None);
         }
-        // Everything before this transaction's changes is committed (it holds the counter):
-        // the index, caught up, is the world just before them.
-        self.index.catch_up(&self.db, |rows| self.credentials.observe(rows)).await?;
         let now = time::now();
         let group_id = relevant.iter().find_map(|t| t.group_id.clone());
         let before = self.index.read(|idx| {
@@ -74,6 +73,7 @@ impl App {
         }
         let pending = AccessPending { id: id::new(id::Kind::Event), at: now, cause_seq, group_id, before };
         audit::insert_access_pending(tx, &pending).await?;
+        self.index.watch(first, cause_seq, pending.before.iter().map(|(u, _)| u.clone()).collect());
         Ok(Some(pending))
     }
 
@@ -82,14 +82,23 @@ impl App {
     /// (so they are written once, by this process or a sweep).
     pub(crate) async fn finish_access(&self, p: AccessPending) -> Result<()> {
         let now = time::now();
-        let after: Vec<Vec<String>> = self.index.read(|idx| p.before.iter().map(|(u, _)| idx.permission_names(u, now)).collect());
+        // What the index noted as it applied the change; else (a sweep, or the index did not
+        // apply it whole) what the users held as the change was made, and hold now.
+        let (held, after): (Vec<Vec<String>>, Vec<Vec<String>>) = match self.index.watched(p.cause_seq) {
+            Some(w) => (w.before, w.after),
+            None => (
+                p.before.iter().map(|(_, h)| h.clone()).collect(),
+                self.index.read(|idx| p.before.iter().map(|(u, _)| idx.permission_names(u, now)).collect()),
+            ),
+        };
         let tx = self.begin().await?;
         if !audit::take_access_pending(&tx, &p.id).await? {
             return Ok(());
         }
-        for ((user, held), now_held) in p.before.iter().zip(after) {
+        for (((user, _), held), now_held) in p.before.iter().zip(held).zip(after) {
             let gained: Vec<&String> = now_held.iter().filter(|x| held.binary_search(x).is_err()).collect();
             let lost: Vec<&String> = held.iter().filter(|x| now_held.binary_search(x).is_err()).collect();
+            let lost: Vec<String> = lost.into_iter().cloned().collect();
             if gained.is_empty() && lost.is_empty() {
                 continue;
             }

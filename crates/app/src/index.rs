@@ -22,6 +22,27 @@ pub struct Index {
     built: AtomicBool,
     /// One catch-up at a time, so rows apply in order.
     catching_up: tokio::sync::Mutex<()>,
+    /// Transactions of this process whose effect on users' permissions is wanted, by their
+    /// last change (see [`Index::watch`]).
+    watches: std::sync::Mutex<std::collections::HashMap<i64, Watch>>,
+    watching: std::sync::atomic::AtomicUsize,
+}
+
+/// Users whose permissions a transaction's changes (`first..=last`) may move: what they
+/// held just before the first was applied, and just after the last.
+struct Watch {
+    first: i64,
+    users: Vec<String>,
+    before: Option<Vec<Vec<String>>>,
+    after: Option<Vec<Vec<String>>>,
+}
+
+/// What a watched transaction did to its users' permissions: each user, with what they held
+/// before and after.
+pub struct Watched {
+    pub users: Vec<String>,
+    pub before: Vec<Vec<String>>,
+    pub after: Vec<Vec<String>>,
 }
 
 const BATCH: i64 = 1000;
@@ -135,7 +156,72 @@ impl Index {
             applied: AtomicI64::new(0),
             built: AtomicBool::new(false),
             catching_up: tokio::sync::Mutex::new(()),
+            watches: Default::default(),
+            watching: Default::default(),
         }
+    }
+
+    /// Asks for what changes `first..=last` (one transaction's, not yet committed) do to
+    /// `users`' permissions: whichever way the index applies them, it notes what the users
+    /// held just before the first and just after the last ([`Index::watched`]).
+    pub fn watch(&self, first: i64, last: i64, users: Vec<String>) {
+        let mut w = self.watches.lock().unwrap_or_else(PoisonError::into_inner);
+        w.insert(last, Watch { first, users, before: None, after: None });
+        self.watching.store(w.len(), Ordering::Release);
+    }
+
+    /// Takes what was noted for the transaction whose last change is `last`; `None` when it
+    /// was not (yet) applied whole.
+    pub fn watched(&self, last: i64) -> Option<Watched> {
+        let mut w = self.watches.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = w.remove(&last);
+        self.watching.store(w.len(), Ordering::Release);
+        let t = taken?;
+        Some(Watched { users: t.users, before: t.before?, after: t.after? })
+    }
+
+    /// Before change `seq` is applied: notes what the users of a watch it starts hold.
+    fn before_change(&self, seq: i64) {
+        self.note_watches(|w| (w.first == seq && w.before.is_none()).then_some(&mut w.before));
+    }
+
+    /// After change `seq` is applied: notes what the users of a watch it ends hold.
+    fn after_change(&self, seq: i64) {
+        if self.watching.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut w = self.watches.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(watch) = w.get_mut(&seq) {
+            watch.after = Some(self.held(&watch.users));
+        }
+    }
+
+    fn note_watches(&self, slot: impl Fn(&mut Watch) -> Option<&mut Option<Vec<Vec<String>>>>) {
+        if self.watching.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut w = self.watches.lock().unwrap_or_else(PoisonError::into_inner);
+        for watch in w.values_mut() {
+            let users = watch.users.clone();
+            if let Some(s) = slot(watch) {
+                *s = Some(self.held(&users));
+            }
+        }
+    }
+
+    /// What each user holds now (permission names, sorted).
+    fn held(&self, users: &[String]) -> Vec<Vec<String>> {
+        let now = cohort_core::time::now();
+        self.read(|idx| users.iter().map(|u| idx.permission_names(u, now)).collect())
+    }
+
+    /// Whether change `seq` starts or ends a watch.
+    fn watched_edge(&self, seq: i64) -> bool {
+        if self.watching.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let w = self.watches.lock().unwrap_or_else(PoisonError::into_inner);
+        w.contains_key(&seq) || w.values().any(|x| x.first == seq)
     }
 
     /// Whether the index has been built and may answer.
@@ -226,7 +312,13 @@ impl Index {
             {
                 self.refresh_expired();
                 let left: Vec<_> = seqs.iter().flat_map(|s| notes.memberships.remove(s).unwrap_or_default()).collect();
+                for &s in seqs.iter() {
+                    self.before_change(s);
+                }
                 put_runs(&mut self.data.write().unwrap_or_else(PoisonError::into_inner), left);
+                for &s in seqs.iter() {
+                    self.after_change(s);
+                }
                 self.applied.store(last, Ordering::Release);
                 return Ok(last);
             }
@@ -248,25 +340,42 @@ impl Index {
     async fn apply_all(&self, c: &Conn, rows: &[ChangeRow]) -> Result<()> {
         let mut pending: Vec<(String, String)> = Vec::new();
         for row in rows {
-            let family = row.kind.split('.').next().unwrap_or("");
-            if row.kind == cohort_store::audit::MEMBER_BATCH {
-                if let Some(g) = &row.group_id {
-                    for u in cohort_store::audit::batch_users(c, &row.entity_id).await? {
-                        pending.push((g.clone(), u));
-                    }
-                }
+            // A watched transaction's edges are applied on their own, so what its users held
+            // is noted exactly before its first change and after its last.
+            let edge = self.watched_edge(row.seq);
+            if edge {
+                self.flush(c, &mut pending).await?;
+                self.before_change(row.seq);
+                self.apply_one(c, row, &mut pending).await?;
+                self.flush(c, &mut pending).await?;
+                self.after_change(row.seq);
                 continue;
             }
-            if matches!(family, "member" | "join_request" | "invitation") {
-                if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
-                    pending.push((g.clone(), u.clone()));
-                }
-                continue;
-            }
-            self.flush(c, &mut pending).await?;
-            self.apply(c, row).await?;
+            self.apply_one(c, row, &mut pending).await?;
         }
         self.flush(c, &mut pending).await
+    }
+
+    /// Applies one row: a membership change joins `pending` (applied in runs), anything else
+    /// is applied now, after what is pending.
+    async fn apply_one(&self, c: &Conn, row: &ChangeRow, pending: &mut Vec<(String, String)>) -> Result<()> {
+        let family = row.kind.split('.').next().unwrap_or("");
+        if row.kind == cohort_store::audit::MEMBER_BATCH {
+            if let Some(g) = &row.group_id {
+                for u in cohort_store::audit::batch_users(c, &row.entity_id).await? {
+                    pending.push((g.clone(), u));
+                }
+            }
+            return Ok(());
+        }
+        if matches!(family, "member" | "join_request" | "invitation") {
+            if let (Some(g), Some(u)) = (&row.group_id, &row.user_id) {
+                pending.push((g.clone(), u.clone()));
+            }
+            return Ok(());
+        }
+        self.flush(c, pending).await?;
+        self.apply(c, row).await
     }
 
     async fn flush(&self, c: &Conn, pending: &mut Vec<(String, String)>) -> Result<()> {

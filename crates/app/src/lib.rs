@@ -154,7 +154,15 @@ impl App {
     /// right after (see [`access_changes`]).
     async fn commit(&self, tx: Tx) -> Result<i64> {
         let watch = self.watch_access(&tx).await?;
-        let revision = self.commit_only(tx).await?;
+        let revision = match self.commit_only(tx).await {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(w) = &watch {
+                    self.index.watched(w.cause_seq);
+                }
+                return Err(e);
+            }
+        };
         if let Some(w) = watch
             && let Err(e) = self.finish_access(w).await
         {

@@ -42,7 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_change_events"),
     migration!(16, "0016_webhooks"),
     migration!(17, "0017_invitation_mail"),
-    migration!(18, "0018_access_pending"),
+    migration!(18, "0018_access_changes"),
 ];
 
 /// The schema this binary knows: its last migration's version.

@@ -323,6 +323,19 @@ impl Relay {
 
 /// A `cohort serve` process; killed on drop. [`Server::start`] answers once `/readyz` says
 /// ready: the process listens at once and builds its access index after.
+/// A new site `admin` key in the data directory `data` (made if missing), from the command
+/// line, for a [`Server`] started on it.
+pub fn admin_key_in(data: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["keys", "create", "--name", "ops", "--scopes", "admin", "--create"])
+        .output()
+        .expect("cohort keys create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+}
+
 pub struct Server {
     child: std::process::Child,
     pub base: String,

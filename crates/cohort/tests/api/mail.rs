@@ -115,13 +115,7 @@ fn decoded(data: &str) -> String {
 async fn invitation_mail_reaches_the_invitee_with_its_link_and_is_resent_with_a_new_one() {
     let smtp = Smtp::start(1).await;
     let data = std::env::temp_dir().join(unique("cohort-mail"));
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["keys", "create", "--name", "ops", "--scopes", "admin", "--create"])
-        .output()
-        .unwrap();
-    let key = String::from_utf8(cli.stdout).unwrap().trim().to_string();
+    let key = admin_key_in(&data);
     let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
     let server = Server::start_with(&[
         "--data-dir",

@@ -326,13 +326,7 @@ story!(webhooks_are_managed_by_those_who_manage_their_level, |app: TestApp| asyn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_reach_the_public_internet_only() {
     let data = std::env::temp_dir().join(unique("cohort-hooks"));
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["keys", "create", "--name", "ops", "--scopes", "admin", "--create"])
-        .output()
-        .unwrap();
-    let key = String::from_utf8(cli.stdout).unwrap().trim().to_string();
+    let key = admin_key_in(&data);
     let server = Server::start_with(&["--data-dir", data.to_str().unwrap()]);
     let receiver = Receiver::start().await;
     let client = reqwest::Client::new();
@@ -375,13 +369,7 @@ async fn deliveries_reach_the_public_internet_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_no_event() {
     let data = std::env::temp_dir().join(unique("cohort-hooks-kill"));
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["keys", "create", "--name", "ops", "--scopes", "admin", "--create"])
-        .output()
-        .unwrap();
-    let key = String::from_utf8(cli.stdout).unwrap().trim().to_string();
+    let key = admin_key_in(&data);
     let args = ["--data-dir", data.to_str().unwrap(), "--webhooks-allow-private-networks", "--webhooks-max-retry-interval", "1"];
     let server = Server::start_with(&args);
     let receiver = Receiver::start().await;
