@@ -11,6 +11,7 @@
 //! - [`routes`]: every route of every surface and the operation (and so the rule) it performs.
 //! - [`scim`]: SCIM 2.0 directory sync under `/scim/v2`, for identity providers.
 //! - [`ops`]: health, readiness, the OpenAPI document and the interactive docs.
+//! - [`console`]: the admin console's page, built into the binary, at `/console/`.
 //! - [`document`]: the OpenAPI document as served: every surface, and what each operation is owed.
 //! - [`shape`]: holds JSON bodies to their documented objects where serde would not.
 //! - [`server`]: connections with deadlines on headers, silence and whole requests.
@@ -21,6 +22,7 @@
 //! - [`cors`]: cross-origin requests from browser apps, when origins are configured.
 
 pub mod conditional;
+pub mod console;
 pub mod cors;
 pub mod dialects;
 pub mod document;
@@ -53,6 +55,7 @@ fn routes(app: App) -> Router {
     api.merge(ops::router(document::finish(openapi)))
         .merge(dialects::seed000_pocketbase::router())
         .merge(scim::router())
+        .merge(console::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .with_state(app)

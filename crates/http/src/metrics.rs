@@ -43,7 +43,8 @@ pub struct Requests {
 }
 
 /// Routes served beside the table's (documents, the docs page, this one).
-const OTHER_ROUTES: [&str; 5] = ["/metrics", "/api/openapi.json", "/docs", "/docs/", "/docs/{*asset}"];
+const OTHER_ROUTES: [&str; 10] =
+    ["/metrics", "/api/openapi.json", "/docs", "/docs/", "/docs/{*asset}", "/", "/console", "/console/", "/console/{*asset}", "/_/"];
 
 impl Requests {
     fn new() -> Requests {

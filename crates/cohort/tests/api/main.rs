@@ -22,6 +22,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod conditional;
+mod console;
 mod cross_surface;
 mod errors;
 mod groups;
