@@ -110,13 +110,26 @@ test("an administrator runs groups from the console", async () => {
   const members = await api("GET", `/api/v1/groups/${lab}/members`);
   assert.ok(members.members.some((m) => m.user_id === zoe.user.id), "zoe is a member");
 
+  // An invitation sent, then revoked; a custom role; the analytics charts.
+  await page.goto(`${base}/console/#/group/${lab}`);
+  await heading(page, "Lab");
+  await submit(page, "Invite", { emails: "newcomer@example.com" });
+  await page.waitForFunction(() => document.querySelector("main")?.innerText.includes("newcomer@example.com"));
+  const [revoke] = await page.$$("xpath/.//tr[td[contains(., 'newcomer@example.com')]]//button[text()='Revoke']");
+  await revoke.click();
+  await page.waitForFunction(() => /newcomer@example\.com\s+member\s+revoked/.test(document.querySelector("main")?.innerText || ""));
+  await submit(page, "New role", { name: "Reviewer", permissions: "read" });
+  await page.waitForFunction(() => /Reviewer\s+custom/.test(document.querySelector("main")?.innerText || ""));
+  assert.equal(await page.$$eval("main figure svg[role=img]", (s) => s.length), 4, "member growth, growth, activity and engagement");
+  await shot(page, "group-manage");
+
   // Max's page: effective groups with the path, permissions with what grants them, a check.
   const max = (await api("GET", "/api/v1/users?search=max")).users.find((u) => u.username === "max");
   await page.goto(`${base}/console/#/user/${max.id}`);
   await heading(page, "max");
   const maxPage = await text(page);
   assert.match(maxPage, /Lab team\s+member\s+direct member/);
-  assert.match(maxPage, /lab\.read\s+Lab team/);
+  assert.match(maxPage, /lab\.read\s+Lab team ← Lab \(inherited\)/);
   await submit(page, "May this user", { permission: "lab.read" });
   await page.waitForFunction(() => document.querySelector("main")?.innerText.includes("Yes, through Lab team"));
   await shot(page, "user");

@@ -191,6 +191,9 @@ async function groupsView(params) {
 
 const ROLES = ["member", "moderator", "admin", "owner"];
 
+/// A collection grant's level in words.
+const level = (c) => (c.manage ? "manage" : c.read_only ? "read only" : "read and write") + (c.hide_passwords ? ", passwords hidden" : "");
+
 async function groupView(id) {
   const [g, perms, members, canMembers, canSettings] = await Promise.all([
     api("GET", `/api/v1/groups/${id}`),
@@ -199,14 +202,34 @@ async function groupView(id) {
     may(id, "manage_members"),
     may(id, "manage_settings"),
   ]);
-  const requests = canMembers ? await api("GET", `/api/v1/groups/${id}/join-requests?status=pending`).catch(() => ({ requests: [] })) : { requests: [] };
+  const [requests, invitations, roles, periods] = await Promise.all([
+    canMembers ? api("GET", `/api/v1/groups/${id}/join-requests?status=pending`).catch(() => ({ requests: [] })) : { requests: [] },
+    canMembers ? api("GET", `/api/v1/groups/${id}/invitations?per_page=100`).catch(() => ({ invitations: [] })) : { invitations: [] },
+    api("GET", `/api/v1/groups/${id}/roles`).catch(() => ({ roles: [] })),
+    Promise.all(["7d", "30d", "90d"].map((p) => api("GET", `/api/v1/groups/${id}/analytics?period=${p}`).catch(() => null))),
+  ]);
   const off = (allowed) => (allowed ? undefined : true);
   const why = (allowed) => (allowed ? null : h("p", { class: "muted" }, "You may not change this (the API decides who may)."));
 
   const settings = table(["Setting", "Value"], [
     ["Id", g.id], ["Space", g.space_id], ["Parent", g.parent_id || "—"], ["Type", g.type], ["Visibility", g.visibility],
     ["Inherits members", String(g.inherit_members)], ["Inherits permissions", String(g.inherit_permissions)], ["Members", String(g.member_count)],
+    ["Collections", (g.collections || []).map((c) => `${c.id} (${level(c)})`).join("; ") || "—"],
   ].map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, v))));
+
+  const desc = h("input", { name: "description", value: g.description || "", disabled: off(canSettings) });
+  const vis = h("select", { name: "visibility", disabled: off(canSettings) }, ["public", "private"].map((v) => h("option", { value: v, selected: v === g.visibility }, v)));
+  const inhM = h("input", { type: "checkbox", name: "inherit_members", checked: g.inherit_members, disabled: off(canSettings) });
+  const inhP = h("input", { type: "checkbox", name: "inherit_permissions", checked: g.inherit_permissions, disabled: off(canSettings) });
+  const edit = h("form", { "aria-label": "Group settings" }, field("Description", desc), field("Visibility", vis), field("Inherits members", inhM), field("Inherits permissions", inhP), h("button", { type: "submit", disabled: off(canSettings) }, "Save settings"));
+  edit.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(edit, async () => {
+      await api("PATCH", `/api/v1/groups/${id}`, { description: desc.value || null, visibility: vis.value, inherit_members: inhM.checked, inherit_permissions: inhP.checked });
+      say("Settings saved");
+      route();
+    });
+  });
 
   const permRows = (perms && perms.permissions ? perms.permissions : []).map((p) =>
     h("tr", {}, h("td", {}, p.permission), h("td", {}, p.inherited_from ? h("a", { href: `#/group/${p.inherited_from}` }, `inherited from ${p.inherited_from}`) : "own")));
@@ -274,6 +297,47 @@ async function groupView(id) {
     return row;
   });
 
+  const invRows = invitations.invitations.map((i) => {
+    const row = h("tr", {});
+    const resend = h("button", { type: "button", class: "secondary", disabled: off(i.status === "sent" && !!i.email) }, "Resend");
+    resend.addEventListener("click", () => act(row.cells[4], async () => {
+      await api("POST", `/api/v1/groups/${id}/invitations/${i.id}/resend`);
+      say(`Invitation to ${i.email} sent again`);
+      route();
+    }));
+    const revoke = h("button", { type: "button", class: "secondary", disabled: off(i.status === "sent") }, "Revoke");
+    revoke.addEventListener("click", () => act(row.cells[4], async () => {
+      await api("DELETE", `/api/v1/groups/${id}/invitations/${i.id}`);
+      route();
+    }));
+    row.append(h("td", {}, i.email || i.user_id), h("td", {}, i.role), h("td", {}, i.status), h("td", {}, i.mail ? i.mail.status : "—"), h("td", {}, resend, " ", revoke));
+    return row;
+  });
+  const inviteTo = h("input", { name: "emails", placeholder: "someone@example.com, …", disabled: off(canMembers) });
+  const inviteRole = h("select", { name: "role", disabled: off(canMembers) }, ROLES.filter((r) => r !== "owner").map((r) => h("option", { value: r }, r)));
+  const invite = h("form", { "aria-label": "Invite" }, field("Emails", inviteTo), field("Role", inviteRole), h("button", { type: "submit", disabled: off(canMembers) }, "Send invitations"));
+  invite.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(invite, async () => {
+      const emails = inviteTo.value.split(/[\s,]+/).filter(Boolean);
+      const r = await api("POST", `/api/v1/groups/${id}/invitations`, { emails, role: inviteRole.value, notify: true });
+      say(r.failed ? `${r.failed} could not be invited` : `${r.sent} invited`, r.failed ? "error" : "ok");
+      route();
+    });
+  });
+
+  const roleRows = roles.roles.map((r) => h("tr", {}, h("td", {}, r.name), h("td", {}, r.builtin ? "built in" : "custom"), h("td", {}, (r.permissions || []).join(", ")), h("td", {}, String(r.member_count ?? ""))));
+  const roleName = h("input", { name: "name", required: true, disabled: off(canSettings) });
+  const rolePerms = h("input", { name: "permissions", placeholder: "read, write", disabled: off(canSettings) });
+  const newRoleForm = h("form", { "aria-label": "New role" }, field("Name", roleName), field("Permissions", rolePerms), h("button", { type: "submit", disabled: off(canSettings) }, "Create role"));
+  newRoleForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(newRoleForm, async () => {
+      await api("POST", `/api/v1/groups/${id}/roles`, { name: roleName.value, permissions: rolePerms.value.split(/[\s,]+/).filter(Boolean) });
+      route();
+    });
+  });
+
   const subName = h("input", { name: "name", required: true, disabled: off(canSettings) });
   const inherit = h("input", { type: "checkbox", name: "inherit_permissions", checked: true, disabled: off(canSettings) });
   const sub = h("form", { "aria-label": "New subgroup" }, field("Name", subName), field("Inherits permissions", inherit), h("button", { type: "submit", disabled: off(canSettings) }, "Create subgroup"));
@@ -289,24 +353,79 @@ async function groupView(id) {
     h("p", {}, h("a", { href: "#/groups" }, "Groups"), g.parent_id ? [" › ", h("a", { href: `#/group/${g.parent_id}` }, "parent")] : null),
     h("h1", {}, g.name),
     g.description ? h("p", {}, g.description) : null,
-    h("h2", {}, "Settings"), settings,
+    h("h2", {}, "Settings"), settings, edit,
     h("h2", {}, "Permissions"), permRows.length ? table(["Permission", "From"], permRows) : h("p", { class: "muted" }, "None."),
     h("h2", {}, "Members"), table(["User", "Role", "Status", ""], memberRows), why(canMembers), add,
     canMembers ? [h("h2", {}, "Join requests"), reqRows.length ? table(["User", "Message", ""], reqRows) : h("p", { class: "muted" }, "None pending.")] : null,
+    canMembers ? [h("h2", {}, "Invitations"), invRows.length ? table(["Invitee", "Role", "Status", "Mail", ""], invRows) : h("p", { class: "muted" }, "None."), invite] : null,
+    h("h2", {}, "Roles"), table(["Role", "Kind", "Permissions", "Members"], roleRows), why(canSettings), newRoleForm,
+    h("h2", {}, "Analytics"), charts(periods),
     h("h2", {}, "Subgroups"), why(canSettings), sub,
   ];
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/// A bar chart (inline SVG) of `bars`: [label, value]; titled for screen readers.
+function barChart(title, bars, unit = "") {
+  const max = Math.max(1, ...bars.map(([, v]) => v));
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 300 120");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `${title}: ${bars.map(([l, v]) => `${l} ${v}${unit}`).join(", ")}`);
+  svg.setAttribute("width", "300");
+  bars.forEach(([label, value], i) => {
+    const height = Math.round((value / max) * 80);
+    const x = 20 + i * 95;
+    const rect = document.createElementNS(SVG, "rect");
+    Object.entries({ x, y: 95 - height, width: 60, height, fill: "#0b57d0" }).forEach(([k, v]) => rect.setAttribute(k, v));
+    const text = document.createElementNS(SVG, "text");
+    Object.entries({ x: x + 30, y: 112, "text-anchor": "middle", "font-size": "11" }).forEach(([k, v]) => text.setAttribute(k, v));
+    text.textContent = `${label}: ${value}${unit}`;
+    svg.append(rect, text);
+  });
+  return h("figure", {}, h("figcaption", {}, title), svg);
+}
+
+/// Member growth, activity and engagement over 7, 30 and 90 days.
+function charts(periods) {
+  const shown = periods.map((a, i) => [["7 days", "30 days", "90 days"][i], a && a.analytics]).filter(([, a]) => a);
+  if (!shown.length) return h("p", { class: "muted" }, "No analytics.");
+  return h("div", { class: "charts" },
+    barChart("Members", shown.map(([l, a]) => [l, a.member_growth.current])),
+    barChart("Growth", shown.map(([l, a]) => [l, Math.round(a.member_growth.growth_rate * 100)]), "%"),
+    barChart("Messages", shown.map(([l, a]) => [l, a.activity.messages_sent])),
+    barChart("Engagement", shown.map(([l, a]) => [l, Math.round(a.engagement.engagement_rate * 100)]), "%"));
+}
+
 async function userView(id) {
-  const [u, groups, perms] = await Promise.all([
+  const [u, groups, perms, collections] = await Promise.all([
     api("GET", `/api/v1/users/${id}`),
     api("GET", `/api/v1/users/${id}/groups?effective=true`),
     api("GET", `/api/v1/users/${id}/permissions`),
+    api("GET", `/api/v1/users/${id}/collections`).catch(() => ({ collections: [] })),
   ]);
   const names = new Map(groups.groups.map((g) => [g.id, g.name]));
-  const path = (g) => (g.direct ? "direct member" : `member of ${names.get(g.via) || g.via} → ${g.name}`);
+  const name = (gid) => names.get(gid) || gid;
+  const path = (g) => (g.direct ? "direct member" : `member of ${name(g.via)} → ${g.name}`);
+  // Where each group a permission comes through got it: itself, or an ancestor it inherits from.
+  const via = [...new Set(perms.permissions.flatMap((p) => p.via))];
+  const carried = new Map(await Promise.all(via.map(async (gid) => {
+    const list = await api("GET", `/api/v1/groups/${gid}/permissions`).catch(() => ({ permissions: [] }));
+    return [gid, new Map(list.permissions.map((p) => [p.permission, p.inherited_from]))];
+  })));
+  // Ancestors that grant, named (those the signed-in user may read).
+  const ancestors = [...new Set([...carried.values()].flatMap((m) => [...m.values()]).filter((g) => g && !names.has(g)))];
+  for (const g of await Promise.all(ancestors.map((gid) => api("GET", `/api/v1/groups/${gid}`).catch(() => null)))) {
+    if (g) names.set(g.id, g.name);
+  }
+  const grant = (permission, gid) => {
+    const from = carried.get(gid)?.get(permission);
+    return from ? `${name(gid)} ← ${name(from)} (inherited)` : name(gid);
+  };
   const groupRows = groups.groups.map((g) => h("tr", {}, h("td", {}, h("a", { href: `#/group/${g.id}` }, g.name)), h("td", {}, g.role), h("td", { class: "path" }, path(g))));
-  const permRows = perms.permissions.map((p) => h("tr", {}, h("td", {}, p.permission), h("td", { class: "path" }, p.via.map((gid) => names.get(gid) || gid).join(", "))));
+  const permRows = perms.permissions.map((p) => h("tr", {}, h("td", {}, p.permission), h("td", { class: "path" }, p.via.map((gid) => grant(p.permission, gid)).join("; "))));
+  const colRows = collections.collections.map((c) => h("tr", {}, h("td", {}, c.collection_id), h("td", {}, level(c)), h("td", { class: "path" }, (c.via || []).map(name).join("; "))));
   const permission = h("input", { name: "permission", required: true, placeholder: "docs.read" });
   const answer = h("p", { role: "status" });
   const check = h("form", { "aria-label": "May this user" }, field("Permission", permission), h("button", { type: "submit" }, "Check"));
@@ -322,6 +441,7 @@ async function userView(id) {
     h("h1", {}, u.username), u.email ? h("p", {}, u.email) : null,
     h("h2", {}, "Groups (effective)"), groupRows.length ? table(["Group", "Role", "Path"], groupRows) : h("p", { class: "muted" }, "None."),
     h("h2", {}, "Permissions"), permRows.length ? table(["Permission", "Through"], permRows) : h("p", { class: "muted" }, "None."),
+    h("h2", {}, "Collections"), colRows.length ? table(["Collection", "Level", "Through"], colRows) : h("p", { class: "muted" }, "None."),
     h("h2", {}, "May this user…"), check, answer,
   ];
 }
