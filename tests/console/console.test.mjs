@@ -1,10 +1,15 @@
 // The admin console in headless Chromium against a real server (COHORT_URL): an administrator
 // signs in, makes a space and a nested group, adds a member, approves a join request, reads a
 // user's effective access with its path and the audit entry; a member without rights sees
-// the controls disabled and the API's refusal in words. A screenshot of each page is kept.
+// the controls disabled and the API's refusal in words. A screenshot of each page is kept,
+// and each page is checked for accessibility (axe-core, WCAG 2 A and AA).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import puppeteer from "puppeteer-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const base = process.env.COHORT_URL;
 const key = process.env.COHORT_KEY;
@@ -40,8 +45,14 @@ async function heading(page, text) {
   await page.waitForFunction((t) => document.querySelector("main h1")?.textContent === t, { timeout: 10000 }, text);
 }
 
+/// Keeps a screenshot of the page, and checks it with axe-core against WCAG 2 A and AA: no
+/// serious or critical violation.
 async function shot(page, name) {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => globalThis.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`), [], `accessibility of ${name}`);
 }
 
 /// Fills the form labelled `form` (its aria-label): inputs by name, then submits it.

@@ -1,6 +1,6 @@
 //! The admin console: a page and its script and styles, built into the binary and served at
 //! `/console/`. It is a client of the native API like any other (`console/console.js`); a
-//! browser asking for `/` (or PocketBase's `/_/`) is sent there.
+//! browser asking for `/` (or `/admin`, or PocketBase's `/_/`) is sent there.
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -21,6 +21,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(root))
         .route("/_/", get(root))
+        .route("/admin", get(root))
         .route("/console", get(|| async { Redirect::permanent("/console/") }))
         .route("/console/", get(|| async { asset(PAGE, "text/html; charset=utf-8") }))
         .route("/console/index.html", get(|| async { asset(PAGE, "text/html; charset=utf-8") }))

@@ -43,8 +43,19 @@ pub struct Requests {
 }
 
 /// Routes served beside the table's (documents, the docs page, this one).
-const OTHER_ROUTES: [&str; 10] =
-    ["/metrics", "/api/openapi.json", "/docs", "/docs/", "/docs/{*asset}", "/", "/console", "/console/", "/console/{*asset}", "/_/"];
+const OTHER_ROUTES: [&str; 11] = [
+    "/metrics",
+    "/api/openapi.json",
+    "/docs",
+    "/docs/",
+    "/docs/{*asset}",
+    "/",
+    "/console",
+    "/console/",
+    "/console/{*asset}",
+    "/_/",
+    "/admin",
+];
 
 impl Requests {
     fn new() -> Requests {

@@ -7,7 +7,7 @@ use crate::story;
 story!(the_console_is_served_and_a_browser_at_the_root_is_sent_there, |app: TestApp| async move {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let get = |path: &str, accept: &str| client.get(format!("{}{path}", app.base)).header("Accept", accept.to_string()).send();
-    for root in ["/", "/_/"] {
+    for root in ["/", "/_/", "/admin"] {
         let res = get(root, "text/html,application/xhtml+xml").await.unwrap();
         assert!(res.status().is_redirection(), "{root}: {}", res.status());
         assert_eq!(res.headers()["location"], "/console/");
