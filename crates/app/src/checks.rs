@@ -39,7 +39,7 @@ impl App {
     /// instances), following the change log for at most [`AT_LEAST_WAIT`]; then 503
     /// `not_ready` — an answer from before the caller's own write would be wrong. Asked only
     /// once the caller may have the answer: nobody makes the instance wait for a refusal.
-    async fn at_least(&self, revision: Option<i64>) -> Result<()> {
+    pub(crate) async fn at_least(&self, revision: Option<i64>) -> Result<()> {
         let Some(want) = revision else { return Ok(()) };
         let deadline = tokio::time::Instant::now() + AT_LEAST_WAIT;
         loop {

@@ -2,6 +2,7 @@
 
 use crate::catalogue::Given;
 use crate::{App, Change, check_version};
+use cohort_core::access::GroupCheck;
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::error::Conflict;
 use cohort_core::group::{GroupInput, GroupPatch, MAX_DEPTH};
@@ -311,6 +312,22 @@ impl App {
             ids: None,
         };
         Ok(self.shown_page(groups::list(&self.read().await?, &q, listing).await?))
+    }
+
+    /// Those of `ids` that `p` may read now, by the rule every group read follows.
+    pub(crate) fn readable_groups<'a>(&self, p: &Principal, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+        let viewer = viewer(p);
+        self.index().read(|idx| {
+            ids.filter(|g| match &viewer {
+                None => idx.group_space(g).is_some(),
+                Some(v) => {
+                    v.space_id.as_deref().is_none_or(|s| idx.group_space(g) == Some(s))
+                        && v.user_id.as_deref().is_none_or(|u| idx.check_group_seen(u, g, GroupCheck::Read, v.now, false).is_some())
+                }
+            })
+            .map(str::to_string)
+            .collect()
+        })
     }
 
     /// Whether the caller may list groups at all (the `groups:read` scope).

@@ -43,6 +43,7 @@ pub mod stats;
 pub mod transfer;
 pub mod users;
 pub mod webhooks;
+pub mod who;
 
 pub use cohort_core::{Error, Result};
 pub use cohort_store::Db;

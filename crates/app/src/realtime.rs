@@ -10,7 +10,6 @@
 
 use crate::App;
 use crate::changes::{FeedRow, MAX_WAIT};
-use cohort_core::access::GroupCheck;
 use cohort_core::auth::Principal;
 use cohort_core::model::{Group, Member};
 use cohort_core::{Error, Result};
@@ -266,22 +265,6 @@ impl App {
         }
         slot.changed.notify_one();
         Ok(())
-    }
-
-    /// Those of `ids` that `p` may read now, by the rule every group read follows.
-    fn readable_groups<'a>(&self, p: &Principal, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-        let viewer = crate::groups::viewer(p);
-        self.index().read(|idx| {
-            ids.filter(|g| match &viewer {
-                None => idx.group_space(g).is_some(),
-                Some(v) => {
-                    v.space_id.as_deref().is_none_or(|s| idx.group_space(g) == Some(s))
-                        && v.user_id.as_deref().is_none_or(|u| idx.check_group_seen(u, g, GroupCheck::Read, v.now, false).is_some())
-                }
-            })
-            .map(str::to_string)
-            .collect()
-        })
     }
 
     /// The records a change is about, as `p` may see them now, with what happened to each.

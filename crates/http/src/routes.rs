@@ -50,6 +50,8 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("DELETE", "/api/v1/groups/{id}/scope-sets/{set_id}", ScopeSetChange),
     ("POST", "/api/v1/check", UserAccess),
     ("POST", "/api/v1/check/batch", UserAccess),
+    ("GET", "/api/v1/permissions/{permission}/users", PermissionUsers),
+    ("GET", "/api/v1/groups/{id}/effective-members", EffectiveMembers),
     ("POST", "/api/v1/api-keys", KeyCreate),
     ("GET", "/api/v1/api-keys", KeyList),
     ("DELETE", "/api/v1/api-keys/{id}", KeyRevoke),

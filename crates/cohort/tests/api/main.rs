@@ -44,3 +44,4 @@ mod seed004_scoped_admin;
 mod spaces_users;
 mod transfer;
 mod webhooks;
+mod who;

@@ -99,6 +99,22 @@ pub struct EffectiveGroup {
     pub via: String,
 }
 
+/// A user who holds something, and the groups it comes through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub user_id: String,
+    pub via: Vec<String>,
+}
+
+/// A user who effectively belongs to a group, with their role there and the group of the
+/// direct membership it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub user_id: String,
+    pub role: String,
+    pub via: String,
+}
+
 /// A permission a user holds and the groups that give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldPermission {
@@ -833,6 +849,69 @@ impl AccessIndex {
         }
         view.held.sort_unstable_by(|a, b| a.0.cmp(b.0));
         view
+    }
+
+    // ---- the reverse questions: who ----
+
+    /// The users who effectively belong to `group` at `now` (a direct membership that counts
+    /// in it, or in an ancestor whose members flow into it), each once, by user number.
+    fn members_of(&self, group: u32, now: Millis, mut f: impl FnMut(u32)) {
+        for s in std::iter::once(group).chain(self.sources(group)) {
+            for &ux in &self.g(s).members {
+                let u = &self.users[ux as usize];
+                if u.present && self.direct(u, s).is_some_and(|d| u.counts(d, now)) {
+                    f(ux);
+                }
+            }
+        }
+    }
+
+    /// Every user who holds `permission` at `now`, sorted by id, each with the groups it
+    /// comes through (as [`AccessIndex::check_permission`] would answer for them).
+    pub fn permission_holders(&self, permission: &str, now: Millis) -> Vec<Holder> {
+        let Some(p) = self.permission_names.get(permission) else { return vec![] };
+        let mut found: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for &g in &self.holders[p as usize] {
+            if !self.g(g).present {
+                continue;
+            }
+            self.members_of(g, now, |ux| found.entry(self.user_ids.name(ux)).or_default().push(g));
+        }
+        for (&(ux, g), perms) in &self.extras {
+            let u = &self.users[ux as usize];
+            let counts = u.present && self.g(g).present && self.direct(u, g).is_some_and(|d| d.extra() && u.counts(d, now));
+            if counts && perms.contains(&p) {
+                found.entry(self.user_ids.name(ux)).or_default().push(g);
+            }
+        }
+        found.into_iter().map(|(u, via)| Holder { user_id: u.to_string(), via: self.gnames(via) }).collect()
+    }
+
+    /// Every user who effectively belongs to `group_id` at `now` (and, given `what`, may do
+    /// it there by their role), sorted by id; `None` for a group that does not exist.
+    pub fn group_members(&self, group_id: &str, what: Option<GroupCheck>, now: Millis) -> Option<Vec<GroupMember>> {
+        let g = self.group_ix(group_id)?;
+        let mut users: Vec<u32> = Vec::new();
+        self.members_of(g, now, |ux| users.push(ux));
+        users.sort_unstable();
+        users.dedup();
+        let group = self.g(g);
+        let mut out: Vec<GroupMember> = users
+            .into_iter()
+            .filter_map(|ux| {
+                let (role, via) = self.role_in(&self.users[ux as usize], g, now)?;
+                if what.is_some_and(|w| !self.caps(group, role).has(w.caps())) {
+                    return None;
+                }
+                Some(GroupMember {
+                    user_id: self.user_ids.name(ux).to_string(),
+                    role: self.role_names.name(role as u32).to_string(),
+                    via: self.gname(via),
+                })
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
+        Some(out)
     }
 
     /// Does `user_id` hold `permission`, and through which groups? `None`: no such user.

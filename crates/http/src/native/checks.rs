@@ -101,15 +101,20 @@ pub struct CheckIn {
     pub at_least_revision: Option<i64>,
 }
 
+/// A group action by its name.
+pub fn group_action(raw: &str) -> Result<GroupCheck> {
+    GroupCheck::parse(raw).ok_or_else(|| {
+        Error::validation("action", format!("{raw:?} is not read, post, manage_members, manage_settings, moderate or delete"))
+    })
+}
+
 impl CheckIn {
     pub fn into_check(self) -> Result<Check> {
         match (self.permission, self.group_id, self.collection_id) {
             (Some(permission), None, None) => Ok(Check::Permission { user_id: self.user_id, permission }),
             (None, Some(group_id), None) => {
                 let raw = self.action.ok_or_else(|| Error::validation("action", "a group check needs an action"))?;
-                let action = GroupCheck::parse(&raw).ok_or_else(|| {
-                    Error::validation("action", format!("{raw:?} is not read, post, manage_members, manage_settings, moderate or delete"))
-                })?;
+                let action = group_action(&raw)?;
                 Ok(Check::Group { user_id: self.user_id, group_id, action })
             }
             (None, None, Some(collection_id)) => {

@@ -20,6 +20,7 @@ mod scope_sets;
 mod spaces;
 pub mod users;
 mod webhooks;
+mod who;
 
 use cohort_app::App;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -144,6 +145,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(audit::router())
         .merge(changes::router())
         .merge(webhooks::router())
+        .merge(who::router())
         .merge(filters::router())
         .merge(crate::dialects::seed002_compat::router())
         .merge(crate::dialects::seed004_scoped_admin::router())

@@ -1,0 +1,95 @@
+//! The reverse questions: who holds a permission, and who belongs to a group (and may do
+//! what there) — answered from the access index, a page at a time in user id order.
+
+use crate::App;
+use cohort_core::access::{GroupCheck, GroupMember, Holder};
+use cohort_core::auth::{Principal, Scope};
+use cohort_core::policy::Action;
+use cohort_core::{Error, Result, input, time};
+
+/// The most users one page holds, and how many it holds unless asked.
+pub const MAX_LIMIT: usize = 1000;
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// A page of users, and where the next starts (none at the end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhoPage<T> {
+    pub users: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The users after `cursor` (a user id), at most `limit`, of a list sorted by user id.
+fn page<T>(all: Vec<T>, id: impl Fn(&T) -> &str, cursor: Option<&str>, limit: usize) -> Result<WhoPage<T>> {
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::validation("limit", format!("between 1 and {MAX_LIMIT}")));
+    }
+    let start = cursor.map_or(0, |c| all.partition_point(|x| id(x) <= c));
+    let mut users: Vec<T> = all.into_iter().skip(start).take(limit + 1).collect();
+    let more = users.len() > limit;
+    users.truncate(limit);
+    let next_cursor = more.then(|| users.last().map(|u| id(u).to_string())).flatten();
+    Ok(WhoPage { users, next_cursor })
+}
+
+impl App {
+    /// Every user who holds `permission`, with the groups it comes through — as far as the
+    /// caller may read those groups (a user it could see through none is left out).
+    pub async fn permission_users(
+        &self,
+        p: &Principal,
+        permission: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        at_least: Option<i64>,
+    ) -> Result<WhoPage<Holder>> {
+        p.require(Scope::GroupsRead)?;
+        let viewer = crate::groups::list_viewer(p, "who holds a permission")?;
+        let permission = input::permission(permission)?;
+        self.at_least(at_least).await?;
+        let mut all = self.index().read(|idx| idx.permission_holders(&permission, time::now()));
+        if viewer.is_some() {
+            for h in &mut all {
+                h.via = self.readable_groups(p, h.via.iter().map(String::as_str));
+            }
+            all.retain(|h| !h.via.is_empty());
+        }
+        page(all, |h| &h.user_id, cursor, limit)
+    }
+
+    /// Every user who effectively belongs to the group (and, given `what`, may do it there
+    /// by their role), with their role and the group of the membership it comes from; for
+    /// those who may read the group.
+    pub async fn effective_members(
+        &self,
+        p: &Principal,
+        group_id: &str,
+        what: Option<GroupCheck>,
+        cursor: Option<&str>,
+        limit: usize,
+        at_least: Option<i64>,
+    ) -> Result<WhoPage<GroupMember>> {
+        {
+            let c = self.read().await?;
+            self.load_for(&c, p, group_id, Action::Read).await?;
+        }
+        self.at_least(at_least).await?;
+        let all = self.index().read(|idx| idx.group_members(group_id, what, time::now())).ok_or(Error::NotFound("group"))?;
+        page(all, |m| &m.user_id, cursor, limit)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_each_other_by_id() {
+        let all: Vec<String> = (0..5).map(|i| format!("usr_{i}")).collect();
+        let first = page(all.clone(), |s| s, None, 2).unwrap();
+        assert_eq!((first.users.clone(), first.next_cursor.clone()), (vec!["usr_0".to_string(), "usr_1".into()], Some("usr_1".into())));
+        let last = page(all.clone(), |s| s, Some("usr_3"), 2).unwrap();
+        assert_eq!((last.users, last.next_cursor), (vec!["usr_4".to_string()], None));
+        assert!(page(all, |s| s, None, 0).is_err());
+    }
+}

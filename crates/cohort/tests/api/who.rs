@@ -1,0 +1,85 @@
+//! Who holds a permission, and who belongs to a group: the reverse of a check, from the
+//! index, agreeing with `/check` for every user, scoped to what the caller may read, a page
+//! at a time.
+
+use crate::helpers::TestApp;
+use crate::story;
+use serde_json::{Value, json};
+
+fn ids(list: &Value, key: &str) -> Vec<String> {
+    list[key].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap().to_string()).collect()
+}
+
+story!(who_holds_a_permission_and_who_belongs_to_a_group, |app: TestApp| async move {
+    let owner = app.user("who-owner").await;
+    let (ann, bo, cy, dee) = (app.user("who-ann").await, app.user("who-bo").await, app.user("who-cy").await, app.user("who-dee").await);
+    let org = app.group(&owner, "Who org", json!({"visibility": "private"})).await;
+    app.grant(&org, &["who.read"]).await;
+    let team = app
+        .post(
+            &format!("/api/v1/groups/{org}/subgroups"),
+            &owner.token,
+            json!({"name": "Who team", "inherit_permissions": true, "inherit_members": true, "visibility": "private"}),
+        )
+        .await;
+    let team = team.expect(201)["id"].as_str().unwrap().to_string();
+    let side = app.group(&owner, "Who side", json!({"visibility": "private"})).await;
+    app.grant(&side, &["who.read"]).await;
+    app.add(&org, &ann, "admin").await;
+    app.add(&team, &bo, "member").await;
+    app.add(&side, &cy, "member").await;
+    app.post(
+        &format!("/api/v1/groups/{side}/members"),
+        &app.admin_key,
+        json!({"user_id": dee.id, "role": "member", "status": "suspended"}),
+    )
+    .await;
+
+    // Holders: through the group, the subgroup (inherited), the other group; not the suspended.
+    let all = app.get("/api/v1/permissions/who.read/users", &app.admin_key).await.expect(200);
+    let mut want = vec![owner.id.clone(), ann.id.clone(), bo.id.clone(), cy.id.clone()];
+    want.sort();
+    assert_eq!(ids(&all, "users"), want, "{all}");
+    let via_of = |list: &Value, u: &str| -> Vec<String> {
+        let found = list["users"].as_array().unwrap().iter().find(|x| x["user_id"] == u).unwrap();
+        found["via"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(via_of(&all, &bo.id), [team.as_str()]);
+    // Each agrees with /check.
+    for u in [&owner.id, &ann.id, &bo.id, &cy.id, &dee.id] {
+        let d = app.post("/api/v1/check", &app.admin_key, json!({"user_id": u, "permission": "who.read"})).await.expect(200);
+        assert_eq!(d["allowed"].as_bool().unwrap(), want.contains(u), "{u}: {d}");
+    }
+
+    // A page at a time.
+    let first = app.get("/api/v1/permissions/who.read/users?limit=3", &app.admin_key).await.expect(200);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let rest = app.get(&format!("/api/v1/permissions/who.read/users?limit=3&cursor={cursor}"), &app.admin_key).await.expect(200);
+    assert!(rest["next_cursor"].is_null());
+    assert_eq!([ids(&first, "users"), ids(&rest, "users")].concat(), want);
+
+    // A member of the side group sees the holders through it only.
+    let seen = app.get("/api/v1/permissions/who.read/users", &cy.token).await.expect(200);
+    let mut side_holders = vec![owner.id.clone(), cy.id.clone()];
+    side_holders.sort();
+    assert_eq!(ids(&seen, "users"), side_holders, "{seen}");
+    assert_eq!(via_of(&seen, &owner.id), [side.as_str()], "the groups the caller cannot read are not named");
+    app.get("/api/v1/permissions/no%20such/users", &app.admin_key).await.expect(422);
+    app.get("/api/v1/permissions/who.read/users?limit=0", &app.admin_key).await.expect(422);
+
+    // Effective members of the subgroup: its own and those who flow in from the parent; by
+    // action, those whose role allows it.
+    let members = app.get(&format!("/api/v1/groups/{team}/effective-members"), &app.admin_key).await.expect(200);
+    let mut all_members = vec![owner.id.clone(), ann.id.clone(), bo.id.clone()];
+    all_members.sort();
+    assert_eq!(ids(&members, "members"), all_members, "{members}");
+    let ann_row = members["members"].as_array().unwrap().iter().find(|m| m["user_id"] == ann.id.as_str()).unwrap().clone();
+    assert_eq!((ann_row["role"].as_str(), ann_row["via"].as_str()), (Some("admin"), Some(org.as_str())));
+    let managers = app.get(&format!("/api/v1/groups/{team}/effective-members?action=manage_members"), &bo.token).await.expect(200);
+    let mut want_managers = vec![owner.id.clone(), ann.id.clone()];
+    want_managers.sort();
+    assert_eq!(ids(&managers, "members"), want_managers);
+    app.get(&format!("/api/v1/groups/{team}/effective-members?action=fly"), &app.admin_key).await.expect(422);
+    // The group is private: an outsider is told nothing of it.
+    app.get(&format!("/api/v1/groups/{team}/effective-members"), &cy.token).await.expect(404);
+});
