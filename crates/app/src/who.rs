@@ -2,7 +2,7 @@
 //! what there) — answered from the access index, a page at a time in user id order.
 
 use crate::App;
-use cohort_core::access::{GroupCheck, GroupMember, Holder};
+use cohort_core::access::{DIRECT, GroupCheck, GroupMember, Holder, Level};
 use cohort_core::auth::{Principal, Scope};
 use cohort_core::policy::Action;
 use cohort_core::{Error, Result, input, time};
@@ -50,6 +50,34 @@ impl App {
         if viewer.is_some() {
             for h in &mut all {
                 h.via = self.readable_groups(p, h.via.iter().map(String::as_str));
+            }
+            all.retain(|h| !h.via.is_empty());
+        }
+        page(all, |h| &h.user_id, cursor, limit)
+    }
+
+    /// Every user who has `level` (or more) on a collection, with the groups it comes
+    /// through (`direct` for a grant to the user) — as far as the caller may read those
+    /// groups; a direct grant is shown to site-wide readers only.
+    pub async fn collection_users(
+        &self,
+        p: &Principal,
+        collection_id: &str,
+        level: Level,
+        cursor: Option<&str>,
+        limit: usize,
+        at_least: Option<i64>,
+    ) -> Result<WhoPage<Holder>> {
+        p.require(Scope::GroupsRead)?;
+        let viewer = crate::groups::list_viewer(p, "who has a collection")?;
+        if collection_id.is_empty() || collection_id.len() > 300 {
+            return Err(Error::validation("collection_id", "1 to 300 characters"));
+        }
+        self.at_least(at_least).await?;
+        let mut all = self.index().read(|idx| idx.collection_holders(collection_id, level, time::now()));
+        if viewer.is_some() {
+            for h in &mut all {
+                h.via = self.readable_groups(p, h.via.iter().map(String::as_str).filter(|g| *g != DIRECT));
             }
             all.retain(|h| !h.via.is_empty());
         }

@@ -519,6 +519,7 @@ fn cases() -> Vec<Case> {
             Some(json!({"checks": [{"user_id": me.unwrap_or(""), "group_id": f.group, "action": "read"}]}))
         ))),
         case!("GET" "/api/v1/permissions/{permission}/users", "route", none, read, |f, w, me| ("/api/v1/permissions/x.y/users".into(), None)),
+        case!("GET" "/api/v1/collections/{id}/users", "route", none, read, |f, w, me| ("/api/v1/collections/col_x/users".into(), None)),
         case!("GET" "/api/v1/groups/{id}/effective-members", "group", none, read, |f, w, me| (format!("/api/v1/groups/{}/effective-members", f.group), None)),
         case!("POST" "/api/v1/api-keys", "api key", none, write, |f, w, me| ("/api/v1/api-keys".into(), Some(json!({"name": "mine", "scopes": ["groups:read"]})))),
         case!("GET" "/api/v1/api-keys", "api key", none, read, |f, w, me| ("/api/v1/api-keys".into(), None)),

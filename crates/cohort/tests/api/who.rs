@@ -80,6 +80,31 @@ story!(who_holds_a_permission_and_who_belongs_to_a_group, |app: TestApp| async m
     want_managers.sort();
     assert_eq!(ids(&managers, "members"), want_managers);
     app.get(&format!("/api/v1/groups/{team}/effective-members?action=fly"), &app.admin_key).await.expect(422);
+    // Who has a collection: through a group's grant (at its level), a grant to the user.
+    app.patch(&format!("/api/v1/groups/{side}"), &app.admin_key, json!({"collections": [{"id": "col_who", "read_only": true}]}))
+        .await
+        .expect(200);
+    app.put(&format!("/api/v1/users/{}/collections/col_who", dee.id), &app.admin_key, json!({"space_id": "spc_default", "manage": true}))
+        .await
+        .expect(200);
+    let readers = app.get("/api/v1/collections/col_who/users", &app.admin_key).await.expect(200);
+    let mut want_readers = vec![owner.id.clone(), cy.id.clone(), dee.id.clone()];
+    want_readers.sort();
+    assert_eq!(ids(&readers, "users"), want_readers, "{readers}");
+    assert_eq!(via_of(&readers, &dee.id), ["direct"]);
+    let managers = app.get("/api/v1/collections/col_who/users?level=manage", &app.admin_key).await.expect(200);
+    assert_eq!(ids(&managers, "users"), [dee.id.clone()]);
+    for u in [&owner.id, &cy.id, &dee.id, &bo.id] {
+        let d = app
+            .post("/api/v1/check", &app.admin_key, json!({"user_id": u, "collection_id": "col_who", "access": "read"}))
+            .await
+            .expect(200);
+        assert_eq!(d["allowed"].as_bool().unwrap(), want_readers.contains(u), "{u}: {d}");
+    }
+    let seen = app.get("/api/v1/collections/col_who/users", &cy.token).await.expect(200);
+    assert!(!ids(&seen, "users").contains(&dee.id), "a grant to another user is the site's to see: {seen}");
+    app.get("/api/v1/collections/col_who/users?level=own", &app.admin_key).await.expect(422);
+
     // The group is private: an outsider is told nothing of it.
     app.get(&format!("/api/v1/groups/{team}/effective-members"), &cy.token).await.expect(404);
 });

@@ -887,6 +887,32 @@ impl AccessIndex {
         found.into_iter().map(|(u, via)| Holder { user_id: u.to_string(), via: self.gnames(via) }).collect()
     }
 
+    /// Every user who has `level` (or more) on `collection_id` at `now`, sorted by id, each
+    /// with the groups it comes through (`direct` for a grant to the user), as
+    /// [`AccessIndex::check_collection`] would answer for them.
+    pub fn collection_holders(&self, collection_id: &str, level: Level, now: Millis) -> Vec<Holder> {
+        let c = self.collection_ids.get(collection_id);
+        let mut groups: Vec<u32> = Vec::new();
+        if let Some(c) = c {
+            groups.extend(self.grants[c as usize].iter().filter(|x| x.level >= level).map(|x| x.group));
+        }
+        if level <= Level::Edit {
+            groups.extend(self.access_all.iter().copied());
+        }
+        let mut found: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for g in groups.into_iter().filter(|&g| self.g(g).present) {
+            self.members_of(g, now, |ux| found.entry(self.user_ids.name(ux)).or_default().push(g));
+        }
+        if let Some(c) = c {
+            for (&ux, list) in &self.direct_grants {
+                if self.users[ux as usize].present && list.iter().any(|d| d.collection == c && d.level >= level) {
+                    found.entry(self.user_ids.name(ux)).or_default().push(NONE);
+                }
+            }
+        }
+        found.into_iter().map(|(u, via)| Holder { user_id: u.to_string(), via: self.via_names(via) }).collect()
+    }
+
     /// Every user who effectively belongs to `group_id` at `now` (and, given `what`, may do
     /// it there by their role), sorted by id; `None` for a group that does not exist.
     pub fn group_members(&self, group_id: &str, what: Option<GroupCheck>, now: Millis) -> Option<Vec<GroupMember>> {

@@ -123,8 +123,8 @@ operations! {
     UserDelete => (Some(UW), Site);
     /// A user's effective groups, permissions and collections, and checks about them.
     UserAccess => (Some(GR), SelfOrSite);
-    /// Who holds a permission: each caller sees the holders through groups it may read
-    /// (`App::permission_users`).
+    /// Who holds a permission or a collection: each caller sees the holders through groups
+    /// it may read (`App::permission_users`, `App::collection_users`).
     PermissionUsers => (Some(GR), Caller);
     /// Who belongs to a group (and may do what there).
     EffectiveMembers => (Some(GR), Group(G::Read));

@@ -9,12 +9,14 @@ use axum::Json;
 use axum::extract::State;
 use cohort_app::App;
 use cohort_app::who::DEFAULT_LIMIT;
+use cohort_core::Error;
+use cohort_core::access::Level;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(permission_users)).routes(routes!(effective_members))
+    OpenApiRouter::new().routes(routes!(permission_users)).routes(routes!(collection_users)).routes(routes!(effective_members))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -27,6 +29,27 @@ pub struct WhoParams {
     pub limit: Option<usize>,
     /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
     pub at_least_revision: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionWhoParams {
+    /// The least access asked: `read` (unless given), `edit` or `manage`.
+    #[param(example = "edit")]
+    pub level: Option<String>,
+    pub cursor: Option<String>,
+    #[param(example = 100)]
+    pub limit: Option<usize>,
+    pub at_least_revision: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionHolderPage {
+    pub collection_id: String,
+    pub level: String,
+    /// Each user, with the groups it comes through (`direct` for a grant to the user).
+    pub users: Vec<HolderOut>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,6 +118,28 @@ async fn permission_users(
     let page = app.permission_users(&p, &permission, q.cursor.as_deref(), q.limit.unwrap_or(DEFAULT_LIMIT), q.at_least_revision).await?;
     let users = page.users.into_iter().map(|h| HolderOut { user_id: h.user_id, via: h.via }).collect();
     Ok(Json(HolderPage { permission, users, next_cursor: page.next_cursor }))
+}
+
+/// Who has a collection: every user with `level` (or more) on it, with the groups it comes
+/// through — as a check would answer for each.
+///
+/// Site-wide readers see every holder (and grants to users, `direct`); anyone else the
+/// holders through groups they may read.
+#[utoipa::path(get, path = "/api/v1/collections/{id}/users", operation_id = "listCollectionUsers", tag = "checks",
+    params(("id" = String, Path, description = "Collection id", example = "col_vault"), CollectionWhoParams),
+    responses((status = 200, body = CollectionHolderPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn collection_users(
+    State(app): State<App>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<CollectionWhoParams>,
+) -> ApiResult<Json<CollectionHolderPage>> {
+    let raw = q.level.unwrap_or_else(|| "read".into());
+    let level = Level::parse(&raw).ok_or_else(|| Error::validation("level", format!("{raw:?} is not read, edit or manage")))?;
+    let page = app.collection_users(&p, &id, level, q.cursor.as_deref(), q.limit.unwrap_or(DEFAULT_LIMIT), q.at_least_revision).await?;
+    let users = page.users.into_iter().map(|h| HolderOut { user_id: h.user_id, via: h.via }).collect();
+    Ok(Json(CollectionHolderPage { collection_id: id, level: raw, users, next_cursor: page.next_cursor }))
 }
 
 /// Who belongs to a group: every user who effectively does (directly, or through an
