@@ -93,7 +93,7 @@ story!(who_holds_a_permission_and_who_belongs_to_a_group, |app: TestApp| async m
     assert_eq!(ids(&readers, "users"), want_readers, "{readers}");
     assert_eq!(via_of(&readers, &dee.id), ["direct"]);
     let managers = app.get("/api/v1/collections/col_who/users?level=manage", &app.admin_key).await.expect(200);
-    assert_eq!(ids(&managers, "users"), [dee.id.clone()]);
+    assert_eq!(ids(&managers, "users"), std::slice::from_ref(&dee.id));
     for u in [&owner.id, &cy.id, &dee.id, &bo.id] {
         let d = app
             .post("/api/v1/check", &app.admin_key, json!({"user_id": u, "collection_id": "col_who", "access": "read"}))
