@@ -3,7 +3,7 @@
 
 use crate::App;
 use crate::stats::{CheckKind, CheckOutcome};
-use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, GroupCheck, HeldView, Level};
+use cohort_core::access::{CollectionAccess, Decision, EffectiveGroup, Explanation, GroupCheck, HeldView, Level};
 use cohort_core::auth::Principal;
 use cohort_core::{Error, Result, time};
 
@@ -115,6 +115,14 @@ impl App {
     /// Answers checks in order, from memory, each on its own: a user who does not exist is
     /// 404 `user`, a group that does not exist (or that a user asking about themself cannot
     /// see) 404 `group` — a typo must not read as "denied". At most [`MAX_BATCH`] at once.
+    /// Why `user_id` holds `permission` (each way, from membership to the group that grants
+    /// it), or the nearest thing that would give it them.
+    pub async fn explain_permission(&self, p: &Principal, user_id: &str, permission: &str, at_least: Option<i64>) -> Result<Explanation> {
+        self.may_ask_about(p, user_id)?;
+        self.at_least(at_least).await?;
+        self.index().read(|idx| idx.explain_permission(user_id, permission, time::now())).ok_or(Error::NotFound("user"))
+    }
+
     pub async fn check(&self, p: &Principal, checks: &[Check], at_least: Option<i64>) -> Result<Vec<Result<Decision>>> {
         if checks.len() > MAX_BATCH {
             return Err(Error::validation("checks", format!("at most {MAX_BATCH} checks at once")));

@@ -108,3 +108,52 @@ story!(who_holds_a_permission_and_who_belongs_to_a_group, |app: TestApp| async m
     // The group is private: an outsider is told nothing of it.
     app.get(&format!("/api/v1/groups/{team}/effective-members"), &cy.token).await.expect(404);
 });
+
+story!(a_check_explains_the_way_a_permission_is_held_or_what_is_missing, |app: TestApp| async move {
+    let owner = app.user("why-owner").await;
+    let (bo, dee, eve) = (app.user("why-bo").await, app.user("why-dee").await, app.user("why-eve").await);
+    let org = app.group(&owner, "Why org", json!({})).await;
+    app.grant(&org, &["why.read"]).await;
+    let sub = |name: &str, inherit: bool| {
+        let (app, token, org) = (&app, owner.token.clone(), org.clone());
+        let body = json!({"name": name, "inherit_permissions": inherit});
+        async move { app.post(&format!("/api/v1/groups/{org}/subgroups"), &token, body).await.expect(201)["id"].as_str().unwrap().to_string() }
+    };
+    let team = sub("Why team", true).await;
+    let apart = sub("Why apart", false).await;
+    app.add(&team, &bo, "member").await;
+    app.add(&apart, &eve, "member").await;
+    app.post(&format!("/api/v1/groups/{org}/members"), &app.admin_key, json!({"user_id": dee.id, "role": "member", "status": "suspended"}))
+        .await;
+    let why = |user: String| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/check", &app.admin_key, json!({"user_id": user, "permission": "why.read", "explain": true})).await.expect(200)
+        }
+    };
+
+    let held = why(bo.id.clone()).await;
+    assert_eq!(held["allowed"], true);
+    assert_eq!(
+        held["explain"]["paths"],
+        json!([[{"kind": "membership", "group_id": team, "role": "member"}, {"kind": "inherits_permissions", "group_id": team}, {"kind": "grants", "group_id": org}]]),
+        "{held}"
+    );
+    let cut = why(eve.id.clone()).await;
+    assert_eq!((cut["allowed"].as_bool(), cut["explain"]["paths"].as_array().map(Vec::len)), (Some(false), Some(0)));
+    let nearest = cut["explain"]["nearest"].as_str().unwrap();
+    assert!(nearest.contains(&apart) && nearest.contains("does not inherit permissions"), "{nearest}");
+    let suspended = why(dee.id.clone()).await;
+    assert!(suspended["explain"]["nearest"].as_str().unwrap().contains("not active"), "{suspended}");
+    let nobody = app.user("why-nobody").await;
+    assert!(why(nobody.id.clone()).await["explain"]["nearest"].as_str().unwrap().contains(&org));
+
+    // Only for one permission check.
+    app.post("/api/v1/check", &app.admin_key, json!({"user_id": bo.id, "group_id": team, "action": "read", "explain": true}))
+        .await
+        .expect(422);
+    let batch = json!({"checks": [{"user_id": bo.id, "permission": "why.read", "explain": true}]});
+    app.post("/api/v1/check/batch", &app.admin_key, batch).await.expect(422);
+    // Asked about another user: the site's question, as any check is.
+    app.post("/api/v1/check", &eve.token, json!({"user_id": bo.id, "permission": "why.read", "explain": true})).await.expect(403);
+});

@@ -106,7 +106,29 @@ pub struct Holder {
     pub via: Vec<String>,
 }
 
-/// A user who effectively belongs to a group, with their role there and the group of the
+/// One step of the way a user holds a permission (see [`AccessIndex::explain_permission`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// `membership` (a direct membership, with its role), `inherits_members` (the group takes
+    /// its parent's members), `inherits_permissions` (the group takes its parent's
+    /// permissions), `grants` (the group's own permission), `membership_grants` (the
+    /// membership carries the permission itself).
+    pub kind: &'static str,
+    pub group_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// Why a user holds a permission (each way, membership first), or, when they do not, the
+/// nearest thing that would change it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Explanation {
+    pub paths: Vec<Vec<Step>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest: Option<String>,
+}
+
+/// A user who effectively belongs to a group, with their role and the group of the
 /// direct membership it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupMember {
@@ -938,6 +960,103 @@ impl AccessIndex {
             .collect();
         out.sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
         Some(out)
+    }
+
+    /// The ways `user_id` holds `permission` at `now`, each from their membership to the
+    /// group that grants it, with the inheritance used; when they hold it no way, the nearest
+    /// thing that would change that. `None`: no such user.
+    pub fn explain_permission(&self, user_id: &str, permission: &str, now: Millis) -> Option<Explanation> {
+        let ux = self.present_user(user_id)?;
+        let u = &self.users[ux as usize];
+        let Some(p) = self.permission_names.get(permission) else {
+            return Some(Explanation { paths: vec![], nearest: Some(format!("no group grants {permission}")) });
+        };
+        let mut buf = Vec::new();
+        let eff: Vec<u32> = self.effective_of(u, now, &mut buf).to_vec();
+        let mut paths = Vec::new();
+        intersect(&eff, &self.holders[p as usize], |g| paths.push(self.path_to(u, g, p, now)));
+        for (_, g) in self.extra_permissions(ux, u, now).filter(|(x, _)| *x == p) {
+            let role = self.direct(u, g).map(|d| self.role_names.name(d.role as u32).to_string());
+            paths.push(vec![
+                Step { kind: "membership", group_id: self.gname(g), role },
+                Step { kind: "membership_grants", group_id: self.gname(g), role: None },
+            ]);
+        }
+        let nearest = paths.is_empty().then(|| self.nearest_to(u, &eff, p, permission, now));
+        Some(Explanation { paths, nearest })
+    }
+
+    /// The way `u` holds permission `p` through group `g`: the membership it comes from, the
+    /// groups members flow down through, and the ancestors the permission is inherited from.
+    fn path_to(&self, u: &User, g: u32, p: u32, now: Millis) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if let Some((role, via)) = self.role_in(u, g, now) {
+            steps.push(Step { kind: "membership", group_id: self.gname(via), role: Some(self.role_names.name(role as u32).to_string()) });
+            let mut down = Vec::new();
+            let mut cur = g;
+            while cur != via && cur != NONE && down.len() < MAX_WALK {
+                down.push(cur);
+                cur = self.g(cur).parent;
+            }
+            steps.extend(down.into_iter().rev().map(|c| Step { kind: "inherits_members", group_id: self.gname(c), role: None }));
+        }
+        let from = self.carried(g).find(|(x, _)| *x == p).map_or(g, |(_, f)| f);
+        let mut cur = g;
+        let mut hops = 0;
+        while cur != from && cur != NONE && hops < MAX_WALK {
+            steps.push(Step { kind: "inherits_permissions", group_id: self.gname(cur), role: None });
+            cur = self.g(cur).parent;
+            hops += 1;
+        }
+        steps.push(Step { kind: "grants", group_id: self.gname(from), role: None });
+        steps
+    }
+
+    /// For a user who does not hold `p`: the nearest thing that would give it them.
+    fn nearest_to(&self, u: &User, eff: &[u32], p: u32, permission: &str, now: Millis) -> String {
+        // A group of theirs under one that grants it, cut off by a group that does not inherit.
+        for &g in eff {
+            let mut cur = g;
+            let mut cut: Option<u32> = None;
+            let mut hops = 0;
+            while self.g(cur).parent != NONE && hops < MAX_WALK {
+                let parent = self.g(cur).parent;
+                if !self.g(cur).inherit_permissions && cut.is_none() {
+                    cut = Some(cur);
+                }
+                if self.g(parent).present && self.g(parent).perms.contains(&p) {
+                    if let Some(c) = cut {
+                        return format!(
+                            "member of {}, which does not hold {permission} from {}: {} does not inherit permissions from its parent",
+                            self.gname(g),
+                            self.gname(parent),
+                            self.gname(c)
+                        );
+                    }
+                    break;
+                }
+                cur = parent;
+                hops += 1;
+            }
+        }
+        // A membership of a group that grants it, which does not count now.
+        let holders = &self.holders[p as usize];
+        for d in &u.directs {
+            if !u.counts(d, now) && holders.binary_search(&d.group).is_ok() {
+                let why = if d.active() { "has expired" } else { "is not active (suspended or pending)" };
+                return format!("their membership of {}, which grants {permission}, {why}", self.gname(d.group));
+            }
+        }
+        let some: Vec<String> = holders.iter().filter(|&&g| self.g(g).present).take(5).map(|&g| self.gname(g)).collect();
+        if some.is_empty() {
+            format!("no group grants {permission}")
+        } else {
+            format!(
+                "a member of none of the groups that grant {permission} ({}{})",
+                some.join(", "),
+                if holders.len() > 5 { ", …" } else { "" }
+            )
+        }
     }
 
     /// Does `user_id` hold `permission`, and through which groups? `None`: no such user.

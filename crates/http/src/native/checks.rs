@@ -99,6 +99,8 @@ pub struct CheckIn {
     pub access: Option<String>,
     /// Wait until this instance has applied this revision (from `X-Cohort-Revision`).
     pub at_least_revision: Option<i64>,
+    /// With a permission check: say why (`explain`).
+    pub explain: Option<bool>,
 }
 
 /// A group action by its name.
@@ -138,11 +140,19 @@ pub struct CheckOut {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// With `explain`: each way the user holds the permission (`paths`, each a list of steps:
+    /// `membership` with its role, `inherits_members`, `inherits_permissions`, `grants`,
+    /// `membership_grants`), or when they hold it no way, the `nearest` thing that would
+    /// give it them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"paths": [[{"kind": "membership", "group_id": "grp_team", "role": "member"},
+        {"kind": "inherits_permissions", "group_id": "grp_team"}, {"kind": "grants", "group_id": "grp_org"}]]}))]
+    pub explain: Option<serde_json::Value>,
 }
 
 impl From<Decision> for CheckOut {
     fn from(d: Decision) -> Self {
-        CheckOut { allowed: d.allowed, via: d.via, error: None, message: None }
+        CheckOut { allowed: d.allowed, via: d.via, error: None, message: None, explain: None }
     }
 }
 
@@ -152,7 +162,7 @@ impl From<Result<Decision>> for CheckOut {
             Ok(d) => d.into(),
             Err(e) => {
                 let (_, code, _) = crate::error::parts(&e);
-                CheckOut { allowed: false, via: vec![], error: Some(code.into()), message: Some(e.to_string()) }
+                CheckOut { allowed: false, via: vec![], error: Some(code.into()), message: Some(e.to_string()), explain: None }
             }
         }
     }
@@ -241,9 +251,18 @@ async fn user_collections(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) -> ApiResult<Json<CheckOut>> {
     let revision = b.at_least_revision;
+    let explain = b.explain.unwrap_or(false);
     let c = b.into_check()?;
     let decision = app.check(&p, std::slice::from_ref(&c), revision).await?.pop().unwrap_or(Err(Error::NotFound("user")))?;
-    Ok(Json(decision.into()))
+    let mut out = CheckOut::from(decision);
+    if explain {
+        let Check::Permission { user_id, permission } = &c else {
+            return Err(Error::validation("explain", "explain is for permission checks").into());
+        };
+        let why = app.explain_permission(&p, user_id, permission, revision).await?;
+        out.explain = Some(serde_json::to_value(why).map_err(Error::internal)?);
+    }
+    Ok(Json(out))
 }
 
 /// Many checks at once, answered in order; a question about a user or group that does not
@@ -252,6 +271,9 @@ async fn check(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckIn>) ->
     responses((status = 200, body = CheckBatchOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check_batch(State(app): State<App>, Auth(p): Auth, Body(b): Body<CheckBatchIn>) -> ApiResult<Json<CheckBatchOut>> {
     let revision = b.checks.iter().filter_map(|c| c.at_least_revision).chain(b.at_least_revision).max();
+    if b.checks.iter().any(|c| c.explain == Some(true)) {
+        return Err(Error::validation("explain", "explain is for a single check (POST /api/v1/check)").into());
+    }
     let checks = b.checks.into_iter().map(CheckIn::into_check).collect::<Result<Vec<_>>>()?;
     let results = app.check(&p, &checks, revision).await?;
     Ok(Json(CheckBatchOut { results: results.into_iter().map(Into::into).collect() }))
