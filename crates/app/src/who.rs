@@ -2,9 +2,9 @@
 //! what there) — answered from the access index, a page at a time in user id order.
 
 use crate::App;
-use cohort_core::access::{DIRECT, GroupCheck, GroupMember, Holder, Level};
+use cohort_core::access::{DIRECT, GroupCheck, GroupMember, Holder, Level, ReviewRow};
 use cohort_core::auth::{Principal, Scope};
-use cohort_core::policy::Action;
+use cohort_core::policy::{Action, site};
 use cohort_core::{Error, Result, input, time};
 
 /// The most users one page holds, and how many it holds unless asked.
@@ -82,6 +82,24 @@ impl App {
             all.retain(|h| !h.via.is_empty());
         }
         page(all, |h| &h.user_id, cursor, limit)
+    }
+
+    /// An access review of a space: every user's effective membership of each of its groups,
+    /// with role, the membership it comes from and since when, and what the group gives.
+    pub async fn access_review(&self, p: &Principal, space_id: &str) -> Result<Vec<(ReviewRow, Option<time::Millis>)>> {
+        let c = self.read().await?;
+        let moderator = self.level_moderator(&c, p, Some(space_id)).await?;
+        site::review_access(p, moderator)?;
+        let joined: std::collections::HashMap<(String, String), time::Millis> =
+            cohort_store::members::joined_in_space(&c, space_id).await?.into_iter().map(|(g, u, t)| ((g, u), t)).collect();
+        let rows = self.index().read(|idx| idx.access_review(space_id, time::now())).unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let since = joined.get(&(r.via.clone(), r.user_id.clone())).copied();
+                (r, since)
+            })
+            .collect())
     }
 
     /// Every user who effectively belongs to the group (and, given `what`, may do it there

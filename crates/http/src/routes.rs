@@ -52,6 +52,7 @@ pub static ROUTES: &[(&str, &str, Operation)] = &[
     ("POST", "/api/v1/check/batch", UserAccess),
     ("GET", "/api/v1/permissions/{permission}/users", PermissionUsers),
     ("GET", "/api/v1/collections/{id}/users", PermissionUsers),
+    ("GET", "/api/v1/access-review", AccessReview),
     ("GET", "/api/v1/groups/{id}/effective-members", EffectiveMembers),
     ("POST", "/api/v1/api-keys", KeyCreate),
     ("GET", "/api/v1/api-keys", KeyList),

@@ -83,6 +83,18 @@ pub async fn delete(c: &Conn, id: &str) -> Result<u64, StoreError> {
     c.execute("DELETE FROM memberships WHERE id = ?", &params![id]).await
 }
 
+/// When each direct membership in a space's groups began: (group, user, joined_at).
+pub async fn joined_in_space(c: &Conn, space_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+    c.query(
+        "SELECT m.group_id, m.user_id, m.joined_at FROM memberships m JOIN groups g ON g.id = m.group_id WHERE g.space_id = ?",
+        &params![space_id],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .collect()
+}
+
 /// Every membership of a group (for deleting the group).
 pub async fn of_group(c: &Conn, group_id: &str) -> Result<Vec<Membership>, StoreError> {
     c.query(&format!("SELECT {COLS} FROM memberships m WHERE m.group_id = ? ORDER BY m.user_id"), &params![group_id])

@@ -520,6 +520,7 @@ fn cases() -> Vec<Case> {
         ))),
         case!("GET" "/api/v1/permissions/{permission}/users", "route", none, read, |f, w, me| ("/api/v1/permissions/x.y/users".into(), None)),
         case!("GET" "/api/v1/collections/{id}/users", "route", none, read, |f, w, me| ("/api/v1/collections/col_x/users".into(), None)),
+        case!("GET" "/api/v1/access-review", "space", none, read, |f, w, me| (format!("/api/v1/access-review?space={}", w.space), None)),
         case!("GET" "/api/v1/groups/{id}/effective-members", "group", none, read, |f, w, me| (format!("/api/v1/groups/{}/effective-members", f.group), None)),
         case!("POST" "/api/v1/api-keys", "api key", none, write, |f, w, me| ("/api/v1/api-keys".into(), Some(json!({"name": "mine", "scopes": ["groups:read"]})))),
         case!("GET" "/api/v1/api-keys", "api key", none, read, |f, w, me| ("/api/v1/api-keys".into(), None)),

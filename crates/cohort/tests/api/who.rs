@@ -157,3 +157,69 @@ story!(a_check_explains_the_way_a_permission_is_held_or_what_is_missing, |app: T
     // Asked about another user: the site's question, as any check is.
     app.post("/api/v1/check", &eve.token, json!({"user_id": bo.id, "permission": "why.read", "explain": true})).await.expect(403);
 });
+
+story!(an_access_review_lists_each_users_access_to_a_spaces_groups, |app: TestApp| async move {
+    let moderator = app.user("review-mod").await;
+    let space =
+        app.post("/api/v1/spaces", &app.admin_key, json!({"name": crate::helpers::unique("Review"), "moderators": [moderator.id]})).await;
+    let space = space.expect(201)["id"].as_str().unwrap().to_string();
+    let owner = app.user("review-owner").await;
+    let ann = app.user("review-ann").await;
+    let make = |body: Value| {
+        let app = &app;
+        async move { app.post("/api/v1/groups", &app.admin_key, body).await.expect(201)["id"].as_str().unwrap().to_string() }
+    };
+    let org = make(
+        json!({"name": "=Review org", "space_id": space, "permissions": ["rev.read"], "collections": [{"id": "col_rev", "manage": true}]}),
+    )
+    .await;
+    let team = app
+        .post(
+            &format!("/api/v1/groups/{org}/subgroups"),
+            &app.admin_key,
+            json!({"name": "Review team", "inherit_members": true, "inherit_permissions": true}),
+        )
+        .await;
+    let team = team.expect(201)["id"].as_str().unwrap().to_string();
+    app.add(&org, &owner, "owner").await;
+    app.add(&org, &ann, "member").await;
+    let elsewhere = app.group(&owner, "Not in the space", json!({})).await;
+
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/access-review?space={space}", app.base))
+        .bearer_auth(&moderator.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = res.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ann_rows: Vec<&Value> = lines.iter().filter(|l| l["user_id"] == ann.id.as_str()).collect();
+    assert_eq!(ann_rows.len(), 2, "the group and the subgroup its members flow into: {lines:?}");
+    let in_team = ann_rows.iter().find(|l| l["group_id"] == team.as_str()).unwrap();
+    assert_eq!((in_team["role"].as_str(), in_team["via"].as_str()), (Some("member"), Some(org.as_str())));
+    assert_eq!(in_team["permissions"], json!(["rev.read"]));
+    assert!(in_team["since"].as_str().unwrap().ends_with('Z'));
+    let in_org = ann_rows.iter().find(|l| l["group_id"] == org.as_str()).unwrap();
+    assert_eq!(in_org["collections"], json!([{"id": "col_rev", "level": "manage"}]));
+    assert!(!lines.iter().any(|l| l["group_id"] == elsewhere.as_str()), "only the space's groups");
+
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/access-review?space={space}&format=csv", app.base))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("user_id,group_id,role,via,since,permissions,collections\n"), "{text}");
+    assert!(text.contains(&format!("{},{org},member,{org},", ann.id)), "{text}");
+
+    // Not for a member, nor a key of another space; a bad format is refused.
+    app.get(&format!("/api/v1/access-review?space={space}"), &ann.token).await.expect(403);
+    let bound =
+        app.post("/api/v1/api-keys", &app.admin_key, json!({"name": "b", "scopes": ["groups:read"], "space_id": "spc_default"})).await;
+    let bound = bound.expect(201)["key"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/access-review?space={space}"), &bound).await.expect(404);
+    app.get(&format!("/api/v1/access-review?space={space}&format=xls"), &app.admin_key).await.expect(422);
+});

@@ -128,6 +128,21 @@ pub struct Explanation {
     pub nearest: Option<String>,
 }
 
+/// One line of an access review: a user's effective membership of a group of the space, with
+/// what the group gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewRow {
+    pub user_id: String,
+    pub group_id: String,
+    pub role: String,
+    /// The group of the direct membership it comes from.
+    pub via: String,
+    /// The permissions the group carries (its own and inherited), sorted.
+    pub permissions: Vec<String>,
+    /// The collections the group grants, with their level.
+    pub collections: Vec<(String, Level)>,
+}
+
 /// A user who effectively belongs to a group, with their role and the group of the
 /// direct membership it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -933,6 +948,33 @@ impl AccessIndex {
             }
         }
         found.into_iter().map(|(u, via)| Holder { user_id: u.to_string(), via: self.via_names(via) }).collect()
+    }
+
+    /// Every effective membership of every group of `space_id` at `now`, by group then
+    /// user; `None` for a space the index does not know.
+    pub fn access_review(&self, space_id: &str, now: Millis) -> Option<Vec<ReviewRow>> {
+        let space = self.space_ids.get(space_id)?;
+        let mut groups: Vec<u32> = (0..self.groups.len() as u32).filter(|&g| self.g(g).present && self.g(g).space == space).collect();
+        groups.sort_unstable_by(|a, b| self.group_ids.name(*a).cmp(self.group_ids.name(*b)));
+        let mut out = Vec::new();
+        for g in groups {
+            let mut permissions: Vec<String> = self.carried(g).map(|(p, _)| self.permission_names.name(p).to_string()).collect();
+            permissions.sort_unstable();
+            permissions.dedup();
+            let collections: Vec<(String, Level)> =
+                self.g(g).grants.iter().map(|c| (self.collection_ids.name(c.collection).to_string(), c.level)).collect();
+            for m in self.group_members(self.group_ids.name(g), None, now).unwrap_or_default() {
+                out.push(ReviewRow {
+                    user_id: m.user_id,
+                    group_id: self.gname(g),
+                    role: m.role,
+                    via: m.via,
+                    permissions: permissions.clone(),
+                    collections: collections.clone(),
+                });
+            }
+        }
+        Some(out)
     }
 
     /// Every user who effectively belongs to `group_id` at `now` (and, given `what`, may do

@@ -172,6 +172,17 @@ pub fn manage_scope_sets(p: &Principal, space_level: bool, moderator: bool) -> R
     site_or_space(p, space_level, moderator, "scope sets")
 }
 
+/// An access review of a space (every user's access to its groups): its moderators, or
+/// site-wide readers of groups.
+pub fn review_access(p: &Principal, moderator: bool) -> Result<()> {
+    p.require(Scope::GroupsRead)?;
+    if p.is_superuser(Scope::GroupsRead) || moderator {
+        Ok(())
+    } else {
+        Err(Error::denied("an access review of a space is for its moderators"))
+    }
+}
+
 /// Managing webhooks. The site's (every change, users' and keys' included) need the `admin`
 /// scope; a space's are for its moderators or the site. A group's follow the group's rule
 /// for its settings (`Action::ManageSettings`).

@@ -126,6 +126,8 @@ operations! {
     /// Who holds a permission or a collection: each caller sees the holders through groups
     /// it may read (`App::permission_users`, `App::collection_users`).
     PermissionUsers => (Some(GR), Caller);
+    /// A space's access review: its moderators, or site-wide readers.
+    AccessReview => (Some(GR), SpaceManager);
     /// Who belongs to a group (and may do what there).
     EffectiveMembers => (Some(GR), Group(G::Read));
 

@@ -16,7 +16,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(permission_users)).routes(routes!(collection_users)).routes(routes!(effective_members))
+    OpenApiRouter::new()
+        .routes(routes!(permission_users))
+        .routes(routes!(collection_users))
+        .routes(routes!(effective_members))
+        .routes(routes!(access_review))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -159,4 +163,70 @@ async fn effective_members(
     let page = app.effective_members(&p, &id, action, q.cursor.as_deref(), q.limit.unwrap_or(DEFAULT_LIMIT), q.at_least_revision).await?;
     let members = page.users.into_iter().map(|m| EffectiveMemberOut { user_id: m.user_id, role: m.role, via: m.via }).collect();
     Ok(Json(EffectiveMemberPage { group_id: id, members, next_cursor: page.next_cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewParams {
+    /// The space to review.
+    #[param(example = "spc_default")]
+    pub space: String,
+    /// `jsonl` (one JSON object a line; unless asked) or `csv`.
+    #[param(example = "csv")]
+    pub format: Option<String>,
+}
+
+/// A CSV cell: quoted when it must be, and never read as a formula by a spreadsheet.
+fn csv_cell(raw: &str) -> String {
+    let safe = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{raw}") } else { raw.to_string() };
+    if safe.contains([',', '"', '\n', '\r']) { format!("\"{}\"", safe.replace('"', "\"\"")) } else { safe }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Read => "read",
+        Level::Edit => "edit",
+        Level::Manage => "manage",
+    }
+}
+
+/// An access review of a space: every user's effective membership of each of its groups,
+/// with their role, the membership it comes from and since when, and the permissions and
+/// collection levels the group gives — for an auditor's spreadsheet (`csv`) or a script
+/// (`jsonl`). For the space's moderators and site-wide readers.
+#[utoipa::path(get, path = "/api/v1/access-review", operation_id = "exportAccessReview", tag = "checks", params(ReviewParams),
+    responses((status = 200, description = "One line per user and group", content(
+        (String = "application/x-ndjson", example = json!("{\"user_id\":\"usr_1\",\"group_id\":\"grp_1\",\"role\":\"member\",\"via\":\"grp_1\",\"since\":\"2026-01-05T10:00:00Z\",\"permissions\":[\"kb.read\"],\"collections\":[{\"id\":\"col_1\",\"level\":\"read\"}]}\n")),
+        (String = "text/csv", example = json!("user_id,group_id,role,via,since,permissions,collections\nusr_1,grp_1,member,grp_1,2026-01-05T10:00:00Z,kb.read,col_1:read\n"))
+    )), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn access_review(State(app): State<App>, Auth(p): Auth, Query(q): Query<ReviewParams>) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let csv = match q.format.as_deref().unwrap_or("jsonl") {
+        "jsonl" => false,
+        "csv" => true,
+        other => return Err(Error::validation("format", format!("{other:?} is not jsonl or csv")).into()),
+    };
+    let rows = app.access_review(&p, &q.space).await?;
+    let mut out = String::new();
+    if csv {
+        out.push_str("user_id,group_id,role,via,since,permissions,collections\n");
+    }
+    for (r, since) in rows {
+        let since = since.map(cohort_core::time::rfc3339);
+        if csv {
+            let collections: Vec<String> = r.collections.iter().map(|(c, l)| format!("{c}:{}", level_name(*l))).collect();
+            let cells =
+                [&r.user_id, &r.group_id, &r.role, &r.via, &since.unwrap_or_default(), &r.permissions.join(" "), &collections.join(" ")];
+            out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        } else {
+            let collections: Vec<serde_json::Value> =
+                r.collections.iter().map(|(c, l)| serde_json::json!({"id": c, "level": level_name(*l)})).collect();
+            let line = serde_json::json!({"user_id": r.user_id, "group_id": r.group_id, "role": r.role, "via": r.via, "since": since,
+                "permissions": r.permissions, "collections": collections});
+            out.push_str(&line.to_string());
+        }
+        out.push('\n');
+    }
+    let kind = if csv { "text/csv; charset=utf-8" } else { "application/x-ndjson" };
+    Ok(([(axum::http::header::CONTENT_TYPE, kind)], out).into_response())
 }
