@@ -140,7 +140,7 @@ test("an administrator runs groups from the console", async () => {
   await heading(page, "max");
   const maxPage = await text(page);
   assert.match(maxPage, /Lab team\s+member\s+direct member/);
-  assert.match(maxPage, /lab\.read\s+Lab team ← Lab \(inherited\)/);
+  assert.match(maxPage, /lab\.read\s+member of Lab team \(member\) → Lab team inherits permissions from its parent → granted by Lab/);
   await submit(page, "May this user", { permission: "lab.read" });
   await page.waitForFunction(() => document.querySelector("main")?.innerText.includes("Yes, through Lab team"));
   await shot(page, "user");

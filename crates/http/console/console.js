@@ -406,25 +406,34 @@ async function userView(id) {
     api("GET", `/api/v1/users/${id}/collections`).catch(() => ({ collections: [] })),
   ]);
   const names = new Map(groups.groups.map((g) => [g.id, g.name]));
+  const byId = new Map(groups.groups.map((g) => [g.id, g]));
   const name = (gid) => names.get(gid) || gid;
-  const path = (g) => (g.direct ? "direct member" : `member of ${name(g.via)} → ${g.name}`);
-  // Where each group a permission comes through got it: itself, or an ancestor it inherits from.
-  const via = [...new Set(perms.permissions.flatMap((p) => p.via))];
-  const carried = new Map(await Promise.all(via.map(async (gid) => {
-    const list = await api("GET", `/api/v1/groups/${gid}/permissions`).catch(() => ({ permissions: [] }));
-    return [gid, new Map(list.permissions.map((p) => [p.permission, p.inherited_from]))];
-  })));
-  // Ancestors that grant, named (those the signed-in user may read).
-  const ancestors = [...new Set([...carried.values()].flatMap((m) => [...m.values()]).filter((g) => g && !names.has(g)))];
-  for (const g of await Promise.all(ancestors.map((gid) => api("GET", `/api/v1/groups/${gid}`).catch(() => null)))) {
+  // A membership's path: from the group of the direct membership down each group its
+  // members flow into.
+  const path = (g) => {
+    if (g.direct) return "direct member";
+    const chain = [g.id];
+    for (let cur = byId.get(g.id); cur && cur.parent_id && cur.id !== g.via && chain.length < 64; cur = byId.get(cur.parent_id)) chain.push(cur.parent_id);
+    return `member of ${chain.reverse().map(name).join(" → ")}`;
+  };
+  // Each permission's paths as the API explains them (a check with explain), step by step.
+  const shownPerms = perms.permissions.slice(0, 100);
+  const explained = await Promise.all(shownPerms.map((p) =>
+    api("POST", "/api/v1/check", { user_id: id, permission: p.permission, explain: true }).then((d) => d.explain?.paths || []).catch(() => [])));
+  const unknown = [...new Set(explained.flat(2).map((s) => s.group_id).filter((g) => !names.has(g)))];
+  for (const g of await Promise.all(unknown.map((gid) => api("GET", `/api/v1/groups/${gid}`).catch(() => null)))) {
     if (g) names.set(g.id, g.name);
   }
-  const grant = (permission, gid) => {
-    const from = carried.get(gid)?.get(permission);
-    return from ? `${name(gid)} ← ${name(from)} (inherited)` : name(gid);
-  };
+  const step = (s) => ({
+    membership: `member of ${name(s.group_id)} (${s.role})`,
+    inherits_members: `${name(s.group_id)} takes its parent's members`,
+    inherits_permissions: `${name(s.group_id)} inherits permissions from its parent`,
+    grants: `granted by ${name(s.group_id)}`,
+    membership_grants: "the membership itself grants it",
+  })[s.kind] || s.kind;
   const groupRows = groups.groups.map((g) => h("tr", {}, h("td", {}, h("a", { href: `#/group/${g.id}` }, g.name)), h("td", {}, g.role), h("td", { class: "path" }, path(g))));
-  const permRows = perms.permissions.map((p) => h("tr", {}, h("td", {}, p.permission), h("td", { class: "path" }, p.via.map((gid) => grant(p.permission, gid)).join("; "))));
+  const permRows = shownPerms.map((p, i) => h("tr", {}, h("td", {}, p.permission), h("td", { class: "path" },
+    explained[i].length ? explained[i].map((steps) => h("div", {}, steps.map(step).join(" → "))) : p.via.map(name).join("; "))));
   const colRows = collections.collections.map((c) => h("tr", {}, h("td", {}, c.collection_id), h("td", {}, level(c)), h("td", { class: "path" }, (c.via || []).map(name).join("; "))));
   const permission = h("input", { name: "permission", required: true, placeholder: "docs.read" });
   const answer = h("p", { role: "status" });
