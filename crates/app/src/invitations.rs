@@ -61,6 +61,7 @@ impl App {
         let tx = self.begin().await?;
         let r = role(&tx, group_id, inv.role.as_deref().unwrap_or("member")).await?;
         self.load_for(&tx, p, group_id, Action::Invite { role: &r }).await?;
+        let from = if inv.notify { Some(self.invitation_sender(&tx, p, group_id).await?) } else { None };
         let mut out = Vec::new();
         let mut targets: Vec<(Option<String>, Option<String>)> = emails.into_iter().map(|e| (Some(e), None)).collect();
         targets.extend(inv.user_ids.into_iter().map(|u| (None, Some(u))));
@@ -105,8 +106,8 @@ impl App {
             let link = new_secret("cin_")?;
             invitations::insert(&tx, &i, &digest(&link)).await?;
             let mut i = i;
-            if inv.notify {
-                i.mail = self.queue_invitation_mail(&tx, p, &i, &link).await?;
+            if let Some(from) = &from {
+                i.mail = self.queue_invitation_mail(&tx, from, &i, &link).await?;
                 invitations::set_mail(&tx, &i.id, &i.mail).await?;
             }
             let mut after = snapshot(&i);

@@ -35,6 +35,12 @@ pub(crate) struct Mailer {
     backoff: Backoff,
 }
 
+/// Who an invitation mail is from: the group's name and the inviter's, when known.
+pub(crate) struct Sender {
+    group: String,
+    inviter: Option<String>,
+}
+
 /// How long an instance holds a message it is sending.
 const LEASE: Millis = 60 * time::SECOND;
 
@@ -60,21 +66,27 @@ impl App {
         self.mailer.set(mailer).map_err(|_| Error::internal("mail is already configured"))
     }
 
-    /// Writes an invitation's mail to the outbox, in the invitation's transaction, and
-    /// answers how its mail stands. Nothing is written for an invitation without an email,
-    /// nor where no mail server is configured (the status says so).
-    pub(crate) async fn queue_invitation_mail(&self, c: &Conn, p: &Principal, i: &Invitation, link: &str) -> Result<InvitationMail> {
-        let Some(to) = i.email.clone() else { return Ok(InvitationMail::default()) };
-        let Some(mailer) = self.mailer.get() else {
-            return Ok(InvitationMail { status: Some(MailStatus::NotConfigured), ..Default::default() });
-        };
-        let group = groups::get(c, &i.group_id).await?.map(|g| g.name).unwrap_or_default();
+    /// What every invitation mail of one request says of where and who: the group's name and
+    /// the inviter's (read once, however many are invited).
+    pub(crate) async fn invitation_sender(&self, c: &Conn, p: &Principal, group_id: &str) -> Result<Sender> {
+        let group = groups::get(c, group_id).await?.map(|g| g.name).unwrap_or_default();
         let inviter = match p.actor_id() {
             Some(u) => users::get(c, &u).await?.map(|u| u.full_name.unwrap_or(u.username)),
             None => None,
         };
+        Ok(Sender { group, inviter })
+    }
+
+    /// Writes an invitation's mail to the outbox, in the invitation's transaction, and
+    /// answers how its mail stands. Nothing is written for an invitation without an email,
+    /// nor where no mail server is configured (the status says so).
+    pub(crate) async fn queue_invitation_mail(&self, c: &Conn, from: &Sender, i: &Invitation, link: &str) -> Result<InvitationMail> {
+        let Some(to) = i.email.clone() else { return Ok(InvitationMail::default()) };
+        let Some(mailer) = self.mailer.get() else {
+            return Ok(InvitationMail { status: Some(MailStatus::NotConfigured), ..Default::default() });
+        };
         let url = mail::link(&mailer.invitation_url, i, link);
-        let message = mail::invitation(i, &to, &group, inviter.as_deref(), &url);
+        let message = mail::invitation(i, &to, &from.group, from.inviter.as_deref(), &url);
         outbox::forget_invitation(c, &i.id).await?;
         let queued =
             Outgoing { id: id::new(id::Kind::Message), invitation_id: i.id.clone(), mail: message, created_at: time::now(), attempts: 0 };
@@ -103,7 +115,8 @@ impl App {
         }
         let link = crate::secrets::new_secret("cin_")?;
         invitations::set_link(&tx, &i.id, &crate::secrets::digest(&link)).await?;
-        i.mail = self.queue_invitation_mail(&tx, p, &i, &link).await?;
+        let from = self.invitation_sender(&tx, p, group_id).await?;
+        i.mail = self.queue_invitation_mail(&tx, &from, &i, &link).await?;
         invitations::set_mail(&tx, &i.id, &i.mail).await?;
         Change::new("invitation.resent", "invitation", &i.id)
             .group(group_id)
