@@ -120,7 +120,8 @@ impl App {
     pub async fn explain_permission(&self, p: &Principal, user_id: &str, permission: &str, at_least: Option<i64>) -> Result<Explanation> {
         self.may_ask_about(p, user_id)?;
         self.at_least(at_least).await?;
-        self.index().read(|idx| idx.explain_permission(user_id, permission, time::now())).ok_or(Error::NotFound("user"))
+        let sees_all = p.is_superuser(cohort_core::auth::Scope::GroupsRead);
+        self.index().read(|idx| idx.explain_permission(user_id, permission, time::now(), sees_all)).ok_or(Error::NotFound("user"))
     }
 
     pub async fn check(&self, p: &Principal, checks: &[Check], at_least: Option<i64>) -> Result<Vec<Result<Decision>>> {

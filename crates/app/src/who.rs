@@ -48,10 +48,7 @@ impl App {
         self.at_least(at_least).await?;
         let mut all = self.index().read(|idx| idx.permission_holders(&permission, time::now()));
         if viewer.is_some() {
-            for h in &mut all {
-                h.via = self.readable_groups(p, h.via.iter().map(String::as_str));
-            }
-            all.retain(|h| !h.via.is_empty());
+            self.keep_readable_via(p, &mut all);
         }
         page(all, |h| &h.user_id, cursor, limit)
     }
@@ -76,10 +73,9 @@ impl App {
         self.at_least(at_least).await?;
         let mut all = self.index().read(|idx| idx.collection_holders(collection_id, level, time::now()));
         if viewer.is_some() {
-            for h in &mut all {
-                h.via = self.readable_groups(p, h.via.iter().map(String::as_str).filter(|g| *g != DIRECT));
-            }
-            all.retain(|h| !h.via.is_empty());
+            // A grant to a user is no group's: the site's to see.
+            all.iter_mut().for_each(|h| h.via.retain(|g| g != DIRECT));
+            self.keep_readable_via(p, &mut all);
         }
         page(all, |h| &h.user_id, cursor, limit)
     }
@@ -100,6 +96,19 @@ impl App {
                 (r, since)
             })
             .collect())
+    }
+
+    /// Narrows each holder's `via` to the groups the caller may read (each group decided
+    /// once, however many holders it serves), and drops the holders left with none.
+    fn keep_readable_via(&self, p: &Principal, all: &mut Vec<Holder>) {
+        let mut groups: Vec<&str> = all.iter().flat_map(|h| h.via.iter().map(String::as_str)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let readable: std::collections::HashSet<String> = self.readable_groups(p, groups.into_iter()).into_iter().collect();
+        for h in all.iter_mut() {
+            h.via.retain(|g| readable.contains(g));
+        }
+        all.retain(|h| !h.via.is_empty());
     }
 
     /// Every user who effectively belongs to the group (and, given `what`, may do it there

@@ -148,6 +148,15 @@ story!(a_check_explains_the_way_a_permission_is_held_or_what_is_missing, |app: T
     let nobody = app.user("why-nobody").await;
     assert!(why(nobody.id.clone()).await["explain"]["nearest"].as_str().unwrap().contains(&org));
 
+    // Asked by the user themself: a private group they cannot see is not named.
+    let hidden = app.group(&owner, "Why hidden", json!({"visibility": "private"})).await;
+    app.grant(&hidden, &["why.secret"]).await;
+    let own = app.post("/api/v1/check", &nobody.token, json!({"user_id": nobody.id, "permission": "why.secret", "explain": true})).await;
+    let own = own.expect(200);
+    assert!(!own.to_string().contains(&hidden), "{own}");
+    let site = app.post("/api/v1/check", &app.admin_key, json!({"user_id": nobody.id, "permission": "why.secret", "explain": true})).await;
+    assert!(site.expect(200)["explain"]["nearest"].as_str().unwrap().contains(&hidden));
+
     // Only for one permission check.
     app.post("/api/v1/check", &app.admin_key, json!({"user_id": bo.id, "group_id": team, "action": "read", "explain": true}))
         .await

@@ -191,6 +191,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level's name, as [`Level::parse`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Read => "read",
+            Level::Edit => "edit",
+            Level::Manage => "manage",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Level> {
         match s {
             "read" => Some(Level::Read),
@@ -1007,7 +1016,9 @@ impl AccessIndex {
     /// The ways `user_id` holds `permission` at `now`, each from their membership to the
     /// group that grants it, with the inheritance used; when they hold it no way, the nearest
     /// thing that would change that. `None`: no such user.
-    pub fn explain_permission(&self, user_id: &str, permission: &str, now: Millis) -> Option<Explanation> {
+    /// A caller who does not see every group (`sees_all` false: the user asking about
+    /// themself) is named only the groups the user may read.
+    pub fn explain_permission(&self, user_id: &str, permission: &str, now: Millis, sees_all: bool) -> Option<Explanation> {
         let ux = self.present_user(user_id)?;
         let u = &self.users[ux as usize];
         let Some(p) = self.permission_names.get(permission) else {
@@ -1024,7 +1035,8 @@ impl AccessIndex {
                 Step { kind: "membership_grants", group_id: self.gname(g), role: None },
             ]);
         }
-        let nearest = paths.is_empty().then(|| self.nearest_to(u, &eff, p, permission, now));
+        let shown = |g: u32| sees_all || self.check_group_seen(user_id, self.group_ids.name(g), GroupCheck::Read, now, false).is_some();
+        let nearest = paths.is_empty().then(|| self.nearest_to(u, &eff, p, permission, now, shown));
         Some(Explanation { paths, nearest })
     }
 
@@ -1055,7 +1067,7 @@ impl AccessIndex {
     }
 
     /// For a user who does not hold `p`: the nearest thing that would give it them.
-    fn nearest_to(&self, u: &User, eff: &[u32], p: u32, permission: &str, now: Millis) -> String {
+    fn nearest_to(&self, u: &User, eff: &[u32], p: u32, permission: &str, now: Millis, shown: impl Fn(u32) -> bool) -> String {
         // A group of theirs under one that grants it, cut off by a group that does not inherit.
         for &g in eff {
             let mut cur = g;
@@ -1089,14 +1101,18 @@ impl AccessIndex {
                 return format!("their membership of {}, which grants {permission}, {why}", self.gname(d.group));
             }
         }
-        let some: Vec<String> = holders.iter().filter(|&&g| self.g(g).present).take(5).map(|&g| self.gname(g)).collect();
-        if some.is_empty() {
+        // The groups that grant it, as far as they may be named to the caller.
+        let named: Vec<u32> = holders.iter().copied().filter(|&g| self.g(g).present && shown(g)).collect();
+        let some: Vec<String> = named.iter().take(5).map(|&g| self.gname(g)).collect();
+        if some.is_empty() && !holders.iter().any(|&g| self.g(g).present) {
             format!("no group grants {permission}")
+        } else if some.is_empty() {
+            format!("no group the user may see grants {permission}")
         } else {
             format!(
                 "a member of none of the groups that grant {permission} ({}{})",
                 some.join(", "),
-                if holders.len() > 5 { ", …" } else { "" }
+                if named.len() > 5 { ", …" } else { "" }
             )
         }
     }

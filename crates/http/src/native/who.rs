@@ -182,14 +182,6 @@ fn csv_cell(raw: &str) -> String {
     if safe.contains([',', '"', '\n', '\r']) { format!("\"{}\"", safe.replace('"', "\"\"")) } else { safe }
 }
 
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Read => "read",
-        Level::Edit => "edit",
-        Level::Manage => "manage",
-    }
-}
-
 /// An access review of a space: every user's effective membership of each of its groups,
 /// with their role, the membership it comes from and since when, and the permissions and
 /// collection levels the group gives — for an auditor's spreadsheet (`csv`) or a script
@@ -214,13 +206,13 @@ async fn access_review(State(app): State<App>, Auth(p): Auth, Query(q): Query<Re
     for (r, since) in rows {
         let since = since.map(cohort_core::time::rfc3339);
         if csv {
-            let collections: Vec<String> = r.collections.iter().map(|(c, l)| format!("{c}:{}", level_name(*l))).collect();
+            let collections: Vec<String> = r.collections.iter().map(|(c, l)| format!("{c}:{}", l.as_str())).collect();
             let cells =
                 [&r.user_id, &r.group_id, &r.role, &r.via, &since.unwrap_or_default(), &r.permissions.join(" "), &collections.join(" ")];
             out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         } else {
             let collections: Vec<serde_json::Value> =
-                r.collections.iter().map(|(c, l)| serde_json::json!({"id": c, "level": level_name(*l)})).collect();
+                r.collections.iter().map(|(c, l)| serde_json::json!({"id": c, "level": l.as_str()})).collect();
             let line = serde_json::json!({"user_id": r.user_id, "group_id": r.group_id, "role": r.role, "via": r.via, "since": since,
                 "permissions": r.permissions, "collections": collections});
             out.push_str(&line.to_string());
